@@ -1,0 +1,275 @@
+"""The durable ingest journal: a row per file is committed *before* the file is touched, and every
+later step is a state change of that row. After a kill at any point, :meth:`Journal.recover` puts
+each file back on its path from the journal alone, so nothing is lost and nothing runs twice.
+
+States: ``pending`` (journaled, in the work area or about to be moved there) → ``working`` (a
+worker holds a lease) → ``done`` | ``duplicate`` | ``quarantined``; ``retry`` after a transient
+failure, with ``next_attempt_at``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import shutil
+import socket
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from ingest.files import display_name
+from ingest.watcher import Candidate
+from registry.codes import find_dossier_code
+from registry.db import Database
+from registry.models import IngestEntry, utcnow
+from registry.store import fsync_dir, sha256_file
+from registry.text import redact_pids
+
+log = logging.getLogger("sohoa.ingest")
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def safe_name(name: str) -> str:
+    """A file name we can always create: undecodable bytes shown as \\xNN, no control characters."""
+    return _UNSAFE.sub("_", display_name(name)).strip() or "unnamed"
+
+
+def _unique(dest_dir: Path, name: str, entry_id: int) -> Path:
+    dest = dest_dir / name
+    if not dest.exists() and not Path(str(dest) + ".reason.txt").exists():
+        return dest
+    stem, dot, ext = name.rpartition(".")
+    return dest_dir / (f"{stem}-{entry_id}.{ext}" if dot else f"{name}-{entry_id}")
+
+
+def _move(src: Path, dest: Path) -> None:
+    """Move durably (rename where possible; copy + fsync + unlink across file systems)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(src, dest)
+    except OSError as exc:
+        if exc.errno != 18:  # EXDEV: another file system
+            raise
+        shutil.copy2(src, dest)
+        with open(dest, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.unlink(src)
+    fsync_dir(dest.parent)
+
+
+def _pid_alive(owner: str | None) -> bool:
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine's worker: its lease decides
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Paths:
+    inbox: Path
+    work: Path
+    done: Path
+    quarantine: Path
+
+
+class Journal:
+    def __init__(self, db: Database, paths: Paths, *, owner: str | None = None,
+                 lease: dt.timedelta = dt.timedelta(minutes=30)) -> None:
+        self.db = db
+        self.paths = paths
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease = lease
+
+    # -- taking files from the inbox -----------------------------------------------------------
+    def take(self, batch: list[Candidate]) -> list[int]:
+        """Journal and move a ready batch into the work area. Returns the ids to process together."""
+        batch_id = uuid.uuid4().hex
+        ids: list[int] = []
+        for c in batch:
+            try:
+                entry_id = self._take_one(c, batch_id)
+            except FileNotFoundError:
+                continue  # gone before we got to it (removed by staff): nothing to lose
+            if entry_id is not None:
+                ids.append(entry_id)
+        return ids
+
+    def _take_one(self, c: Candidate, batch_id: str) -> int | None:
+        name = safe_name(os.path.basename(c.rel))
+        rel_shown = display_name(c.rel)
+        if c.problem:
+            with self.db.session() as s:
+                e = IngestEntry(rel_path=rel_shown, name=name, size=c.size, mtime=c.mtime, sha256="",
+                                state="pending", batch_id=batch_id)
+                s.add(e)
+                s.flush()
+                entry_id = e.id
+            self._quarantine_file(entry_id, c.path, name, c.problem)
+            return None
+        digest = sha256_file(c.path)
+        folder = os.path.dirname(display_name(c.rel))
+        hint = find_dossier_code(os.path.basename(folder)) if folder else None
+        with self.db.session() as s:
+            original = s.scalar(select(IngestEntry).where(
+                IngestEntry.sha256 == digest, IngestEntry.duplicate_of.is_(None),
+                IngestEntry.state.in_(("pending", "working", "retry", "done")))
+                .order_by(IngestEntry.id).limit(1))
+            e = IngestEntry(rel_path=rel_shown, name=name, size=c.size, mtime=c.mtime, sha256=digest,
+                            state="pending", route_hint=hint, batch_id=batch_id,
+                            duplicate_of=original.id if original else None)
+            s.add(e)
+            s.flush()
+            e.work_path = str(self.paths.work / str(e.id) / name)
+            entry_id, work = e.id, Path(e.work_path)
+        _move(c.path, work)  # the row is committed first: a kill here is undone by recover()
+        log.info("journaled #%d %s (%d bytes, sha256 %s…)%s", entry_id, redact_pids(rel_shown), c.size,
+                 digest[:12], f", same content as #{original.id}" if original else "")
+        return entry_id
+
+    # -- leases ------------------------------------------------------------------------------------
+    def claim(self, ids: list[int]) -> list[IngestEntry]:
+        """Lease the entries still to be worked on (pending/retry); others are skipped."""
+        now = utcnow()
+        with self.db.session() as s:
+            rows = list(s.scalars(select(IngestEntry).where(IngestEntry.id.in_(ids))
+                                  .order_by(IngestEntry.id).with_for_update()))
+            out = []
+            for e in rows:
+                if e.state in ("pending", "retry") or (e.state == "working" and (
+                        e.lease_until is None or _as_utc(e.lease_until) < now or not _pid_alive(e.lease_owner))):
+                    e.state, e.lease_owner, e.lease_until = "working", self.owner, now + self.lease
+                    e.attempts += 1
+                    out.append(e)
+            return out
+
+    # -- endings -----------------------------------------------------------------------------------
+    def finish_files(self, entry_ids: list[int]) -> None:
+        """After the transaction that recorded the results: move work files to done/."""
+        with self.db.session() as s:
+            rows = list(s.scalars(select(IngestEntry).where(IngestEntry.id.in_(entry_ids))))
+            for e in rows:
+                if e.work_path and Path(e.work_path).exists():
+                    dest = _unique(self.paths.done, e.name, e.id)
+                    _move(Path(e.work_path), dest)
+                    e.final_path = str(dest)
+                    _rmdir_quiet(Path(e.work_path).parent)
+
+    def quarantine(self, entry_id: int, reason: str) -> None:
+        with self.db.session() as s:
+            e = s.get(IngestEntry, entry_id)
+            src = Path(e.work_path) if e.work_path else None
+            name = e.name
+        self._quarantine_file(entry_id, src, name, reason)
+
+    def _quarantine_file(self, entry_id: int, src: Path | None, name: str, reason: str) -> None:
+        reason = redact_pids(reason)
+        dest = _unique(self.paths.quarantine, name, entry_id)
+        with self.db.session() as s:
+            e = s.get(IngestEntry, entry_id)
+            e.state, e.error, e.finished_at, e.final_path = "quarantined", reason, utcnow(), str(dest)
+            e.lease_owner = e.lease_until = None
+        if src is not None and (src.exists() or src.is_symlink()):
+            _move(src, dest)
+            if src.parent.parent == self.paths.work:
+                _rmdir_quiet(src.parent)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        Path(str(dest) + ".reason.txt").write_text(
+            f"{reason}\n\nfile: {name}\njournal entry: #{entry_id}\nquarantined at: {utcnow():%Y-%m-%d %H:%M:%S} UTC\n",
+            encoding="utf-8")
+        log.warning("quarantined #%d %s: %s", entry_id, name, reason)
+
+    def retry_later(self, entry_ids: list[int], error: str, max_attempts: int) -> list[int]:
+        """Schedule a transient failure for another try with exponential backoff; entries out of
+        attempts are quarantined instead. Returns the ids scheduled again."""
+        again, give_up = [], []
+        with self.db.session() as s:
+            for e in s.scalars(select(IngestEntry).where(IngestEntry.id.in_(entry_ids))):
+                if e.state != "working":
+                    continue
+                if e.attempts >= max_attempts:
+                    give_up.append(e.id)
+                    continue
+                e.state, e.error = "retry", redact_pids(error)[:2000]
+                e.next_attempt_at = utcnow() + dt.timedelta(seconds=min(300, 2 ** e.attempts))
+                e.lease_owner = e.lease_until = None
+                again.append(e.id)
+        for i in give_up:
+            self.quarantine(i, f"gave up after {max_attempts} attempts; last error: {error}")
+        return again
+
+    def due_retries(self) -> list[list[int]]:
+        with self.db.session() as s:
+            rows = s.execute(select(IngestEntry.id, IngestEntry.batch_id).where(
+                IngestEntry.state == "retry", IngestEntry.next_attempt_at <= utcnow())
+                .order_by(IngestEntry.id)).all()
+        return _group(rows)
+
+    # -- crash recovery ----------------------------------------------------------------------------
+    def recover(self) -> list[list[int]]:
+        """Put every journaled file back on its path after a crash; returns batches to (re)process."""
+        with self.db.session() as s:
+            # leases of dead local workers (or expired anywhere) go back to pending
+            for e in s.scalars(select(IngestEntry).where(IngestEntry.state == "working")):
+                if not _pid_alive(e.lease_owner) or (e.lease_until and _as_utc(e.lease_until) < utcnow()):
+                    e.state, e.lease_owner, e.lease_until = "pending", None, None
+            rows = list(s.scalars(select(IngestEntry).where(
+                IngestEntry.state.in_(("pending", "done", "duplicate", "quarantined")),
+                IngestEntry.work_path.is_not(None))))
+            pending_missing = []
+            for e in rows:
+                work = Path(e.work_path)
+                if e.state == "pending" and not work.exists():
+                    src = self.paths.inbox / e.rel_path
+                    if src.exists():
+                        _move(src, work)  # killed between journaling and moving
+                    else:
+                        pending_missing.append(e.id)
+            done_left = [e.id for e in rows if e.state in ("done", "duplicate") and Path(e.work_path).exists()]
+            quarantined_left = [(e.id, e.error or "") for e in rows
+                                if e.state == "quarantined" and Path(e.work_path).exists()]
+            batches = s.execute(select(IngestEntry.id, IngestEntry.batch_id).where(
+                IngestEntry.state == "pending").order_by(IngestEntry.id)).all()
+        if done_left:
+            self.finish_files(done_left)
+        for i, reason in quarantined_left:
+            self.quarantine(i, reason)
+        for i in pending_missing:
+            with self.db.session() as s:
+                e = s.get(IngestEntry, i)
+                e.state, e.error, e.finished_at = "quarantined", "file vanished from the work area", utcnow()
+            log.error("journal entry #%d: file vanished from the work area", i)
+        return [b for b in _group(batches) if not set(b) & set(pending_missing)]
+
+    def mark(self, entry_ids: list[int], **values) -> None:
+        with self.db.session() as s:
+            s.execute(update(IngestEntry).where(IngestEntry.id.in_(entry_ids)).values(**values))
+
+
+def _group(rows) -> list[list[int]]:
+    groups: dict[str, list[int]] = {}
+    for entry_id, batch in rows:
+        groups.setdefault(batch or f"#{entry_id}", []).append(entry_id)
+    return list(groups.values())
+
+
+def _as_utc(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def _rmdir_quiet(d: Path) -> None:
+    try:
+        d.rmdir()
+    except OSError:
+        pass

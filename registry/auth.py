@@ -1,0 +1,92 @@
+"""API clients (other systems) and their bearer tokens with scopes.
+
+A token is 32 random bytes (URL-safe base64), shown once at creation; the registry keeps only its
+SHA-256 (enough for a high-entropy secret: no salt or slow hash needed).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.models import ApiClient, utcnow
+from registry.service import RegistryError
+
+SCOPES = ("reuse:read", "reuse:write", "documents:read")
+TOKEN_PREFIX = "sohoa_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    id: int
+    name: str
+    scopes: frozenset[str]
+
+    @property
+    def actor(self) -> str:
+        return f"client:{self.name}"
+
+
+def parse_scopes(text: str | list[str]) -> list[str]:
+    items = text if isinstance(text, list) else re.split(r"[,\s]+", text or "")
+    scopes = sorted({s.strip() for s in items if s.strip()})
+    bad = [s for s in scopes if s not in SCOPES]
+    if bad:
+        raise RegistryError(f"unknown scope(s) {', '.join(bad)}; known: {', '.join(SCOPES)}")
+    if not scopes:
+        raise RegistryError(f"give at least one scope of {', '.join(SCOPES)}")
+    return scopes
+
+
+def add_client(s: Session, name: str, scopes: str | list[str]) -> tuple[ApiClient, str]:
+    """Create a client; returns (client, token). The token is not stored and cannot be shown again."""
+    name = (name or "").strip()
+    if not name:
+        raise RegistryError("a client needs a name")
+    if s.scalar(select(ApiClient).where(ApiClient.name == name)) is not None:
+        raise RegistryError(f"a client named {name!r} exists (revoke it first, or choose another name)")
+    token = new_token()
+    client = ApiClient(name=name, token_hash=hash_token(token), scopes=parse_scopes(scopes))
+    s.add(client)
+    s.flush()
+    return client, token
+
+
+def revoke_client(s: Session, name: str) -> ApiClient:
+    client = s.scalar(select(ApiClient).where(ApiClient.name == name))
+    if client is None:
+        raise RegistryError(f"no client {name!r}")
+    if client.revoked_at is None:
+        client.revoked_at = utcnow()
+    # free the name for a replacement, keep the row for the audit trail
+    client.name = f"{client.name}#revoked-{client.id}"
+    s.flush()
+    return client
+
+
+def list_clients(s: Session) -> list[ApiClient]:
+    return list(s.scalars(select(ApiClient).order_by(ApiClient.id)))
+
+
+def authenticate(s: Session, token: str | None) -> ClientInfo | None:
+    """The active client owning ``token``, or None."""
+    if not token:
+        return None
+    digest = hash_token(token.strip())
+    client = s.scalar(select(ApiClient).where(ApiClient.token_hash == digest))
+    if client is None or client.revoked_at is not None or not hmac.compare_digest(client.token_hash, digest):
+        return None
+    return ClientInfo(client.id, client.name, frozenset(client.scopes or []))

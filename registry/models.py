@@ -1,0 +1,256 @@
+"""The system of record (spec §3), as SQLAlchemy 2.0 typed models.
+
+Conventions: every timestamp is timezone-aware UTC; text is NFC; ``*_folded`` columns hold the
+diacritic-free lower-case form used by search; JSON columns hold plain dicts/lists.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, dt.datetime: DateTime(timezone=True)}
+
+
+class Subject(Base):
+    """A citizen (12-digit personal ID number) or an organisation (tax / enterprise code)."""
+
+    __tablename__ = "subjects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="citizen")  # citizen | organisation
+    identifier: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    name_folded: Mapped[str] = mapped_column(String(200), default="", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    dossiers: Mapped[list["Dossier"]] = relationship(back_populates="subject")
+
+
+class Procedure(Base):
+    """An administrative procedure of the national catalogue (e.g. ``1.001193`` Đăng ký khai sinh)."""
+
+    __tablename__ = "procedures"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    required_types: Mapped[list[str]] = mapped_column(default=list)
+    days: Mapped[int] = mapped_column(Integer, default=5)  # time limit, working days
+    result_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Dossier(Base):
+    """A dossier (hồ sơ) received for one subject and one procedure."""
+
+    __tablename__ = "dossiers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedures.code"))
+    channel: Mapped[str] = mapped_column(String(16), default="counter")  # counter | postal | online
+    unit: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    # received | processing | paused | completed | returned
+    pause_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    due_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    apology_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+
+    subject: Mapped[Subject] = relationship(back_populates="dossiers")
+    procedure: Mapped[Procedure] = relationship()
+    components: Mapped[list["Component"]] = relationship(back_populates="dossier", order_by="Component.id")
+
+
+class Document(Base):
+    """A digitized document: a searchable PDF in the content-addressed store plus what OCR read."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)  # of the stored PDF
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=1)
+    mime: Mapped[str] = mapped_column(String(64), default="application/pdf")
+    text: Mapped[str] = mapped_column(Text, default="")
+    text_folded: Mapped[str] = mapped_column(Text, default="")
+    doc_type: Mapped[str] = mapped_column(String(40), default="khac", index=True)
+    type_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    field_confidences: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    quality: Mapped[str] = mapped_column(String(16), default="ok")  # ok | review
+    digitization_code: Mapped[str | None] = mapped_column(String(80), nullable=True, unique=True)
+    sealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), nullable=True, index=True)
+    ingest_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_journal.id"), nullable=True, index=True)
+    page_from: Mapped[int] = mapped_column(Integer, default=1)
+    page_to: Mapped[int] = mapped_column(Integer, default=1)
+    source_name: Mapped[str] = mapped_column(String(500), default="")
+    valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+
+    components: Mapped[list["Component"]] = relationship(back_populates="document")
+
+
+class Component(Base):
+    """A component (thành phần hồ sơ) of a dossier, satisfied by a document."""
+
+    __tablename__ = "components"
+    __table_args__ = (UniqueConstraint("dossier_id", "document_id", name="uq_component_dossier_document"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(40))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True, index=True)
+    origin: Mapped[str] = mapped_column(String(16), default="scanned")  # scanned | reused | online
+    routed_by: Mapped[str] = mapped_column(String(16), default="")  # qr | folder | pid | manual | reuse
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="components")
+    document: Mapped[Document | None] = relationship(back_populates="components")
+
+
+class Result(Base):
+    """A result (kết quả giải quyết) of a dossier: the document issued, and how long it is valid."""
+
+    __tablename__ = "results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), nullable=True, index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    reusable: Mapped[bool] = mapped_column(Boolean, default=True)
+    electronic: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class IngestEntry(Base):
+    """The ingest journal: one row per file seen in the inbox, written before any work on it."""
+
+    __tablename__ = "ingest_journal"
+    __table_args__ = (Index("ix_ingest_state_next", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rel_path: Mapped[str] = mapped_column(String(1000))  # path relative to the inbox, as found
+    name: Mapped[str] = mapped_column(String(500))
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    mtime: Mapped[float] = mapped_column(Float, default=0.0)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    # pending | working | done | duplicate | quarantined
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    work_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    final_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    route_hint: Mapped[str | None] = mapped_column(String(64), nullable=True)  # dossier code from sub-folder
+    batch_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)  # files taken together
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("ingest_journal.id"), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class Counter(Base):
+    """Transactional sequences: dossier numbers per day, certification numbers per (book, year)."""
+
+    __tablename__ = "counters"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Officer(Base):
+    """A certifying officer (người có thẩm quyền chứng thực) or the organisation seal."""
+
+    __tablename__ = "officers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="officer")  # officer | seal
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(String(300), default="")  # certifying body, e.g. UBND xã …
+    cert_pem: Mapped[str] = mapped_column(Text, default="")
+    cert_fingerprint: Mapped[str] = mapped_column(String(64), default="", index=True)
+    key_ref: Mapped[str] = mapped_column(String(1000), default="")  # pkcs12 path or pkcs11 URI
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | revoked | disabled
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CertifiedCopy(Base):
+    """An electronic certified copy: one certification act (one number) may make several copies."""
+
+    __tablename__ = "certified_copies"
+    __table_args__ = (UniqueConstraint("book", "year", "number", name="uq_certified_book_year_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    book: Mapped[str] = mapped_column(String(64))
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    signed_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    signed_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="allocated")  # allocated | signed | failed
+    signed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CertificationRefusal(Base):
+    """Staff declined to certify an original; the reason is kept (spec §5)."""
+
+    __tablename__ = "certification_refusals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text, default="")
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReuseEvent(Base):
+    """The once-only ledger: each time a document is reused instead of asking for paper again."""
+
+    __tablename__ = "reuse_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), nullable=True, index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"), nullable=True)
+    system: Mapped[str] = mapped_column(String(200), default="")
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ApiClient(Base):
+    """Another system allowed to call the API; the bearer token is stored only as a hash."""
+
+    __tablename__ = "api_clients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class AuditEvent(Base):
+    """Who read or changed which subject's data, and when. The only place a full ID may appear."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))  # client:<name> | staff:<user> | system
+    action: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"), nullable=True, index=True)
+    object_type: Mapped[str] = mapped_column(String(40), default="")
+    object_id: Mapped[str] = mapped_column(String(100), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+

@@ -1,0 +1,238 @@
+"""Once-only: find a subject's reusable digitized documents and reuse them instead of paper.
+
+A subject's documents are those linked to it directly (``Document.subject_id``), issued as a
+result of one of its dossiers, or attached as a component of one of its dossiers. A document is
+*valid on* a day when neither the document's nor its result's ``valid_until`` has passed and no
+result's ``valid_from`` is still ahead; it is *reusable* unless every result it was issued as is
+marked not reusable.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select, union
+from sqlalchemy.orm import Session
+
+from registry.models import (CertifiedCopy, Component, Document, Dossier, Result, ReuseEvent,
+                             Subject)
+from registry.service import RegistryError, attach, audit
+
+CERTIFIED_COPY_TYPE = "certified_copy"
+CLOSED_STATUSES = ("completed", "returned")
+
+
+def vn_today() -> dt.date:
+    return dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()
+
+
+def _iso(d: dt.date | dt.datetime | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _subject_doc_ids(subject_id: int):
+    """A selectable of the ids of every document of the subject (direct, result, component)."""
+    direct = select(Document.id.label("id")).where(Document.subject_id == subject_id)
+    results = (select(Result.document_id.label("id")).join(Dossier, Result.dossier_id == Dossier.id)
+               .where(Dossier.subject_id == subject_id))
+    comps = (select(Component.document_id.label("id")).join(Dossier, Component.dossier_id == Dossier.id)
+             .where(Dossier.subject_id == subject_id, Component.document_id.is_not(None)))
+    return union(direct, results, comps).subquery()
+
+
+def subject_documents(s: Session, subject_id: int, *, doc_type: str | None = None,
+                      valid_on: dt.date | None = None, only_valid: bool = True,
+                      link: Callable[[int], str] | None = None) -> list[dict[str, Any]]:
+    """Every digitized document of a subject with its validity, results and certified copies.
+
+    Best first: sealed or certified, then issued results, then newest. Signed certified copies are
+    listed under their source document, not on their own.
+    """
+    valid_on = valid_on or vn_today()
+    ids = _subject_doc_ids(subject_id)
+    q = select(Document).where(Document.id.in_(select(ids.c.id)), Document.doc_type != CERTIFIED_COPY_TYPE)
+    if doc_type:
+        q = q.where(Document.doc_type == doc_type)
+    docs = list(s.scalars(q))
+    if not docs:
+        return []
+    doc_ids = [d.id for d in docs]
+    results: dict[int, list[tuple[Result, str | None]]] = {}
+    for r, code in s.execute(select(Result, Dossier.code).outerjoin(Dossier, Result.dossier_id == Dossier.id)
+                             .where(Result.document_id.in_(doc_ids))):
+        results.setdefault(r.document_id, []).append((r, code))
+    comps: dict[int, str] = {}
+    for doc_id, code in s.execute(select(Component.document_id, Dossier.code)
+                                  .join(Dossier, Component.dossier_id == Dossier.id)
+                                  .where(Component.document_id.in_(doc_ids)).order_by(Component.id)):
+        comps.setdefault(doc_id, code)
+    copies: dict[int, list[CertifiedCopy]] = {}
+    for c in s.scalars(select(CertifiedCopy).where(CertifiedCopy.source_document_id.in_(doc_ids),
+                                                   CertifiedCopy.status == "signed")
+                       .order_by(CertifiedCopy.id)):
+        copies.setdefault(c.source_document_id, []).append(c)
+
+    out = []
+    for d in docs:
+        rs = results.get(d.id, [])
+        until = [x for x in [d.valid_until, *(r.valid_until for r, _ in rs)] if x is not None]
+        valid_until = min(until) if until else None
+        froms = [r.valid_from for r, _ in rs if r.valid_from is not None]
+        valid_from = max(froms) if froms else None
+        valid = (valid_until is None or valid_until >= valid_on) and (valid_from is None or valid_from <= valid_on)
+        reusable = any(r.reusable for r, _ in rs) if rs else True
+        if only_valid and not (valid and reusable):
+            continue
+        cc = copies.get(d.id, [])
+        out.append({
+            "id": d.id,
+            "type": d.doc_type,
+            "fields": d.fields or {},
+            "pages": d.pages,
+            "sha256": d.sha256,
+            "digitization_code": d.digitization_code,
+            "sealed": bool(d.sealed),
+            "kind": "result" if rs else ("component" if d.id in comps else "document"),
+            "dossier": rs[0][1] if rs else comps.get(d.id),
+            "electronic": any(r.electronic for r, _ in rs) if rs else None,
+            "valid_from": _iso(valid_from),
+            "valid_until": _iso(valid_until),
+            "valid": valid,
+            "reusable": reusable,
+            "created_at": _iso(d.created_at),
+            "certified_copies": [{
+                "id": c.id, "number": c.number, "book": c.book, "year": c.year, "copies": c.copies,
+                "signed_at": _iso(c.signed_at), "document_id": c.signed_document_id,
+                "download": link(c.signed_document_id) if (link and c.signed_document_id) else None,
+            } for c in cc],
+            "download": link(d.id) if link else None,
+        })
+    out.sort(key=lambda e: (not (e["sealed"] or e["certified_copies"]), e["kind"] != "result", -e["id"]))
+    return out
+
+
+def reusable_for_dossier(s: Session, dossier: Dossier) -> list[dict[str, Any]]:
+    """The dossier's required component types that a valid digitized document already covers.
+
+    One entry per type still missing from the dossier (best candidate first: sealed/certified,
+    then issued results, then newest); the clerk need not ask the citizen for these.
+    """
+    required = list(dict.fromkeys(dossier.procedure.required_types or []))
+    have = {c.doc_type for c in dossier.components if c.document_id is not None}
+    attached = {c.document_id for c in dossier.components}
+    missing = [t for t in required if t not in have]
+    if not missing:
+        return []
+    cands: dict[str, list[dict[str, Any]]] = {}
+    for e in subject_documents(s, dossier.subject_id):
+        if e["type"] in missing and e["id"] not in attached:
+            cands.setdefault(e["type"], []).append(e)
+    out = []
+    for t in missing:
+        if t not in cands:
+            continue
+        best = cands[t][0]
+        out.append({"doc_type": t, "document_id": best["id"], "sealed": best["sealed"],
+                    "certified": bool(best["certified_copies"]), "kind": best["kind"],
+                    "from_dossier": best["dossier"], "valid_until": best["valid_until"],
+                    "digitization_code": best["digitization_code"],
+                    "alternatives": [e["id"] for e in cands[t][1:]]})
+    return out
+
+
+def _document_of_subject(s: Session, subject_id: int, document_id: int) -> bool:
+    ids = _subject_doc_ids(subject_id)
+    if s.scalar(select(ids.c.id).where(ids.c.id == document_id)) is not None:
+        return True
+    # a signed certified copy of one of the subject's documents
+    src = s.scalar(select(CertifiedCopy.source_document_id).where(CertifiedCopy.signed_document_id == document_id))
+    return src is not None and s.scalar(select(ids.c.id).where(ids.c.id == src)) is not None
+
+
+def document_subject_id(s: Session, doc: Document) -> int | None:
+    """The subject a document belongs to (direct link, else the dossier it was issued/attached in)."""
+    if doc.subject_id is not None:
+        return doc.subject_id
+    sid = s.scalar(select(Dossier.subject_id).join(Result, Result.dossier_id == Dossier.id)
+                   .where(Result.document_id == doc.id).limit(1))
+    if sid is None:
+        sid = s.scalar(select(Dossier.subject_id).join(Component, Component.dossier_id == Dossier.id)
+                       .where(Component.document_id == doc.id).limit(1))
+    if sid is None:
+        src = s.scalar(select(CertifiedCopy.source_document_id)
+                       .where(CertifiedCopy.signed_document_id == doc.id).limit(1))
+        if src is not None and src != doc.id:
+            source = s.get(Document, src)
+            return document_subject_id(s, source) if source else None
+    return sid
+
+
+def check_usable(s: Session, doc: Document, on: dt.date | None = None) -> None:
+    """Refuse a document that is expired or not reusable (RegistryError)."""
+    on = on or vn_today()
+    rs = list(s.scalars(select(Result).where(Result.document_id == doc.id)))
+    until = [x for x in [doc.valid_until, *(r.valid_until for r in rs)] if x is not None]
+    if until and min(until) < on:
+        raise RegistryError(f"document {doc.id} expired on {min(until).isoformat()}")
+    if rs and not any(r.reusable for r in rs):
+        raise RegistryError(f"document {doc.id} is not marked reusable")
+
+
+def reuse_into_dossier(s: Session, dossier: Dossier, document_id: int, *, actor: str, purpose: str = "",
+                       client_id: int | None = None) -> Component:
+    """Satisfy a component of ``dossier`` with an existing document of the same subject (no paper).
+
+    Attaches it with origin ``reused`` and writes a ReuseEvent and an AuditEvent. Idempotent: reusing
+    a document already attached returns its component without a second ledger entry.
+    """
+    if dossier.status in CLOSED_STATUSES:
+        raise RegistryError(f"dossier {dossier.code} is {dossier.status}: nothing can be attached")
+    doc = s.get(Document, int(document_id))
+    if doc is None:
+        raise RegistryError(f"no document {document_id}")
+    existing = s.scalar(select(Component).where(Component.dossier_id == dossier.id,
+                                                Component.document_id == doc.id))
+    if existing is not None:
+        return existing
+    if not _document_of_subject(s, dossier.subject_id, doc.id):
+        raise RegistryError(f"document {doc.id} does not belong to the subject of dossier {dossier.code}")
+    check_usable(s, doc)
+    doc_type = doc.doc_type
+    if doc_type == CERTIFIED_COPY_TYPE:
+        src = s.scalar(select(Document).join(CertifiedCopy, CertifiedCopy.source_document_id == Document.id)
+                       .where(CertifiedCopy.signed_document_id == doc.id).limit(1))
+        if src is not None:
+            doc_type = src.doc_type
+    comp = attach(s, dossier, doc, origin="reused", routed_by="reuse", doc_type=doc_type)
+    s.add(ReuseEvent(document_id=doc.id, dossier_id=dossier.id, client_id=client_id, system=actor,
+                     purpose=purpose or f"component {doc_type} of dossier {dossier.code}"))
+    audit(s, actor, "reuse.attach", subject_id=dossier.subject_id, object_type="dossier",
+          object_id=dossier.code, detail={"document_id": doc.id, "doc_type": doc_type, "purpose": purpose})
+    s.flush()
+    return comp
+
+
+def record_external_reuse(s: Session, document_id: int, *, actor: str, system: str, purpose: str = "",
+                          client_id: int | None = None, dossier_code: str | None = None) -> ReuseEvent:
+    """Another system reports that it reused a document (optionally for one of our dossiers)."""
+    doc = s.get(Document, int(document_id))
+    if doc is None:
+        raise RegistryError(f"no document {document_id}")
+    dossier_id = None
+    if dossier_code:
+        d = s.scalar(select(Dossier).where(Dossier.code == dossier_code.strip()))
+        if d is None:
+            raise RegistryError(f"no dossier {dossier_code!r}")
+        dossier_id = d.id
+    ev = ReuseEvent(document_id=doc.id, dossier_id=dossier_id, client_id=client_id,
+                    system=(system or actor)[:200], purpose=purpose or "")
+    s.add(ev)
+    audit(s, actor, "reuse.record", subject_id=document_subject_id(s, doc), object_type="document",
+          object_id=str(doc.id), detail={"system": system, "purpose": purpose, "dossier": dossier_code})
+    s.flush()
+    return ev
+
+
+def find_subject_id(s: Session, identifier: str) -> int | None:
+    return s.scalar(select(Subject.id).where(Subject.identifier == identifier.strip()))

@@ -1,0 +1,238 @@
+"""Registry operations on a Session: procedures, subjects, dossiers, documents, components.
+
+Functions here do not commit: the caller owns the unit of work (``Database.session()``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from registry.codes import format_dossier_code
+from registry.models import (AuditEvent, Component, Counter, Document, Dossier, Procedure, Result,
+                             Subject, utcnow)
+from registry.text import fold, nfc
+
+OPEN_STATUSES = ("received", "processing", "paused")
+DOC_TYPES = ("cccd", "khai_sinh", "ket_hon", "xac_nhan_hon_nhan", "khai_tu", "gcn_qsdd", "to_khai",
+             "bang_tot_nghiep", "giay_phep_lai_xe", "dang_ky_ho_kinh_doanh", "van_ban", "khac")
+_PID = re.compile(r"^\d{12}$")
+_ORG = re.compile(r"^\d{10}(-\d{3})?$")
+
+
+VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam keeps UTC+7 all year
+
+
+def as_utc(t: dt.datetime | None) -> dt.datetime | None:
+    """Timestamps read back from SQLite are naive UTC: make them aware."""
+    if t is None:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def local(t: dt.datetime | None) -> dt.datetime | None:
+    """Vietnam local time, for what people read (receipts, stamps, reports)."""
+    t = as_utc(t)
+    return t.astimezone(VN_TZ) if t else None
+
+
+class RegistryError(Exception):
+    """A request the registry refuses (unknown procedure, bad identifier, …): show it to the user."""
+
+
+# -- procedures ---------------------------------------------------------------------------------
+
+def shipped_catalogue() -> list[dict[str, Any]]:
+    return json.loads(resources.files("registry").joinpath("data/procedures.json").read_text("utf-8"))
+
+
+def seed_procedures(s: Session) -> int:
+    """Insert the shipped catalogue's procedures that are missing; returns how many were added."""
+    added = 0
+    for p in shipped_catalogue():
+        if s.get(Procedure, p["code"]) is None:
+            s.add(Procedure(code=p["code"], name=nfc(p["name"]), required_types=p["requires"],
+                            days=p["days"], result_type=p.get("result_type")))
+            added += 1
+    s.flush()
+    return added
+
+
+def add_procedure(s: Session, code: str, name: str, requires: list[str], days: int = 5,
+                  result_type: str | None = None) -> Procedure:
+    bad = [t for t in requires if t not in DOC_TYPES]
+    if bad:
+        raise RegistryError(f"unknown component type(s) {', '.join(bad)}; known: {', '.join(DOC_TYPES)}")
+    if not re.fullmatch(r"\d+\.\d{6}", code):
+        raise RegistryError(f"procedure code {code!r} is not a national code like 1.001193")
+    proc = s.get(Procedure, code) or Procedure(code=code)
+    proc.name, proc.required_types, proc.days = nfc(name), list(requires), days
+    if result_type:
+        proc.result_type = result_type
+    s.add(proc)
+    s.flush()
+    return proc
+
+
+def get_procedure(s: Session, code: str) -> Procedure:
+    proc = s.get(Procedure, code)
+    if proc is None:
+        known = ", ".join(s.scalars(select(Procedure.code).order_by(Procedure.code)))
+        raise RegistryError(f"unknown procedure {code!r} (known: {known}; add one with `sohoa procedure add`)")
+    return proc
+
+
+# -- subjects ----------------------------------------------------------------------------------
+
+def subject_kind(identifier: str) -> str:
+    if _PID.match(identifier):
+        return "citizen"
+    if _ORG.match(identifier):
+        return "organisation"
+    raise RegistryError("a subject is a 12-digit personal ID number or a 10-digit tax code (optionally -NNN)")
+
+
+def find_subject(s: Session, identifier: str) -> Subject | None:
+    return s.scalar(select(Subject).where(Subject.identifier == identifier.strip()))
+
+
+def get_or_create_subject(s: Session, identifier: str, name: str | None = None) -> Subject:
+    identifier = identifier.strip()
+    kind = subject_kind(identifier)
+    subj = find_subject(s, identifier)
+    if subj is None:
+        subj = Subject(kind=kind, identifier=identifier, name=nfc(name or ""), name_folded=fold(name or ""))
+        s.add(subj)
+        try:
+            with s.begin_nested():
+                s.flush()
+        except IntegrityError:  # created concurrently
+            subj = find_subject(s, identifier)
+            assert subj is not None
+    elif name and not subj.name:
+        subj.name, subj.name_folded = nfc(name), fold(name)
+    return subj
+
+
+# -- counters and dossiers -----------------------------------------------------------------------
+
+def next_counter(s: Session, key: str) -> int:
+    """Increment and return a named sequence inside the caller's transaction (gap-free per commit)."""
+    row = s.execute(select(Counter).where(Counter.key == key).with_for_update()).scalar_one_or_none()
+    if row is None:
+        try:
+            with s.begin_nested():
+                s.add(Counter(key=key, value=1))
+                s.flush()
+            return 1
+        except IntegrityError:
+            row = s.execute(select(Counter).where(Counter.key == key).with_for_update()).scalar_one()
+    s.execute(update(Counter).where(Counter.key == key).values(value=Counter.value + 1))
+    s.flush()
+    s.refresh(row)
+    return row.value
+
+
+def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
+    d = start
+    left = days
+    while left > 0:
+        d += dt.timedelta(days=1)
+        if d.weekday() < 5:
+            left -= 1
+    return d
+
+
+def create_dossier(s: Session, *, procedure: str, subject: str, name: str | None = None,
+                   agency: str, channel: str = "counter", created_by: str = "",
+                   now: dt.datetime | None = None) -> Dossier:
+    if channel not in ("counter", "postal", "online"):
+        raise RegistryError("channel is one of counter, postal, online")
+    proc = get_procedure(s, procedure)
+    subj = get_or_create_subject(s, subject, name)
+    now = now or utcnow()
+    local_day = local(now).date()
+    seq = next_counter(s, f"dossier:{agency}:{local_day:%y%m%d}")
+    dossier = Dossier(code=format_dossier_code(agency, local_day, seq), subject=subj, procedure=proc,
+                      channel=channel, unit=agency, status="received", received_at=now,
+                      due_at=add_working_days(now, proc.days), created_by=created_by)
+    s.add(dossier)
+    s.flush()
+    return dossier
+
+
+def get_dossier(s: Session, code: str) -> Dossier:
+    d = s.scalar(select(Dossier).where(Dossier.code == code.strip()))
+    if d is None:
+        raise RegistryError(f"no dossier {code!r}")
+    return d
+
+
+def open_dossiers_of(s: Session, identifier: str) -> list[Dossier]:
+    return list(s.scalars(select(Dossier).join(Subject).where(
+        Subject.identifier == identifier, Dossier.status.in_(OPEN_STATUSES)).order_by(Dossier.id)))
+
+
+def attach(s: Session, dossier: Dossier, document: Document, *, origin: str = "scanned",
+           routed_by: str = "", doc_type: str | None = None) -> Component:
+    """Attach ``document`` to ``dossier`` (idempotent: the same document is attached once)."""
+    existing = s.scalar(select(Component).where(Component.dossier_id == dossier.id,
+                                                Component.document_id == document.id))
+    if existing is not None:
+        return existing
+    comp = Component(dossier=dossier, document=document, doc_type=doc_type or document.doc_type,
+                     origin=origin, routed_by=routed_by)
+    s.add(comp)
+    if dossier.status == "received":
+        dossier.status = "processing"
+    s.flush()
+    return comp
+
+
+def unassigned_documents(s: Session) -> list[Document]:
+    """Digitized documents attached to no dossier and issued as no result: staff must route them."""
+    attached = select(Component.document_id).where(Component.document_id.is_not(None))
+    results = select(Result.document_id)
+    return list(s.scalars(select(Document).where(Document.id.not_in(attached), Document.id.not_in(results),
+                                                 Document.doc_type != "certified_copy")
+                          .order_by(Document.id)))
+
+
+def document_json(doc: Document) -> dict[str, Any]:
+    return {"id": doc.id, "sha256": doc.sha256, "pages": doc.pages, "doc_type": doc.doc_type,
+            "confidence": round(doc.type_confidence or 0.0, 4), "fields": doc.fields or {},
+            "quality": doc.quality, "sealed": doc.sealed, "digitization_code": doc.digitization_code}
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    t = local(t)
+    return t.isoformat(timespec="seconds") if t else None
+
+
+def dossier_json(d: Dossier) -> dict[str, Any]:
+    return {
+        "code": d.code,
+        "subject": d.subject.identifier,
+        "subject_name": d.subject.name,
+        "procedure": d.procedure_code,
+        "status": d.status,
+        "received_at": _iso(d.received_at),
+        "due_at": _iso(d.due_at),
+        "components": [
+            {"doc_type": c.doc_type, "origin": c.origin, "routed_by": c.routed_by,
+             "document": document_json(c.document) if c.document else None}
+            for c in d.components
+        ],
+    }
+
+
+def audit(s: Session, actor: str, action: str, *, subject_id: int | None = None, object_type: str = "",
+          object_id: str = "", detail: dict | None = None) -> None:
+    s.add(AuditEvent(actor=actor, action=action, subject_id=subject_id, object_type=object_type,
+                     object_id=str(object_id), detail=detail or {}))

@@ -1,0 +1,209 @@
+"""Registry commands: init, procedure, dossier, receipt, unassigned."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from registry import service
+from registry.models import Dossier, Procedure
+from registry.service import RegistryError
+from registry.text import mask_pid
+from sohoa.cli import Ctx, pass_ctx
+
+
+def _reusable(s, dossier) -> list[dict]:
+    """Required components already available as digitized documents (once-only), when known."""
+    try:
+        from registry.reuse import reusable_for_dossier  # type: ignore[import-not-found]
+    except ImportError:
+        return []
+    return reusable_for_dossier(s, dossier)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(init)
+    cli.add_command(procedure)
+    cli.add_command(dossier)
+    cli.add_command(receipt)
+    cli.add_command(unassigned)
+
+
+@click.command()
+@pass_ctx
+def init(ctx: Ctx) -> None:
+    """Create the data directory and the registry (or migrate it to the newest schema)."""
+    from registry.db import Database
+
+    st = ctx.settings
+    st.ensure_dirs()
+    db = Database(st.db_url)
+    db.migrate()
+    with db.session() as s:
+        added = service.seed_procedures(s)
+    ctx.emit({"home": str(st.home), "database": _safe_url(st.db_url), "inbox": str(st.inbox),
+              "procedures_added": added},
+             f"sohoa is ready in {st.home}\n  registry: {_safe_url(st.db_url)}\n  inbox:    {st.inbox}\n"
+             f"  procedures added from the catalogue: {added}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# -- procedures -------------------------------------------------------------------------------------
+
+@click.group()
+def procedure() -> None:
+    """The procedure catalogue (national codes, required components, time limits)."""
+
+
+@procedure.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="Procedure name, e.g. 'Đăng ký khai sinh'.")
+@click.option("--requires", required=True, help="Required component types, comma-separated (cccd,to_khai,…).")
+@click.option("--days", type=click.IntRange(0, 365), default=5, show_default=True, help="Time limit, working days.")
+@click.option("--result-type", default=None, help="Document type of the result, if any.")
+@pass_ctx
+def procedure_add(ctx: Ctx, code: str, name: str, requires: str, days: int, result_type: str | None) -> None:
+    """Add (or update) procedure CODE in the catalogue."""
+    types = [t.strip() for t in requires.split(",") if t.strip()]
+    try:
+        with ctx.db.session() as s:
+            p = service.add_procedure(s, code, name, types, days, result_type)
+            obj = {"code": p.code, "name": p.name, "requires": p.required_types, "days": p.days}
+    except RegistryError as exc:
+        raise click.ClickException(str(exc))
+    ctx.emit(obj, f"procedure {obj['code']} {obj['name']}: requires {', '.join(types)}; {days} working days")
+
+
+@procedure.command("list")
+@pass_ctx
+def procedure_list(ctx: Ctx) -> None:
+    """List the catalogue."""
+    with ctx.db.session() as s:
+        for p in s.scalars(select(Procedure).order_by(Procedure.code)):
+            ctx.emit({"code": p.code, "name": p.name, "requires": p.required_types, "days": p.days},
+                     f"{p.code:10} {p.name}  [{', '.join(p.required_types)}]  {p.days} ngày")
+
+
+# -- dossiers -------------------------------------------------------------------------------------
+
+@click.group()
+def dossier() -> None:
+    """Open, show and list dossiers (hồ sơ)."""
+
+
+@dossier.command("create")
+@click.option("--procedure", "procedure_code", required=True, help="National procedure code, e.g. 1.001193.")
+@click.option("--subject", required=True, help="Personal ID number (12 digits) or tax code of the applicant.")
+@click.option("--name", default=None, help="Applicant's name (Vietnamese, any case).")
+@click.option("--channel", type=click.Choice(["counter", "postal", "online"]), default="counter", show_default=True)
+@pass_ctx
+def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None, channel: str) -> None:
+    """Open a dossier; prints its code (and what the citizen need not bring again)."""
+    try:
+        with ctx.db.session() as s:
+            d = service.create_dossier(s, procedure=procedure_code, subject=subject, name=name,
+                                       agency=ctx.settings.agency_code, channel=channel, created_by="cli")
+            reusable = _reusable(s, d)
+            service.audit(s, "staff:cli", "dossier.create", subject_id=d.subject_id, object_type="dossier",
+                          object_id=d.code)
+            obj = {"code": d.code, "procedure": d.procedure_code, "subject": d.subject.identifier,
+                   "due_at": service.dossier_json(d)["due_at"],
+                   "required": list(d.procedure.required_types), "reusable": reusable}
+    except RegistryError as exc:
+        raise click.ClickException(str(exc))
+    human = f"dossier {obj['code']} opened; due {obj['due_at'][:10] if obj['due_at'] else '—'}"
+    if reusable:
+        human += "\n  already digitized, do not ask for paper: " + ", ".join(
+            f"{r.get('doc_type')} (document {r.get('document_id')})" for r in reusable)
+    ctx.emit(obj, human)
+
+
+@dossier.command("show")
+@click.argument("code")
+@pass_ctx
+def dossier_show(ctx: Ctx, code: str) -> None:
+    """Show a dossier with its components."""
+    try:
+        with ctx.db.session() as s:
+            d = service.get_dossier(s, code)
+            obj = service.dossier_json(d)
+            obj["reusable"] = _reusable(s, d)
+            obj["required"] = list(d.procedure.required_types)
+            service.audit(s, "staff:cli", "dossier.show", subject_id=d.subject_id, object_type="dossier",
+                          object_id=d.code)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc))
+    if ctx.as_json:
+        ctx.emit(obj)
+        return
+    lines = [f"{obj['code']}  {obj['status']}  procedure {obj['procedure']}  subject {mask_pid(obj['subject'])}"
+             f" {obj['subject_name']}"]
+    for c in obj["components"]:
+        doc = c["document"] or {}
+        lines.append(f"  - {c['doc_type']:22} document {doc.get('id')}  {doc.get('pages')} p.  {c['origin']}"
+                     f" via {c['routed_by'] or '—'}  sealed={doc.get('sealed')}")
+    have = {c["doc_type"] for c in obj["components"]}
+    missing = [t for t in obj["required"] if t not in have]
+    if missing:
+        lines.append("  missing: " + ", ".join(missing))
+    for r in obj["reusable"]:
+        lines.append(f"  reusable: {r.get('doc_type')} (document {r.get('document_id')})")
+    click.echo("\n".join(lines))
+
+
+@dossier.command("list")
+@click.option("--status", default=None, help="Only dossiers in this status.")
+@click.option("--limit", type=int, default=100, show_default=True)
+@pass_ctx
+def dossier_list(ctx: Ctx, status: str | None, limit: int) -> None:
+    """List dossiers, newest first."""
+    with ctx.db.session() as s:
+        q = select(Dossier).order_by(Dossier.id.desc()).limit(limit)
+        if status:
+            q = q.where(Dossier.status == status)
+        for d in s.scalars(q):
+            types = [c.doc_type for c in d.components]
+            ctx.emit({"code": d.code, "status": d.status, "procedure": d.procedure_code,
+                      "subject": mask_pid(d.subject.identifier), "components": types},
+                     f"{d.code}  {d.status:10} {d.procedure_code}  {mask_pid(d.subject.identifier)}  "
+                     f"[{', '.join(types)}]")
+
+
+@click.command()
+@click.argument("code")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Where to write the receipt PDF.")
+@pass_ctx
+def receipt(ctx: Ctx, code: str, out_path: str) -> None:
+    """Write the intake receipt of dossier CODE (code as text and QR) to a PDF."""
+    from sohoa.receipt import render_receipt
+
+    try:
+        with ctx.db.session() as s:
+            d = service.get_dossier(s, code)
+            reusable = [r.get("doc_type") for r in _reusable(s, d)]
+            pdf = render_receipt(code=d.code, unit=ctx.settings.unit_name, procedure_code=d.procedure_code,
+                                 procedure_name=d.procedure.name, subject_name=d.subject.name,
+                                 subject_id_masked=mask_pid(d.subject.identifier),
+                                 received_at=service.local(d.received_at), due_at=service.local(d.due_at), required=list(d.procedure.required_types), reusable=reusable)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc))
+    Path(out_path).write_bytes(pdf)
+    ctx.emit({"code": code, "out": out_path}, f"receipt for {code} written to {out_path}")
+
+
+@click.command()
+@pass_ctx
+def unassigned(ctx: Ctx) -> None:
+    """Documents that could not be routed to a dossier (staff resolve them)."""
+    with ctx.db.session() as s:
+        for doc in service.unassigned_documents(s):
+            ctx.emit({"document_id": doc.id, "doc_type": doc.doc_type, "fields": doc.fields,
+                      "source": doc.source_name},
+                     f"document {doc.id}  {doc.doc_type:22} from {doc.source_name}")

@@ -1,0 +1,116 @@
+"""Pipeline commands: watch (the inbox), run (the main job)."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+import click
+
+from sohoa.cli import Ctx, pass_ctx
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(watch)
+    cli.add_command(run)
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+
+def _report(ctx: Ctx, stats) -> None:
+    by_dossier: dict[str, int] = {}
+    for _doc, code in stats.attached:
+        by_dossier[code] = by_dossier.get(code, 0) + 1
+    obj = {"files": stats.files, "documents": stats.documents, "attached": len(stats.attached),
+           "dossiers": by_dossier, "unassigned": stats.unassigned, "quarantined": stats.quarantined,
+           "duplicates": stats.duplicates, "retried": stats.retried}
+    human = (f"processed {stats.files} file(s): {stats.documents} document(s), {len(stats.attached)} attached, "
+             f"{stats.unassigned} unassigned, {stats.quarantined} quarantined, {stats.duplicates} duplicate(s)")
+    for code, n in sorted(by_dossier.items()):
+        human += f"\n  dossier {code}: +{n} component(s)"
+    ctx.emit(obj, human)
+
+
+def _runtime(ctx: Ctx, workers: int | None, quiet: float | None):
+    from sohoa.config import with_overrides
+    from sohoa.runtime import Runtime
+
+    settings = with_overrides(ctx.settings, workers=workers, quiet_seconds=quiet)
+    ctx.settings = settings
+    return Runtime(settings, ctx.db)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Process what is complete in the inbox, wait for that work, exit.")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="OCR worker processes (default: cores).")
+@click.option("--quiet", type=float, default=None, help="Seconds a file must stay unchanged before it is taken.")
+@click.option("-v", "--verbose", is_flag=True)
+@pass_ctx
+def watch(ctx: Ctx, once: bool, workers: int | None, quiet: float | None, verbose: bool) -> None:
+    """Watch the inbox: each finished scan is journaled, OCR'd, typed and attached to its dossier.
+
+    Scans land in $SOHOA_HOME/inbox (or a sub-folder named after a dossier code). Finished files
+    go to done/, unreadable ones to quarantine/ with a <name>.reason.txt beside them.
+    """
+    _logging(verbose)
+    rt = _runtime(ctx, workers, quiet)
+    try:
+        if once:
+            _report(ctx, rt.run_once())
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        click.echo(f"watching {ctx.settings.inbox} (Ctrl-C to stop)", err=True)
+        rt.run_forever(stop)
+        _report(ctx, rt.stats)
+    finally:
+        rt.close()
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Process the inbox once and exit (no web server).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="OCR worker processes (default: cores).")
+@click.option("--no-web", is_flag=True, help="Do not start the web server.")
+@click.option("-v", "--verbose", is_flag=True)
+@pass_ctx
+def run(ctx: Ctx, once: bool, workers: int | None, no_web: bool, verbose: bool) -> None:
+    """The main job: watch the inbox with in-process workers and serve the web UI/API."""
+    _logging(verbose)
+    rt = _runtime(ctx, workers, None)
+    server = None
+    try:
+        if once:
+            _report(ctx, rt.run_once())
+            return
+        if not no_web:
+            server = _start_web(ctx)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        click.echo(f"watching {ctx.settings.inbox}" + (f"; web on http://{ctx.settings.web_host}:"
+                                                         f"{ctx.settings.web_port}" if server else ""), err=True)
+        rt.run_forever(stop)
+        _report(ctx, rt.stats)
+    finally:
+        if server is not None:
+            server.should_exit = True
+        rt.close()
+
+
+def _start_web(ctx: Ctx):
+    try:
+        from sohoa.web import create_app  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    import uvicorn
+
+    app = create_app(ctx.settings, ctx.db)
+    server = uvicorn.Server(uvicorn.Config(app, host=ctx.settings.web_host, port=ctx.settings.web_port,
+                                           log_level="warning"))
+    threading.Thread(target=server.run, daemon=True, name="web").start()
+    return server

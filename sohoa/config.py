@@ -1,0 +1,114 @@
+"""Configuration: environment variables with a ``SOHOA_`` prefix over ``$SOHOA_HOME/sohoa.toml``.
+
+Everything the stages need is read once into a frozen :class:`Settings` and passed down; no
+stage reads the environment on its own.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+DEFAULT_HOME = "~/.sohoa"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str = ""
+    broker_url: str = ""  # empty = in-process workers; redis://… or amqp://… = Celery
+    workers: int = 0  # 0 = one per core
+    quiet_seconds: float = 2.0  # a file must stay unchanged this long before it is picked up
+    rescan_seconds: float = 5.0  # periodic rescan of the inbox, whatever the observer says
+    max_attempts: int = 5  # transient failures are retried this many times, with backoff
+    max_pixels: int = 200_000_000  # decompression-bomb cap per page
+    ocr_lang: str = "vie"
+    agency_code: str = "000.00.01.H29"  # the unit's code, first part of every dossier code
+    unit_name: str = "Ủy ban nhân dân xã"  # shown on receipts and certification stamps
+    tsa_url: str = ""
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    polling_observer: bool = False  # for network shares where inotify does not see changes
+    # signing (issue 4): the organisation seal key (PKCS#12 path or pkcs11: URI), its passphrase
+    # from a file or SOHOA_SEAL_PASSPHRASE (never a CLI argument), explicit trust roots (PEM files,
+    # comma-separated; never the OS store)
+    seal_key: str = ""
+    seal_passphrase_file: str = ""
+    trust_roots: str = ""
+    extra: dict = field(default_factory=dict)
+
+    # -- derived paths -------------------------------------------------------------------
+    @property
+    def inbox(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.home / "work"
+
+    @property
+    def done_dir(self) -> Path:
+        return self.home / "done"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.home / "pki"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'sohoa.db'}"
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+    def ensure_dirs(self) -> None:
+        for d in (self.home, self.inbox, self.work_dir, self.done_dir, self.quarantine_dir,
+                  self.store_dir, self.pki_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+def _coerce(value: str, typ: object):
+    if typ in (int, "int"):
+        return int(value)
+    if typ in (float, "float"):
+        return float(value)
+    if typ in (bool, "bool"):
+        return str(value).strip().lower() in ("1", "true", "yes", "on")
+    return value
+
+
+def load_settings(home: str | os.PathLike | None = None, env: dict | None = None, **overrides) -> Settings:
+    """Settings from (lowest first) defaults, ``$SOHOA_HOME/sohoa.toml``, ``SOHOA_*`` env, overrides."""
+    env = dict(os.environ if env is None else env)
+    home_path = Path(home or env.get("SOHOA_HOME") or DEFAULT_HOME).expanduser().resolve()
+    values: dict = {}
+    toml_path = home_path / "sohoa.toml"
+    known = {f.name: f.type for f in fields(Settings) if f.name not in ("home", "extra")}
+    extra: dict = {}
+    if toml_path.is_file():
+        with open(toml_path, "rb") as fh:
+            data = tomllib.load(fh)
+        for k, v in data.items():
+            (values if k in known else extra)[k] = v
+    for name, typ in known.items():
+        key = "SOHOA_" + name.upper()
+        if key in env and env[key] != "":
+            values[name] = _coerce(env[key], typ)
+        elif key in env and name in ("database_url", "broker_url", "tsa_url"):
+            values[name] = ""
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(home=home_path, extra=extra, **values)
+
+
+def with_overrides(settings: Settings, **kw) -> Settings:
+    return replace(settings, **{k: v for k, v in kw.items() if v is not None})

@@ -1,0 +1,185 @@
+"""In-process runtime: the inbox watcher, a thread per running job, a process pool for OCR pages.
+
+The job itself (``sohoa.pipeline.process_batch``) knows nothing of this module: ``sohoa worker``
+runs the same job from a Celery queue when ``SOHOA_BROKER_URL`` is set.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from ingest.journal import Journal, Paths
+from ingest.watcher import Candidate, InboxWatcher
+from registry.db import Database
+from registry.store import Store
+from sohoa.config import Settings
+from sohoa.pipeline import BatchOutcome, JobContext, process_batch
+
+log = logging.getLogger("sohoa.runtime")
+
+
+def load_sealer(settings: Settings):
+    """The organisation seal, when signing/ provides one and a key is configured."""
+    try:
+        from signing import Sealer  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return Sealer.from_settings(settings)
+
+
+def page_pool(workers: int) -> ProcessPoolExecutor:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one Tesseract thread per process, all cores busy
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
+@dataclass
+class Stats:
+    batches: int = 0
+    files: int = 0
+    documents: int = 0
+    attached: list[tuple[int, str]] = field(default_factory=list)
+    unassigned: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    retried: int = 0
+
+    def add(self, o: BatchOutcome) -> None:
+        self.batches += 1
+        self.documents += len(o.documents)
+        self.attached += o.attached
+        self.unassigned += len(o.unassigned)
+        self.quarantined += len(o.quarantined)
+        self.duplicates += len(o.duplicates)
+        self.retried += len(o.retry)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, db: Database, *, on_outcome=None) -> None:
+        settings.ensure_dirs()
+        self.settings = settings
+        self.db = db
+        self.journal = Journal(db, Paths(settings.inbox, settings.work_dir, settings.done_dir,
+                                         settings.quarantine_dir))
+        self.pool = page_pool(settings.worker_count)
+        self.jobs = ThreadPoolExecutor(max_workers=max(2, settings.worker_count), thread_name_prefix="job")
+        self.ctx = JobContext(settings, db, Store(settings.store_dir), self.journal, self.pool,
+                              load_sealer(settings))
+        self.stats = Stats()
+        self.on_outcome = on_outcome
+        self._pending: set[Future] = set()
+        self._lock = threading.Lock()
+        self.watcher = InboxWatcher(settings.inbox, self._on_batch, quiet=settings.quiet_seconds,
+                                    rescan=settings.rescan_seconds, polling=settings.polling_observer)
+
+    # -- dispatch ---------------------------------------------------------------------------------
+    def _on_batch(self, batch: list[Candidate]) -> None:
+        ids = self.journal.take(batch)
+        self.stats.files += len(batch)
+        if ids:
+            self.submit(ids)
+        elif batch and batch[0].problem:
+            self.stats.quarantined += 1
+
+    def submit(self, ids: list[int]) -> None:
+        fut = self.jobs.submit(self._run, ids)
+        with self._lock:
+            self._pending.add(fut)
+        fut.add_done_callback(self._done)
+
+    def _run(self, ids: list[int]) -> BatchOutcome:
+        out = process_batch(self.ctx, ids)
+        if out.pool_broken:
+            self._renew_pool()
+        return out
+
+    def _renew_pool(self) -> None:
+        with self._lock:
+            old, self.pool = self.pool, page_pool(self.settings.worker_count)
+            self.ctx.executor = self.pool
+        old.shutdown(wait=False, cancel_futures=True)
+
+    def _done(self, fut: Future) -> None:
+        with self._lock:
+            self._pending.discard(fut)
+        exc = fut.exception()
+        if exc is not None:
+            log.error("job crashed: %r", exc)
+            return
+        out = fut.result()
+        self.stats.add(out)
+        if self.on_outcome:
+            self.on_outcome(out)
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._pending)
+
+    def wait(self) -> None:
+        while True:
+            with self._lock:
+                pending = list(self._pending)
+            if not pending:
+                return
+            for f in pending:
+                f.exception()
+
+    # -- loops --------------------------------------------------------------------------------------
+    def recover(self) -> None:
+        for ids in self.journal.recover():
+            log.info("resuming journal entries %s after a restart", ids)
+            self.submit(ids)
+
+    def _retry_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(1.0):
+            for ids in self.journal.due_retries():
+                self.submit(ids)
+
+    def run_once(self) -> Stats:
+        """Process what is complete in the inbox (and what a crash left), wait for it, return."""
+        self.recover()
+        self.watcher.run(until_idle=True)
+        deadline_retries = time.monotonic() + 600
+        while True:
+            self.wait()
+            due = self.journal.due_retries()
+            for ids in due:
+                self.submit(ids)
+            if not due and not self._retry_pending() or time.monotonic() > deadline_retries:
+                break
+            time.sleep(0.5)
+        self.wait()
+        return self.stats
+
+    def _retry_pending(self) -> bool:
+        from sqlalchemy import func, select
+
+        from registry.models import IngestEntry
+
+        with self.db.session() as s:
+            return bool(s.scalar(select(func.count()).select_from(IngestEntry).where(IngestEntry.state == "retry")))
+
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        self.recover()
+        t = threading.Thread(target=self._retry_loop, args=(stop,), daemon=True, name="retries")
+        t.start()
+        w = threading.Thread(target=self.watcher.run, daemon=True, name="watcher")
+        w.start()
+        try:
+            while not stop.wait(0.5):
+                if not w.is_alive():
+                    raise RuntimeError("the inbox watcher stopped unexpectedly")
+        finally:
+            self.watcher.stop()
+            w.join(timeout=10)
+            self.wait()
+
+    def close(self) -> None:
+        self.watcher.stop()
+        self.jobs.shutdown(wait=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)

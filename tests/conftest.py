@@ -1,0 +1,69 @@
+"""Shared fixtures: a fresh SOHOA_HOME per test, the CLI run as a user runs it."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class SohoaCLI:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.env = {**os.environ, "SOHOA_HOME": str(home), "SOHOA_QUIET_SECONDS": "1",
+                    "SOHOA_RESCAN_SECONDS": "1", "PYTHONUNBUFFERED": "1"}
+        self.env.pop("SOHOA_DATABASE_URL", None)
+
+    def run(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+        p = subprocess.run([sys.executable, "-m", "sohoa", *args], env=self.env, capture_output=True,
+                           text=True, timeout=timeout, cwd=ROOT)
+        if check and p.returncode != 0:
+            raise AssertionError(f"sohoa {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+        return p
+
+    def json(self, *args: str) -> list[dict]:
+        out = self.run("--json", *args).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def popen(self, *args: str, **kw) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "sohoa", *args], env=self.env, cwd=ROOT, **kw)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    h = tmp_path / "home"
+    h.mkdir()
+    return h
+
+
+@pytest.fixture
+def sohoa(home: Path) -> SohoaCLI:
+    cli = SohoaCLI(home)
+    cli.run("init")
+    return cli
+
+
+@pytest.fixture
+def settings(home: Path):
+    from sohoa.config import load_settings
+
+    return load_settings(home, env={}, quiet_seconds=0.5, rescan_seconds=0.5)
+
+
+@pytest.fixture
+def db(settings):
+    from registry.db import Database
+    from registry import service
+
+    settings.ensure_dirs()
+    d = Database(settings.db_url)
+    d.migrate()
+    with d.session() as s:
+        service.seed_procedures(s)
+    yield d
+    d.dispose()

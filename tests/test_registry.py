@@ -1,0 +1,80 @@
+"""Registry basics: dossier codes, the catalogue, dossiers, the CLI's JSON contracts."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from registry import service
+from registry.codes import find_dossier_code, parse_dossier_code
+from registry.text import fold, mask_pid, redact_pids
+
+
+def test_dossier_code_format():
+    c = parse_dossier_code("000.00.01.H29-260310-0420")
+    assert c and c.agency == "000.00.01.H29" and c.date == dt.date(2026, 3, 10) and c.seq == 420
+    assert parse_dossier_code("38.98.H29-210519-0013")  # older local form
+    assert parse_dossier_code("000.00.01.H29-261332-0001") is None  # no 32nd of the 13th month
+    assert parse_dossier_code("000.00.01.H29-260310-0000") is None
+    assert parse_dossier_code("hello") is None
+    assert find_dossier_code("https://x.example/hs?code=000.00.01.H29-260310-0420") == "000.00.01.H29-260310-0420"
+
+
+def test_text_helpers():
+    assert fold("Nguyễn  Văn Đức") == "nguyen van duc"
+    assert mask_pid("001203004567") == "*********567"
+    assert "001203004567" not in redact_pids("subject 001203004567 read")
+
+
+def test_dossier_numbers_are_sequential_per_day(db):
+    now = dt.datetime(2026, 3, 10, 3, 0, tzinfo=dt.timezone.utc)
+    with db.session() as s:
+        a = service.create_dossier(s, procedure="1.001193", subject="001203004567", agency="000.00.01.H29", now=now)
+        b = service.create_dossier(s, procedure="1.001193", subject="001203004567", agency="000.00.01.H29", now=now)
+        assert (a.code, b.code) == ("000.00.01.H29-260310-0001", "000.00.01.H29-260310-0002")
+        assert a.due_at.date() == dt.date(2026, 3, 11)  # one working day
+        with pytest.raises(service.RegistryError, match="unknown procedure"):
+            service.create_dossier(s, procedure="9.999999", subject="001203004567", agency="X1")
+        with pytest.raises(service.RegistryError, match="12-digit"):
+            service.create_dossier(s, procedure="1.001193", subject="12345", agency="X1")
+
+
+def test_cli_dossier_contracts(sohoa):
+    made = sohoa.json("dossier", "create", "--procedure", "1.001193", "--subject", "001203004567",
+                      "--name", "Nguyễn Văn An")[0]
+    code = made["code"]
+    assert parse_dossier_code(code)
+    shown = sohoa.json("dossier", "show", code)[0]
+    assert shown["code"] == code and shown["subject"] == "001203004567"
+    assert shown["status"] == "received" and shown["components"] == []
+    listed = sohoa.json("dossier", "list")
+    assert [d["code"] for d in listed] == [code]
+    bad = sohoa.run("dossier", "create", "--procedure", "9.999999", "--subject", "001203004567", check=False)
+    assert bad.returncode != 0 and "unknown procedure" in bad.stderr
+
+
+def test_cli_procedure_add_extends_the_catalogue(sohoa):
+    sohoa.run("procedure", "add", "2.000815", "--name", "Cấp bản sao trích lục hộ tịch",
+              "--requires", "to_khai,cccd", "--days", "2")
+    code = sohoa.json("dossier", "create", "--procedure", "2.000815", "--subject", "001203004567")[0]["code"]
+    assert sohoa.json("dossier", "show", code)[0]["status"] == "received"
+    bad = sohoa.run("procedure", "add", "2.000816", "--name", "x", "--requires", "passport", check=False)
+    assert bad.returncode != 0 and "unknown component type" in bad.stderr
+
+
+def test_receipt_carries_code_as_text_and_qr(sohoa, tmp_path):
+    import subprocess
+
+    import cv2
+    import numpy as np
+
+    from sohoa.samples import rasterize_pdf
+
+    code = sohoa.json("dossier", "create", "--procedure", "1.001193", "--subject", "001203004567")[0]["code"]
+    out = tmp_path / "r.pdf"
+    sohoa.run("receipt", code, "--out", str(out))
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert code in text and "001203004567" not in text
+    page = np.asarray(rasterize_pdf(out.read_bytes(), dpi=150)[0])
+    payload, _, _ = cv2.QRCodeDetector().detectAndDecode(page)
+    assert payload == code
