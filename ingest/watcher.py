@@ -91,7 +91,7 @@ def scan_ready(inbox: Path, tracker: StabilityTracker, now: float | None = None)
         elif not statmod.S_ISREG(st.st_mode):
             problem = "not a regular file"
         elif has_odd_name(rel):
-            problem = f"file name is not valid UTF-8 or holds control characters: {display_name(rel)!r}"
+            problem = f"file name is not valid UTF-8 or holds control characters: «{display_name(rel)}»"
         elif kind_of(rel) is None:
             problem = f"unsupported file type {Path(rel).suffix or '(no extension)'!r}: expected PDF, JPEG, PNG or TIFF"
         quiet_for = tracker.observe(rel, st.st_size, st.st_mtime, now)

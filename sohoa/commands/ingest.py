@@ -19,6 +19,9 @@ def register(cli: click.Group) -> None:
 def _logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("pikepdf").setLevel(logging.WARNING)
+    # watchdog reports a harmless race when its emitter is stopped while events are queued
+    logging.getLogger("watchdog").setLevel(logging.CRITICAL)
 
 
 def _report(ctx: Ctx, stats) -> None:

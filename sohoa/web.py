@@ -1,0 +1,53 @@
+"""The web application: the registry API for other systems (and, later, the staff UI)."""
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from fastapi import FastAPI
+
+from registry.text import redact_pids
+
+
+class RedactPids(logging.Filter):
+    """Mask every 12-digit run (personal ID numbers) in a log record before it is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            msg = record.getMessage()
+        except Exception:  # noqa: BLE001 - never break logging
+            return True
+        red = redact_pids(msg)
+        if red != msg:
+            record.msg, record.args = red, None
+        return True
+
+
+def install_log_redaction() -> None:
+    for name in ("uvicorn.access", "uvicorn.error", "uvicorn", "sohoa", "fastapi"):
+        lg = logging.getLogger(name)
+        if not any(isinstance(f, RedactPids) for f in lg.filters):
+            lg.addFilter(RedactPids())
+        for h in lg.handlers:
+            if not any(isinstance(f, RedactPids) for f in h.filters):
+                h.addFilter(RedactPids())
+
+
+def create_app(settings, db) -> FastAPI:
+    """The FastAPI app bound to ``settings`` and an opened, migrated ``db`` (registry.db.Database)."""
+    from registry.api import PREFIX, build_router
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):  # uvicorn configures its log handlers before startup: filter them too
+        install_log_redaction()
+        yield
+
+    app = FastAPI(lifespan=lifespan, title="sohoa registry API", version="1",
+                  description="Once-only reuse of digitized documents for one-stop counters. "
+                              "Bearer tokens per client system with scopes reuse:read, reuse:write, documents:read.",
+                  openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.db = db
+    app.include_router(build_router(settings, db))
+    install_log_redaction()
+    return app
