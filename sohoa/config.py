@@ -18,6 +18,7 @@ class Settings:
     home: Path
     database_url: str = ""
     broker_url: str = ""  # empty = in-process workers; redis://… or amqp://… = Celery
+    queue: str = "sohoa.ingest"  # the Celery queue of ingest jobs
     workers: int = 0  # 0 = one per core
     quiet_seconds: float = 2.0  # a file must stay unchanged this long before it is picked up
     rescan_seconds: float = 5.0  # periodic rescan of the inbox, whatever the observer says

@@ -65,10 +65,18 @@ class Runtime:
         self.db = db
         self.journal = Journal(db, Paths(settings.inbox, settings.work_dir, settings.done_dir,
                                          settings.quarantine_dir))
-        self.pool = page_pool(settings.worker_count)
+        self.remote = None
+        self.pool = None
+        if settings.broker_url:  # scaled mode: batches go to Celery workers (`sohoa worker`)
+            from sohoa.tasks import make_app
+
+            self.remote = make_app(settings.broker_url, settings.queue)
+        else:
+            self.pool = page_pool(settings.worker_count)
         self.jobs = ThreadPoolExecutor(max_workers=max(2, settings.worker_count), thread_name_prefix="job")
         self.ctx = JobContext(settings, db, Store(settings.store_dir), self.journal, self.pool,
-                              load_sealer(settings))
+                              None if self.remote else load_sealer(settings))
+        self.submitted: set[int] = set()
         self.stats = Stats()
         self.on_outcome = on_outcome
         self._pending: set[Future] = set()
@@ -86,6 +94,12 @@ class Runtime:
             self.stats.quarantined += 1
 
     def submit(self, ids: list[int]) -> None:
+        self.submitted.update(ids)
+        if self.remote is not None:
+            from sohoa.tasks import TASK
+
+            self.remote.send_task(TASK, args=[ids], queue=self.settings.queue)
+            return
         fut = self.jobs.submit(self._run, ids)
         with self._lock:
             self._pending.add(fut)
@@ -139,29 +153,51 @@ class Runtime:
             for ids in self.journal.due_retries():
                 self.submit(ids)
 
-    def run_once(self) -> Stats:
+    def run_once(self, timeout: float = 3600) -> Stats:
         """Process what is complete in the inbox (and what a crash left), wait for it, return."""
         self.recover()
         self.watcher.run(until_idle=True)
-        deadline_retries = time.monotonic() + 600
-        while True:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             self.wait()
-            due = self.journal.due_retries()
-            for ids in due:
+            for ids in self.journal.due_retries():
                 self.submit(ids)
-            if not due and not self._retry_pending() or time.monotonic() > deadline_retries:
+            if not self._unfinished():
                 break
             time.sleep(0.5)
         self.wait()
+        if self.remote is not None:
+            self._count_remote()
         return self.stats
 
-    def _retry_pending(self) -> bool:
+    def _unfinished(self) -> bool:
         from sqlalchemy import func, select
 
         from registry.models import IngestEntry
 
+        if not self.submitted:
+            return False
         with self.db.session() as s:
-            return bool(s.scalar(select(func.count()).select_from(IngestEntry).where(IngestEntry.state == "retry")))
+            return bool(s.scalar(select(func.count()).select_from(IngestEntry).where(
+                IngestEntry.id.in_(self.submitted), IngestEntry.state.in_(("pending", "working", "retry")))))
+
+    def _count_remote(self) -> None:
+        """Outcomes of batches that ran on workers, read back from the registry."""
+        from sqlalchemy import select
+
+        from registry.models import Component, Document, Dossier, IngestEntry
+
+        with self.db.session() as s:
+            states = dict(s.execute(select(IngestEntry.id, IngestEntry.state)
+                                    .where(IngestEntry.id.in_(self.submitted))).all())
+            docs = list(s.execute(select(Document.id, Dossier.code).outerjoin(Component, Component.document_id == Document.id)
+                                  .outerjoin(Dossier, Dossier.id == Component.dossier_id)
+                                  .where(Document.ingest_id.in_(self.submitted))).all())
+        self.stats.documents += len({d for d, _ in docs})
+        self.stats.attached += [(d, c) for d, c in docs if c]
+        self.stats.unassigned += len({d for d, c in docs if not c})
+        self.stats.quarantined += sum(1 for v in states.values() if v == "quarantined")
+        self.stats.duplicates += sum(1 for v in states.values() if v == "duplicate")
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
@@ -182,4 +218,5 @@ class Runtime:
     def close(self) -> None:
         self.watcher.stop()
         self.jobs.shutdown(wait=True)
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)

@@ -14,6 +14,7 @@ from sohoa.cli import Ctx, pass_ctx
 def register(cli: click.Group) -> None:
     cli.add_command(watch)
     cli.add_command(run)
+    cli.add_command(worker)
 
 
 def _logging(verbose: bool) -> None:
@@ -117,3 +118,30 @@ def _start_web(ctx: Ctx):
                                            log_level="warning"))
     threading.Thread(target=server.run, daemon=True, name="web").start()
     return server
+
+
+@click.command()
+@click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Batches run at once in this worker (their pages share one OCR process pool).")
+@click.option("-v", "--verbose", is_flag=True)
+@pass_ctx
+def worker(ctx: Ctx, concurrency: int, verbose: bool) -> None:
+    """Scaled mode: run ingest jobs from the queue at SOHOA_BROKER_URL (redis:// or amqp://).
+
+    Start as many as you like, on any machine that shares the registry database
+    (SOHOA_DATABASE_URL) and SOHOA_HOME; `sohoa watch`/`sohoa run` with the same
+    SOHOA_BROKER_URL enqueue the batches.
+    """
+    import os
+
+    from sohoa.tasks import make_app
+
+    _logging(verbose)
+    if not ctx.settings.broker_url:
+        raise click.ClickException("SOHOA_BROKER_URL is not set: without a broker, `sohoa run` works in-process")
+    os.environ["SOHOA_HOME"] = str(ctx.settings.home)  # the task context loads the same settings
+    ctx.db  # fail early when the registry is not initialised
+    app = make_app(ctx.settings.broker_url, ctx.settings.queue)
+    app.worker_main(["worker", "-P", "threads", "-c", str(concurrency), "-Q", ctx.settings.queue, "--without-gossip",
+                     "--without-mingle", "--without-heartbeat", "-l", "DEBUG" if verbose else "INFO",
+                     "-n", f"sohoa-{os.getpid()}@%h"])

@@ -1,0 +1,106 @@
+"""Scaled mode: PostgreSQL registry + Celery workers over RabbitMQ run the same ingest job; a
+worker killed mid-batch leaves nothing lost or doubled. Skipped (with the reason) when the
+servers are not reachable."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from sohoa import samples
+from tests.scanning import card_page, dump, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+PG_ADMIN = os.environ.get("SOHOA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+AMQP = os.environ.get("SOHOA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def pg_url():
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
+    if not _reachable("127.0.0.1", 5432):
+        pytest.skip(reason="no PostgreSQL at 127.0.0.1:5432")
+    name = f"sohoa_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
+    with psycopg.connect(PG_ADMIN, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def scaled(sohoa, pg_url):
+    if not _reachable("127.0.0.1", 5672):
+        pytest.skip(reason="no RabbitMQ at 127.0.0.1:5672")
+    sohoa.env.update(SOHOA_DATABASE_URL=pg_url, SOHOA_BROKER_URL=AMQP, SOHOA_QUEUE=f"sohoa-test-{uuid.uuid4().hex[:8]}")
+    sohoa.run("init")
+    return sohoa
+
+
+def _state_counts(sohoa) -> dict:
+    import sqlalchemy as sa
+
+    eng = sa.create_engine(sohoa.env["SOHOA_DATABASE_URL"])
+    try:
+        with eng.connect() as c:
+            rows = c.execute(sa.text("select state, count(*) from ingest_journal group by state")).all()
+            comps = c.execute(sa.text("select count(*), count(distinct document_id) from components")).one()
+            return {"states": dict(rows), "components": tuple(comps)}
+    finally:
+        eng.dispose()
+
+
+def _worker(sohoa, log):
+    return sohoa.popen("worker", "--concurrency", "1", stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_workers_share_the_queue_and_survive_a_killed_worker(scaled, tmp_path):
+    sohoa = scaled
+    rnd = uuid.uuid4().int
+    code = sohoa.json("dossier", "create", "--procedure", "1.001193", "--subject", "001088000001")[0]["code"]
+    inbox = sohoa.home / "inbox"
+    log_a = open(tmp_path / "a.log", "w")
+    log_b = open(tmp_path / "b.log", "w")
+    a = _worker(sohoa, log_a)
+    watch = sohoa.popen("watch", stdout=open(tmp_path / "w.log", "w"), stderr=subprocess.STDOUT,
+                        start_new_session=True)
+    b = None
+    try:
+        for k in range(3):  # three batches, two cards each
+            folder = inbox / code
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(2):
+                p = samples.Person(f"Trần Văn {k}{i}", f"0010{90 + k}{(rnd + 10 * k + i) % 10**6:06d}", "01/02/1990")
+                samples.save_jpeg(card_page(p, seed=10 * k + i), folder / f"b{k}-card{i}.jpg")
+            time.sleep(2.5)
+        wait_for(lambda: _state_counts(sohoa)["states"].get("working"), 120, "worker A to take a batch", every=0.1)
+        os.killpg(a.pid, signal.SIGKILL)  # dies mid-batch
+        a.wait(timeout=30)
+        b = _worker(sohoa, log_b)
+        done = wait_for(lambda: (c := _state_counts(sohoa))["states"] == {"done": 6} and c, 300,
+                        "all six files done by worker B", every=1.0)
+    finally:
+        for p in (a, b, watch):
+            if p is not None and p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(timeout=60)
+        log_a.close()
+        log_b.close()
+    assert done["components"] == (6, 6), dump(done)
+    shown = sohoa.json("dossier", "show", code)[0]
+    assert [c["doc_type"] for c in shown["components"]] == ["cccd"] * 6
+    assert "sohoa.process_batch" in (tmp_path / "b.log").read_text()  # B really ran jobs
