@@ -78,3 +78,40 @@ def test_receipt_carries_code_as_text_and_qr(sohoa, tmp_path):
     page = np.asarray(rasterize_pdf(out.read_bytes(), dpi=150)[0])
     payload, _, _ = cv2.QRCodeDetector().detectAndDecode(page)
     assert payload == code
+
+
+def test_staff_assign_and_correct(sohoa, db_for):
+    code = sohoa.json("dossier", "create", "--procedure", "1.001193", "--subject", "001203004567")[0]["code"]
+    doc_id = db_for(sohoa.home)
+    assert [u["document_id"] for u in sohoa.json("unassigned")] == [doc_id]
+    out = sohoa.json("assign", str(doc_id), code, "--type", "cccd")[0]
+    assert out == {"document_id": doc_id, "dossier": code, "doc_type": "cccd"}
+    assert sohoa.json("unassigned") == []
+    fixed = sohoa.json("document", "correct", str(doc_id), "--field", "ho_ten=Nguyễn Văn An",
+                       "--field", "ngay_sinh=")[0]
+    assert fixed["fields"] == {"ho_ten": "Nguyễn Văn An", "so_dinh_danh": "001203004567"}
+    shown = sohoa.json("document", "show", str(doc_id))[0]
+    assert shown["dossiers"] == [code] and shown["field_confidences"]["ho_ten"]["flags"] == ["corrected"]
+    bad = sohoa.run("document", "correct", str(doc_id), "--type", "passport", check=False)
+    assert bad.returncode != 0 and "unknown document type" in bad.stderr
+
+
+@pytest.fixture
+def db_for():
+    """Insert one unassigned OCR'd document straight into a home's registry; returns its id."""
+    from registry.db import Database
+    from registry.models import Document
+
+    def make(home):
+        d = Database(f"sqlite:///{home / 'sohoa.db'}")
+        with d.session() as s:
+            doc = Document(sha256="ab" * 32, doc_type="khac", fields={"so_dinh_danh": "001203004567",
+                                                                     "ngay_sinh": "01/02/2003"},
+                           source_name="x.jpg")
+            s.add(doc)
+            s.flush()
+            i = doc.id
+        d.dispose()
+        return i
+
+    return make

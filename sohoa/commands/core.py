@@ -7,7 +7,7 @@ import click
 from sqlalchemy import select
 
 from registry import service
-from registry.models import Dossier, Procedure
+from registry.models import Document, Dossier, Procedure
 from registry.service import RegistryError
 from registry.text import mask_pid
 from sohoa.cli import Ctx, pass_ctx
@@ -28,6 +28,8 @@ def register(cli: click.Group) -> None:
     cli.add_command(dossier)
     cli.add_command(receipt)
     cli.add_command(unassigned)
+    cli.add_command(assign)
+    cli.add_command(document)
 
 
 @click.command()
@@ -207,3 +209,107 @@ def unassigned(ctx: Ctx) -> None:
             ctx.emit({"document_id": doc.id, "doc_type": doc.doc_type, "fields": doc.fields,
                       "source": doc.source_name},
                      f"document {doc.id}  {doc.doc_type:22} from {doc.source_name}")
+
+
+@click.command()
+@click.argument("document_id", type=int)
+@click.argument("code")
+@click.option("--type", "doc_type", default=None, help="Component type, when OCR typed the document wrongly.")
+@pass_ctx
+def assign(ctx: Ctx, document_id: int, code: str, doc_type: str | None) -> None:
+    """Attach document DOCUMENT_ID to dossier CODE by hand (resolves the unassigned queue)."""
+    try:
+        with ctx.db.session() as s:
+            doc = s.get(Document, document_id)
+            if doc is None:
+                raise RegistryError(f"no document {document_id}")
+            d = service.get_dossier(s, code)
+            if doc_type:
+                _check_type(doc_type)
+                doc.doc_type = doc_type
+            comp = service.attach(s, d, doc, routed_by="manual", doc_type=doc_type)
+            if doc.subject_id is None:
+                doc.subject_id = d.subject_id
+            service.audit(s, "staff:cli", "document.assign", subject_id=d.subject_id, object_type="document",
+                          object_id=str(doc.id), detail={"dossier": d.code})
+            obj = {"document_id": doc.id, "dossier": d.code, "doc_type": comp.doc_type}
+    except RegistryError as exc:
+        raise click.ClickException(str(exc))
+    ctx.emit(obj, f"document {obj['document_id']} attached to {obj['dossier']} as {obj['doc_type']}")
+
+
+def _check_type(doc_type: str) -> None:
+    if doc_type not in service.DOC_TYPES:
+        raise RegistryError(f"unknown document type {doc_type!r}; known: {', '.join(service.DOC_TYPES)}")
+
+
+@click.group()
+def document() -> None:
+    """Digitized documents: show one, correct what OCR read."""
+
+
+@document.command("show")
+@click.argument("document_id", type=int)
+@pass_ctx
+def document_show(ctx: Ctx, document_id: int) -> None:
+    """Show a document: type, fields with confidences, where it came from and where it is attached."""
+    with ctx.db.session() as s:
+        doc = s.get(Document, document_id)
+        if doc is None:
+            raise click.ClickException(f"no document {document_id}")
+        obj = service.document_json(doc)
+        obj.update(field_confidences=doc.field_confidences, source=doc.source_name,
+                   pages_in_source=[doc.page_from, doc.page_to],
+                   dossiers=[c.dossier.code for c in doc.components])
+        service.audit(s, "staff:cli", "document.show", subject_id=doc.subject_id, object_type="document",
+                      object_id=str(doc.id))
+    if ctx.as_json:
+        ctx.emit(obj)
+        return
+    click.echo(f"document {obj['id']}  {obj['doc_type']} ({obj['confidence']:.0%})  {obj['pages']} p.  "
+               f"quality {obj['quality']}  sealed={obj['sealed']}  from {obj['source']}")
+    for k, v in obj["fields"].items():
+        conf = (obj["field_confidences"] or {}).get(k, {}).get("confidence")
+        click.echo(f"  {k:22} {v}" + (f"  ({conf:.0%})" if conf is not None else ""))
+    click.echo(f"  dossiers: {', '.join(obj['dossiers']) or '— (unassigned)'}")
+
+
+@document.command("correct")
+@click.argument("document_id", type=int)
+@click.option("--type", "doc_type", default=None, help="The right document type.")
+@click.option("--field", "field_values", multiple=True, metavar="NAME=VALUE",
+              help="A corrected field value (repeatable); an empty value removes the field.")
+@pass_ctx
+def document_correct(ctx: Ctx, document_id: int, doc_type: str | None, field_values: tuple[str, ...]) -> None:
+    """Correct the type or fields OCR read; corrections are audited and get confidence 1."""
+    from registry.text import nfc
+
+    try:
+        with ctx.db.session() as s:
+            doc = s.get(Document, document_id)
+            if doc is None:
+                raise RegistryError(f"no document {document_id}")
+            before = {"doc_type": doc.doc_type, "fields": dict(doc.fields or {})}
+            if doc_type:
+                _check_type(doc_type)
+                doc.doc_type, doc.type_confidence = doc_type, 1.0
+                for c in doc.components:
+                    c.doc_type = doc_type
+            fields, confs = dict(doc.fields or {}), dict(doc.field_confidences or {})
+            for fv in field_values:
+                name, sep, value = fv.partition("=")
+                if not sep or not name.strip():
+                    raise RegistryError(f"--field takes NAME=VALUE, got {fv!r}")
+                name, value = name.strip(), nfc(value.strip())
+                if value:
+                    fields[name], confs[name] = value, {"confidence": 1.0, "flags": ["corrected"]}
+                else:
+                    fields.pop(name, None)
+                    confs.pop(name, None)
+            doc.fields, doc.field_confidences = fields, confs
+            service.audit(s, "staff:cli", "document.correct", subject_id=doc.subject_id, object_type="document",
+                          object_id=str(doc.id), detail={"before": before})
+            obj = service.document_json(doc)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc))
+    ctx.emit(obj, f"document {obj['id']} is now {obj['doc_type']} with {len(obj['fields'])} field(s)")
