@@ -202,6 +202,10 @@ class CertifiedCopy(Base):
     status: Mapped[str] = mapped_column(String(16), default="allocated")  # allocated | signed | failed
     signed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # migration 0002 (signing): every copy of the act, the PAdES level reached, the last failure
+    signed_document_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    level: Mapped[str | None] = mapped_column(String(8), nullable=True)  # B-B | B-T | B-LT
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class CertificationRefusal(Base):
@@ -254,3 +258,16 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(100), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+
+
+class Staff(Base):
+    """A counter clerk, certifying officer or manager who signs in to the web UI."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16), default="clerk")  # clerk | officer | manager
+    password_hash: Mapped[str] = mapped_column(String(300))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

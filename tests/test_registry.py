@@ -115,3 +115,13 @@ def db_for():
         return i
 
     return make
+
+
+def test_staff_add_takes_the_password_from_env_never_argv(sohoa):
+    sohoa.env["SOHOA_STAFF_PASSWORD"] = "đủ-dài-rồi"
+    out = sohoa.json("staff", "add", "clerk1", "--name", "Lò Thị Hạnh")[0]
+    assert out["username"] == "clerk1" and out["role"] == "clerk"
+    sohoa.env["SOHOA_STAFF_PASSWORD"] = "short"
+    bad = sohoa.run("staff", "add", "clerk2", check=False)
+    assert bad.returncode != 0 and "at least 8" in bad.stderr
+    assert "--password" not in sohoa.run("staff", "add", "--help").stdout

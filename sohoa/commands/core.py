@@ -30,6 +30,7 @@ def register(cli: click.Group) -> None:
     cli.add_command(unassigned)
     cli.add_command(assign)
     cli.add_command(document)
+    cli.add_command(staff)
 
 
 @click.command()
@@ -313,3 +314,32 @@ def document_correct(ctx: Ctx, document_id: int, doc_type: str | None, field_val
     except RegistryError as exc:
         raise click.ClickException(str(exc))
     ctx.emit(obj, f"document {obj['id']} is now {obj['doc_type']} with {len(obj['fields'])} field(s)")
+
+
+@click.group()
+def staff() -> None:
+    """Staff accounts for the web UI."""
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--name", default="", help="Full name shown in the UI and the audit trail.")
+@click.option("--role", type=click.Choice(["clerk", "officer", "manager"]), default="clerk", show_default=True)
+@pass_ctx
+def staff_add(ctx: Ctx, username: str, name: str, role: str) -> None:
+    """Add (or reset) a staff account. The password is read from SOHOA_STAFF_PASSWORD or asked
+    for at the prompt, never taken as an argument (shell history and process lists keep those)."""
+    import os
+
+    from registry.staff import add_staff
+
+    password = os.environ.get("SOHOA_STAFF_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with ctx.db.session() as s:
+            st = add_staff(s, username, password, name=name, role=role)
+            service.audit(s, "staff:cli", "staff.add", object_type="staff", object_id=st.username)
+            obj = {"id": st.id, "username": st.username, "role": st.role}
+    except RegistryError as exc:
+        raise click.ClickException(str(exc))
+    ctx.emit(obj, f"staff account {obj['username']} ({obj['role']}) ready")

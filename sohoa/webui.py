@@ -1,0 +1,318 @@
+"""The staff web UI: server-rendered pages for the counter PC (Jinja2 over FastAPI).
+
+Staff sign in (``sohoa staff add``); every page that shows a subject's data writes an audit event.
+Forms carry a per-session CSRF token. ``mount(app, settings, db)`` adds it to the web app.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+from starlette.middleware.sessions import SessionMiddleware
+
+from registry import service
+from registry.models import Document, Dossier, IngestEntry, Procedure, Subject
+from registry.service import RegistryError
+from registry.staff import authenticate
+from registry.store import Store
+from registry.text import fold, mask_pid
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+TEMPLATES.env.filters["mask"] = mask_pid
+TEMPLATES.env.filters["pct"] = lambda x: f"{100 * (x or 0):.0f}%"
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def session_secret(home: Path) -> str:
+    """A per-installation secret for signing session cookies, created on first use."""
+    p = home / "session.key"
+    if not p.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        p.write_text(secrets.token_hex(32))
+        p.chmod(0o600)
+    return p.read_text().strip()
+
+
+def mount(app: FastAPI, settings, db) -> None:
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.home), same_site="strict",
+                       session_cookie="sohoa_session", max_age=12 * 3600)
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, _exc: LoginRequired):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    app.include_router(build_router(settings, db))
+
+
+def build_router(settings, db) -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+    store = Store(settings.store_dir)
+
+    def user(request: Request) -> dict:
+        u = request.session.get("user")
+        if not u:
+            raise LoginRequired()
+        return u
+
+    def csrf(request: Request) -> str:
+        tok = request.session.get("csrf")
+        if not tok:
+            tok = request.session["csrf"] = secrets.token_urlsafe(24)
+        return tok
+
+    def check_csrf(request: Request, token: str) -> None:
+        if not token or not secrets.compare_digest(token, request.session.get("csrf", "")):
+            raise HTTPException(400, "the form expired: reload the page and try again")
+
+    def page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        ctx.update(request=request, user=request.session.get("user"), csrf=csrf(request),
+                   unit=settings.unit_name, flash=request.session.pop("flash", None))
+        return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status)
+
+    def flash(request: Request, msg: str) -> None:
+        request.session["flash"] = msg
+
+    def actor(u: dict) -> str:
+        return f"staff:{u['username']}"
+
+    # -- sign in ----------------------------------------------------------------------------------
+    @r.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "/"):
+        return page(request, "login.html", next=next if next.startswith("/") else "/")
+
+    @r.post("/login")
+    def login(request: Request, username: str = Form(...), password: str = Form(...), next: str = Form("/"),
+              csrf_token: str = Form("")):
+        check_csrf(request, csrf_token)
+        with db.session() as s:
+            st = authenticate(s, username, password)
+            if st is None:
+                return page(request, "login.html", status=401, next=next, error="Sai tên đăng nhập hoặc mật khẩu.")
+            request.session["user"] = {"username": st.username, "name": st.name or st.username, "role": st.role}
+            service.audit(s, f"staff:{st.username}", "staff.login")
+        return RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/", status_code=303)
+
+    @r.post("/logout")
+    def logout(request: Request, csrf_token: str = Form("")):
+        check_csrf(request, csrf_token)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    # -- dashboard ----------------------------------------------------------------------------------
+    @r.get("/", response_class=HTMLResponse)
+    def home(request: Request, q: str = ""):
+        u = user(request)
+        with db.session() as s:
+            stmt = select(Dossier).order_by(Dossier.id.desc()).limit(50)
+            if q.strip():
+                qq = q.strip()
+                stmt = stmt.join(Dossier.subject).where(
+                    (Dossier.code.contains(qq)) | (Subject.identifier == qq)
+                    | (Subject.name_folded.contains(fold(qq))))
+            dossiers = [service.dossier_json(d) for d in s.scalars(stmt)]
+            unassigned = len(service.unassigned_documents(s))
+            quarantined = s.scalar(select(func.count()).select_from(IngestEntry)
+                                   .where(IngestEntry.state == "quarantined"))
+            working = s.scalar(select(func.count()).select_from(IngestEntry)
+                               .where(IngestEntry.state.in_(("pending", "working", "retry"))))
+            procedures = list(s.scalars(select(Procedure).order_by(Procedure.code)))
+            if q.strip():
+                service.audit(s, actor(u), "dossier.search", detail={"q": fold(q)[:40]})
+        return page(request, "home.html", dossiers=dossiers, unassigned=unassigned, quarantined=quarantined,
+                    working=working, procedures=procedures, q=q)
+
+    # -- dossiers ------------------------------------------------------------------------------------
+    @r.post("/dossiers")
+    def dossier_create(request: Request, procedure: str = Form(...), subject: str = Form(...),
+                       name: str = Form(""), csrf_token: str = Form("")):
+        u = user(request)
+        check_csrf(request, csrf_token)
+        try:
+            with db.session() as s:
+                d = service.create_dossier(s, procedure=procedure, subject=subject, name=name or None,
+                                           agency=settings.agency_code, created_by=u["username"])
+                service.audit(s, actor(u), "dossier.create", subject_id=d.subject_id, object_type="dossier",
+                              object_id=d.code)
+                code = d.code
+        except RegistryError as exc:
+            flash(request, f"Không tạo được hồ sơ: {exc}")
+            return RedirectResponse("/", status_code=303)
+        flash(request, f"Đã tiếp nhận hồ sơ {code}. In giấy tiếp nhận và đặt lên trước khi quét.")
+        return RedirectResponse(f"/dossiers/{code}", status_code=303)
+
+    @r.get("/dossiers/{code}", response_class=HTMLResponse)
+    def dossier_page(request: Request, code: str):
+        u = user(request)
+        with db.session() as s:
+            try:
+                d = service.get_dossier(s, code)
+            except RegistryError:
+                raise HTTPException(404, f"no dossier {code}")
+            obj = service.dossier_json(d)
+            have = {c["doc_type"] for c in obj["components"]}
+            missing = [t for t in d.procedure.required_types if t not in have]
+            reusable = _reusable(s, d)
+            service.audit(s, actor(u), "dossier.show", subject_id=d.subject_id, object_type="dossier",
+                          object_id=d.code)
+            proc_name = d.procedure.name
+        return page(request, "dossier.html", d=obj, missing=missing, reusable=reusable, procedure_name=proc_name)
+
+    @r.get("/dossiers/{code}/receipt.pdf")
+    def dossier_receipt(request: Request, code: str):
+        user(request)
+        from sohoa.receipt import render_receipt
+
+        with db.session() as s:
+            try:
+                d = service.get_dossier(s, code)
+            except RegistryError:
+                raise HTTPException(404, f"no dossier {code}")
+            pdf = render_receipt(code=d.code, unit=settings.unit_name, procedure_code=d.procedure_code,
+                                 procedure_name=d.procedure.name, subject_name=d.subject.name,
+                                 subject_id_masked=mask_pid(d.subject.identifier),
+                                 received_at=service.local(d.received_at), due_at=service.local(d.due_at),
+                                 required=list(d.procedure.required_types),
+                                 reusable=[x.get("doc_type") for x in _reusable(s, d)])
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="receipt-{code}.pdf"'})
+
+    @r.post("/dossiers/{code}/reuse")
+    def dossier_reuse(request: Request, code: str, document_id: int = Form(...), csrf_token: str = Form("")):
+        u = user(request)
+        check_csrf(request, csrf_token)
+        try:
+            from registry.reuse import reuse_into_dossier  # type: ignore[import-not-found]
+        except ImportError:
+            raise HTTPException(501, "reuse is not available in this installation")
+        try:
+            with db.session() as s:
+                d = service.get_dossier(s, code)
+                reuse_into_dossier(s, d, document_id, actor=actor(u), purpose="tiếp nhận hồ sơ")
+        except RegistryError as exc:
+            flash(request, f"Không dùng lại được: {exc}")
+        else:
+            flash(request, f"Đã dùng lại văn bản số {document_id}: công dân không phải nộp bản giấy.")
+        return RedirectResponse(f"/dossiers/{code}", status_code=303)
+
+    # -- unassigned queue and documents ------------------------------------------------------------
+    @r.get("/unassigned", response_class=HTMLResponse)
+    def unassigned(request: Request):
+        u = user(request)
+        with db.session() as s:
+            docs = [service.document_json(x) | {"source": x.source_name}
+                    for x in service.unassigned_documents(s)]
+            open_dossiers = [d.code for d in s.scalars(select(Dossier).where(
+                Dossier.status.in_(service.OPEN_STATUSES)).order_by(Dossier.id.desc()).limit(200))]
+            service.audit(s, actor(u), "unassigned.list")
+        return page(request, "unassigned.html", docs=docs, open_dossiers=open_dossiers, types=service.DOC_TYPES)
+
+    @r.post("/documents/{doc_id}/assign")
+    def assign(request: Request, doc_id: int, code: str = Form(...), doc_type: str = Form(""),
+               csrf_token: str = Form("")):
+        u = user(request)
+        check_csrf(request, csrf_token)
+        try:
+            with db.session() as s:
+                doc = s.get(Document, doc_id)
+                if doc is None:
+                    raise RegistryError(f"no document {doc_id}")
+                d = service.get_dossier(s, code)
+                if doc_type:
+                    if doc_type not in service.DOC_TYPES:
+                        raise RegistryError(f"unknown type {doc_type}")
+                    doc.doc_type = doc_type
+                service.attach(s, d, doc, routed_by="manual", doc_type=doc_type or None)
+                doc.subject_id = doc.subject_id or d.subject_id
+                service.audit(s, actor(u), "document.assign", subject_id=d.subject_id, object_type="document",
+                              object_id=str(doc_id), detail={"dossier": d.code})
+        except RegistryError as exc:
+            flash(request, f"Không gắn được: {exc}")
+            return RedirectResponse("/unassigned", status_code=303)
+        flash(request, f"Đã gắn văn bản {doc_id} vào hồ sơ {code}.")
+        return RedirectResponse("/unassigned", status_code=303)
+
+    @r.get("/documents/{doc_id}", response_class=HTMLResponse)
+    def document_page(request: Request, doc_id: int):
+        u = user(request)
+        with db.session() as s:
+            doc = s.get(Document, doc_id)
+            if doc is None:
+                raise HTTPException(404, f"no document {doc_id}")
+            obj = service.document_json(doc) | {"source": doc.source_name, "confidences": doc.field_confidences or {},
+                                                "dossiers": [c.dossier.code for c in doc.components],
+                                                "text": doc.text}
+            service.audit(s, actor(u), "document.show", subject_id=doc.subject_id, object_type="document",
+                          object_id=str(doc_id))
+        return page(request, "document.html", doc=obj, types=service.DOC_TYPES)
+
+    @r.get("/documents/{doc_id}/pdf")
+    def document_pdf(request: Request, doc_id: int):
+        u = user(request)
+        with db.session() as s:
+            doc = s.get(Document, doc_id)
+            if doc is None or not store.exists(doc.sha256):
+                raise HTTPException(404, f"no file for document {doc_id}")
+            service.audit(s, actor(u), "document.file", subject_id=doc.subject_id, object_type="document",
+                          object_id=str(doc_id))
+            path = store.path_for(doc.sha256)
+        return Response(path.read_bytes(), media_type="application/pdf")
+
+    @r.post("/documents/{doc_id}/correct")
+    async def correct(request: Request, doc_id: int):
+        u = user(request)
+        form = await request.form()
+        check_csrf(request, str(form.get("csrf_token", "")))
+        from registry.text import nfc
+
+        with db.session() as s:
+            doc = s.get(Document, doc_id)
+            if doc is None:
+                raise HTTPException(404, f"no document {doc_id}")
+            before = {"doc_type": doc.doc_type, "fields": dict(doc.fields or {})}
+            new_type = str(form.get("doc_type") or doc.doc_type)
+            if new_type not in service.DOC_TYPES:
+                raise HTTPException(400, f"unknown type {new_type}")
+            if new_type != doc.doc_type:
+                doc.doc_type, doc.type_confidence = new_type, 1.0
+                for c in doc.components:
+                    c.doc_type = new_type
+            fields, confs = dict(doc.fields or {}), dict(doc.field_confidences or {})
+            for key, value in form.items():
+                if key.startswith("field:"):
+                    name, value = key[6:], nfc(str(value).strip())
+                    if value != fields.get(name, ""):
+                        fields[name] = value
+                        confs[name] = {"confidence": 1.0, "flags": ["corrected"]}
+            doc.fields, doc.field_confidences = fields, confs
+            service.audit(s, actor(u), "document.correct", subject_id=doc.subject_id, object_type="document",
+                          object_id=str(doc_id), detail={"before": before})
+        flash(request, "Đã lưu chỉnh sửa.")
+        return RedirectResponse(f"/documents/{doc_id}", status_code=303)
+
+    @r.get("/quarantine", response_class=HTMLResponse)
+    def quarantine(request: Request):
+        user(request)
+        with db.session() as s:
+            rows = [{"id": e.id, "name": e.name, "error": e.error, "at": service.local(e.finished_at)}
+                    for e in s.scalars(select(IngestEntry).where(IngestEntry.state == "quarantined")
+                                       .order_by(IngestEntry.id.desc()).limit(200))]
+        return page(request, "quarantine.html", rows=rows)
+
+    return r
+
+
+def _reusable(s, d) -> list[dict]:
+    try:
+        from registry.reuse import reusable_for_dossier  # type: ignore[import-not-found]
+    except ImportError:
+        return []
+    return reusable_for_dossier(s, d)
+

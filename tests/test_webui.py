@@ -1,0 +1,138 @@
+"""The staff web UI in a real browser (Debian's chromium driven by Playwright) against a real
+server on loopback: sign in, open a dossier, resolve the unassigned queue, correct a field."""
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from registry.models import AuditEvent, Document
+from registry.staff import add_staff
+from registry.store import Store
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(settings, db):
+    import uvicorn
+
+    from sohoa.web import create_app
+
+    app = create_app(settings, db)
+    if not any(getattr(r, "path", None) == "/login" for r in app.routes):  # older app factory
+        from sohoa.webui import mount
+
+        mount(app, settings, db)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    t.join(timeout=10)
+
+
+@pytest.fixture
+def seeded(settings, db):
+    with db.session() as s:
+        add_staff(s, "clerk1", "mật-khẩu-dài", name="Lò Thị Hạnh", role="clerk")
+        digest, _ = Store(settings.store_dir).put_bytes(b"%PDF-1.4\n%%EOF\n")
+        doc = Document(sha256=digest, doc_type="cccd", type_confidence=0.93, source_name="scan_0007.jpg",
+                       fields={"so_dinh_danh": "001088012345", "ho_ten": "Nguyen Van An"})
+        s.add(doc)
+        s.flush()
+        return doc.id
+
+
+def test_pages_need_a_session(server, seeded):
+    r = httpx.get(server + "/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert httpx.get(server + "/unassigned", follow_redirects=False).status_code == 303
+    r = httpx.post(server + "/dossiers", data={"procedure": "1.001193", "subject": "001088012345"},
+                   follow_redirects=False)
+    assert r.status_code == 303 and "/login" in r.headers["location"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_counter_clerk_flow_in_a_browser(server, seeded, db):
+    from playwright.sync_api import expect, sync_playwright
+
+    doc_id = seeded
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page()
+        page.goto(server + "/")
+        expect(page).to_have_url(re.compile(r"/login"))
+        page.fill("input[name=username]", "clerk1")
+        page.fill("input[name=password]", "wrong password")
+        page.click("button[type=submit]")
+        expect(page.locator(".error")).to_contain_text("Sai tên đăng nhập")
+        page.fill("input[name=username]", "clerk1")
+        page.fill("input[name=password]", "mật-khẩu-dài")
+        page.click("button[type=submit]")
+        expect(page.locator("header")).to_contain_text("Lò Thị Hạnh")
+        expect(page.locator("#n-unassigned")).to_have_text("1")
+
+        # open a dossier at the counter
+        page.select_option("select[name=procedure]", "1.001193")
+        page.fill("#new-dossier input[name=subject]", "001088012345")
+        page.fill("#new-dossier input[name=name]", "Nguyễn Văn An")
+        page.click("#new-dossier button")
+        expect(page.locator(".flash")).to_contain_text("Đã tiếp nhận hồ sơ")
+        code = re.search(r"/dossiers/([^/]+)$", page.url).group(1)
+        assert re.fullmatch(r"000\.00\.01\.H29-\d{6}-0001", code)
+        expect(page.locator("h2")).to_contain_text(code)
+        assert "001088012345" not in page.content()  # the ID is shown masked
+        href = page.get_attribute("a:has-text('In giấy tiếp nhận')", "href")
+        pdf = page.request.get(server + href)  # same session cookie as the page
+        assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+
+        # resolve the unassigned queue
+        page.click("header >> text=Chưa gắn hồ sơ")
+        row = page.locator(f"#doc-{doc_id}")
+        expect(row).to_contain_text("scan_0007.jpg")
+        row.locator("input[name=code]").fill(code)
+        row.locator("button").click()
+        expect(page.locator(".flash")).to_contain_text(f"Đã gắn văn bản {doc_id} vào hồ sơ {code}")
+        expect(page.locator(f"#doc-{doc_id}")).to_have_count(0)
+
+        # the dossier now has the component; correct a field OCR read without diacritics
+        page.goto(f"{server}/dossiers/{code}")
+        expect(page.locator("#components")).to_contain_text("cccd")
+        expect(page.locator("#components")).to_contain_text("manual")
+        page.click(f"#components >> text=#{doc_id}")
+        page.fill("input[name='field:ho_ten']", "Nguyễn Văn An")
+        page.click("#correct button")
+        expect(page.locator(".flash")).to_contain_text("Đã lưu")
+        expect(page.locator("#correct")).to_contain_text("corrected")
+
+        # search works with and without diacritics
+        for q in ("Nguyễn Văn", "nguyen van"):
+            page.goto(f"{server}/?q={q}")
+            expect(page.locator("#dossiers")).to_contain_text(code)
+        browser.close()
+
+    with db.session() as s:
+        doc = s.get(Document, doc_id)
+        assert doc.fields["ho_ten"] == "Nguyễn Văn An"
+        actions = {a for a, in s.execute(select(AuditEvent.action).where(AuditEvent.actor == "staff:clerk1"))}
+    assert {"staff.login", "dossier.create", "dossier.show", "document.assign", "document.correct"} <= actions
