@@ -23,13 +23,20 @@ from sohoa.pipeline import BatchOutcome, JobContext, process_batch
 log = logging.getLogger("sohoa.runtime")
 
 
+class SealUnavailable(RuntimeError):
+    """A seal key is configured but cannot be used: storing unsealed documents would be wrong."""
+
+
 def load_sealer(settings: Settings):
-    """The organisation seal, when signing/ provides one and a key is configured."""
-    try:
-        from signing import Sealer  # type: ignore[attr-defined]
-    except ImportError:
+    """The organisation seal when a key is configured (``seal_key``), else None."""
+    if not settings.seal_key:
         return None
-    return Sealer.from_settings(settings)
+    from signing import Sealer
+
+    try:
+        return Sealer.from_settings(settings)
+    except Exception as exc:
+        raise SealUnavailable(f"the organisation seal ({settings.seal_key}) cannot be used: {exc}") from exc
 
 
 def page_pool(workers: int) -> ProcessPoolExecutor:

@@ -41,11 +41,14 @@ def _report(ctx: Ctx, stats) -> None:
 
 def _runtime(ctx: Ctx, workers: int | None, quiet: float | None):
     from sohoa.config import with_overrides
-    from sohoa.runtime import Runtime
+    from sohoa.runtime import Runtime, SealUnavailable
 
     settings = with_overrides(ctx.settings, workers=workers, quiet_seconds=quiet)
     ctx.settings = settings
-    return Runtime(settings, ctx.db)
+    try:
+        return Runtime(settings, ctx.db)
+    except SealUnavailable as exc:
+        raise click.ClickException(str(exc))
 
 
 @click.command()
