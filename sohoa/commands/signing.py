@@ -6,7 +6,6 @@ in the key reference, or an interactive prompt.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -27,9 +26,9 @@ def _db(ctx_obj, create: bool = False):
     if create:
         from registry.db import Database
 
+        ctx_obj.settings.ensure_dirs()
         db = Database(ctx_obj.settings.db_url)
         if not db.is_initialised():
-            ctx_obj.settings.ensure_dirs()
             db.migrate()
         ctx_obj._db = db
     return ctx_obj.db

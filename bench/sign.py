@@ -1,0 +1,158 @@
+"""Throughput of e-certified copies: the sohoa batch path vs. a plain per-document pyHanko loop.
+
+Builds a throw-away test PKI (CA, officer, TSA on loopback), a temp SQLite registry and Store, and
+N one-page 300 dpi scanned-image PDFs (each with an OCR text layer). Then:
+
+* sohoa B-B / B-T: ``signing.Certifier.certify(batch)`` — numbers allocated in the register,
+  officer's certification signature with the visible Vietnamese stamp + QR, stored, recorded;
+  a process pool whose initializer loads the key once per process;
+* plain loop: for each document ``SimpleSigner.load_pkcs12`` + pyHanko's ``sign_pdf`` (through
+  ``PdfSigner``, which ``signers.sign_pdf`` wraps, to get the same visible stamp: Noto Sans through
+  ``GlyphAccumulatorFactory`` + QR), one process, no registry or store work.
+
+    python bench/sign.py [--n 120] [--plain-n 30] [--workers 0]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def make_docs(db, store, n: int) -> tuple[list[int], list[bytes]]:
+    from registry.models import Document
+    from signing.devtools import scanned_pdf
+
+    ids, datas = [], []
+    with db.session() as s:
+        for i in range(n):
+            data = scanned_pdf(dpi=300, seed=1 + i % 4, ocr_text=f"GIAY KHAI SINH so {i:05d} Tran Thi Binh")
+            sha, _ = store.put_bytes(data)
+            d = Document(sha256=sha, size=len(data), pages=1, text=f"GIẤY KHAI SINH {i}", doc_type="khai_sinh")
+            s.add(d)
+            s.flush()
+            ids.append(d.id)
+            datas.append(data)
+    return ids, datas
+
+
+def plain_loop(datas: list[bytes], p12: Path, passphrase: bytes, tsa_url: str | None) -> float:
+    """The straightforward way: load the PKCS#12 and sign, document by document."""
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.text import TextBoxStyle
+    from pyhanko.sign import fields, signers, timestamps
+    from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+    from pyhanko.stamp import QRStampStyle
+
+    from signing.engine import SYSTEM_FONT, StampInfo
+
+    t0 = time.perf_counter()
+    for i, data in enumerate(datas):
+        signer = signers.SimpleSigner.load_pkcs12(str(p12), passphrase=passphrase, prefer_pss=True)
+        info = StampInfo(number=i + 1, book="01/2026-SCTĐT/BS", date=dt.date.today(),
+                         body="Ủy ban nhân dân xã Tân Phú", officer_name="Nguyễn Văn An",
+                         officer_title="Phó Chủ tịch UBND xã", verify_url=f"http://127.0.0.1:8080/verify?so={i + 1}")
+        style = QRStampStyle(stamp_text=info.text(), border_width=1,
+                             text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(str(SYSTEM_FONT), font_size=8)))
+        meta = signers.PdfSignatureMetadata(field_name=f"Sig{i}", md_algorithm="sha256", certify=True,
+                                            docmdp_permissions=MDPPerm.FILL_FORMS, subfilter=SigSeedSubFilter.PADES)
+        w = IncrementalPdfFileWriter(io.BytesIO(data))
+        ts = timestamps.HTTPTimeStamper(tsa_url) if tsa_url else None
+        # signers.sign_pdf() is PdfSigner(...).sign_pdf(); PdfSigner directly, to get the same stamp
+        out = signers.PdfSigner(meta, signer=signer, timestamper=ts, stamp_style=style,
+                                new_field_spec=fields.SigFieldSpec(f"Sig{i}", on_page=-1, box=(250, 20, 580, 132))
+                                ).sign_pdf(w, appearance_text_params={"url": info.verify_url})
+        assert out.getbuffer().nbytes > len(data)
+    return len(datas) / (time.perf_counter() - t0)
+
+
+def sohoa_batch(settings, db, officer_id: int, ids: list[int], warm: list[int], workers: int, lt: bool) -> tuple[float, str]:
+    from signing import Certifier
+
+    with Certifier(settings, db, officer_id, workers=workers, seal=False, lt=lt) as c:
+        c.certify(warm)  # starts the pool (one key load per process), not timed
+        t0 = time.perf_counter()
+        res = c.certify(ids)
+        rate = len(ids) / (time.perf_counter() - t0)
+        level = c.level
+    assert len(res) == len(ids)
+    return rate, level
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=120, help="documents per sohoa batch (default 120)")
+    ap.add_argument("--plain-n", type=int, default=30, help="documents for the plain loop (default 30)")
+    ap.add_argument("--workers", type=int, default=0, help="signing processes (0 = one per core)")
+    ap.add_argument("--verify", action="store_true", help="also validate a sample with pyHanko")
+    a = ap.parse_args()
+
+    from registry.db import Database
+    from registry.store import Store
+    from signing.admin import add_officer
+    from signing.devtools import make_test_pki
+    from sohoa.config import load_settings
+
+    workers = a.workers or (os.cpu_count() or 1)
+    with tempfile.TemporaryDirectory(prefix="sohoa-bench-sign-") as tmp:
+        home = Path(tmp)
+        tp = make_test_pki(home / "pki")
+        try:
+            base = dict(trust_roots=tp.ca_pem, seal_key="", workers=workers)
+            s_bb = load_settings(home, env={}, tsa_url="", **base)
+            s_bt = load_settings(home, env={}, tsa_url=tp.tsa_url, **base)
+            db = Database(s_bb.db_url)
+            db.migrate()
+            store = Store(s_bb.store_dir)
+            n_lt = max(10, a.n // 2)
+            n_total = 2 * a.n + 3 * 2 * workers + n_lt
+            ids, datas = make_docs(db, store, n_total)
+            size = sum(len(d) for d in datas[:a.n]) / a.n
+            oid = add_officer(db, "Nguyễn Văn An", str(tp.officer.p12_path), title="Phó Chủ tịch UBND xã",
+                              body="Ủy ban nhân dân xã Tân Phú")["id"]
+            w = 2 * workers
+            warm_bb, warm_bt = ids[:w], ids[w:2 * w]
+            batch_bb, batch_bt = ids[2 * w:2 * w + a.n], ids[2 * w + a.n:2 * w + 2 * a.n]
+            print(f"# {a.n} one-page 300 dpi scanned PDFs (avg {size / 1024:.0f} KiB), {workers} signing "
+                  f"processes on {os.cpu_count()} cores, RSA-2048 PSS/SHA-256, visible stamp + QR, "
+                  f"registry + store included")
+            bb, lvl_bb = sohoa_batch(s_bb, db, oid, batch_bb, warm_bb, workers, lt=False)
+            print(f"sohoa {lvl_bb}: {bb:.1f} copies/s")
+            bt, lvl_bt = sohoa_batch(s_bt, db, oid, batch_bt, warm_bt, workers, lt=False)
+            print(f"sohoa {lvl_bt}: {bt:.1f} copies/s")
+            rest = ids[2 * w + 2 * a.n:]
+            lt, lvl_lt = sohoa_batch(s_bt, db, oid, rest[w:w + n_lt], rest[:w], workers, lt=None)
+            print(f"sohoa {lvl_lt}: {lt:.1f} copies/s (CRL fetched and embedded)")
+            pw = tp.officer.pass_path.read_bytes()
+            sample = datas[2 * w:2 * w + a.plain_n]
+            pbb = plain_loop(sample, tp.officer.p12_path, pw, None)
+            print(f"plain loop B-B (load_pkcs12 + sign_pdf per document): {pbb:.1f} copies/s")
+            pbt = plain_loop(sample[: max(5, a.plain_n // 2)], tp.officer.p12_path, pw, tp.tsa_url)
+            print(f"plain loop B-T (load_pkcs12 + sign_pdf per document): {pbt:.1f} copies/s")
+            print(f"ratio B-B: {bb / pbb:.1f}x   ratio B-T: {bt / pbt:.1f}x")
+            if a.verify:
+                from registry.models import CertifiedCopy
+                from signing import verify_pdf
+
+                with db.session() as ses:
+                    rows = ses.query(CertifiedCopy).filter(CertifiedCopy.status == "signed").limit(3).all()
+                    shas = [r.signed_sha256 for r in rows]
+                for sha in shas:
+                    rep = verify_pdf(store.read(sha), tp.ca_pem)
+                    assert rep.valid, rep.to_text()
+                print(f"verified {len(shas)} sample copies: valid")
+            db.dispose()
+        finally:
+            tp.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,437 @@
+"""Keys and trust: PKCS#12 files and PKCS#11 tokens, passphrases/PINs, explicit trust roots, CRLs.
+
+A key reference (``Officer.key_ref``, ``settings.seal_key``) is either
+
+* a PKCS#12 path, optionally followed by ``?pin-source=file:/path/to/passphrase``, or
+* an RFC 7512 PKCS#11 URI: ``pkcs11:token=sohoa;object=officer1?module-path=/usr/lib/softhsm/
+  libsofthsm2.so&pin-source=file:/path/to/pin`` (``module-path`` defaults to
+  ``$SOHOA_PKCS11_MODULE`` or the SoftHSM2 module).
+
+Passphrases and PINs never come from a command-line argument: in order, an explicit value passed
+by the caller (a prompt, a file named on the command line), the ``pin-source`` file of the key
+reference, an environment variable (``SOHOA_SEAL_PASSPHRASE`` / ``SOHOA_OFFICER_PASSPHRASE`` /
+``SOHOA_PKCS11_PIN``), and a sibling ``<file>.p12.pass`` file (written by ``sohoa pki dev``).
+Trust roots are the PEM/DER files named in ``settings.trust_roots``; the OS store is never used.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import threading
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
+
+FETCH_TIMEOUT = float(os.environ.get("SOHOA_FETCH_TIMEOUT", "5"))
+DEFAULT_PKCS11_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
+                          "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+                          "/usr/local/lib/softhsm/libsofthsm2.so")
+
+
+class KeyLoadError(Exception):
+    """A key could not be loaded (wrong passphrase, missing file, token not found)."""
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    kind: str  # pkcs12 | pkcs11
+    path: str = ""  # pkcs12 file
+    token: str = ""
+    object: str = ""
+    key_id: str = ""
+    module_path: str = ""
+    pin_source: str = ""
+    raw: str = ""
+
+    @classmethod
+    def parse(cls, ref: str) -> "KeyRef":
+        ref = ref.strip()
+        if ref.startswith("pkcs11:"):
+            body = ref[len("pkcs11:"):]
+            path_part, _, query = body.partition("?")
+            attrs: dict[str, str] = {}
+            for part in filter(None, path_part.split(";")):
+                k, _, v = part.partition("=")
+                attrs[k.strip()] = urllib.parse.unquote(v)
+            for part in filter(None, query.split("&")):
+                k, _, v = part.partition("=")
+                attrs[k.strip()] = urllib.parse.unquote(v)
+            return cls(kind="pkcs11", token=attrs.get("token", ""), object=attrs.get("object", ""),
+                       key_id=attrs.get("id", ""), module_path=attrs.get("module-path", ""),
+                       pin_source=attrs.get("pin-source", ""), raw=ref)
+        path, _, query = ref.partition("?")
+        if path.startswith("pkcs12:"):
+            path = path[len("pkcs12:"):]
+        q = dict(urllib.parse.parse_qsl(query))
+        return cls(kind="pkcs12", path=path, pin_source=q.get("pin-source", ""), raw=ref)
+
+    @property
+    def label(self) -> str:
+        return self.object if self.kind == "pkcs11" else Path(self.path).name
+
+
+def _read_secret_file(path: str | os.PathLike) -> bytes:
+    return Path(path).expanduser().read_bytes().rstrip(b"\r\n")
+
+
+def resolve_secret(ref: KeyRef, env_var: str, explicit: bytes | str | None = None,
+                   env: dict | None = None, extra_file: str | None = None) -> bytes | None:
+    """The passphrase / PIN for ``ref`` (see module docstring for the order)."""
+    env = os.environ if env is None else env
+    if explicit is not None:
+        return explicit.encode() if isinstance(explicit, str) else explicit
+    if extra_file:
+        return _read_secret_file(extra_file)
+    if ref.pin_source:
+        src = ref.pin_source
+        if src.startswith("file:"):
+            src = src[len("file:"):]
+        return _read_secret_file(src)
+    if env.get(env_var):
+        return env[env_var].encode()
+    if ref.kind == "pkcs12" and ref.path:
+        sib = Path(ref.path + ".pass")
+        if sib.is_file():
+            return _read_secret_file(sib)
+    return None
+
+
+def find_pkcs11_module(ref: KeyRef | None = None, env: dict | None = None) -> str:
+    env = os.environ if env is None else env
+    if ref is not None and ref.module_path:
+        return ref.module_path
+    if env.get("SOHOA_PKCS11_MODULE"):
+        return env["SOHOA_PKCS11_MODULE"]
+    for p in DEFAULT_PKCS11_MODULES:
+        if os.path.exists(p):
+            return p
+    raise KeyLoadError("no PKCS#11 module: set module-path in the key URI or SOHOA_PKCS11_MODULE")
+
+
+# -- certificates, trust roots, CRLs ----------------------------------------------------------
+
+def load_certs_from_bytes(data: bytes) -> list[asn1_x509.Certificate]:
+    if pem.detect(data):
+        return [asn1_x509.Certificate.load(der) for typ, _, der in pem.unarmor(data, multiple=True)
+                if typ == "CERTIFICATE"]
+    return [asn1_x509.Certificate.load(data)]
+
+
+def load_cert_file(path: str | os.PathLike) -> list[asn1_x509.Certificate]:
+    return load_certs_from_bytes(Path(path).read_bytes())
+
+
+def load_trust_roots(spec: str | list | tuple | None) -> list[asn1_x509.Certificate]:
+    """Trust roots from a comma-separated list of PEM/DER files (or directories of them), or a
+    list of such paths / certificate objects. Never the OS store."""
+    if not spec:
+        return []
+    items = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    out: list[asn1_x509.Certificate] = []
+    for item in items:
+        if not item:
+            continue
+        if isinstance(item, asn1_x509.Certificate):
+            out.append(item)
+            continue
+        if hasattr(item, "public_bytes"):  # a cryptography certificate
+            from cryptography.hazmat.primitives.serialization import Encoding
+            out.append(asn1_x509.Certificate.load(item.public_bytes(Encoding.DER)))
+            continue
+        if isinstance(item, (bytes, bytearray)):
+            out.extend(load_certs_from_bytes(bytes(item)))
+            continue
+        p = Path(item).expanduser()
+        if p.is_dir():
+            for f in sorted(p.glob("*.pem")) + sorted(p.glob("*.crt")) + sorted(p.glob("*.cer")):
+                out.extend(load_cert_file(f))
+        else:
+            out.extend(load_cert_file(p))
+    return out
+
+
+def load_local_crls(dirs: list | tuple) -> list[asn1_crl.CertificateList]:
+    """CRLs (``*.crl``, DER or PEM) found in the given directories, e.g. ``settings.pki_dir``."""
+    out = []
+    for d in dirs:
+        if not d:
+            continue
+        for f in sorted(glob.glob(os.path.join(str(d), "*.crl"))):
+            data = Path(f).read_bytes()
+            if pem.detect(data):
+                _, _, data = pem.unarmor(data)
+            try:
+                out.append(asn1_crl.CertificateList.load(data))
+                out[-1].native  # parse now, fail early
+            except Exception:  # noqa: BLE001 - a broken CRL file is skipped, not fatal
+                out.pop()
+    return out
+
+
+def validation_context(trust_roots, crl_dirs=(), *, allow_fetching: bool = True,
+                       revocation_mode: str = "soft-fail", other_certs=(), extra_crls=(),
+                       ocsps=(), moment=None):
+    from pyhanko_certvalidator import ValidationContext
+
+    crls = load_local_crls(crl_dirs) + list(extra_crls)
+    kw = dict(trust_roots=list(trust_roots), allow_fetching=allow_fetching,
+              revocation_mode=revocation_mode, other_certs=list(other_certs), crls=crls,
+              ocsps=list(ocsps))
+    if allow_fetching:
+        # synchronous 'requests' fetchers with a short timeout: no aiohttp sessions left open, and
+        # an unreachable CRL/OCSP server costs seconds, not a hang
+        from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+
+        kw["fetcher_backend"] = RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT)
+    if moment is not None:
+        kw["moment"] = moment
+    return ValidationContext(**kw)
+
+
+# -- signers -----------------------------------------------------------------------------------
+
+@dataclass
+class LoadedKey:
+    """A ready-to-use pyHanko signer and what is needed to keep it alive."""
+
+    signer: object
+    ref: KeyRef
+    session: object = None  # PKCS#11 session, kept open while the signer is used
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def cert(self) -> asn1_x509.Certificate:
+        return self.signer.signing_cert
+
+    @property
+    def thread_safe(self) -> bool:
+        return self.ref.kind == "pkcs12"
+
+    def close(self) -> None:
+        if self.session is not None:
+            try:
+                self.session.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self.session = None
+
+
+def load_signer(key_ref: str, *, env_var: str = "SOHOA_OFFICER_PASSPHRASE",
+                secret: bytes | str | None = None, secret_file: str | None = None,
+                env: dict | None = None, other_certs=()) -> LoadedKey:
+    """Open the key named by ``key_ref`` (PKCS#12 path or PKCS#11 URI)."""
+    from pyhanko.sign import signers
+
+    ref = KeyRef.parse(key_ref)
+    if ref.kind == "pkcs12":
+        p = Path(ref.path).expanduser()
+        if not p.is_file():
+            raise KeyLoadError(f"PKCS#12 file not found: {p}")
+        pw = resolve_secret(ref, env_var, secret, env, secret_file)
+        try:
+            signer = signers.SimpleSigner.load_pkcs12_data(p.read_bytes(), other_certs=list(other_certs),
+                                                           passphrase=pw)
+        except Exception as exc:  # noqa: BLE001
+            raise KeyLoadError(f"cannot open {p}: wrong passphrase or not a PKCS#12 file ({exc})") from exc
+        if signer is None:
+            raise KeyLoadError(f"cannot open {p}: wrong passphrase or not a PKCS#12 file")
+        _prefer_pss(signer)
+        return LoadedKey(signer=signer, ref=ref)
+    # PKCS#11
+    from pyhanko.sign import pkcs11 as p11
+    from pyhanko.config.pkcs11 import TokenCriteria
+
+    module = find_pkcs11_module(ref, env)
+    pin = resolve_secret(ref, "SOHOA_PKCS11_PIN", secret, env, secret_file)
+    criteria = TokenCriteria(label=ref.token or None)
+    try:
+        try:
+            session = p11.open_pkcs11_session(module, token_criteria=criteria,
+                                              user_pin=pin.decode() if pin else None)
+        except Exception as exc:  # noqa: BLE001
+            # PKCS#11 login state is per application: another session (the seal, an earlier
+            # signer) may already have logged the user in
+            if type(exc).__name__ != "UserAlreadyLoggedIn":
+                raise
+            session = p11.open_pkcs11_session(module, token_criteria=criteria, user_pin=None)
+    except Exception as exc:  # noqa: BLE001
+        raise KeyLoadError(f"cannot open PKCS#11 token {ref.token!r} with {module}: "
+                           f"{type(exc).__name__} {exc}") from exc
+    try:
+        kw = {}
+        if ref.key_id:
+            kw["key_id"] = bytes.fromhex(ref.key_id.replace("%", ""))
+        else:
+            kw["key_label"] = ref.object
+            kw["cert_label"] = ref.object
+        signer = _fast_class("pkcs11")(session, other_certs_to_pull=None, prefer_pss=True, **kw)
+        signer.signing_cert  # noqa: B018 - fetch the certificate now, fail early
+    except Exception as exc:  # noqa: BLE001
+        session.close()
+        raise KeyLoadError(f"key {ref.object!r} not usable on token {ref.token!r}: {exc}") from exc
+    return LoadedKey(signer=signer, ref=ref, session=session)
+
+
+def _prefer_pss(signer) -> None:
+    """RSA keys sign with RSASSA-PSS / SHA-256 (spec: PSS preferred); the private key is parsed
+    once (pyHanko's SimpleSigner re-parses it, with its expensive RSA consistency check, on every
+    signature); CMS assembly is cached (see :class:`_FastCMSMixin`)."""
+    from cryptography.hazmat.primitives import serialization
+
+    signer.prefer_pss = True
+    signer._sohoa_key = serialization.load_der_private_key(signer.signing_key.dump(), password=None)
+    signer.__class__ = _fast_class("simple")
+    # fix the mechanism once (pyHanko recomputes the PSS parameters for every call otherwise)
+    signer._signature_mechanism = signer.get_signature_mechanism_for_digest("sha256")
+
+
+class _FastCMSMixin:
+    """Faster CMS assembly for pyHanko signers, byte-for-byte the same structures.
+
+    asn1crypto re-serialises a *constructed or parsed* value by walking all of it on every
+    ``dump()``; pyHanko builds the signed attributes and the SignedData from such values, which
+    made ~70 % of the time of a signature. Here the constant parts (signing-certificate-v2
+    attribute, signer identifier, certificate set) are serialised once, and everything is handed
+    to asn1crypto as freshly loaded DER."""
+
+    async def signed_attrs(self, data_digest, digest_algorithm, attr_settings=None, content_type="data",
+                           use_pades=False, timestamper=None, dry_run=False, is_pdf_sig=True):
+        from asn1crypto import cms
+        from pyhanko.sign.general import simple_cms_attribute
+        from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+
+        provs = list(self._signed_attr_providers(
+            data_digest=data_digest, digest_algorithm=digest_algorithm, use_cades=use_pades,
+            attr_settings=attr_settings or PdfCMSSignedAttributes(), timestamper=timestamper,
+            is_pdf_sig=is_pdf_sig))
+        cache = self.__dict__.setdefault("_sohoa_attr_cache", {})
+        ders = [simple_cms_attribute("content_type", content_type).dump(),
+                simple_cms_attribute("message_digest", data_digest).dump()]
+        seen = {"1.2.840.113549.1.9.3", "1.2.840.113549.1.9.4"}
+        for prov in provs:
+            name = type(prov).__name__
+            if name in ("SigningCertificateV2Provider", "CMSAlgorithmProtectionProvider"):
+                key = (name, digest_algorithm, dry_run)
+                der = cache.get(key)
+                if der is None:
+                    attr = await prov.get_attribute(dry_run=dry_run)
+                    der = cache[key] = attr.dump() if attr is not None else b""
+            else:
+                attr = await prov.get_attribute(dry_run=dry_run)
+                der = attr.dump() if attr is not None else b""
+            if der:
+                attr_type = cms.CMSAttribute.load(der)["type"].dotted
+                if attr_type in seen:  # pyHanko would merge same-type attributes: let it
+                    return await super().signed_attrs(
+                        data_digest, digest_algorithm, attr_settings=attr_settings, content_type=content_type,
+                        use_pades=use_pades, timestamper=timestamper, dry_run=dry_run, is_pdf_sig=is_pdf_sig)
+                seen.add(attr_type)
+                ders.append(der)
+        return cms.CMSAttributes([cms.CMSAttribute.load(d) for d in ders])
+
+    def _sohoa_constant_parts(self):
+        cache = self.__dict__.get("_sohoa_pkg")
+        if cache is None:
+            from asn1crypto import cms
+
+            cert = self.signing_cert
+            sid = cms.SignerIdentifier({"issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                {"issuer": cert.issuer, "serial_number": cert.serial_number})})
+            ders, seen = [], set()
+            for c in list(self.cert_registry or ()) + [cert]:
+                if not getattr(self, "embed_roots", True) and c is not cert and c.self_signed != "no":
+                    continue
+                d = c.dump()
+                if d not in seen:
+                    seen.add(d)
+                    ders.append(cms.CertificateChoices(name="certificate", value=c).dump())
+            cache = self.__dict__["_sohoa_pkg"] = (sid.dump(), ders)
+        return cache
+
+    def _package_signature(self, *, digest_algorithm, cms_version, signed_attrs, signature,
+                           unsigned_attrs, encap_content_info):
+        from asn1crypto import algos, cms
+
+        if self.attribute_certs:
+            return super()._package_signature(
+                digest_algorithm=digest_algorithm, cms_version=cms_version, signed_attrs=signed_attrs,
+                signature=signature, unsigned_attrs=unsigned_attrs, encap_content_info=encap_content_info)
+        sid_der, cert_ders = self._sohoa_constant_parts()
+
+        def fresh(v, typ):
+            return typ.load(v.untag().dump() if getattr(v, "implicit", False) else v.dump())
+
+        digest_algorithm_obj = algos.DigestAlgorithm({"algorithm": digest_algorithm})
+        info = {
+            "version": "v1", "sid": cms.SignerIdentifier.load(sid_der),
+            "digest_algorithm": digest_algorithm_obj,
+            "signature_algorithm": fresh(self.get_signature_mechanism_for_digest(digest_algorithm),
+                                         algos.SignedDigestAlgorithm),
+            "signed_attrs": fresh(signed_attrs, cms.CMSAttributes),
+            "signature": signature,
+        }
+        if unsigned_attrs is not None:
+            info["unsigned_attrs"] = fresh(unsigned_attrs, cms.CMSAttributes)
+        return cms.ContentInfo({
+            "content_type": cms.ContentType("signed_data"),
+            "content": cms.SignedData({
+                "version": cms_version, "digest_algorithms": cms.DigestAlgorithms((digest_algorithm_obj,)),
+                "encap_content_info": encap_content_info or {"content_type": "data"},
+                "certificates": cms.CertificateSet([cms.CertificateChoices.load(d) for d in cert_ders]),
+                "signer_infos": [cms.SignerInfo(info)]}),
+        })
+
+
+_FAST_CLASSES: dict = {}
+
+
+def _fast_class(kind: str):
+    cls = _FAST_CLASSES.get(kind)
+    if cls is not None:
+        return cls
+    if kind == "pkcs11":
+        from pyhanko.sign.pkcs11 import PKCS11Signer
+
+        cls = type("FastPKCS11Signer", (_FastCMSMixin, PKCS11Signer), {})
+    else:
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+        from pyhanko.sign.signers import SimpleSigner
+        from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
+
+        class FastSimpleSigner(_FastCMSMixin, SimpleSigner):
+            def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+                key = getattr(self, "_sohoa_key", None)
+                mech_obj = self.get_signature_mechanism_for_digest(digest_algorithm)
+                try:
+                    mech = mech_obj.signature_algo
+                except ValueError:
+                    mech = mech_obj["algorithm"].native
+                if key is None:
+                    return super().sign_raw(data, digest_algorithm)
+                if mech == "rsassa_pkcs1v15":
+                    return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+                if mech == "rsassa_pss":
+                    padding, hash_algo = process_pss_params(mech_obj["parameters"])
+                    return key.sign(data, padding, hash_algo)
+                if mech == "ecdsa":
+                    return key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+                return super().sign_raw(data, digest_algorithm)
+
+        cls = FastSimpleSigner
+    _FAST_CLASSES[kind] = cls
+    return cls
+
+
+def cert_fingerprint(cert: asn1_x509.Certificate) -> str:
+    import hashlib
+
+    return hashlib.sha256(cert.dump()).hexdigest()
+
+
+def cert_to_pem(cert: asn1_x509.Certificate) -> str:
+    return pem.armor("CERTIFICATE", cert.dump()).decode()

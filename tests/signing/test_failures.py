@@ -1,0 +1,74 @@
+"""Retries keep their number; revocation that cannot be checked is a warning, not a silent pass."""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from signing.devtools import validate_all
+
+
+def _dead_url() -> str:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}/tsa"
+
+
+def test_failed_signing_keeps_number_for_retry(make_settings, sign_db, put_doc, officer_id, tpki, scan_pdf):
+    from registry.models import CertifiedCopy
+    from signing import Certifier, CertifyError
+
+    doc = put_doc(sign_db, scan_pdf)
+    with Certifier(make_settings(tsa_url=_dead_url()), sign_db, officer_id, workers=1) as c:
+        with pytest.raises(CertifyError):
+            c.certify([doc])
+    with sign_db.session() as ses:
+        (row,) = ses.query(CertifiedCopy).all()
+        assert (row.number, row.status) == (1, "failed") and row.error
+    with Certifier(make_settings(tsa_url=tpki.tsa_url), sign_db, officer_id, workers=1) as c:
+        (res,) = c.certify([doc])  # the retry of the same act: same row, same number, nothing skipped
+    assert res.number == 1 and res.certified_copy_id == row.id
+    validate_all(Path(res.copies[0].path).read_bytes(), tpki, expect_timestamp=True)
+    with sign_db.session() as ses:
+        assert [(r.number, r.status) for r in ses.query(CertifiedCopy).all()] == [(1, "signed")]
+
+
+def test_revocation_unreachable_is_a_warning(tmp_path, scan_pdf):
+    """A PKI whose CRL server is down: signing still works (B-T/B-B, no LT data) with a warning,
+    and verification says the revocation status could not be checked."""
+    from signing.devtools import make_test_pki
+    from signing.engine import Engine, Profile
+    from signing.service import check_signing_cert
+    from signing.keys import load_trust_roots
+    from signing.verify import verify_pdf
+
+    t = make_test_pki(tmp_path / "pki", serve=False)  # nothing listens on the CRL URL
+    roots = load_trust_roots(t.ca_pem)
+    key_cert = Engine(Profile(key_ref=str(t.officer.p12_path))).cert
+    check = check_signing_cert(key_cert, roots, crl_dirs=[])
+    assert not check.revocation_checked and check.warnings
+    out = Engine(Profile(key_ref=str(t.seal.p12_path))).seal(scan_pdf)
+    rep = verify_pdf(out, t.ca_pem, crl_dirs=[])
+    sig = rep.signatures[0]
+    assert sig.revocation == "unknown" and any("thu hồi" in w for w in sig.warnings)
+    assert rep.trusted and rep.intact
+    # with the CRL available locally the status is known
+    rep = verify_pdf(out, t.ca_pem, crl_dirs=[str(tmp_path / "pki")])
+    assert rep.signatures[0].revocation == "good" and rep.valid
+    # the revoked certificate, known from the local CRL
+    out = Engine(Profile(key_ref=str(t.revoked.p12_path))).seal(scan_pdf)
+    rep = verify_pdf(out, t.ca_pem, crl_dirs=[str(tmp_path / "pki")])
+    assert rep.signatures[0].revocation == "revoked" and not rep.valid
+
+
+def test_verify_unsigned_and_garbage(tpki, scan_pdf):
+    from signing import verify_pdf
+
+    rep = verify_pdf(scan_pdf, tpki.ca_pem)
+    assert not rep.valid and not rep.signed and rep.errors
+    rep = verify_pdf(b"not a pdf", tpki.ca_pem)
+    assert not rep.valid and rep.errors
+    assert '"valid": false' in rep.to_json()
