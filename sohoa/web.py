@@ -14,12 +14,14 @@ class RedactPids(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
-            msg = record.getMessage()
+            if isinstance(record.msg, str):
+                record.msg = redact_pids(record.msg)
+            if isinstance(record.args, tuple):  # keep the shape: formatters (uvicorn's) unpack args
+                record.args = tuple(redact_pids(a) if isinstance(a, str) else a for a in record.args)
+            elif isinstance(record.args, dict):
+                record.args = {k: redact_pids(v) if isinstance(v, str) else v for k, v in record.args.items()}
         except Exception:  # noqa: BLE001 - never break logging
-            return True
-        red = redact_pids(msg)
-        if red != msg:
-            record.msg, record.args = red, None
+            pass
         return True
 
 
@@ -41,6 +43,9 @@ def create_app(settings, db) -> FastAPI:
     async def lifespan(_app):  # uvicorn configures its log handlers before startup: filter them too
         install_log_redaction()
         yield
+        from registry.api import dispose_read_engine
+
+        dispose_read_engine(db)
 
     app = FastAPI(lifespan=lifespan, title="sohoa registry API", version="1",
                   description="Once-only reuse of digitized documents for one-stop counters. "
@@ -49,5 +54,8 @@ def create_app(settings, db) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.include_router(build_router(settings, db))
+    from sohoa.webui import mount
+
+    mount(app, settings, db)  # the staff UI: server-rendered pages at /
     install_log_redaction()
     return app

@@ -27,6 +27,9 @@ TEMPLATES.env.filters["mask"] = mask_pid
 TEMPLATES.env.filters["pct"] = lambda x: f"{100 * (x or 0):.0f}%"
 
 
+MAX_UPLOAD = 50 * 1024 * 1024
+
+
 class LoginRequired(Exception):
     pass
 
@@ -296,6 +299,50 @@ def build_router(settings, db) -> APIRouter:
                           object_id=str(doc_id), detail={"before": before})
         flash(request, "Đã lưu chỉnh sửa.")
         return RedirectResponse(f"/documents/{doc_id}", status_code=303)
+
+    # -- public verification page (the QR code on a certified copy's stamp leads here) ----------------
+    @r.get("/verify", response_class=HTMLResponse)
+    def verify_page(request: Request, quyen: str = "", nam: int | None = None, so: int | None = None):
+        entry = None
+        if quyen and nam and so:
+            from signing import find_certified
+
+            entry = find_certified(db, quyen, nam, so)
+        return page(request, "verify.html", entry=entry, asked=bool(quyen and nam and so),
+                    quyen=quyen, nam=nam, so=so, report=None)
+
+    @r.post("/verify", response_class=HTMLResponse)
+    async def verify_upload(request: Request):
+        import hashlib
+
+        from signing import verify_pdf
+        from signing.service import crl_dirs_of, trust_roots_of
+
+        form = await request.form()
+        up = form.get("file")
+        data = await up.read(MAX_UPLOAD + 1) if up is not None and hasattr(up, "read") else b""
+        if not data or len(data) > MAX_UPLOAD:
+            return page(request, "verify.html", status=400, entry=None, asked=False, report=None,
+                        error="Chọn một tệp PDF (tối đa 50 MB).")
+        entry = None
+        quyen, nam, so = str(form.get("quyen") or ""), form.get("nam"), form.get("so")
+        if quyen and nam and so:
+            from signing import find_certified
+
+            entry = find_certified(db, quyen, int(nam), int(so))
+        try:
+            from starlette.concurrency import run_in_threadpool
+
+            # pyHanko's synchronous validator runs its own event loop: keep it off the server's loop
+            report = await run_in_threadpool(verify_pdf, data, trust_roots_of(settings), crl_dirs_of(settings),
+                                             allow_fetching=False)
+        except Exception as exc:  # not a PDF, no signature, …: say so, plainly
+            return page(request, "verify.html", status=400, entry=entry, asked=bool(entry), report=None,
+                        error=f"Không xác minh được tệp: {exc}")
+        digest = hashlib.sha256(data).hexdigest()
+        matches = bool(entry and entry.get("signed_sha256") == digest)
+        return page(request, "verify.html", entry=entry, asked=bool(entry), report=report.to_text(),
+                    valid=report.to_dict().get("valid"), matches=matches, quyen=quyen, nam=nam, so=so)
 
     @r.get("/quarantine", response_class=HTMLResponse)
     def quarantine(request: Request):

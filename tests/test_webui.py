@@ -32,10 +32,6 @@ def server(settings, db):
     from sohoa.web import create_app
 
     app = create_app(settings, db)
-    if not any(getattr(r, "path", None) == "/login" for r in app.routes):  # older app factory
-        from sohoa.webui import mount
-
-        mount(app, settings, db)
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     t = threading.Thread(target=srv.run, daemon=True)
@@ -136,3 +132,64 @@ def test_counter_clerk_flow_in_a_browser(server, seeded, db):
         assert doc.fields["ho_ten"] == "Nguyễn Văn An"
         actions = {a for a, in s.execute(select(AuditEvent.action).where(AuditEvent.actor == "staff:clerk1"))}
     assert {"staff.login", "dossier.create", "dossier.show", "document.assign", "document.correct"} <= actions
+
+
+def test_public_verify_page_for_a_certified_copy(tmp_path):
+    """The QR on a certified copy leads to /verify: the register entry, and an upload that checks
+    the file's signatures and that it is the copy the register recorded."""
+    import subprocess
+
+    from registry.db import Database
+    from sohoa import samples
+    from sohoa.config import load_settings
+    from tests.conftest import SohoaCLI
+
+    home = tmp_path / "h"
+    home.mkdir()
+    cli = SohoaCLI(home)
+    cli.run("init")
+    cli.run("pki", "dev")
+    settings = load_settings(home, env={})
+    db = Database(settings.db_url)
+    pdf = samples.images_to_pdf([samples.render_page(["#GIẤY KHAI SINH", "Số: 12"])])
+    with db.session() as s:
+        digest, _ = Store(settings.store_dir).put_bytes(pdf)
+        doc = Document(sha256=digest, doc_type="khai_sinh", source_name="ks.pdf")
+        s.add(doc)
+        s.flush()
+        doc_id = doc.id
+    made = cli.json("certify", str(doc_id), "--officer", "1", "--out", str(tmp_path / "out"))[0]
+    signed = (tmp_path / "out").glob("*.pdf").__next__().read_bytes()
+    stamp = subprocess.run(["pdftotext", "-", "-"], input=signed, capture_output=True).stdout
+    assert "Chứng thực bản sao đúng với bản chính".encode() in stamp
+
+    import uvicorn
+
+    from sohoa.web import create_app
+
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_level="warning"))
+    t = threading.Thread(target=srv.run, daemon=True)
+    t.start()
+    while not srv.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        q = {"quyen": made["book"], "nam": made["year"], "so": made["number"]}
+        r = httpx.get(base + "/verify", params=q)
+        assert r.status_code == 200
+        assert f"<td>{made['number']}</td>" in r.text and made["book"] in r.text
+        assert "not-found" not in r.text
+        r = httpx.post(base + "/verify", data=q, files={"file": ("copy.pdf", signed, "application/pdf")})
+        assert r.status_code == 200 and "HỢP LỆ —" in r.text and "khớp với bản đã ghi trong sổ" in r.text
+        tampered = bytearray(signed)
+        i = signed.index(b"/Contents") - 200
+        tampered[i] = ord("x") if tampered[i] != ord("x") else ord("y")
+        r = httpx.post(base + "/verify", data=q, files={"file": ("copy.pdf", bytes(tampered), "application/pdf")})
+        assert "KHÔNG HỢP LỆ" in r.text
+        r = httpx.get(base + "/verify", params={"quyen": made["book"], "nam": made["year"], "so": 999})
+        assert "not-found" in r.text
+    finally:
+        srv.should_exit = True
+        t.join(timeout=10)
+        db.dispose()
