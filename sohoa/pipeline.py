@@ -137,14 +137,14 @@ def process_batch(ctx: JobContext, entry_ids: list[int]) -> BatchOutcome:
     ids = [e.id for e in entries]
     try:
         originals = [e for e in entries if e.duplicate_of is None]
-        dups = [e for e in entries if e.duplicate_of is not None]
+        dups = _check_duplicates(ctx, [e for e in entries if e.duplicate_of is not None], ids, out)
         good = _validate(ctx, originals, out)
         refs = _ocr_pages(ctx, good, out)
         segments = split_documents(refs)
         by_id = {e.id: e for e in entries}
         results = [(seg, _assemble(seg)) for seg in segments]
         payloads = [(seg, res, _seal(ctx, res.pdf)) for seg, res in results]
-        dup_docs = _duplicate_documents(ctx, dups, out)
+        late_quarantine = []
         with ctx.db.session() as s:
             for seg, res, pdf in payloads:
                 first = by_id[seg.pages[0].entry_id]
@@ -153,17 +153,18 @@ def process_batch(ctx: JobContext, entry_ids: list[int]) -> BatchOutcome:
                 out.documents.append(doc.id)
                 log.info("document #%d %s (%d p., %.0f%%) from %s → %s", doc.id, res.doc_type, len(seg.pages),
                          100 * res.confidence, first.name, code or "unassigned")
-            for e, docs in dup_docs:
-                if e.route_hint:
-                    d = s.scalar(select(Dossier).where(Dossier.code == e.route_hint))
-                    for doc in (s.get(Document, i) for i in docs):
-                        if d is not None and doc is not None:
-                            service.attach(s, d, doc, routed_by="folder")
-                            out.attached.append((doc.id, d.code))
-            finished = [i for i in ids if i not in out.quarantined]
+            for e in dups:
+                if e.duplicate_of in out.quarantined:  # its twin in this batch was bad: so is it
+                    late_quarantine.append(e.id)
+                    continue
+                _link_duplicate(s, e, out)
+            finished = [i for i in ids if i not in out.quarantined and i not in late_quarantine]
             for e in s.scalars(select(IngestEntry).where(IngestEntry.id.in_(finished))):
                 e.state = "duplicate" if e.duplicate_of else "done"
                 e.finished_at, e.error, e.lease_owner, e.lease_until = utcnow(), None, None, None
+        for i in late_quarantine:
+            ctx.journal.quarantine(i, "same content as a file of the same batch that was quarantined")
+            out.quarantined.append(i)
         ctx.journal.finish_files([i for i in ids if i not in out.quarantined])
     except Transient as exc:
         out.pool_broken = isinstance(exc, PoolBroken)
@@ -228,23 +229,39 @@ def _seal(ctx: JobContext, pdf: bytes) -> bytes:
     return ctx.sealer.seal(pdf) if ctx.sealer is not None else pdf
 
 
-def _duplicate_documents(ctx: JobContext, dups: list[IngestEntry], out: BatchOutcome):
-    """Same bytes as an earlier file: link to its documents, never OCR again."""
-    found = []
+def _check_duplicates(ctx: JobContext, dups: list[IngestEntry], batch: list[int],
+                      out: BatchOutcome) -> list[IngestEntry]:
+    """Same bytes as an earlier file: link to its documents, never OCR again. Checked before any
+    OCR so that waiting for an original still in progress wastes no work."""
+    ready = []
     for e in dups:
+        if e.duplicate_of in batch:
+            ready.append(e)
+            continue
         with ctx.db.session() as s:
             orig = s.get(IngestEntry, e.duplicate_of)
             state = orig.state if orig else "missing"
-            docs = list(s.scalars(select(Document.id).where(Document.ingest_id == e.duplicate_of)))
         if state in ("pending", "working", "retry"):
             raise Transient(f"same content as journal entry #{e.duplicate_of}, which is still being processed")
         if state == "quarantined":
             ctx.journal.quarantine(e.id, f"same content as journal entry #{e.duplicate_of}, quarantined earlier")
             out.quarantined.append(e.id)
             continue
-        out.duplicates.append(e.id)
-        found.append((e, docs))
-    return found
+        ready.append(e)
+    return ready
+
+
+def _link_duplicate(s, e: IngestEntry, out: BatchOutcome) -> None:
+    """Route the original's documents by the duplicate's own sub-folder, if it names a dossier."""
+    out.duplicates.append(e.id)
+    if not e.route_hint:
+        return
+    d = s.scalar(select(Dossier).where(Dossier.code == e.route_hint))
+    if d is None:
+        return
+    for doc in s.scalars(select(Document).where(Document.ingest_id == e.duplicate_of)):
+        service.attach(s, d, doc, routed_by="folder")
+        out.attached.append((doc.id, d.code))
 
 
 def _record_document(ctx: JobContext, s, seg: Segment, res: DocumentResult, pdf: bytes,

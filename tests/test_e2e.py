@@ -90,3 +90,18 @@ def test_same_bytes_twice_are_linked_not_processed_again(sohoa, tmp_path):
     assert entries[1]["duplicate_of"] == entries[0]["id"]
     comps = components(sohoa.home, code)
     assert len(comps) == 1  # routed by PID the first time; the duplicate links, it adds nothing new
+
+
+def test_twins_in_one_batch(sohoa, tmp_path):
+    parent, _ = samples.demo_people(seed=13)
+    samples.save_jpeg(card_page(parent, seed=2), tmp_path / "card.jpg")
+    inbox = sohoa.home / "inbox"
+    for name in ("a.jpg", "b.jpg"):
+        (inbox / name).write_bytes((tmp_path / "card.jpg").read_bytes())
+    for name in ("bad1.pdf", "bad2.pdf"):
+        (inbox / name).write_text("not a pdf\n%%EOF\n")
+    out = sohoa.json("watch", "--once")[-1]
+    states = {e["name"]: e["state"] for e in journal(sohoa.home)}
+    assert states == {"a.jpg": "done", "b.jpg": "duplicate", "bad1.pdf": "quarantined",
+                      "bad2.pdf": "quarantined"}, dump(states)
+    assert out["documents"] == 1 and out["duplicates"] == 1, out
