@@ -11,7 +11,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from registry.models import ApiClient, utcnow
@@ -81,12 +82,18 @@ def list_clients(s: Session) -> list[ApiClient]:
     return list(s.scalars(select(ApiClient).order_by(ApiClient.id)))
 
 
-def authenticate(s: Session, token: str | None) -> ClientInfo | None:
-    """The active client owning ``token``, or None."""
+_t = ApiClient.__table__
+_BY_HASH = select(_t.c.id, _t.c.name, _t.c.scopes, _t.c.token_hash, _t.c.revoked_at).where(
+    _t.c.token_hash == bindparam("h"))
+
+
+def authenticate(s: Session | Connection, token: str | None) -> ClientInfo | None:
+    """The active client owning ``token``, or None (a Session or a Core Connection will do)."""
     if not token:
         return None
     digest = hash_token(token.strip())
-    client = s.scalar(select(ApiClient).where(ApiClient.token_hash == digest))
-    if client is None or client.revoked_at is not None or not hmac.compare_digest(client.token_hash, digest):
+    conn = s.connection() if isinstance(s, Session) else s
+    row = conn.execute(_BY_HASH, {"h": digest}).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
-    return ClientInfo(client.id, client.name, frozenset(client.scopes or []))
+    return ClientInfo(row.id, row.name, frozenset(row.scopes or []))

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from registry.models import AuditEvent, Document, Dossier, Result, utcnow
-from registry.service import OPEN_STATUSES, RegistryError, audit
+from registry.service import RegistryError, audit
 
 VN = dt.timezone(dt.timedelta(hours=7))
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, union
+from sqlalchemy import bindparam, select, union
 from sqlalchemy.orm import Session
 
 from registry.models import (CertifiedCopy, Component, Document, Dossier, Result, ReuseEvent,
@@ -41,47 +41,105 @@ def _subject_doc_ids(subject_id: int):
     return union(direct, results, comps).subquery()
 
 
-def subject_documents(s: Session, subject_id: int, *, doc_type: str | None = None,
+def _build_lookup_statements(sid):
+    """The subject lookup as Core statements built once (bound parameters, compiled-cache friendly):
+    this is the hot path other systems hit, so no per-call expression building or ORM loading.
+    ``sid``: the subject id as a bound parameter, or as a sub-query on the identifier."""
+    dt_ = Document.__table__
+    rt, ct, dot, cct = Result.__table__, Component.__table__, Dossier.__table__, CertifiedCopy.__table__
+    ids = union(
+        select(dt_.c.id.label("id")).where(dt_.c.subject_id == sid),
+        select(rt.c.document_id.label("id")).join(dot, rt.c.dossier_id == dot.c.id).where(dot.c.subject_id == sid),
+        select(ct.c.document_id.label("id")).join(dot, ct.c.dossier_id == dot.c.id)
+        .where(dot.c.subject_id == sid, ct.c.document_id.is_not(None)),
+    ).subquery()
+    # One round trip for the usual case: each document of the subject (a join on the union, not
+    # ``IN (union)``, which PostgreSQL plans as a hash semi-join), its results (LEFT JOIN; one row per
+    # result), the dossier it was first attached to, and whether signed certified copies exist.
+    rdos = dot.alias("result_dossier")
+    first_comp_code = (select(dot.c.code).select_from(ct.join(dot, ct.c.dossier_id == dot.c.id))
+                       .where(ct.c.document_id == dt_.c.id).order_by(ct.c.id).limit(1)
+                       .correlate(dt_).scalar_subquery())
+    has_copies = (select(cct.c.id).where(cct.c.source_document_id == dt_.c.id, cct.c.status == "signed")
+                  .correlate(dt_).exists())
+    docs = (select(dt_.c.id, dt_.c.doc_type, dt_.c.fields, dt_.c.pages, dt_.c.sha256, dt_.c.digitization_code,
+                   dt_.c.sealed, dt_.c.valid_until, dt_.c.created_at,
+                   rt.c.id.label("r_id"), rt.c.valid_from.label("r_from"), rt.c.valid_until.label("r_until"),
+                   rt.c.reusable.label("r_reusable"), rt.c.electronic.label("r_electronic"),
+                   rdos.c.code.label("r_code"), first_comp_code.label("c_code"), has_copies.label("has_copies"))
+            .join(ids, ids.c.id == dt_.c.id)
+            .outerjoin(rt, rt.c.document_id == dt_.c.id)
+            .outerjoin(rdos, rdos.c.id == rt.c.dossier_id)
+            .where(dt_.c.doc_type != CERTIFIED_COPY_TYPE)
+            .order_by(dt_.c.id, rt.c.id))
+    docs_typed = docs.where(dt_.c.doc_type == bindparam("doc_type"))
+    in_ids = bindparam("ids", expanding=True)  # the few ids found above, as a literal list
+    copies = (select(cct.c.source_document_id, cct.c.id, cct.c.number, cct.c.book, cct.c.year, cct.c.copies,
+                     cct.c.signed_at, cct.c.signed_document_id)
+              .where(cct.c.source_document_id.in_(in_ids), cct.c.status == "signed").order_by(cct.c.id))
+    subject = select(Subject.__table__.c.id).where(Subject.__table__.c.identifier == bindparam("identifier"))
+    return {"docs": docs, "docs_typed": docs_typed, "copies": copies, "subject": subject}
+
+
+_Q = _build_lookup_statements(bindparam("sid"))
+SUBJECT_BY_IDENTIFIER = (select(Subject.__table__.c.id)
+                         .where(Subject.__table__.c.identifier == bindparam("identifier")).scalar_subquery())
+_QI = _build_lookup_statements(SUBJECT_BY_IDENTIFIER)  # one round trip fewer: no separate subject query
+
+
+class _ResultRow(NamedTuple):
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+    reusable: bool
+    electronic: bool
+    code: str | None
+
+
+def subject_documents(s: Session, subject_id: int | None, *, doc_type: str | None = None,
                       valid_on: dt.date | None = None, only_valid: bool = True,
-                      link: Callable[[int], str] | None = None) -> list[dict[str, Any]]:
+                      link: Callable[[int], str] | None = None,
+                      identifier: str | None = None) -> list[dict[str, Any]]:
     """Every digitized document of a subject with its validity, results and certified copies.
+
+    The subject is ``subject_id``, or the subject whose identifier is ``identifier`` (then
+    ``subject_id`` is ignored).
 
     Best first: sealed or certified, then issued results, then newest. Signed certified copies are
     listed under their source document, not on their own.
     """
     valid_on = valid_on or vn_today()
-    ids = _subject_doc_ids(subject_id)
-    q = select(Document).where(Document.id.in_(select(ids.c.id)), Document.doc_type != CERTIFIED_COPY_TYPE)
+    conn = s.connection() if isinstance(s, Session) else s
+    q, p = (_Q, {"sid": subject_id}) if identifier is None else (_QI, {"identifier": identifier})
     if doc_type:
-        q = q.where(Document.doc_type == doc_type)
-    docs = list(s.scalars(q))
-    if not docs:
+        rows = conn.execute(q["docs_typed"], {**p, "doc_type": doc_type}).all()
+    else:
+        rows = conn.execute(q["docs"], p).all()
+    if not rows:
         return []
-    doc_ids = [d.id for d in docs]
-    results: dict[int, list[tuple[Result, str | None]]] = {}
-    for r, code in s.execute(select(Result, Dossier.code).outerjoin(Dossier, Result.dossier_id == Dossier.id)
-                             .where(Result.document_id.in_(doc_ids))):
-        results.setdefault(r.document_id, []).append((r, code))
-    comps: dict[int, str] = {}
-    for doc_id, code in s.execute(select(Component.document_id, Dossier.code)
-                                  .join(Dossier, Component.dossier_id == Dossier.id)
-                                  .where(Component.document_id.in_(doc_ids)).order_by(Component.id)):
-        comps.setdefault(doc_id, code)
-    copies: dict[int, list[CertifiedCopy]] = {}
-    for c in s.scalars(select(CertifiedCopy).where(CertifiedCopy.source_document_id.in_(doc_ids),
-                                                   CertifiedCopy.status == "signed")
-                       .order_by(CertifiedCopy.id)):
-        copies.setdefault(c.source_document_id, []).append(c)
+    docs, results, comps, with_copies = [], {}, {}, []
+    for r in rows:
+        if not docs or docs[-1].id != r.id:
+            docs.append(r)
+            if r.c_code is not None:
+                comps[r.id] = r.c_code
+            if r.has_copies:
+                with_copies.append(r.id)
+        if r.r_id is not None:
+            results.setdefault(r.id, []).append(_ResultRow(r.r_from, r.r_until, r.r_reusable, r.r_electronic, r.r_code))
+    copies: dict[int, list] = {}
+    if with_copies:
+        for c in conn.execute(_Q["copies"], {"ids": with_copies}):
+            copies.setdefault(c.source_document_id, []).append(c)
 
     out = []
     for d in docs:
         rs = results.get(d.id, [])
-        until = [x for x in [d.valid_until, *(r.valid_until for r, _ in rs)] if x is not None]
+        until = [x for x in [d.valid_until, *(r.valid_until for r in rs)] if x is not None]
         valid_until = min(until) if until else None
-        froms = [r.valid_from for r, _ in rs if r.valid_from is not None]
+        froms = [r.valid_from for r in rs if r.valid_from is not None]
         valid_from = max(froms) if froms else None
         valid = (valid_until is None or valid_until >= valid_on) and (valid_from is None or valid_from <= valid_on)
-        reusable = any(r.reusable for r, _ in rs) if rs else True
+        reusable = any(r.reusable for r in rs) if rs else True
         if only_valid and not (valid and reusable):
             continue
         cc = copies.get(d.id, [])
@@ -94,8 +152,8 @@ def subject_documents(s: Session, subject_id: int, *, doc_type: str | None = Non
             "digitization_code": d.digitization_code,
             "sealed": bool(d.sealed),
             "kind": "result" if rs else ("component" if d.id in comps else "document"),
-            "dossier": rs[0][1] if rs else comps.get(d.id),
-            "electronic": any(r.electronic for r, _ in rs) if rs else None,
+            "dossier": rs[0].code if rs else comps.get(d.id),
+            "electronic": any(r.electronic for r in rs) if rs else None,
             "valid_from": _iso(valid_from),
             "valid_until": _iso(valid_until),
             "valid": valid,
@@ -235,4 +293,4 @@ def record_external_reuse(s: Session, document_id: int, *, actor: str, system: s
 
 
 def find_subject_id(s: Session, identifier: str) -> int | None:
-    return s.scalar(select(Subject.id).where(Subject.identifier == identifier.strip()))
+    return s.connection().execute(_Q["subject"], {"identifier": identifier.strip()}).scalar()
