@@ -1,10 +1,8 @@
 """The registry HTTP API for other systems (``/api/v1``): bearer tokens with scopes, every read of
 a subject's data audited, personal ID numbers only in request bodies (never in URLs or logs)."""
 import contextlib
-import dataclasses
 import datetime as dt
 import hashlib
-import json
 import logging
 import threading
 import weakref
@@ -296,27 +294,14 @@ def build_router(settings, db) -> APIRouter:
     @router.post("/verify", summary="Verify a sohoa PDF (signatures, integrity, trust)")
     def verify(file: Annotated[UploadFile, File(description="The PDF to verify")],
                client: Annotated[ClientInfo, Depends(require("documents:read"))]) -> dict:
-        try:
-            from signing import verify_pdf  # written by the signing stage
-        except ImportError:
-            raise HTTPException(501, "verification is not available: the signing module does not provide "
-                                     "verify_pdf yet") from None
+        from signing import verify_pdf
+        from signing.service import crl_dirs_of, trust_roots_of
+
         data = file.file.read()
-        roots = [p.strip() for p in (settings.trust_roots or "").split(",") if p.strip()]
         try:
-            report = verify_pdf(data, roots)
+            report = verify_pdf(data, trust_roots_of(settings), crl_dirs_of(settings)).to_dict()
         except Exception as exc:  # not a PDF, unreadable signature dictionary, …
             raise HTTPException(422, f"cannot verify this file: {type(exc).__name__}: {exc}"[:500]) from None
-        if hasattr(report, "to_dict"):
-            report = report.to_dict()
-        elif hasattr(report, "to_json"):
-            report = report.to_json()
-        elif hasattr(report, "model_dump"):
-            report = report.model_dump()
-        elif dataclasses.is_dataclass(report):
-            report = dataclasses.asdict(report)
-        if isinstance(report, str):
-            report = json.loads(report)
         digest = hashlib.sha256(data).hexdigest()
         with read_audit_session(db, relaxed) as s:
             doc = s.scalar(select(Document).where(Document.sha256 == digest))

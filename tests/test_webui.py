@@ -189,6 +189,15 @@ def test_public_verify_page_for_a_certified_copy(tmp_path):
         assert "KHÔNG HỢP LỆ" in r.text
         r = httpx.get(base + "/verify", params={"quyen": made["book"], "nam": made["year"], "so": 999})
         assert "not-found" in r.text
+        # the same check for other systems, over the API
+        token = cli.json("client", "add", "portal", "--scopes", "documents:read")[0]["token"]
+        r = httpx.post(base + "/api/v1/verify", files={"file": ("copy.pdf", signed, "application/pdf")},
+                       headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["document_id"] == made["copies"][0]["document_id"]
+        assert body["report"]["valid"] is True and body["report"]["signatures"][0]["trusted"] is True
+        assert httpx.post(base + "/api/v1/verify", files={"file": ("c.pdf", signed, "application/pdf")}).status_code == 401
     finally:
         srv.should_exit = True
         t.join(timeout=10)
