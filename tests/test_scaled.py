@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from sohoa import samples
-from tests.scanning import card_page, dump, wait_for
+from tests.scanning import birth_pages, card_page, dump, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -64,6 +64,18 @@ def _state_counts(sohoa) -> dict:
         eng.dispose()
 
 
+def _working_pdf(sohoa) -> bool:
+    import sqlalchemy as sa
+
+    eng = sa.create_engine(sohoa.env["SOHOA_DATABASE_URL"])
+    try:
+        with eng.connect() as c:
+            return bool(c.execute(sa.text("select count(*) from ingest_journal where state = 'working' "
+                                          "and name = 'births.pdf'")).scalar())
+    finally:
+        eng.dispose()
+
+
 def _worker(sohoa, log):
     return sohoa.popen("worker", "--concurrency", "1", stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -73,6 +85,7 @@ def test_workers_share_the_queue_and_survive_a_killed_worker(scaled, tmp_path):
     rnd = uuid.uuid4().int
     code = sohoa.json("dossier", "create", "--procedure", "1.001193", "--subject", "001088000001")[0]["code"]
     inbox = sohoa.home / "inbox"
+    (inbox / code).mkdir(parents=True)
     log_a = open(tmp_path / "a.log", "w")
     log_b = open(tmp_path / "b.log", "w")
     a = _worker(sohoa, log_a)
@@ -80,19 +93,19 @@ def test_workers_share_the_queue_and_survive_a_killed_worker(scaled, tmp_path):
                         start_new_session=True)
     b = None
     try:
-        for k in range(3):  # three batches, two cards each
-            folder = inbox / code
-            folder.mkdir(parents=True, exist_ok=True)
-            for i in range(2):
-                p = samples.Person(f"Trần Văn {k}{i}", f"0010{90 + k}{(rnd + 10 * k + i) % 10**6:06d}", "01/02/1990")
-                samples.save_jpeg(card_page(p, seed=10 * k + i), folder / f"b{k}-card{i}.jpg")
-            time.sleep(2.5)
-        wait_for(lambda: _state_counts(sohoa)["states"].get("working"), 120, "worker A to take a batch", every=0.1)
+        for i in range(2):  # a quick batch: two ID cards
+            p = samples.Person(f"Trần Văn {i}", f"00109{i}{(rnd + i) % 10**6:06d}", "01/02/1990")
+            samples.save_jpeg(card_page(p, seed=i), inbox / code / f"card{i}.jpg")
+        # a long batch: six birth certificates in one PDF, each page its own document
+        pages = [birth_pages(samples.Person(f"Lê Thị {i}", f"00132{i}{(rnd + 7 * i) % 10**6:06d}", "02/03/2024", "Nữ"),
+                             seed=i)[0] for i in range(6)]
+        (inbox / code / "births.pdf").write_bytes(samples.images_to_pdf(pages))
+        wait_for(lambda: _working_pdf(sohoa), 180, "worker A to be working on the PDF", every=0.1)
         os.killpg(a.pid, signal.SIGKILL)  # dies mid-batch
         a.wait(timeout=30)
         b = _worker(sohoa, log_b)
-        done = wait_for(lambda: (c := _state_counts(sohoa))["states"] == {"done": 6} and c, 300,
-                        "all six files done by worker B", every=1.0)
+        done = wait_for(lambda: (c := _state_counts(sohoa))["states"] == {"done": 3} and c, 300,
+                        "all three files done by worker B", every=1.0)
     finally:
         for p in (a, b, watch):
             if p is not None and p.poll() is None:
@@ -100,7 +113,7 @@ def test_workers_share_the_queue_and_survive_a_killed_worker(scaled, tmp_path):
                 p.wait(timeout=60)
         log_a.close()
         log_b.close()
-    assert done["components"] == (6, 6), dump(done)
+    assert done["components"] == (8, 8), dump(done)
     shown = sohoa.json("dossier", "show", code)[0]
-    assert [c["doc_type"] for c in shown["components"]] == ["cccd"] * 6
+    assert sorted(c["doc_type"] for c in shown["components"]) == ["cccd"] * 2 + ["khai_sinh"] * 6
     assert "sohoa.process_batch" in (tmp_path / "b.log").read_text()  # B really ran jobs
