@@ -1,0 +1,179 @@
+"""Document type from OCR text (spec §4 taxonomy): the title a document carries first, body
+vocabulary second. Matching runs on a diacritic-free fold and tolerates OCR slips (fuzzy)."""
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz
+
+from ocr.textutil import fold, upper_ratio
+
+TYPES = ("cccd", "khai_sinh", "ket_hon", "xac_nhan_hon_nhan", "khai_tu", "gcn_qsdd", "to_khai",
+         "bang_tot_nghiep", "giay_phep_lai_xe", "dang_ky_ho_kinh_doanh", "van_ban", "khac")
+
+# Title patterns (folded). The type whose title pattern starts earliest in the title wins, so
+# "TỜ KHAI ĐĂNG KÝ KHAI SINH" is a form (to_khai), not a birth certificate.
+TITLE_PATTERNS: list[tuple[str, str]] = [
+    ("to_khai", r"\bto khai\b|\bdon (de nghi|xin|dang ky)\b|\bphieu (de nghi|yeu cau)\b"),
+    ("xac_nhan_hon_nhan", r"xac nhan tinh trang hon nhan|tinh trang hon nhan"),
+    ("ket_hon", r"chung nhan (dang ky )?ket hon|trich luc (dang ky )?ket hon|marriage certificate|\bket hon\b"),
+    ("khai_tu", r"trich luc (dang ky )?khai tu|giay chung tu|\bkhai tu\b|death certificate"),
+    ("khai_sinh", r"giay khai sinh|trich luc (dang ky )?khai sinh|birth certificate|\bkhai sinh\b"),
+    ("gcn_qsdd", r"quyen su dung dat|quyen so huu nha o|\bso do\b|\bso hong\b"),
+    ("dang_ky_ho_kinh_doanh", r"dang ky ho kinh doanh|\bho kinh doanh\b"),
+    ("giay_phep_lai_xe", r"giay phep lai xe|driver'?s? licen[cs]e|driving licen[cs]e|bang lai xe"),
+    ("bang_tot_nghiep", r"\bbang tot nghiep\b|\bbang cu nhan\b|\bbang ky su\b|\bbang thac si\b|\bdiploma\b|"
+                        r"\bbang trung cap\b|\bbang cao dang\b|\bbang tien si\b"),
+    ("cccd", r"can cuoc cong dan|\bcan cuoc\b|citizen identity|identity card|chung minh nhan dan|\bcccd\b"),
+    ("van_ban", r"^(quyet dinh|cong van|bao cao|ket luan|thong bao|to trinh|ke hoach|nghi quyet|chi thi|"
+                r"giay moi|bien ban|huong dan|cong dien|chuong trinh|de an|thong tu|nghi dinh|luat|"
+                r"phuong an|giay gioi thieu|quy che|quy dinh)\b"),
+]
+_TITLE_RE = [(t, re.compile(p)) for t, p in TITLE_PATTERNS]
+# Exact title strings for fuzzy matching when OCR garbled a letter or two.
+FUZZY_TITLES: list[tuple[str, str]] = [
+    ("to_khai", "to khai"),
+    ("xac_nhan_hon_nhan", "giay xac nhan tinh trang hon nhan"),
+    ("ket_hon", "giay chung nhan ket hon"),
+    ("khai_tu", "trich luc khai tu"),
+    ("khai_sinh", "giay khai sinh"),
+    ("khai_sinh", "trich luc khai sinh"),
+    ("ket_hon", "trich luc ket hon"),
+    ("khai_tu", "giay chung tu"),
+    ("gcn_qsdd", "giay chung nhan quyen su dung dat"),
+    ("dang_ky_ho_kinh_doanh", "giay chung nhan dang ky ho kinh doanh"),
+    ("giay_phep_lai_xe", "giay phep lai xe"),
+    ("bang_tot_nghiep", "bang tot nghiep"),
+    ("cccd", "can cuoc cong dan"),
+]
+
+NATIONAL_HEADER = re.compile(r"cong hoa xa hoi|doc lap\W+tu do|socialist republic|independence|"
+                             r"^uy ban nhan dan|^ubnd|^so\s*[:.]|^bo |^so |^truong ")
+
+# Body vocabulary (folded) -> weight, per type.
+KEYWORDS: dict[str, list[tuple[str, float]]] = {
+    "cccd": [(r"quoc tich|nationality", .3), (r"que quan|place of origin", .6), (r"noi thuong tru|place of residence", .6),
+             (r"co gia tri den|date of expiry|ngay het han", .6), (r"dac diem nhan dang|personal identification", .6),
+             (r"\bso\s*/\s*no\b", .4), (r"full name", .3), (r"date of birth", .2)],
+    "khai_sinh": [(r"noi sinh", .6), (r"nguoi me|ten me\b", .6), (r"nguoi cha|ten cha\b", .6),
+                  (r"dang ky khai sinh|noi dang ky", .3)],
+    "ket_hon": [(r"ten chong|\bchong\b", .8), (r"ten vo|\bvo\b", .5), (r"dang ky ket hon|ket hon", .5)],
+    "xac_nhan_hon_nhan": [(r"tinh trang hon nhan", 1.2), (r"chua dang ky ket hon|hien tai (chua|dang)", .6),
+                          (r"muc dich su dung", .3), (r"thoi han (6|sau) thang", .4)],
+    "khai_tu": [(r"nguoi chet|da chet|nguoi mat|da mat", 1.0), (r"noi chet|nguyen nhan chet|nguyen nhan", .5),
+                (r"khai tu", .5)],
+    "gcn_qsdd": [(r"thua dat", .8), (r"to ban do", .8), (r"dien tich", .4), (r"muc dich su dung", .3),
+                 (r"thoi han su dung", .4), (r"nguoi su dung dat|su dung dat", .6), (r"so phat hanh|vao so cap", .4)],
+    "to_khai": [(r"kinh gui", .6), (r"cam doan", .8), (r"nguoi yeu cau|nguoi khai|nguoi di dang ky", .6),
+                (r"de nghi", .4), (r"ky, ghi ro ho|ky ghi ro", .4)],
+    "bang_tot_nghiep": [(r"tot nghiep", .8), (r"xep loai", .6), (r"so hieu", .4), (r"vao so cap bang", .6),
+                        (r"hieu truong|giam doc so giao duc|giao duc va dao tao", .4)],
+    "giay_phep_lai_xe": [(r"\bhang\s*(/\s*class)?\s*:", .8), (r"\bclass\b", .3), (r"lai xe", .6), (r"expires", .3)],
+    "dang_ky_ho_kinh_doanh": [(r"ho kinh doanh", 1.0), (r"nganh,? nghe kinh doanh", .6), (r"von kinh doanh", .6),
+                              (r"dia diem kinh doanh", .6), (r"chu ho", .4)],
+    "van_ban": [(r"uy ban nhan dan|\bubnd\b", .3), (r"thu tuc hanh chinh|\btthc\b", .4), (r"\bnoi nhan\b", .5),
+                (r"\bcan cu\b", .3), (r"trien khai", .3), (r"chi dao", .3), (r"dong chi", .3), (r"co quan", .2),
+                (r"don vi", .2), (r"\bv/v\b", .5), (r"/(qd|ubnd|bc|tb|kl|cv|ct|kh|tt|nd)-", .5),
+                (r"to chuc", .2), (r"cai cach hanh chinh", .4), (r"nhiem vu", .2), (r"ket qua", .2),
+                (r"so, nganh|cac so|ban nganh", .3), (r"tinh uy|huyen uy|thanh uy", .3), (r"hoi nghi", .2),
+                (r"kinh gui", .2), (r"quyet dinh", .2), (r"bao cao", .2), (r"thong bao", .2)],
+}
+_KW_RE = {t: [(re.compile(p), w) for p, w in kws] for t, kws in KEYWORDS.items()}
+
+
+def _lines(text: str) -> list[str]:
+    return [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+
+
+def find_titles(text: str, top: int = 14) -> list[tuple[str, int, float]]:
+    """Titles of known types in the head of the text: [(type, line_no, strength)]."""
+    lines = _lines(text)[:top]
+    out: list[tuple[str, int, float]] = []
+    i = 0
+    while i < len(lines):
+        ln = lines[i]
+        f = fold(ln)
+        if NATIONAL_HEADER.search(f) and not any(r.search(f) for t, r in _TITLE_RE if t != "van_ban"):
+            i += 1
+            continue
+        up = upper_ratio(ln)
+        # join a title that wraps onto the next upper-case line(s)
+        j = i
+        if up >= 0.6:
+            while j + 1 < len(lines) and upper_ratio(lines[j + 1]) >= 0.6 and len(f) < 160:
+                j += 1
+                f = f + " " + fold(lines[j])
+        f = re.sub(r"\s*/\s*", " / ", f)
+        best: tuple[int, str] | None = None
+        for t, r in _TITLE_RE:
+            m = r.search(f)
+            if m and (best is None or m.start() < best[0]):
+                best = (m.start(), t)
+        strength = 0.0
+        if best is not None:
+            t = best[1]
+            if up >= 0.6:
+                strength = 3.0 if best[0] < 12 else 2.0
+            elif best[0] == 0 and len(f.split()) <= 14:
+                strength = 1.5 if t != "van_ban" else 1.0
+            elif t == "cccd" and best[0] == 0:
+                strength = 1.0
+        elif up >= 0.6 and 2 <= len(f.split()) <= 20:
+            # fuzzy: a garbled upper-case title
+            scored = sorted(((fuzz.partial_ratio(s, f), len(s), t) for t, s in FUZZY_TITLES
+                             if len(f) >= len(s) - 2), reverse=True)
+            if scored and scored[0][0] >= 88:
+                best = (0, scored[0][2])
+                strength = 2.0
+        if best is not None and strength > 0:
+            out.append((best[1], i, strength))
+        i = j + 1
+    return out
+
+
+def _scores(text: str) -> dict[str, float]:
+    f = fold(text)
+    scores = {t: 0.0 for t in TYPES}
+    titles = find_titles(text)
+    seen = set()
+    for rank, (t, line_no, strength) in enumerate(titles):
+        if t in seen:
+            continue
+        seen.add(t)
+        # the first title found dominates; later ones (quoted document names) count less
+        scores[t] += strength * (1.0 if rank == 0 else 0.35)
+    for t, kws in _KW_RE.items():
+        s = 0.0
+        for r, w in kws:
+            n = len(r.findall(f))
+            if n:
+                s += w * min(n, 3 if t == "van_ban" else 1) ** 0.5
+        scores[t] += s * (0.35 if t != "van_ban" else 0.25)
+    return scores
+
+
+def classify(text: str) -> tuple[str, float]:
+    """(doc_type, confidence 0..1) for the text of one document (or one page)."""
+    words = len((text or "").split())
+    if words < 3:
+        return "khac", 0.3
+    scores = _scores(text)
+    civil = {t: s for t, s in scores.items() if t not in ("van_ban", "khac")}
+    best = max(civil, key=civil.get)
+    second = sorted(civil.values())[-2]
+    if civil[best] >= 1.0 and civil[best] >= scores["van_ban"] * 0.8:
+        margin = civil[best] - max(second, scores["van_ban"] * 0.5)
+        conf = min(0.99, 0.55 + 0.15 * civil[best] + 0.1 * max(0.0, margin))
+        return best, round(max(0.5, conf), 4)
+    vb = scores["van_ban"]
+    if vb >= 0.6 or (words >= 60 and vb >= 0.3):
+        conf = min(0.97, 0.5 + 0.15 * vb + (0.1 if words >= 80 else 0.0))
+        return "van_ban", round(conf, 4)
+    if civil[best] >= 0.6:
+        return best, round(0.4 + 0.1 * civil[best], 4)
+    return "khac", round(0.5 if words >= 20 else 0.35, 4)
+
+
+def starts_document(text: str) -> bool:
+    """True when the page carries a document title of a known type near its top."""
+    return any(strength >= 1.5 for _t, _i, strength in find_titles(text, top=12))
