@@ -41,9 +41,9 @@ def detect_qr(gray: np.ndarray) -> list[str]:
     img = cv2.resize(gray, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA) if s < 0.9 else gray
     for attempt in (img, gray) if img is not gray else (gray,):
         try:
-            ok, texts, pts, _ = det.detectAndDecodeMulti(attempt)
+            _ok, texts, pts, _ = det.detectAndDecodeMulti(attempt)
         except cv2.error:
-            ok, texts, pts = False, (), None
+            texts, pts = (), None
         found = [t for t in (texts or ()) if t]
         if found:
             return list(dict.fromkeys(found))
