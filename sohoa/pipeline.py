@@ -279,20 +279,17 @@ def _record_document(ctx: JobContext, s, seg: Segment, res: DocumentResult, pdf:
                    quality=res.quality, sealed=ctx.sealer is not None, ingest_id=first.id,
                    page_from=seg.pages[0].page.index + 1, page_to=seg.pages[-1].page.index + 1,
                    source_name=first.name, created_by="ingest")
-    pids = subject_pids(res)
-    if pids:
-        subj = s.scalar(select(Subject).where(Subject.identifier == pids[0]))
-        if subj is None and not res.fields[_pid_field(res, pids[0])].flags:
+    first_pid = next((res.fields[k] for k in PID_FIELDS if k in res.fields
+                      and res.fields[k].value in subject_pids(res)), None)
+    if first_pid is not None:
+        subj = s.scalar(select(Subject).where(Subject.identifier == first_pid.value))
+        if subj is None and not first_pid.flags:  # a flagged number may be a misread: no new subject
             name = res.fields.get("ho_ten")
-            subj = service.get_or_create_subject(s, pids[0], name.value if name else None)
+            subj = service.get_or_create_subject(s, first_pid.value, name.value if name else None)
         doc.subject_id = subj.id if subj else None
     s.add(doc)
     s.flush()
     return doc
-
-
-def _pid_field(res: DocumentResult, pid: str) -> str:
-    return next(k for k in PID_FIELDS if k in res.fields and res.fields[k].value == pid)
 
 
 def _route(s, seg: Segment, res: DocumentResult, first: IngestEntry, doc: Document, out: BatchOutcome) -> str | None:
