@@ -236,3 +236,56 @@ def audit(s: Session, actor: str, action: str, *, subject_id: int | None = None,
           object_id: str = "", detail: dict | None = None) -> None:
     s.add(AuditEvent(actor=actor, action=action, subject_id=subject_id, object_type=object_type,
                      object_id=str(object_id), detail=detail or {}))
+
+
+def check_type(doc_type: str) -> None:
+    if doc_type not in DOC_TYPES:
+        raise RegistryError(f"unknown document type {doc_type!r}; known: {', '.join(DOC_TYPES)}")
+
+
+def get_document(s: Session, document_id: int) -> Document:
+    doc = s.get(Document, document_id)
+    if doc is None:
+        raise RegistryError(f"no document {document_id}")
+    return doc
+
+
+def assign_document(s: Session, document_id: int, code: str, *, actor: str,
+                    doc_type: str | None = None) -> Component:
+    """Staff attach a document to a dossier by hand (the unassigned queue), optionally retyping it."""
+    doc = get_document(s, document_id)
+    d = get_dossier(s, code)
+    if doc_type:
+        check_type(doc_type)
+        doc.doc_type = doc_type
+    comp = attach(s, d, doc, routed_by="manual", doc_type=doc_type or None)
+    if doc.subject_id is None:
+        doc.subject_id = d.subject_id
+    audit(s, actor, "document.assign", subject_id=d.subject_id, object_type="document", object_id=str(doc.id),
+          detail={"dossier": d.code})
+    return comp
+
+
+def correct_document(s: Session, document_id: int, *, actor: str, doc_type: str | None = None,
+                     fields: dict[str, str] | None = None) -> Document:
+    """Staff correct what OCR read: the type and/or field values (an empty value removes the field).
+    Corrections get confidence 1 and a ``corrected`` flag; the previous values go to the audit trail."""
+    doc = get_document(s, document_id)
+    before = {"doc_type": doc.doc_type, "fields": dict(doc.fields or {})}
+    if doc_type and doc_type != doc.doc_type:
+        check_type(doc_type)
+        doc.doc_type, doc.type_confidence = doc_type, 1.0
+        for c in doc.components:
+            c.doc_type = doc_type
+    values, confs = dict(doc.fields or {}), dict(doc.field_confidences or {})
+    for name, value in (fields or {}).items():
+        value = nfc(value.strip())
+        if value:
+            values[name], confs[name] = value, {"confidence": 1.0, "flags": ["corrected"]}
+        else:
+            values.pop(name, None)
+            confs.pop(name, None)
+    doc.fields, doc.field_confidences = values, confs
+    audit(s, actor, "document.correct", subject_id=doc.subject_id, object_type="document", object_id=str(doc.id),
+          detail={"before": before})
+    return doc

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from starlette.middleware.sessions import SessionMiddleware
 
 from registry import service
+from registry.reuse import reusable_for_dossier, reuse_into_dossier
 from registry.models import Document, Dossier, IngestEntry, Procedure, Subject
 from registry.service import RegistryError
 from registry.staff import authenticate
@@ -162,7 +163,7 @@ def build_router(settings, db) -> APIRouter:
             obj = service.dossier_json(d)
             have = {c["doc_type"] for c in obj["components"]}
             missing = [t for t in d.procedure.required_types if t not in have]
-            reusable = _reusable(s, d)
+            reusable = reusable_for_dossier(s, d)
             service.audit(s, actor(u), "dossier.show", subject_id=d.subject_id, object_type="dossier",
                           object_id=d.code)
             proc_name = d.procedure.name
@@ -171,19 +172,13 @@ def build_router(settings, db) -> APIRouter:
     @r.get("/dossiers/{code}/receipt.pdf")
     def dossier_receipt(request: Request, code: str):
         user(request)
-        from sohoa.receipt import render_receipt
+        from sohoa.receipt import receipt_for
 
         with db.session() as s:
             try:
-                d = service.get_dossier(s, code)
+                pdf = receipt_for(s, service.get_dossier(s, code), settings)
             except RegistryError:
                 raise HTTPException(404, f"no dossier {code}")
-            pdf = render_receipt(code=d.code, unit=settings.unit_name, procedure_code=d.procedure_code,
-                                 procedure_name=d.procedure.name, subject_name=d.subject.name,
-                                 subject_id_masked=mask_pid(d.subject.identifier),
-                                 received_at=service.local(d.received_at), due_at=service.local(d.due_at),
-                                 required=list(d.procedure.required_types),
-                                 reusable=[x.get("doc_type") for x in _reusable(s, d)])
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="receipt-{code}.pdf"'})
 
@@ -191,10 +186,6 @@ def build_router(settings, db) -> APIRouter:
     def dossier_reuse(request: Request, code: str, document_id: int = Form(...), csrf_token: str = Form("")):
         u = user(request)
         check_csrf(request, csrf_token)
-        try:
-            from registry.reuse import reuse_into_dossier  # type: ignore[import-not-found]
-        except ImportError:
-            raise HTTPException(501, "reuse is not available in this installation")
         try:
             with db.session() as s:
                 d = service.get_dossier(s, code)
@@ -224,18 +215,7 @@ def build_router(settings, db) -> APIRouter:
         check_csrf(request, csrf_token)
         try:
             with db.session() as s:
-                doc = s.get(Document, doc_id)
-                if doc is None:
-                    raise RegistryError(f"no document {doc_id}")
-                d = service.get_dossier(s, code)
-                if doc_type:
-                    if doc_type not in service.DOC_TYPES:
-                        raise RegistryError(f"unknown type {doc_type}")
-                    doc.doc_type = doc_type
-                service.attach(s, d, doc, routed_by="manual", doc_type=doc_type or None)
-                doc.subject_id = doc.subject_id or d.subject_id
-                service.audit(s, actor(u), "document.assign", subject_id=d.subject_id, object_type="document",
-                              object_id=str(doc_id), detail={"dossier": d.code})
+                service.assign_document(s, doc_id, code, actor=actor(u), doc_type=doc_type or None)
         except RegistryError as exc:
             flash(request, f"Không gắn được: {exc}")
             return RedirectResponse("/unassigned", status_code=303)
@@ -273,30 +253,15 @@ def build_router(settings, db) -> APIRouter:
         u = user(request)
         form = await request.form()
         check_csrf(request, str(form.get("csrf_token", "")))
-        from registry.text import nfc
-
-        with db.session() as s:
-            doc = s.get(Document, doc_id)
-            if doc is None:
-                raise HTTPException(404, f"no document {doc_id}")
-            before = {"doc_type": doc.doc_type, "fields": dict(doc.fields or {})}
-            new_type = str(form.get("doc_type") or doc.doc_type)
-            if new_type not in service.DOC_TYPES:
-                raise HTTPException(400, f"unknown type {new_type}")
-            if new_type != doc.doc_type:
-                doc.doc_type, doc.type_confidence = new_type, 1.0
-                for c in doc.components:
-                    c.doc_type = new_type
-            fields, confs = dict(doc.fields or {}), dict(doc.field_confidences or {})
-            for key, value in form.items():
-                if key.startswith("field:"):
-                    name, value = key[6:], nfc(str(value).strip())
-                    if value != fields.get(name, ""):
-                        fields[name] = value
-                        confs[name] = {"confidence": 1.0, "flags": ["corrected"]}
-            doc.fields, doc.field_confidences = fields, confs
-            service.audit(s, actor(u), "document.correct", subject_id=doc.subject_id, object_type="document",
-                          object_id=str(doc_id), detail={"before": before})
+        try:
+            with db.session() as s:
+                old = service.get_document(s, doc_id).fields or {}
+                changed = {k[6:]: str(v) for k, v in form.items()
+                           if k.startswith("field:") and str(v).strip() != old.get(k[6:], "")}
+                service.correct_document(s, doc_id, actor=actor(u), doc_type=str(form.get("doc_type") or "") or None,
+                                         fields=changed)
+        except RegistryError as exc:
+            raise HTTPException(404 if "no document" in str(exc) else 400, str(exc))
         flash(request, "Đã lưu chỉnh sửa.")
         return RedirectResponse(f"/documents/{doc_id}", status_code=303)
 
@@ -354,12 +319,3 @@ def build_router(settings, db) -> APIRouter:
         return page(request, "quarantine.html", rows=rows)
 
     return r
-
-
-def _reusable(s, d) -> list[dict]:
-    try:
-        from registry.reuse import reusable_for_dossier  # type: ignore[import-not-found]
-    except ImportError:
-        return []
-    return reusable_for_dossier(s, d)
-

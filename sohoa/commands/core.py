@@ -7,19 +7,11 @@ import click
 from sqlalchemy import select
 
 from registry import service
+from registry.reuse import reusable_for_dossier
 from registry.models import Document, Dossier, Procedure
 from registry.service import RegistryError
 from registry.text import mask_pid
 from sohoa.cli import Ctx, pass_ctx
-
-
-def _reusable(s, dossier) -> list[dict]:
-    """Required components already available as digitized documents (once-only), when known."""
-    try:
-        from registry.reuse import reusable_for_dossier  # type: ignore[import-not-found]
-    except ImportError:
-        return []
-    return reusable_for_dossier(s, dossier)
 
 
 def register(cli: click.Group) -> None:
@@ -112,7 +104,7 @@ def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None
         with ctx.db.session() as s:
             d = service.create_dossier(s, procedure=procedure_code, subject=subject, name=name,
                                        agency=ctx.settings.agency_code, channel=channel, created_by="cli")
-            reusable = _reusable(s, d)
+            reusable = reusable_for_dossier(s, d)
             service.audit(s, "staff:cli", "dossier.create", subject_id=d.subject_id, object_type="dossier",
                           object_id=d.code)
             obj = {"code": d.code, "procedure": d.procedure_code, "subject": d.subject.identifier,
@@ -136,7 +128,7 @@ def dossier_show(ctx: Ctx, code: str) -> None:
         with ctx.db.session() as s:
             d = service.get_dossier(s, code)
             obj = service.dossier_json(d)
-            obj["reusable"] = _reusable(s, d)
+            obj["reusable"] = reusable_for_dossier(s, d)
             obj["required"] = list(d.procedure.required_types)
             service.audit(s, "staff:cli", "dossier.show", subject_id=d.subject_id, object_type="dossier",
                           object_id=d.code)
@@ -185,16 +177,11 @@ def dossier_list(ctx: Ctx, status: str | None, limit: int) -> None:
 @pass_ctx
 def receipt(ctx: Ctx, code: str, out_path: str) -> None:
     """Write the intake receipt of dossier CODE (code as text and QR) to a PDF."""
-    from sohoa.receipt import render_receipt
+    from sohoa.receipt import receipt_for
 
     try:
         with ctx.db.session() as s:
-            d = service.get_dossier(s, code)
-            reusable = [r.get("doc_type") for r in _reusable(s, d)]
-            pdf = render_receipt(code=d.code, unit=ctx.settings.unit_name, procedure_code=d.procedure_code,
-                                 procedure_name=d.procedure.name, subject_name=d.subject.name,
-                                 subject_id_masked=mask_pid(d.subject.identifier),
-                                 received_at=service.local(d.received_at), due_at=service.local(d.due_at), required=list(d.procedure.required_types), reusable=reusable)
+            pdf = receipt_for(s, service.get_dossier(s, code), ctx.settings)
     except RegistryError as exc:
         raise click.ClickException(str(exc))
     Path(out_path).write_bytes(pdf)
@@ -221,27 +208,11 @@ def assign(ctx: Ctx, document_id: int, code: str, doc_type: str | None) -> None:
     """Attach document DOCUMENT_ID to dossier CODE by hand (resolves the unassigned queue)."""
     try:
         with ctx.db.session() as s:
-            doc = s.get(Document, document_id)
-            if doc is None:
-                raise RegistryError(f"no document {document_id}")
-            d = service.get_dossier(s, code)
-            if doc_type:
-                _check_type(doc_type)
-                doc.doc_type = doc_type
-            comp = service.attach(s, d, doc, routed_by="manual", doc_type=doc_type)
-            if doc.subject_id is None:
-                doc.subject_id = d.subject_id
-            service.audit(s, "staff:cli", "document.assign", subject_id=d.subject_id, object_type="document",
-                          object_id=str(doc.id), detail={"dossier": d.code})
-            obj = {"document_id": doc.id, "dossier": d.code, "doc_type": comp.doc_type}
+            comp = service.assign_document(s, document_id, code, actor="staff:cli", doc_type=doc_type)
+            obj = {"document_id": comp.document_id, "dossier": code, "doc_type": comp.doc_type}
     except RegistryError as exc:
         raise click.ClickException(str(exc))
     ctx.emit(obj, f"document {obj['document_id']} attached to {obj['dossier']} as {obj['doc_type']}")
-
-
-def _check_type(doc_type: str) -> None:
-    if doc_type not in service.DOC_TYPES:
-        raise RegistryError(f"unknown document type {doc_type!r}; known: {', '.join(service.DOC_TYPES)}")
 
 
 @click.group()
@@ -283,33 +254,15 @@ def document_show(ctx: Ctx, document_id: int) -> None:
 @pass_ctx
 def document_correct(ctx: Ctx, document_id: int, doc_type: str | None, field_values: tuple[str, ...]) -> None:
     """Correct the type or fields OCR read; corrections are audited and get confidence 1."""
-    from registry.text import nfc
-
+    fields = {}
+    for fv in field_values:
+        name, sep, value = fv.partition("=")
+        if not sep or not name.strip():
+            raise click.ClickException(f"--field takes NAME=VALUE, got {fv!r}")
+        fields[name.strip()] = value
     try:
         with ctx.db.session() as s:
-            doc = s.get(Document, document_id)
-            if doc is None:
-                raise RegistryError(f"no document {document_id}")
-            before = {"doc_type": doc.doc_type, "fields": dict(doc.fields or {})}
-            if doc_type:
-                _check_type(doc_type)
-                doc.doc_type, doc.type_confidence = doc_type, 1.0
-                for c in doc.components:
-                    c.doc_type = doc_type
-            fields, confs = dict(doc.fields or {}), dict(doc.field_confidences or {})
-            for fv in field_values:
-                name, sep, value = fv.partition("=")
-                if not sep or not name.strip():
-                    raise RegistryError(f"--field takes NAME=VALUE, got {fv!r}")
-                name, value = name.strip(), nfc(value.strip())
-                if value:
-                    fields[name], confs[name] = value, {"confidence": 1.0, "flags": ["corrected"]}
-                else:
-                    fields.pop(name, None)
-                    confs.pop(name, None)
-            doc.fields, doc.field_confidences = fields, confs
-            service.audit(s, "staff:cli", "document.correct", subject_id=doc.subject_id, object_type="document",
-                          object_id=str(doc.id), detail={"before": before})
+            doc = service.correct_document(s, document_id, actor="staff:cli", doc_type=doc_type, fields=fields)
             obj = service.document_json(doc)
     except RegistryError as exc:
         raise click.ClickException(str(exc))
