@@ -1,0 +1,76 @@
+"""The closed vocabularies: document types, dossier statuses, journal states, component origins.
+
+Values are the stable codes stored in the registry and sent in JSON; people see their Vietnamese
+names (the message catalogue), never these codes.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DocType(StrEnum):
+    CCCD = "cccd"
+    KHAI_SINH = "khai_sinh"
+    KET_HON = "ket_hon"
+    XAC_NHAN_HON_NHAN = "xac_nhan_hon_nhan"
+    KHAI_TU = "khai_tu"
+    GCN_QSDD = "gcn_qsdd"
+    TO_KHAI = "to_khai"
+    BANG_TOT_NGHIEP = "bang_tot_nghiep"
+    GIAY_PHEP_LAI_XE = "giay_phep_lai_xe"
+    DANG_KY_HO_KINH_DOANH = "dang_ky_ho_kinh_doanh"
+    VAN_BAN = "van_ban"
+    KHAC = "khac"
+
+
+# the taxonomy of spec §4, in its order (what OCR classifies into and procedures may require)
+DOC_TYPES: tuple[str, ...] = tuple(t.value for t in DocType)
+CERTIFIED_COPY = "certified_copy"  # a document sohoa made itself (signing), not a scanned type
+
+
+class DossierStatus(StrEnum):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    RETURNED = "returned"
+
+
+OPEN_STATUSES: tuple[str, ...] = (DossierStatus.RECEIVED, DossierStatus.PROCESSING, DossierStatus.PAUSED)
+
+
+class EntryState(StrEnum):
+    """States of an ingest journal row (owned by ingest.journal)."""
+
+    PENDING = "pending"
+    WORKING = "working"
+    RETRY = "retry"
+    DONE = "done"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+
+
+ACTIVE_STATES: tuple[str, ...] = (EntryState.PENDING, EntryState.WORKING, EntryState.RETRY)
+
+
+class Origin(StrEnum):
+    """Where a dossier component came from."""
+
+    SCANNED = "scanned"
+    REUSED = "reused"
+    ONLINE = "online"
+
+
+class RoutedBy(StrEnum):
+    """How a scanned document found its dossier."""
+
+    QR = "qr"
+    FOLDER = "folder"
+    PID = "pid"
+    MANUAL = "manual"
+    REUSE = "reuse"
+
+
+# files the inbox accepts, by extension (content sniffing decides the real type)
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff"})
+SCAN_SUFFIXES: frozenset[str] = frozenset({".pdf"}) | IMAGE_SUFFIXES
