@@ -271,28 +271,74 @@ def document_correct(ctx: Ctx, document_id: int, doc_type: str | None, field_val
 
 @click.group()
 def staff() -> None:
-    """Staff accounts for the web UI."""
+    """Staff accounts for the web UI (roles: clerk, officer, manager, admin)."""
+
+
+def _staff_password(prompt: str = "Mật khẩu") -> str:
+    import os
+
+    return os.environ.get("SOHOA_STAFF_PASSWORD") or click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+def _staff_op(ctx: Ctx, action: str, fn, username: str, human: str, **detail) -> None:
+    from vocab.errors import SohoaError
+
+    try:
+        with ctx.db.session() as s:
+            st = fn(s)
+            service.audit(s, "staff:cli", action, object_type="staff", object_id=st.username, detail=detail)
+            obj = {"id": st.id, "username": st.username, "role": st.role, "disabled": st.disabled}
+    except SohoaError as exc:
+        raise click.ClickException(exc.message)
+    ctx.emit(obj, human.format(**obj))
 
 
 @staff.command("add")
 @click.argument("username")
 @click.option("--name", default="", help="Full name shown in the UI and the audit trail.")
-@click.option("--role", type=click.Choice(["clerk", "officer", "manager"]), default="clerk", show_default=True)
+@click.option("--role", type=click.Choice(["clerk", "officer", "manager", "admin"]), default="clerk",
+              show_default=True, help="clerk: counter; officer: certifying officer; manager: indicators; "
+                                      "admin: staff accounts.")
 @pass_ctx
 def staff_add(ctx: Ctx, username: str, name: str, role: str) -> None:
     """Add (or reset) a staff account. The password is read from SOHOA_STAFF_PASSWORD or asked
     for at the prompt, never taken as an argument (shell history and process lists keep those)."""
-    import os
-
     from registry.staff import add_staff
+    from sohoa.i18n import label
 
-    password = os.environ.get("SOHOA_STAFF_PASSWORD") or click.prompt(
-        "Password", hide_input=True, confirmation_prompt=True)
-    try:
-        with ctx.db.session() as s:
-            st = add_staff(s, username, password, name=name, role=role)
-            service.audit(s, "staff:cli", "staff.add", object_type="staff", object_id=st.username)
-            obj = {"id": st.id, "username": st.username, "role": st.role}
-    except RegistryError as exc:
-        raise click.ClickException(str(exc))
-    ctx.emit(obj, f"staff account {obj['username']} ({obj['role']}) ready")
+    password = _staff_password()
+    _staff_op(ctx, "staff.add", lambda s: add_staff(s, username, password, name=name, role=role), username,
+              "tài khoản {username} (" + label("role", role) + ") đã sẵn sàng", role=role)
+
+
+@staff.command("disable")
+@click.argument("username")
+@pass_ctx
+def staff_disable(ctx: Ctx, username: str) -> None:
+    """Disable an account (its open sessions end)."""
+    from registry.staff import set_disabled
+
+    _staff_op(ctx, "staff.disable", lambda s: set_disabled(s, username, True), username, "đã khóa tài khoản {username}")
+
+
+@staff.command("unlock")
+@click.argument("username")
+@pass_ctx
+def staff_unlock(ctx: Ctx, username: str) -> None:
+    """Lift a sign-in lockout after repeated wrong passwords."""
+    from registry.staff import unlock
+
+    _staff_op(ctx, "staff.unlock", lambda s: unlock(s, username), username, "đã mở khóa đăng nhập cho {username}")
+
+
+@staff.command("list")
+@pass_ctx
+def staff_list(ctx: Ctx) -> None:
+    """List staff accounts."""
+    from registry.staff import list_staff
+    from sohoa.i18n import label
+
+    with ctx.db.session() as s:
+        for st in list_staff(s):
+            ctx.emit({"id": st.id, "username": st.username, "name": st.name, "role": st.role, "disabled": st.disabled},
+                     f"{st.username:16} {label('role', st.role):32} {st.name}" + ("  [đã khóa]" if st.disabled else ""))

@@ -1,0 +1,104 @@
+"""The staff web UI: server-rendered pages for a whole one-stop office (Jinja2 over FastAPI).
+
+Areas, one module each: :mod:`.auth` (sign-in, lockout), :mod:`.clerk` (dossiers, documents,
+inbox, unassigned queue, quarantine, upload), :mod:`.officer` (certification queue, register),
+:mod:`.manager` (indicators, late dossiers), :mod:`.admin` (staff accounts), :mod:`.live`
+(server-sent events), :mod:`.public` (the verification page behind a certified copy's QR).
+
+``mount(app, settings, db)`` adds it to the web app: the session middleware, the routers, the
+static files and one mapping of errors to error pages (``/api/…`` keeps its JSON errors).
+"""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from sohoa.webui.core import HOME_OF, STATIC_DIR, LoginRequired, Web
+from vocab.errors import SohoaError
+
+__all__ = ["mount", "session_secret"]
+
+log = logging.getLogger("sohoa.web")
+
+_TITLES = {400: "Yêu cầu không hợp lệ", 401: "Cần đăng nhập", 403: "Không có quyền truy cập",
+           404: "Không tìm thấy trang", 405: "Thao tác không được phép", 409: "Xung đột dữ liệu",
+           422: "Dữ liệu không hợp lệ", 503: "Dịch vụ tạm thời không dùng được"}
+_MESSAGES = {404: "Trang hoặc hồ sơ bạn tìm không có, hoặc đã bị chuyển đi.",
+             405: "Trang này không nhận thao tác đó.",
+             422: "Một số thông tin gửi lên không đúng định dạng. Hãy kiểm tra lại."}
+
+
+def session_secret(home) -> str:
+    """A per-installation secret for signing session cookies, created on first use."""
+    import secrets
+
+    p = home / "session.key"
+    if not p.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(".part")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        tmp.replace(p)
+    return p.read_text().strip()
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def mount(app: FastAPI, settings, db) -> None:
+    web = Web(settings, db)
+    app.state.web = web
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.home), same_site="strict",
+                       session_cookie="sohoa_session", max_age=int(web.max_age), https_only=False)
+
+    def error_page(request: Request, status: int, message: str, kind: str = "error"):
+        if request.headers.get("accept", "").startswith("text/event-stream"):
+            return JSONResponse({"error": kind}, status_code=status)
+        user = web.principal(request) if "user" in request.session else None
+        back = HOME_OF.get(user.role, "/") if user else "/login"
+        return web.page(request, "error.html", status=status, code=status, title=_TITLES.get(status, "Có lỗi xảy ra"),
+                        message=message, back=back, kind=kind, user=user)
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, _exc: LoginRequired):
+        if request.method == "GET":
+            nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={nxt}", status_code=303)
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(SohoaError)
+    async def _sohoa_error(request: Request, exc: SohoaError):
+        if _is_api(request):
+            return JSONResponse({"error": exc.kind, "detail": exc.message}, status_code=exc.http_status)
+        if exc.detail:
+            log.info("%s: %s", exc.kind, exc.detail)
+        return error_page(request, exc.http_status, exc.message, exc.kind)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        if _is_api(request):
+            return await http_exception_handler(request, exc)
+        msg = _MESSAGES.get(exc.status_code) or (exc.detail if isinstance(exc.detail, str) and exc.status_code < 500
+                                                 and not exc.detail.isascii() else "Yêu cầu không thực hiện được.")
+        return error_page(request, exc.status_code, msg)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        if _is_api(request):
+            return await request_validation_exception_handler(request, exc)
+        log.info("invalid form on %s: %s", request.url.path, exc.errors())
+        return error_page(request, 422, _MESSAGES[422], "invalid")
+
+    from sohoa.webui import admin, auth, clerk, live, manager, officer, public
+
+    for mod in (auth, clerk, officer, manager, admin, live, public):
+        app.include_router(mod.router(web))
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
