@@ -11,8 +11,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select
 
 from ingest.journal import safe_name
 from registry import lifecycle, service
@@ -21,14 +20,13 @@ from registry.models import (AuditEvent, CertificationRequest, Component, Docume
 from registry.reuse import reusable_for_dossier, reuse_into_dossier
 from registry.search import SORTS, DossierFilter, list_dossiers, search
 from registry.service import RegistryError
-from sohoa import i18n
 from sohoa.webui import pageops
 from sohoa.webui.core import CLERK, MANAGER, OFFICER, Principal, Web
 from sohoa.webui.render import file_preview_png, page_png
-from vocab.clock import utcnow, vn_today
+from vocab.clock import vn_today
 from vocab.errors import Conflict, Invalid, NotFound
 from vocab.kinds import ACTIVE_STATES, DOC_TYPES, OPEN_STATUSES, SCAN_SUFFIXES, DossierStatus, EntryState
-from vocab.text import fold, mask_pid
+from vocab.text import fold
 
 MAX_UPLOAD = 100 * 1024 * 1024
 PID_FIELDS = ("so_dinh_danh", "so_dinh_danh_chong", "so_dinh_danh_vo")

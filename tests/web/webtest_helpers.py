@@ -1,0 +1,65 @@
+"""Helpers for the browser tests: the accounts, signing in, full-page screenshots."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.conftest import ROOT, SohoaCLI
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+PASSWORD = "mật-khẩu-dài-2026"
+ACCOUNTS = {"clerk": ("canbo1", "Lò Thị Hạnh"), "officer": ("chungthuc1", "Nguyễn Văn Bình"),
+            "manager": ("lanhdao1", "Trần Thị Mai"), "admin": ("quantri1", "Phạm Quốc Khánh")}
+LOCKOUT_SECONDS = 6
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def screenshot_dir() -> Path:
+    d = Path(os.environ.get("SOHOA_SCREENSHOTS") or ROOT / "build" / "screenshots")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@dataclass
+class Office:
+    home: Path
+    cli: SohoaCLI
+    base: str
+    proc: subprocess.Popen
+    officer_passphrase: str
+    log: Path
+    data: dict = field(default_factory=dict)
+
+    def user(self, role: str) -> str:
+        return ACCOUNTS[role][0]
+
+
+def new_page(browser, office: Office):
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN", accept_downloads=True,
+                              timezone_id="Asia/Ho_Chi_Minh")
+    ctx.set_default_timeout(20_000)
+    return ctx.new_page()
+
+
+def sign_in(page, office: Office, role: str, password: str = PASSWORD):
+    page.goto(office.base + "/login")
+    page.fill("#username", office.user(role))
+    page.fill("#password", password)
+    page.click("form[action='/login'] button[type=submit]")
+    return page
+
+
+def shot(page, name: str) -> Path:
+    path = screenshot_dir() / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower()).strip('-')}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
