@@ -43,7 +43,7 @@ class DossierFilter:
     unit: str | None = None
     date_from: dt.date | None = None  # received on or after this Vietnam day
     date_to: dt.date | None = None  # received on or before this Vietnam day
-    late: bool = False  # open past its due date, or completed after it
+    late: bool = False  # open past its due date (or flagged late: apology slip), or completed after it
     q: str | None = None  # the search box
 
 
@@ -78,7 +78,8 @@ def _conditions(s: Session, f: DossierFilter) -> list:
     if f.late:
         now = utcnow()
         conds.append(or_(
-            and_(Dossier.status.in_((DossierStatus.RECEIVED, DossierStatus.PROCESSING)), Dossier.due_at < now),
+            and_(Dossier.status.in_((DossierStatus.RECEIVED, DossierStatus.PROCESSING)),
+                 or_(Dossier.due_at < now, Dossier.late.is_(True))),
             and_(Dossier.status == DossierStatus.PAUSED, Dossier.late.is_(True)),
             and_(Dossier.status.in_((DossierStatus.COMPLETED, DossierStatus.RETURNED)),
                  Dossier.completed_at > Dossier.due_at)))

@@ -24,3 +24,13 @@
     zone.addEventListener("drop", function (ev) { ev.preventDefault(); input.files = ev.dataTransfer.files; zone.closest("form").submit(); });
   });
 })();
+// File pickers show the chosen names in Vietnamese (the browser's own label follows the OS language).
+(function () {
+  document.querySelectorAll(".filepick input[type=file]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var out = input.parentNode.querySelector(".filenames");
+      var names = Array.prototype.map.call(input.files, function (f) { return f.name; });
+      out.textContent = names.length ? names.join(", ") : "Chưa chọn tệp nào";
+    });
+  });
+})();

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from ingest.journal import safe_name
 from registry import lifecycle, service
 from registry.models import (AuditEvent, CertificationRequest, Component, Document, Dossier, IngestEntry,
-                             Procedure, Subject)
+                             Officer, Procedure, Staff, Subject)
 from registry.reuse import reusable_for_dossier, reuse_into_dossier
 from registry.search import SORTS, DossierFilter, list_dossiers, search
 from registry.service import RegistryError
@@ -105,13 +105,34 @@ def dossier_view(s, d: Dossier) -> dict:
     return obj
 
 
-def history(s, object_type: str, object_id: str, limit: int = 50) -> list[AuditEvent]:
-    return list(s.scalars(select(AuditEvent).where(AuditEvent.object_type == object_type,
+_QUIET = ("dossier.show", "document.show", "document.page", "document.file", "dossier.watch", "certify.queue")
+
+
+def history(s, object_type: str, object_id: str, limit: int = 50, current: Document | None = None) -> list[dict]:
+    """Who changed what, when, from the audit log (reads left out). For a document's corrections,
+    each event lists only the fields it changed (before → after), worked out from the next state."""
+    rows = list(s.scalars(select(AuditEvent).where(AuditEvent.object_type == object_type,
                                                    AuditEvent.object_id == str(object_id),
-                                                   AuditEvent.action.not_in(("dossier.show", "document.show",
-                                                                             "document.page", "document.file",
-                                                                             "dossier.watch")))
+                                                   AuditEvent.action.not_in(_QUIET))
                           .order_by(AuditEvent.id.desc()).limit(limit)))
+    names = {f"staff:{u}": n for u, n in s.execute(select(Staff.username, Staff.name))}
+    names |= {f"officer:{i}": n for i, n in s.execute(select(Officer.id, Officer.name))}
+    after = {"doc_type": current.doc_type, "fields": dict(current.fields or {})} if current is not None else None
+    out = []
+    for e in rows:  # newest first: each correction's "after" is the state the next one started from
+        changes = []
+        before = (e.detail or {}).get("before") if e.action == "document.correct" else None
+        if isinstance(before, dict) and after is not None:
+            bf, af = before.get("fields") or {}, after.get("fields") or {}
+            if before.get("doc_type") != after.get("doc_type"):
+                changes.append({"kind": "doc_type", "before": before.get("doc_type"), "after": after.get("doc_type")})
+            for k in sorted(set(bf) | set(af)):
+                if bf.get(k) != af.get(k):
+                    changes.append({"kind": "field", "name": k, "before": bf.get(k), "after": af.get(k)})
+            after = before
+        out.append({"at": e.at, "actor": names.get(e.actor) or e.actor.split(":", 1)[-1], "action": e.action,
+                    "detail": e.detail or {}, "changes": changes})
+    return out
 
 
 def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route per action
@@ -412,7 +433,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
                 "page_from": doc.page_from, "page_to": doc.page_to, "valid_until": doc.valid_until,
                 "requests": [{"id": x.id, "copies": x.copies, "status": x.status, "created_at": x.created_at}
                              for x in reqs]}
-            events = history(s, "document", str(doc.id))
+            events = history(s, "document", str(doc.id), current=doc)
             web.audit(s, u, "document.show", subject_id=doc.subject_id, object_type="document", object_id=str(doc_id))
         return web.page(request, "document.html", doc=obj, types=DOC_TYPES, events=events, can_edit=u.role == CLERK)
 
