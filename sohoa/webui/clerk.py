@@ -56,12 +56,7 @@ def inbox_counts(s) -> dict[str, int]:
     working = s.scalar(select(func.count()).select_from(IngestEntry).where(IngestEntry.state.in_(ACTIVE_STATES))) or 0
     quarantined = s.scalar(select(func.count()).select_from(IngestEntry)
                            .where(IngestEntry.state == EntryState.QUARANTINED)) or 0
-    attached = select(Component.document_id).where(Component.document_id.is_not(None))
-    from registry.models import Result
-
-    unassigned = s.scalar(select(func.count()).select_from(Document).where(
-        Document.id.not_in(attached), Document.id.not_in(select(Result.document_id)),
-        Document.doc_type != "certified_copy")) or 0
+    unassigned = len(service.unassigned_documents(s))
     return {"working": working, "unassigned": unassigned, "quarantined": quarantined}
 
 

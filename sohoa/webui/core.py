@@ -29,6 +29,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 # which roles may open which area (admin manages accounts only: least privilege)
 CLERK, OFFICER, MANAGER, ADMIN = "clerk", "officer", "manager", "admin"
 HOME_OF = {CLERK: "/dossiers", OFFICER: "/certify", MANAGER: "/dashboard", ADMIN: "/admin/staff"}
+PUBLIC_FORMS = ("/login", "/verify")  # forms a visitor without a session may send
 
 
 class LoginRequired(Exception):
@@ -132,6 +133,8 @@ class Web:
             form = await request.form()  # cached on the request: Form() parameters still work
             token = str(form.get("csrf_token", ""))
         expected = request.session.get("csrf", "")
+        if not expected and request.url.path not in PUBLIC_FORMS:
+            raise LoginRequired()  # no session at all (expired, or never signed in): sign in first
         if not token or not expected or not secrets.compare_digest(token, expected):
             raise CsrfError("Biểu mẫu đã hết hạn hoặc không hợp lệ. Hãy tải lại trang và làm lại.")
 

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from registry.models import CertificationRequest, CertifiedCopy, Document, Officer
+from registry.models import CertificationRequest, CertifiedCopy, Document, Officer, Staff
 from sohoa.webui.core import CLERK, OFFICER, Principal, Web
 from sohoa.webui.clerk import parse_date
 from vocab.clock import local, utcnow, vn_today
@@ -57,7 +57,10 @@ def router(web: Web) -> APIRouter:
                         "copy_ids": (cc.signed_document_ids or ([cc.signed_document_id] if cc.signed_document_id else []))
                         if cc else []}
 
+            names = {u: n for u, n in s.execute(select(Staff.username, Staff.name))}
             rows, recent = [row(x) for x in pending], [row(x) for x in done]
+            for x in rows:
+                x["requested_by"] = names.get(x["requested_by"]) or x["requested_by"]
             signers = [{"id": o.id, "name": o.name, "title": o.title} for o in officers(s)]
             mine = next((o["id"] for o in signers if o["name"] == u.name), signers[0]["id"] if signers else None)
             web.audit(s, u, "certify.queue", detail={"pending": len(rows)})

@@ -61,5 +61,11 @@ def sign_in(page, office: Office, role: str, password: str = PASSWORD):
 
 def shot(page, name: str) -> Path:
     path = screenshot_dir() / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower()).strip('-')}.png"
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # start lazy images below the fold
+    try:
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=15_000)
+    except Exception:  # noqa: BLE001 - a broken image must show in the picture, not stop the test
+        pass
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True)
     return path
