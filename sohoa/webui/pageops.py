@@ -155,5 +155,8 @@ def move_page(s: Session, store: Store, doc: Document, page: int, target: Docume
     service.audit(s, actor, "document.move_page", subject_id=doc.subject_id, object_type="document",
                   object_id=str(doc.id), detail={"page": page, "to": target.id, "before": old, "after": doc.sha256,
                                                  "target_before": old_t, "target_after": target.sha256})
+    service.audit(s, actor, "document.move_page", subject_id=target.subject_id, object_type="document",
+                  object_id=str(target.id), detail={"page": page, "from": doc.id, "before": old_t,
+                                                    "after": target.sha256})
     s.flush()
     return target
