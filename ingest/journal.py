@@ -26,7 +26,7 @@ from registry.codes import find_dossier_code
 from registry.db import Database
 from registry.models import IngestEntry, utcnow
 from registry.store import fsync_dir, sha256_file
-from registry.text import redact_pids
+from vocab.text import redact_pids
 
 log = logging.getLogger("sohoa.ingest")
 

@@ -8,13 +8,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from vocab.clock import utcnow
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+__all__ = ["utcnow"]  # re-exported: the default of every created_at column
 
 
 class Base(DeclarativeBase):

@@ -25,8 +25,8 @@ from registry.codes import find_dossier_code
 from registry.db import Database
 from registry.models import Document, Dossier, IngestEntry, Subject, utcnow
 from registry.store import Store
-from registry.text import fold, mask_pid, nfc
 from sohoa.config import Settings
+from vocab.text import fold, mask_pid, nfc
 
 log = logging.getLogger("sohoa.pipeline")
 

@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from sohoa.cli import Ctx, pass_ctx
+from sohoa.commands.context import Ctx, pass_ctx
 
 
 def register(cli: click.Group) -> None:
