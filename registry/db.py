@@ -70,10 +70,10 @@ class Database:
         return cfg
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision of every branch (``alembic upgrade heads``)."""
+        """Bring the schema to the newest revision (``alembic upgrade head``; the history is linear)."""
         from alembic import command
 
-        command.upgrade(self.alembic_config(), "heads")
+        command.upgrade(self.alembic_config(), "head")
 
     @property
     def safe_url(self) -> str:

@@ -3,6 +3,7 @@ completion with an (electronic) result, and the apology slip for a late dossier.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 import os
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from registry.models import AuditEvent, Document, Dossier, Result, utcnow
 from registry.service import audit
 from vocab.clock import VN_TZ
-from vocab.errors import Conflict, Invalid, NotFound, Unavailable
+from vocab.errors import Conflict, Invalid, NotFound
 
 
 def _aware(t: dt.datetime | None) -> dt.datetime | None:
@@ -106,62 +107,10 @@ def complete(s: Session, d: Dossier, *, actor: str, result_document_id: int | No
     return result
 
 
-def _font() -> str:
-    here = Path(__file__).resolve().parent.parent
-    for p in (here / "signing" / "fonts" / "NotoSans-Regular.ttf",
-              Path("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"),
-              Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")):
-        if p.is_file():
-            return str(p)
-    raise Unavailable("không tìm thấy phông chữ tiếng Việt (cài fonts-noto-core hoặc fonts-dejavu-core)")
-
-
-def apology_pdf(d: Dossier, reason: str, new_date: dt.date, *, unit_name: str, now: dt.datetime | None = None) -> bytes:
-    """The slip "Phiếu xin lỗi và hẹn lại ngày trả kết quả" as PDF bytes (font embedded)."""
-    from fpdf import FPDF
-
-    now = (now or utcnow()).astimezone(VN_TZ)
-    pdf = FPDF(format="A4")
-    pdf.set_title("Phiếu xin lỗi và hẹn lại ngày trả kết quả")
-    pdf.add_font("vn", "", _font())
-    pdf.add_page()
-    pdf.set_margins(20, 20, 20)
-    w = pdf.w - 40
-
-    def line(text: str, size: int = 12, align: str = "L", h: float = 7) -> None:
-        pdf.set_font("vn", size=size)
-        pdf.set_x(20)
-        pdf.multi_cell(w, h, text, align=align)
-
-    line(unit_name.upper(), 11, "L")
-    line("BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", 11, "L")
-    pdf.ln(2)
-    line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, "C")
-    line("Độc lập - Tự do - Hạnh phúc", 12, "C")
-    pdf.ln(6)
-    line("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", 15, "C", 9)
-    pdf.ln(4)
-    due = _aware(d.due_at).astimezone(VN_TZ).strftime("%d/%m/%Y") if d.due_at else "—"
-    received = _aware(d.received_at).astimezone(VN_TZ).strftime("%d/%m/%Y") if d.received_at else "—"
-    name = d.subject.name or "Ông/Bà"
-    proc = d.procedure.name if d.procedure else d.procedure_code
-    line(f"{unit_name} xin lỗi Ông/Bà: {name}")
-    line(f"Ngày {received}, cơ quan đã tiếp nhận hồ sơ mã số {d.code} đề nghị giải quyết thủ tục hành chính: "
-         f"{proc} (mã thủ tục {d.procedure_code}). Ngày hẹn trả kết quả là {due}.")
-    line("Tuy nhiên đến nay, cơ quan chưa trả kết quả cho Ông/Bà đúng hẹn.")
-    line(f"Lý do: {reason}")
-    line("Sự chậm trễ này đã gây phiền hà, tốn kém chi phí, công sức của Ông/Bà. "
-         "Chúng tôi thành thật xin lỗi và mong Ông/Bà thông cảm.")
-    line(f"Cơ quan xin hẹn lại ngày trả kết quả là ngày {new_date:%d/%m/%Y}.")
-    pdf.ln(8)
-    line(f"Ngày {now.day:02d} tháng {now.month:02d} năm {now.year}", 12, "R")
-    line("THỦ TRƯỞNG CƠ QUAN", 12, "R")
-    return bytes(pdf.output())
-
-
 def apology(s: Session, d: Dossier, *, reason: str, new_date: dt.date, out: str | os.PathLike, actor: str,
-            unit_name: str, now: dt.datetime | None = None) -> Path:
-    """Write the apology slip for a late dossier, move its due date, keep the reference on the dossier."""
+            render: Callable[[Dossier, str, dt.date, dt.datetime], bytes], now: dt.datetime | None = None) -> Path:
+    """Write the apology slip for a late dossier (``render`` makes its PDF: the registry renders
+    nothing itself), move its due date, keep the reference on the dossier."""
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("phiếu xin lỗi cần ghi rõ lý do chậm")
@@ -170,7 +119,7 @@ def apology(s: Session, d: Dossier, *, reason: str, new_date: dt.date, out: str 
     now = now or utcnow()
     if new_date <= now.astimezone(VN_TZ).date():
         raise Invalid("ngày hẹn mới phải sau hôm nay")
-    data = apology_pdf(d, reason, new_date, unit_name=unit_name, now=now)
+    data = render(d, reason, new_date, now)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")

@@ -1,7 +1,6 @@
 """The registry HTTP API for other systems (``/api/v1``): bearer tokens with scopes, every read of
 a subject's data audited, personal ID numbers only in request bodies (never in URLs or logs)."""
 import datetime as dt
-import hashlib
 import logging
 from typing import Annotated, Any
 

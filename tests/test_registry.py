@@ -69,7 +69,7 @@ def test_receipt_carries_code_as_text_and_qr(sohoa, tmp_path):
     import cv2
     import numpy as np
 
-    from sohoa.samples import rasterize_pdf
+    from sohoa.dev.samples import rasterize_pdf
 
     code = sohoa.json("dossier", "create", "--procedure", "1.001193", "--subject", "001203004567")[0]["code"]
     out = tmp_path / "r.pdf"
@@ -84,7 +84,7 @@ def test_receipt_carries_code_as_text_and_qr(sohoa, tmp_path):
 def test_staff_assign_and_correct(sohoa, db_for):
     code = sohoa.json("dossier", "create", "--procedure", "1.001193", "--subject", "001203004567")[0]["code"]
     doc_id = db_for(sohoa.home)
-    assert [u["document_id"] for u in sohoa.json("unassigned")] == [doc_id]
+    assert [u["id"] for u in sohoa.json("unassigned")] == [doc_id]
     out = sohoa.json("assign", str(doc_id), code, "--type", "cccd")[0]
     assert out == {"document_id": doc_id, "dossier": code, "doc_type": "cccd"}
     assert sohoa.json("unassigned") == []

@@ -3,6 +3,7 @@ subcommands (reuse, pause, resume, complete, apology) added to the ``dossier`` g
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
 
 import click
@@ -252,10 +253,11 @@ def register(cli: click.Group) -> None:
         """Write the apology slip (Phiếu xin lỗi và hẹn lại ngày trả kết quả) for a late dossier."""
         from registry.lifecycle import apology
         from registry.service import get_dossier
+        from sohoa.slips import apology_pdf
 
         nd = _date(new_date, "--new-date")
         with ctx.db.session() as s:
             d = get_dossier(s, code)
             path = apology(s, d, reason=reason, new_date=nd, out=out, actor=_staff(ctx),
-                           unit_name=ctx.settings.unit_name)
+                           render=functools.partial(apology_pdf, unit_name=ctx.settings.unit_name))
             _show(ctx, s, d, {"apology_pdf": str(path)}, f"{d.code}: apology slip written to {path}")

@@ -7,7 +7,7 @@ import click
 from sqlalchemy import select
 
 from registry import service, shapes
-from registry.models import Document, Dossier, Procedure
+from registry.models import Dossier, Procedure
 from registry.reuse import reusable_for_dossier
 from sohoa.commands.context import Ctx, pass_ctx
 from vocab.text import mask_pid
@@ -181,8 +181,7 @@ def unassigned(ctx: Ctx) -> None:
     """Documents that could not be routed to a dossier (staff resolve them)."""
     with ctx.db.session() as s:
         for doc in service.unassigned_documents(s):
-            ctx.emit({"document_id": doc.id, "doc_type": doc.doc_type, "fields": doc.fields,
-                      "source": doc.source_name},
+            ctx.emit(shapes.document_json(doc) | {"source": doc.source_name},
                      f"document {doc.id}  {doc.doc_type:22} from {doc.source_name}")
 
 
@@ -210,13 +209,9 @@ def document() -> None:
 def document_show(ctx: Ctx, document_id: int) -> None:
     """Show a document: type, fields with confidences, where it came from and where it is attached."""
     with ctx.db.session() as s:
-        doc = s.get(Document, document_id)
-        if doc is None:
-            raise click.ClickException(f"no document {document_id}")
-        obj = shapes.document_json(doc)
-        obj.update(field_confidences=doc.field_confidences, source=doc.source_name,
-                   pages_in_source=[doc.page_from, doc.page_to],
-                   dossiers=[c.dossier.code for c in doc.components])
+        doc = service.get_document(s, document_id)
+        obj = shapes.document_json(doc, detail=True)
+        obj["dossiers"] = [c.dossier.code for c in doc.components]
         service.audit(s, "staff:cli", "document.show", subject_id=doc.subject_id, object_type="document",
                       object_id=str(doc.id))
     if ctx.as_json:
