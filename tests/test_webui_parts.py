@@ -18,7 +18,8 @@ from registry.models import AuditEvent, Document, IngestEntry
 from registry.search import DossierFilter, list_dossiers, search, snippet
 from registry.staff import LoginPolicy, add_staff, authenticate, set_disabled
 from registry.store import Store
-from sohoa import i18n, samples
+from sohoa import i18n
+from sohoa.dev import samples
 from vocab.kinds import DOC_TYPES, DossierStatus, EntryState, Origin, RoutedBy
 from vocab.text import fold
 

@@ -21,9 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from sohoa.webui.core import HOME_OF, STATIC_DIR, LoginRequired, Web
-from vocab.errors import SohoaError
 
-__all__ = ["mount", "session_secret"]
+__all__ = ["mount", "session_secret", "error_page"]
 
 log = logging.getLogger("sohoa.web")
 
@@ -53,19 +52,33 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _sentence(message: str) -> str:
+    m = (message or "").strip()
+    if not m:
+        return "Yêu cầu không thực hiện được."
+    m = m[0].upper() + m[1:]
+    return m if m[-1] in ".!?…" else m + "."
+
+
+def error_page(request: Request, status: int, message: str, kind: str = "error"):
+    """An error as a page inside the layout, in Vietnamese, with a way back (role="alert")."""
+    if _is_api(request) or request.headers.get("accept", "").startswith("text/event-stream"):
+        return JSONResponse({"error": kind, "detail": message}, status_code=status)
+    web: Web = request.app.state.web
+    user = web.principal(request) if "user" in request.session else None
+    back = HOME_OF.get(user.role, "/") if user else "/login"
+    return web.page(request, "error.html", status=status, code=status, title=_TITLES.get(status, "Có lỗi xảy ra"),
+                    message=_sentence(message), back=back, kind=kind, user=user)
+
+
 def mount(app: FastAPI, settings, db) -> None:
+    """Add the staff UI to ``app``. Typed errors (vocab.errors) reach :func:`error_page` through the
+    app's one SohoaError mapping (sohoa.web); this adds the web's own: sign-in redirects, HTTP
+    errors and invalid forms as pages (``/api/…`` keeps FastAPI's JSON)."""
     web = Web(settings, db)
     app.state.web = web
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.home), same_site="strict",
                        session_cookie="sohoa_session", max_age=int(web.max_age), https_only=False)
-
-    def error_page(request: Request, status: int, message: str, kind: str = "error"):
-        if request.headers.get("accept", "").startswith("text/event-stream"):
-            return JSONResponse({"error": kind}, status_code=status)
-        user = web.principal(request) if "user" in request.session else None
-        back = HOME_OF.get(user.role, "/") if user else "/login"
-        return web.page(request, "error.html", status=status, code=status, title=_TITLES.get(status, "Có lỗi xảy ra"),
-                        message=message, back=back, kind=kind, user=user)
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, _exc: LoginRequired):
@@ -73,14 +86,6 @@ def mount(app: FastAPI, settings, db) -> None:
             nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={nxt}", status_code=303)
         return RedirectResponse("/login", status_code=303)
-
-    @app.exception_handler(SohoaError)
-    async def _sohoa_error(request: Request, exc: SohoaError):
-        if _is_api(request):
-            return JSONResponse({"error": exc.kind, "detail": exc.message}, status_code=exc.http_status)
-        if exc.detail:
-            log.info("%s: %s", exc.kind, exc.detail)
-        return error_page(request, exc.http_status, exc.message, exc.kind)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):

@@ -4,6 +4,7 @@ queue with suggestions, quarantine (preview, retry, delete)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import secrets
 import shutil
@@ -14,28 +15,22 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from ingest.journal import safe_name
-from registry import lifecycle, service
+from registry import lifecycle, service, shapes
 from registry.models import (AuditEvent, CertificationRequest, Component, Document, Dossier, IngestEntry,
                              Officer, Procedure, Staff, Subject)
 from registry.reuse import reusable_for_dossier, reuse_into_dossier
 from registry.search import SORTS, DossierFilter, list_dossiers, search
-from registry.service import RegistryError
+from sohoa.slips import apology_pdf
 from sohoa.webui import pageops
 from sohoa.webui.core import CLERK, MANAGER, OFFICER, Principal, Web
 from sohoa.webui.render import file_preview_png, page_png
 from vocab.clock import vn_today
-from vocab.errors import Conflict, Invalid, NotFound
+from vocab.errors import Conflict, Invalid, NotFound, SohoaError
 from vocab.kinds import ACTIVE_STATES, DOC_TYPES, OPEN_STATUSES, SCAN_SUFFIXES, DossierStatus, EntryState
 from vocab.text import fold
 
 MAX_UPLOAD = 100 * 1024 * 1024
 PID_FIELDS = ("so_dinh_danh", "so_dinh_danh_chong", "so_dinh_danh_vo")
-
-
-def registry_error(exc: RegistryError) -> Exception:
-    """The registry's untyped errors as typed ones, until it raises vocab.errors itself."""
-    msg = str(exc)
-    return NotFound(msg) if msg.startswith("no ") else Invalid(msg)
 
 
 def parse_date(v: str | None) -> dt.date | None:
@@ -64,8 +59,7 @@ def journal_rows(s, limit: int = 30) -> list[dict]:
     """The newest journal rows with their state and, where the journal records it, OCR progress."""
     rows = []
     for e in s.scalars(select(IngestEntry).order_by(IngestEntry.id.desc()).limit(limit)):
-        total = getattr(e, "pages_total", None)
-        done = getattr(e, "pages_done", None)
+        total, done = e.pages_total, e.pages_done
         docs = list(s.execute(select(Document.id, Document.doc_type).where(Document.ingest_id == e.id)).all())
         rows.append({"id": e.id, "name": e.name, "state": e.state, "created_at": e.created_at,
                      "finished_at": e.finished_at, "error": e.error, "pages_total": total, "pages_done": done,
@@ -89,7 +83,7 @@ def suggestions(s, doc: Document, limit: int = 3) -> list[Dossier]:
 
 
 def dossier_view(s, d: Dossier) -> dict:
-    obj = service.dossier_json(d)
+    obj = shapes.dossier_json(d)
     have = {c.doc_type for c in d.components}
     obj.update(
         id=d.id, channel=d.channel, unit=d.unit, pause_reason=d.pause_reason, late=lifecycle.is_late(d),
@@ -140,7 +134,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
         return RedirectResponse(url, status_code=303)
 
     def sealer():
-        from sohoa.runtime import load_sealer
+        from sohoa.jobs import load_sealer
 
         return load_sealer(web.settings)
 
@@ -184,8 +178,8 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
                                            agency=web.settings.agency_code, channel=channel, created_by=u.username)
                 web.audit(s, u, "dossier.create", subject_id=d.subject_id, object_type="dossier", object_id=d.code)
                 code = d.code
-        except RegistryError as exc:
-            web.flash(request, f"Không tạo được hồ sơ: {exc}", error=True)
+        except SohoaError as exc:
+            web.flash(request, f"Không tạo được hồ sơ: {exc.message}", error=True)
             return back("/dossiers")
         web.flash(request, f"Đã tiếp nhận hồ sơ {code}. In giấy tiếp nhận và đặt lên trước khi quét.")
         return back(f"/dossiers/{code}")
@@ -193,7 +187,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
     def load_dossier(s, code: str) -> Dossier:
         try:
             return service.get_dossier(s, code)
-        except RegistryError:
+        except NotFound:
             raise NotFound(f"Không có hồ sơ mã {code}.") from None
 
     @r.get("/dossiers/{code}")
@@ -234,8 +228,8 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
             with web.db.session() as s:
                 d = load_dossier(s, code)
                 reuse_into_dossier(s, d, document_id, actor=u.actor, purpose="tiếp nhận hồ sơ")
-        except RegistryError as exc:
-            web.flash(request, f"Không dùng lại được: {exc}", error=True)
+        except SohoaError as exc:
+            web.flash(request, f"Không dùng lại được: {exc.message}", error=True)
         else:
             web.flash(request, f"Đã dùng lại văn bản #{document_id}: công dân không phải nộp bản giấy.")
         return back(f"/dossiers/{code}")
@@ -243,33 +237,24 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
     @r.post("/dossiers/{code}/pause")
     def dossier_pause(request: Request, code: str, reason: str = Form(""), u: Principal = clerk):
         with web.db.session() as s:
-            try:
-                lifecycle.pause(s, load_dossier(s, code), reason, actor=u.actor)
-            except RegistryError as exc:
-                raise registry_error(exc) from None
+            lifecycle.pause(s, load_dossier(s, code), reason, actor=u.actor)
         web.flash(request, "Đã tạm dừng hồ sơ.")
         return back(f"/dossiers/{code}")
 
     @r.post("/dossiers/{code}/resume")
     def dossier_resume(request: Request, code: str, u: Principal = clerk):
         with web.db.session() as s:
-            try:
-                lifecycle.resume(s, load_dossier(s, code), actor=u.actor)
-            except RegistryError as exc:
-                raise registry_error(exc) from None
+            lifecycle.resume(s, load_dossier(s, code), actor=u.actor)
         web.flash(request, "Hồ sơ tiếp tục được xử lý.")
         return back(f"/dossiers/{code}")
 
     @r.post("/dossiers/{code}/complete")
     def dossier_complete(request: Request, code: str, result_document_id: str = Form(""), u: Principal = clerk):
         with web.db.session() as s:
-            try:
-                lifecycle.complete(s, load_dossier(s, code), actor=u.actor,
-                                   result_document_id=int(result_document_id) if result_document_id.strip() else None)
-            except RegistryError as exc:
-                raise registry_error(exc) from None
-            except ValueError:
-                raise Invalid("Số văn bản kết quả phải là một số.") from None
+            rid = result_document_id.strip()
+            if rid and not rid.isdigit():
+                raise Invalid("Số văn bản kết quả phải là một số.")
+            lifecycle.complete(s, load_dossier(s, code), actor=u.actor, result_document_id=int(rid) if rid else None)
         web.flash(request, "Đã hoàn thành hồ sơ.")
         return back(f"/dossiers/{code}")
 
@@ -283,11 +268,8 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
         if day is None:
             raise Invalid("Hãy chọn ngày hẹn trả mới.")
         with web.db.session() as s:
-            try:
-                lifecycle.apology(s, load_dossier(s, code), reason=reason, new_date=day, out=apology_path(code),
-                                  actor=u.actor, unit_name=web.settings.unit_name)
-            except RegistryError as exc:
-                raise registry_error(exc) from None
+            lifecycle.apology(s, load_dossier(s, code), reason=reason, new_date=day, out=apology_path(code),
+                              actor=u.actor, render=functools.partial(apology_pdf, unit_name=web.settings.unit_name))
         web.flash(request, "Đã lập phiếu xin lỗi và hẹn lại ngày trả kết quả.")
         return back(f"/dossiers/{code}")
 
@@ -387,7 +369,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
         with web.db.session() as s:
             docs = []
             for x in service.unassigned_documents(s)[:200]:
-                docs.append(service.document_json(x) | {"source": x.source_name, "created_at": x.created_at,
+                docs.append(shapes.document_json(x) | {"source": x.source_name, "created_at": x.created_at,
                                                         "suggest": [d.code for d in suggestions(s, x)]})
             open_dossiers = [d.code for d in s.scalars(select(Dossier).where(
                 Dossier.status.in_(OPEN_STATUSES)).order_by(Dossier.id.desc()).limit(200))]
@@ -403,8 +385,8 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
         try:
             with web.db.session() as s:
                 service.assign_document(s, doc_id, code.strip(), actor=u.actor, doc_type=doc_type or None)
-        except RegistryError as exc:
-            web.flash(request, f"Không gắn được văn bản #{doc_id}: {exc}", error=True)
+        except SohoaError as exc:
+            web.flash(request, f"Không gắn được văn bản #{doc_id}: {exc.message}", error=True)
             return back("/unassigned")
         web.flash(request, f"Đã gắn văn bản #{doc_id} vào hồ sơ {code.strip()}.")
         return back("/unassigned")
@@ -422,7 +404,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
             doc = load_doc(s, doc_id)
             reqs = list(s.scalars(select(CertificationRequest).where(CertificationRequest.document_id == doc.id)
                                   .order_by(CertificationRequest.id.desc())))
-            obj = service.document_json(doc) | {
+            obj = shapes.document_json(doc) | {
                 "source": doc.source_name, "confidences": doc.field_confidences or {}, "text": doc.text,
                 "dossiers": [c.dossier.code for c in doc.components], "created_at": doc.created_at,
                 "page_from": doc.page_from, "page_to": doc.page_to, "valid_until": doc.valid_until,
@@ -458,18 +440,15 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
     @r.post("/documents/{doc_id}/correct")
     async def correct(request: Request, doc_id: int, u: Principal = clerk):
         form = await request.form()
-        try:
-            with web.db.session() as s:
-                old = load_doc(s, doc_id).fields or {}
-                changed = {k[6:]: str(v) for k, v in form.items()
-                           if k.startswith("field:") and str(v).strip() != str(old.get(k[6:], ""))}
-                new_name, new_value = str(form.get("new_field") or "").strip(), str(form.get("new_value") or "")
-                if new_name and new_value.strip():
-                    changed[new_name] = new_value
-                service.correct_document(s, doc_id, actor=u.actor, doc_type=str(form.get("doc_type") or "") or None,
-                                         fields=changed)
-        except RegistryError as exc:
-            raise registry_error(exc) from None
+        with web.db.session() as s:
+            old = load_doc(s, doc_id).fields or {}
+            changed = {k[6:]: str(v) for k, v in form.items()
+                       if k.startswith("field:") and str(v).strip() != str(old.get(k[6:], ""))}
+            new_name, new_value = str(form.get("new_field") or "").strip(), str(form.get("new_value") or "")
+            if new_name and new_value.strip():
+                changed[new_name] = new_value
+            service.correct_document(s, doc_id, actor=u.actor, doc_type=str(form.get("doc_type") or "") or None,
+                                     fields=changed)
         web.flash(request, "Đã lưu chỉnh sửa.")
         return back(f"/documents/{doc_id}")
 

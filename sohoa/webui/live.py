@@ -35,9 +35,7 @@ def router(web: Web) -> APIRouter:
 
     def inbox_state(csrf: str) -> tuple[tuple, dict]:
         with web.db.session() as s:
-            mark = journal_mark(s)
-            if getattr(IngestEntry, "pages_done", None) is not None:
-                mark += (s.scalar(select(func.sum(IngestEntry.pages_done))),)
+            mark = journal_mark(s) + (s.scalar(select(func.sum(IngestEntry.pages_done))),)
             return mark, {"rows": journal_rows(s), "counts": inbox_counts(s)}
 
     def dossier_state(code: str, role: str, csrf: str) -> tuple[tuple, dict]:

@@ -17,7 +17,7 @@ import time
 
 from playwright.sync_api import expect
 
-from sohoa import samples
+from sohoa.dev import samples
 from tests.scanning import card_page
 from webtest_helpers import LOCKOUT_SECONDS, PASSWORD, new_page, shot, sign_in
 

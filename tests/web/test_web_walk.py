@@ -4,6 +4,7 @@ written as a full-page screenshot to $SOHOA_SCREENSHOTS (default build/screensho
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import time
 
@@ -14,8 +15,10 @@ from registry import lifecycle, service
 from registry.db import Database
 from registry.models import CertificationRequest, Document, Result
 from registry.store import Store
-from sohoa import i18n, samples
+from sohoa import i18n
+from sohoa.dev import samples
 from sohoa.config import load_settings
+from sohoa.slips import apology_pdf
 from vocab.kinds import DOC_TYPES, DossierStatus, EntryState, Origin
 from vocab.text import fold
 from webtest_helpers import new_page, shot, sign_in
@@ -101,7 +104,7 @@ def seed(office) -> dict:
             d2 = service.get_dossier(s, out["codes"][1])
             lifecycle.apology(s, d2, reason="Chờ xác minh nguồn gốc đất", new_date=dt.date.today() + dt.timedelta(days=5),
                               out=office.home / "apology" / f"phieu-xin-loi-{d2.code}.pdf", actor="staff:test",
-                              unit_name=settings.unit_name)
+                              render=functools.partial(apology_pdf, unit_name=settings.unit_name))
     finally:
         db.dispose()
     # and two files the inbox must quarantine (through the real watcher)
