@@ -10,6 +10,7 @@ from registry import service, shapes
 from registry.models import Dossier, Procedure
 from registry.reuse import reusable_for_dossier
 from sohoa.commands.context import Ctx, pass_ctx
+from sohoa.i18n import fmt_date, fmt_time, label
 from vocab.text import mask_pid
 
 
@@ -105,10 +106,10 @@ def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None
         obj = {"code": d.code, "procedure": d.procedure_code, "subject": d.subject.identifier,
                "due_at": shapes.dossier_json(d)["due_at"],
                "required": list(d.procedure.required_types), "reusable": reusable}
-    human = f"dossier {obj['code']} opened; due {obj['due_at'][:10] if obj['due_at'] else '—'}"
+    human = f"đã tiếp nhận hồ sơ {obj['code']}; hẹn trả {fmt_date(obj['due_at'])}"
     if reusable:
-        human += "\n  already digitized, do not ask for paper: " + ", ".join(
-            f"{r.get('doc_type')} (document {r.get('document_id')})" for r in reusable)
+        human += "\n  đã có bản số hóa, không yêu cầu nộp lại: " + ", ".join(
+            f"{label('doc_type', r.get('doc_type'))} (văn bản {r.get('document_id')})" for r in reusable)
     ctx.emit(obj, human)
 
 
@@ -127,18 +128,20 @@ def dossier_show(ctx: Ctx, code: str) -> None:
     if ctx.as_json:
         ctx.emit(obj)
         return
-    lines = [f"{obj['code']}  {obj['status']}  procedure {obj['procedure']}  subject {mask_pid(obj['subject'])}"
-             f" {obj['subject_name']}"]
+    lines = [f"{obj['code']}  {label('status', obj['status'])}  thủ tục {obj['procedure']}  "
+             f"công dân {mask_pid(obj['subject'])} {obj['subject_name']}  nhận {fmt_time(obj['received_at'])}  "
+             f"hẹn trả {fmt_date(obj['due_at'])}"]
     for c in obj["components"]:
         doc = c["document"] or {}
-        lines.append(f"  - {c['doc_type']:22} document {doc.get('id')}  {doc.get('pages')} p.  {c['origin']}"
-                     f" via {c['routed_by'] or '—'}  sealed={doc.get('sealed')}")
+        lines.append(f"  - {label('doc_type', c['doc_type'])}: văn bản {doc.get('id')}, {doc.get('pages')} trang, "
+                     f"{label('origin', c['origin'])}, {label('routed_by', c['routed_by'])}, "
+                     f"ký số lưu kho: {'có' if doc.get('sealed') else 'chưa'}")
     have = {c["doc_type"] for c in obj["components"]}
     missing = [t for t in obj["required"] if t not in have]
     if missing:
-        lines.append("  missing: " + ", ".join(missing))
+        lines.append("  còn thiếu: " + ", ".join(label("doc_type", t) for t in missing))
     for r in obj["reusable"]:
-        lines.append(f"  reusable: {r.get('doc_type')} (document {r.get('document_id')})")
+        lines.append(f"  dùng lại được: {label('doc_type', r.get('doc_type'))} (văn bản {r.get('document_id')})")
     click.echo("\n".join(lines))
 
 
@@ -156,8 +159,8 @@ def dossier_list(ctx: Ctx, status: str | None, limit: int) -> None:
             types = [c.doc_type for c in d.components]
             ctx.emit({"code": d.code, "status": d.status, "procedure": d.procedure_code,
                       "subject": mask_pid(d.subject.identifier), "components": types},
-                     f"{d.code}  {d.status:10} {d.procedure_code}  {mask_pid(d.subject.identifier)}  "
-                     f"[{', '.join(types)}]")
+                     f"{d.code}  {label('status', d.status):14} {d.procedure_code}  {mask_pid(d.subject.identifier)}  "
+                     f"[{', '.join(label('doc_type', x) for x in types)}]")
 
 
 @click.command()
@@ -172,7 +175,7 @@ def receipt(ctx: Ctx, code: str, out_path: str) -> None:
     with ctx.db.session() as s:
         pdf = receipt_for(s, service.get_dossier(s, code), ctx.settings)
     Path(out_path).write_bytes(pdf)
-    ctx.emit({"code": code, "out": out_path}, f"receipt for {code} written to {out_path}")
+    ctx.emit({"code": code, "out": out_path}, f"đã ghi giấy tiếp nhận hồ sơ {code} vào {out_path}")
 
 
 @click.command()
@@ -182,7 +185,8 @@ def unassigned(ctx: Ctx) -> None:
     with ctx.db.session() as s:
         for doc in service.unassigned_documents(s):
             ctx.emit(shapes.document_json(doc) | {"source": doc.source_name},
-                     f"document {doc.id}  {doc.doc_type:22} from {doc.source_name}")
+                     f"văn bản {doc.id}  {label('doc_type', doc.doc_type)}  (tệp quét {doc.source_name}, "
+                     f"{fmt_time(doc.created_at)})")
 
 
 @click.command()
@@ -195,7 +199,7 @@ def assign(ctx: Ctx, document_id: int, code: str, doc_type: str | None) -> None:
     with ctx.db.session() as s:
         comp = service.assign_document(s, document_id, code, actor="staff:cli", doc_type=doc_type)
         obj = {"document_id": comp.document_id, "dossier": code, "doc_type": comp.doc_type}
-    ctx.emit(obj, f"document {obj['document_id']} attached to {obj['dossier']} as {obj['doc_type']}")
+    ctx.emit(obj, f"đã gắn văn bản {obj['document_id']} vào hồ sơ {obj['dossier']}: {label('doc_type', obj['doc_type'])}")
 
 
 @click.group()
@@ -217,12 +221,14 @@ def document_show(ctx: Ctx, document_id: int) -> None:
     if ctx.as_json:
         ctx.emit(obj)
         return
-    click.echo(f"document {obj['id']}  {obj['doc_type']} ({obj['confidence']:.0%})  {obj['pages']} p.  "
-               f"quality {obj['quality']}  sealed={obj['sealed']}  from {obj['source']}")
+    click.echo(f"văn bản {obj['id']}  {label('doc_type', obj['doc_type'])} ({obj['confidence']:.0%})  "
+               f"{obj['pages']} trang  chất lượng: {label('quality', obj['quality'])}  "
+               f"ký số lưu kho: {'có' if obj['sealed'] else 'chưa'}  tệp quét: {obj['source']}")
     for k, v in obj["fields"].items():
         conf = (obj["field_confidences"] or {}).get(k, {}).get("confidence")
-        click.echo(f"  {k:22} {v}" + (f"  ({conf:.0%})" if conf is not None else ""))
-    click.echo(f"  dossiers: {', '.join(obj['dossiers']) or '— (unassigned)'}")
+        shown = mask_pid(v) if k.startswith("so_dinh_danh") else v
+        click.echo(f"  {label('field', k) + ':':26} {shown}" + (f"  ({conf:.0%})" if conf is not None else ""))
+    click.echo(f"  hồ sơ: {', '.join(obj['dossiers']) or '— (chưa gắn hồ sơ)'}")
 
 
 @document.command("correct")
@@ -242,7 +248,7 @@ def document_correct(ctx: Ctx, document_id: int, doc_type: str | None, field_val
     with ctx.db.session() as s:
         doc = service.correct_document(s, document_id, actor="staff:cli", doc_type=doc_type, fields=fields)
         obj = shapes.document_json(doc)
-    ctx.emit(obj, f"document {obj['id']} is now {obj['doc_type']} with {len(obj['fields'])} field(s)")
+    ctx.emit(obj, f"đã sửa văn bản {obj['id']}: {label('doc_type', obj['doc_type'])}, {len(obj['fields'])} trường")
 
 
 @click.group()
