@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import os
 import re
 
 import pikepdf
@@ -132,7 +133,43 @@ def _doc(s, store, text: str, doc_type: str = "khac") -> Document:
     return d
 
 
-def test_search_with_and_without_diacritics(db, settings):
+PG_URL = os.environ.get("SOHOA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request, settings, db):
+    """The default SQLite registry (FTS5), and a fresh schema on PostgreSQL (tsvector + GIN)."""
+    if request.param == "sqlite":
+        yield db
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from registry.db import Database
+
+    schema = f"sohoa_web_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    try:
+        with admin.begin() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"PostgreSQL is required for postgres-marked tests (SOHOA_TEST_PG_URL): {exc}")
+    pg = Database(f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}")
+    try:
+        pg.migrate()
+        with pg.session() as s:
+            service.seed_procedures(s)
+        yield pg
+    finally:
+        pg.dispose()
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_search_with_and_without_diacritics(any_db, settings):
+    db = any_db
     store = Store(settings.store_dir)
     with db.session() as s:
         d1 = service.create_dossier(s, procedure="1.001193", subject="001088012345", name="Nguyễn Văn Đức",
