@@ -24,7 +24,7 @@ from vocab.clock import VN_TZ, utcnow
 from vocab.kinds import DossierStatus
 from vocab.text import fold, fold_keep, nfc
 
-__all__ = ["DossierFilter", "Page", "SORTS", "list_dossiers", "search", "SearchResult", "DocumentHit",
+__all__ = ["DossierFilter", "Page", "SORTS", "list_dossiers", "search", "matching_documents", "SearchResult", "DocumentHit",
            "create_fulltext", "drop_fulltext", "fts_query", "snippet"]
 
 # sort key → (column, descending first)
@@ -190,20 +190,22 @@ class SearchResult:
     documents: list[DocumentHit]
 
 
+def matching_documents(s: Session, q: str, *, limit: int = 20) -> list[DocumentHit]:
+    """Documents whose text matches, best first, with a snippet of the original text."""
+    ids = _fulltext_ids(s, fold(q), limit=limit)
+    if not ids:
+        return []
+    rows = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids))
+                                       .options(selectinload(Document.components).selectinload(Component.dossier)))}
+    return [DocumentHit(id=d.id, doc_type=d.doc_type, snippet=snippet(d.text, q),
+                        dossiers=[c.dossier.code for c in d.components], created_at=d.created_at)
+            for d in (rows.get(i) for i in ids) if d is not None]
+
+
 def search(s: Session, q: str, *, page: int = 1, per_page: int = 25, doc_limit: int = 20) -> SearchResult:
     """The search box: matching dossiers (a page of them) and the documents whose text matches."""
-    dossiers = list_dossiers(s, DossierFilter(q=q), page=page, per_page=per_page)
-    ids = _fulltext_ids(s, fold(q), limit=doc_limit)
-    docs: list[DocumentHit] = []
-    if ids:
-        rows = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids))
-                                           .options(selectinload(Document.components).selectinload(Component.dossier)))}
-        for i in ids:
-            d = rows.get(i)
-            if d is not None:
-                docs.append(DocumentHit(id=d.id, doc_type=d.doc_type, snippet=snippet(d.text, q),
-                                        dossiers=[c.dossier.code for c in d.components], created_at=d.created_at))
-    return SearchResult(q=q, dossiers=dossiers, documents=docs)
+    return SearchResult(q=q, dossiers=list_dossiers(s, DossierFilter(q=q), page=page, per_page=per_page),
+                        documents=matching_documents(s, q, limit=doc_limit))
 
 
 # -- the index itself (migration 0007_web) -------------------------------------------------------

@@ -3,7 +3,6 @@ server on loopback: sign in, open a dossier, resolve the unassigned queue, corre
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import threading
 import time
@@ -16,7 +15,6 @@ from registry.models import AuditEvent, Document
 from registry.staff import add_staff
 from registry.store import Store
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _free_port() -> int:
@@ -66,60 +64,54 @@ def test_pages_need_a_session(server, seeded):
     assert r.status_code == 303 and "/login" in r.headers["location"]
 
 
-def test_unassigned_queue_and_search_in_a_browser(server, seeded, db):
+def test_unassigned_queue_and_search_in_a_browser(server, seeded, db, browser):
     """The unassigned queue suggests the dossier of the ID number the document carries; one click
     attaches it; the search box finds the dossier with and without diacritics."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    if CHROMIUM is None:
-        pytest.fail("Debian's chromium is required (apt-get install chromium)")
     doc_id = seeded
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.goto(server + "/")
-        expect(page).to_have_url(re.compile(r"/login"))
-        page.fill("#username", "clerk1")
-        page.fill("#password", "wrong password")
-        page.click("form[action='/login'] button")
-        expect(page.locator(".error[role=alert]")).to_contain_text("Sai tên đăng nhập")
-        page.fill("#username", "clerk1")
-        page.fill("#password", "mật-khẩu-dài")
-        page.click("form[action='/login'] button")
-        expect(page.locator("header")).to_contain_text("Lò Thị Hạnh")
-        expect(page.locator("#n-unassigned")).to_have_text("1")
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(server + "/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.fill("#username", "clerk1")
+    page.fill("#password", "wrong password")
+    page.click("form[action='/login'] button")
+    expect(page.locator(".error[role=alert]")).to_contain_text("Sai tên đăng nhập")
+    page.fill("#username", "clerk1")
+    page.fill("#password", "mật-khẩu-dài")
+    page.click("form[action='/login'] button")
+    expect(page.locator("header")).to_contain_text("Lò Thị Hạnh")
+    expect(page.locator("#n-unassigned")).to_have_text("1")
 
-        page.select_option("#new-dossier select[name=procedure]", "1.001193")
-        page.fill("#new-dossier input[name=subject]", "001088012345")
-        page.fill("#new-dossier input[name=name]", "Nguyễn Văn An")
-        page.click("#new-dossier button[type=submit]")
-        expect(page.locator(".flash")).to_contain_text("Đã tiếp nhận hồ sơ")
-        code = re.search(r"/dossiers/([^/]+)$", page.url).group(1)
-        assert re.fullmatch(r"000\.00\.01\.H29-\d{6}-0001", code)
-        assert "001088012345" not in page.inner_text("body")  # the ID is shown masked
-        href = page.get_attribute("a:has-text('In giấy tiếp nhận')", "href")
-        pdf = page.request.get(server + href)  # same session cookie as the page
-        assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+    page.select_option("#new-dossier select[name=procedure]", "1.001193")
+    page.fill("#new-dossier input[name=subject]", "001088012345")
+    page.fill("#new-dossier input[name=name]", "Nguyễn Văn An")
+    page.click("#new-dossier button[type=submit]")
+    expect(page.locator(".flash")).to_contain_text("Đã tiếp nhận hồ sơ")
+    code = re.search(r"/dossiers/([^/]+)$", page.url).group(1)
+    assert re.fullmatch(r"000\.00\.01\.H29-\d{6}-0001", code)
+    assert "001088012345" not in page.inner_text("body")  # the ID is shown masked
+    href = page.get_attribute("a:has-text('In giấy tiếp nhận')", "href")
+    pdf = page.request.get(server + href)  # same session cookie as the page
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
 
-        page.click("header >> text=Chưa gắn hồ sơ")
-        row = page.locator(f"#doc-{doc_id}")
-        expect(row).to_contain_text("scan_0007.jpg")
-        expect(row).to_contain_text("Căn cước công dân")
-        row.locator(f"button.suggest:has-text('{code}')").click()  # suggested from the ID number read
-        expect(page.locator(".flash")).to_contain_text(f"Đã gắn văn bản #{doc_id} vào hồ sơ {code}")
-        expect(page.locator(f"#doc-{doc_id}")).to_have_count(0)
+    page.click("header >> text=Chưa gắn hồ sơ")
+    row = page.locator(f"#doc-{doc_id}")
+    expect(row).to_contain_text("scan_0007.jpg")
+    expect(row).to_contain_text("Căn cước công dân")
+    row.locator(f"button.suggest:has-text('{code}')").click()  # suggested from the ID number read
+    expect(page.locator(".flash")).to_contain_text(f"Đã gắn văn bản #{doc_id} vào hồ sơ {code}")
+    expect(page.locator(f"#doc-{doc_id}")).to_have_count(0)
 
-        page.goto(f"{server}/dossiers/{code}")
-        expect(page.locator("#components")).to_contain_text("Căn cước công dân")
-        expect(page.locator("#components")).to_contain_text("cán bộ gắn tay")
-        for q in ("Nguyễn Văn", "nguyen van", "H29"):
-            page.goto(f"{server}/dossiers?q={q}")
-            expect(page.locator("#dossiers")).to_contain_text(code)
-        page.goto(f"{server}/dossiers?q=khong+co+ai")
-        expect(page.locator("#dossiers")).to_contain_text("Không có hồ sơ nào khớp")
-        browser.close()
+    page.goto(f"{server}/dossiers/{code}")
+    expect(page.locator("#components")).to_contain_text("Căn cước công dân")
+    expect(page.locator("#components")).to_contain_text("cán bộ gắn tay")
+    for q in ("Nguyễn Văn", "nguyen van", "H29"):
+        page.goto(f"{server}/dossiers?q={q}")
+        expect(page.locator("#dossiers")).to_contain_text(code)
+    page.goto(f"{server}/dossiers?q=khong+co+ai")
+    expect(page.locator("#dossiers")).to_contain_text("Không có hồ sơ nào khớp")
+    page.context.close()
 
     with db.session() as s:
         actions = {a for a, in s.execute(select(AuditEvent.action).where(AuditEvent.actor == "staff:clerk1"))}

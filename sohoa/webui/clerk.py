@@ -19,7 +19,7 @@ from registry import lifecycle, service, shapes
 from registry.models import (AuditEvent, CertificationRequest, Component, Document, Dossier, IngestEntry,
                              Officer, Procedure, Staff, Subject)
 from registry.reuse import reusable_for_dossier, reuse_into_dossier
-from registry.search import SORTS, DossierFilter, list_dossiers, search
+from registry.search import SORTS, DossierFilter, list_dossiers, matching_documents
 from sohoa.slips import apology_pdf
 from sohoa.webui import pageops
 from sohoa.webui.core import CLERK, MANAGER, OFFICER, Principal, Web
@@ -86,7 +86,7 @@ def dossier_view(s, d: Dossier) -> dict:
     obj = shapes.dossier_json(d)
     have = {c.doc_type for c in d.components}
     obj.update(
-        id=d.id, channel=d.channel, unit=d.unit, pause_reason=d.pause_reason, late=lifecycle.is_late(d),
+        id=d.id, channel=d.channel, unit=d.unit, pause_reason=d.pause_reason, late=bool(d.late) or lifecycle.is_late(d),
         apology_ref=d.apology_ref, procedure_name=d.procedure.name, completed_at=d.completed_at,
         missing=[t for t in d.procedure.required_types if t not in have],
         component_rows=[{"id": c.id, "doc_type": c.doc_type, "origin": c.origin, "routed_by": c.routed_by,
@@ -128,7 +128,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
     r = APIRouter(include_in_schema=False, dependencies=[Depends(Web.csrf_guard)])
     clerk = Depends(web.require(CLERK))
     reader = Depends(web.require(CLERK, MANAGER))  # managers may read dossiers (late list links here)
-    doc_reader = Depends(web.require(CLERK, OFFICER))  # officers preview the originals they certify
+    doc_reader = Depends(web.require(CLERK, OFFICER, MANAGER))  # officers preview originals; managers read
 
     def back(url: str) -> RedirectResponse:
         return RedirectResponse(url, status_code=303)
@@ -151,17 +151,16 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
             pg = list_dossiers(s, f, sort=sort if sort in SORTS else "received", desc=desc, page=page)
             rows = [{"code": d.code, "subject_name": d.subject.name, "subject": d.subject.identifier,
                      "procedure": d.procedure_code, "procedure_name": d.procedure.name, "status": d.status,
-                     "received_at": d.received_at, "due_at": d.due_at, "late": lifecycle.is_late(d),
+                     "received_at": d.received_at, "due_at": d.due_at, "late": bool(d.late) or lifecycle.is_late(d),
                      "components": [c.doc_type for c in d.components]} for d in pg.items]
-            docs = search(s, q, per_page=1).documents if q.strip() else []
-            counts = inbox_counts(s)
+            docs = matching_documents(s, q) if q.strip() else []
             procedures = list(s.scalars(select(Procedure).order_by(Procedure.code)))
             units = [x for x, in s.execute(select(Dossier.unit).distinct().order_by(Dossier.unit)) if x]
             web.audit(s, u, "dossier.search" if q.strip() else "dossier.list",
                       detail={"q": fold(q)[:40], "page": page, "status": status, "procedure": procedure})
         params = {k: v for k, v in dict(status=status, procedure=procedure, unit=unit, date_from=date_from,
                                         date_to=date_to, late=late, q=q, sort=sort, dir=dir).items() if v}
-        return web.page(request, "dossiers.html", rows=rows, pg=pg, docs=docs, counts=counts, procedures=procedures,
+        return web.page(request, "dossiers.html", rows=rows, pg=pg, docs=docs, procedures=procedures,
                         units=units, statuses=list(DossierStatus), params=params, q=q, sort=sort, dir=dir,
                         late=late, sorts=list(SORTS))
 

@@ -47,7 +47,9 @@ def router(web: Web) -> APIRouter:
             mark = (d.status, d.due_at, tuple(comps), journal_mark(s))
             return mark, {"d": dossier_view(s, d), "can_act": role == CLERK, "csrf": csrf}
 
-    async def stream(request: Request, state, render):
+    async def stream(request: Request, state, render, *, initial: bool = False):
+        """Send the rendered regions whenever the fingerprint changes (and at once with ``initial``:
+        the inbox counts on the dossier list are filled in by the first event)."""
         started = time.monotonic()
         last = None
         yield "retry: 2000\n\n"
@@ -56,7 +58,7 @@ def router(web: Web) -> APIRouter:
                 return
             mark, ctx = await run_in_threadpool(state)
             if mark != last:
-                if last is not None:
+                if last is not None or initial:
                     for event, html in render(ctx):
                         yield _sse(event, html)
                 last = mark
@@ -72,7 +74,8 @@ def router(web: Web) -> APIRouter:
             yield "inbox", web.fragment("_inbox_rows.html", rows=ctx["rows"])
             yield "counts", json.dumps(ctx["counts"])
 
-        return StreamingResponse(stream(request, lambda: inbox_state(csrf), render), media_type="text/event-stream",
+        return StreamingResponse(stream(request, lambda: inbox_state(csrf), render, initial=True),
+                                 media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     @r.get("/events/dossiers/{code}")

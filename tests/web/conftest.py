@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import SohoaCLI
-from webtest_helpers import ACCOUNTS, CHROMIUM, LOCKOUT_SECONDS, PASSWORD, Office, free_port
+from webtest_helpers import ACCOUNTS, LOCKOUT_SECONDS, PASSWORD, Office, free_port
 
 
 @pytest.fixture(scope="package")
@@ -51,19 +51,3 @@ def office(tmp_path_factory) -> Office:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-
-
-@pytest.fixture(scope="package")
-def browser():
-    if CHROMIUM is None:
-        pytest.fail("Debian's chromium is required for the web UI tests (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--font-render-hinting=none"])
-        yield b
-        b.close()
-
-
