@@ -133,7 +133,8 @@ def _doc(s, store, text: str, doc_type: str = "khac") -> Document:
     return d
 
 
-PG_URL = os.environ.get("SOHOA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = re.sub(r"^postgresql(\+\w+)?://", "postgresql+psycopg://",
+                os.environ.get("SOHOA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
