@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 
 from registry.models import CertificationRequest, CertifiedCopy, Document, Officer, Staff
@@ -67,6 +67,14 @@ def router(web: Web) -> APIRouter:
         return web.page(request, "certify.html", rows=rows, recent=recent, signers=signers, mine=mine,
                         reasons=REFUSAL_CODES)
 
+    def release(request_ids: list[int]) -> None:
+        """Requests whose signing did not happen go back to the queue."""
+        if request_ids:
+            with web.db.session() as s:
+                s.execute(update(CertificationRequest).where(CertificationRequest.id.in_(request_ids),
+                                                             CertificationRequest.status == "signing")
+                          .values(status="pending", decided_by=None))
+
     @r.post("/certify")
     async def certify(request: Request, u: Principal = officer):
         form = await request.form()
@@ -80,17 +88,21 @@ def router(web: Web) -> APIRouter:
             raise Invalid("Hãy chọn ít nhất một văn bản trong hàng chờ.")
         if not secret:
             raise Invalid("Hãy nhập mật khẩu (hoặc mã PIN) của khóa ký.")
-        with web.db.session() as s:
-            reqs = list(s.scalars(select(CertificationRequest).where(CertificationRequest.id.in_(ids))))
-            if len(reqs) != len(ids) or any(x.status != "pending" for x in reqs):
-                raise Conflict("Một số văn bản đã được xử lý. Hãy tải lại hàng chờ.")
+        with web.db.session() as s:  # claim the requests: a second officer's batch cannot take them too
+            claimed = s.execute(update(CertificationRequest).where(
+                CertificationRequest.id.in_(ids), CertificationRequest.status == "pending")
+                .values(status="signing", decided_by=u.username)).rowcount
+            if claimed != len(ids):
+                s.rollback()
+                raise Conflict("Một số văn bản đã được xử lý hoặc đang được ký. Hãy tải lại hàng chờ.")
             by_copies: dict[int, list[tuple[int, int]]] = defaultdict(list)
-            for x in reqs:
+            for x in s.scalars(select(CertificationRequest).where(CertificationRequest.id.in_(ids))):
                 by_copies[x.copies].append((x.id, x.document_id))
         from signing import CertifyError
 
         done: list[tuple[int, object]] = []
         warnings: list[str] = []
+        failure = None
         try:
             for copies, items in by_copies.items():  # one passphrase, the whole batch
                 results, warn = await run_in_threadpool(certify_batch, web.settings, web.db, officer_id, secret,
@@ -98,10 +110,10 @@ def router(web: Web) -> APIRouter:
                 warnings += warn
                 done += [(rid, res) for (rid, _), res in zip(items, results)]
         except CertifyError as exc:
-            web.flash(request, f"Không chứng thực được: {exc}", error=True)
-            return RedirectResponse("/certify", status_code=303)
+            failure = str(exc)
         finally:
             secret = ""
+            release([rid for rid in ids if rid not in {d for d, _ in done}])
         with web.db.session() as s:
             for rid, res in done:
                 x = s.get(CertificationRequest, rid)
@@ -110,6 +122,10 @@ def router(web: Web) -> APIRouter:
                 web.audit(s, u, "certify", object_type="document", object_id=str(x.document_id),
                           subject_id=x.document.subject_id,
                           detail={"request": rid, "number": res.number, "book": res.book})
+        if failure is not None:
+            web.flash(request, f"Không chứng thực được: {failure}"
+                      + (f" (đã chứng thực {len(done)} văn bản trước lỗi)" if done else ""), error=True)
+            return RedirectResponse("/certify", status_code=303)
         nums = ", ".join(f"số {res.number}" for _, res in done)
         web.flash(request, f"Đã chứng thực {len(done)} văn bản ({nums})."
                   + (f" Cảnh báo: {'; '.join(warnings)}" if warnings else ""))
