@@ -19,7 +19,7 @@ from registry import service
 from registry.models import CertificationRequest, CertifiedCopy, Component, Document, Result, ReuseEvent
 from registry.store import Store
 from vocab.errors import Conflict, Invalid, NotFound
-from vocab.text import fold
+from vocab.text import fold, nfc
 
 __all__ = ["rotate", "split", "merge", "move_page"]
 
@@ -39,7 +39,7 @@ def _bytes(pdf: pikepdf.Pdf) -> bytes:
 def _text(data: bytes) -> str:
     try:
         p = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, timeout=60)
-        return p.stdout.decode("utf-8", errors="replace")
+        return nfc(p.stdout.decode("utf-8", errors="replace"))  # pdftotext may emit decomposed marks
     except (OSError, subprocess.SubprocessError):
         return ""
 

@@ -198,3 +198,52 @@ def test_sixth_wrong_password_is_refused_even_when_right(office, browser):
     page.click("form[action='/login'] button[type=submit]")
     expect(page).to_have_url(re.compile(r"/dossiers$"))
     expect(page.locator("header")).to_contain_text("Vũ Minh Châu")
+
+
+def test_upload_live_inbox_and_page_operations(office, browser, tmp_path):
+    """A scan uploaded from the browser enters through the inbox and its journal, shows up in the live
+    inbox without a reload, and a document the scanner glued together is split and a page rotated."""
+    from tests.scanning import birth_pages
+
+    stranger = samples.Person("Phùng Thị Ngọc Ánh", "036195004321", "21/07/1995", "Nữ")
+    child = samples.Person("Phùng Gia Bảo", "036325004322", "02/02/2025", "Nam")
+    card = card_page(stranger, seed=5, angle=0.3)
+    continuation = birth_pages(child, seed=6)[1]  # a page without a title: OCR glues it to the card
+    pdf = tmp_path / "may-quet-gop.pdf"
+    pdf.write_bytes(samples.images_to_pdf([card, continuation]))
+
+    clerk = new_page(browser, office)
+    sign_in(clerk, office, "clerk")
+    clerk.goto(office.base + "/inbox")
+    clerk.set_input_files("#upload-form input[type=file]", str(pdf))
+    expect(clerk.locator("#upload-form .filenames")).to_have_text("may-quet-gop.pdf")
+    clerk.click("#upload-form button[type=submit]")
+    expect(clerk.locator(".flash")).to_contain_text("Đã nhận 1 tệp")
+    expect(clerk).to_have_url(re.compile(r"/inbox$"))
+    clerk.evaluate("window.__sameDocument = 'yes'")
+    row = clerk.locator("#inbox tr:has-text('may-quet-gop.pdf')")
+    expect(row).to_contain_text("Đã xong", timeout=300_000)
+    assert clerk.evaluate("window.__sameDocument") == "yes", "the inbox reloaded instead of updating itself"
+    expect(row).to_contain_text("Căn cước công dân")
+    shot(clerk, "clerk-inbox-after-upload")
+
+    row.locator("a").first.click()
+    expect(clerk.locator(".pageimg")).to_have_count(2)
+    doc_id = int(re.search(r"/documents/(\d+)", clerk.url).group(1))
+    clerk.locator("#page-1 button:has-text('Tách sau trang này')").click()
+    expect(clerk.locator(".flash")).to_contain_text("Đã tách các trang sau trang 1")
+    new_id = int(re.search(r"/documents/(\d+)", clerk.url).group(1))
+    assert new_id != doc_id
+    expect(clerk.locator(".pageimg")).to_have_count(1)
+    expect(clerk.locator("#ocr-text")).to_contain_text("tên người mẹ")  # the glued page's own text
+    expect(clerk.locator("#ocr-text")).not_to_contain_text("CĂN CƯỚC")
+    before = clerk.locator("#page-1 img").get_attribute("src")
+    png_before = clerk.request.get(office.base + before).body()
+    clerk.locator("#page-1 button:has-text('Xoay phải')").click()
+    expect(clerk.locator(".flash")).to_contain_text("Đã xoay trang 1")
+    png_after = clerk.request.get(office.base + before).body()
+    assert png_after != png_before  # the stored file changed; the page image follows
+    clerk.goto(f"{office.base}/documents/{doc_id}")
+    expect(clerk.locator(".pageimg")).to_have_count(1)
+    expect(clerk.locator(".history")).to_contain_text("Tách văn bản")
+    shot(clerk, "clerk-document-after-split")
