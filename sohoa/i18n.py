@@ -21,8 +21,9 @@ import threading
 from pathlib import Path
 
 from vocab.clock import local
+from vocab.errors import Invalid
 
-__all__ = ["LOCALES", "DEFAULT_LOCALE", "translations", "label", "has_label", "gettext", "fmt_date",
+__all__ = ["LOCALES", "DEFAULT_LOCALE", "translations", "label", "has_label", "gettext", "fmt_date", "parse_date",
            "fmt_time", "fmt_datetime", "reason_code", "reason_label", "KINDS"]
 
 LOCALES = ("vi", "en")
@@ -109,6 +110,19 @@ def fmt_date(d: dt.date | dt.datetime | str | None) -> str:
     if isinstance(d, dt.datetime):
         d = local(d)
     return d.strftime("%d/%m/%Y")
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    """A date people type, ``dd/mm/yyyy`` (or ``yyyy-mm-dd``); None when empty."""
+    v = (text or "").strip()
+    if not v:
+        return None
+    for f in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(v, f).date()
+        except ValueError:
+            pass
+    raise Invalid(f"Ngày «{v}» không đúng dạng dd/mm/yyyy.")
 
 
 def fmt_time(t: dt.datetime | str | None, *, seconds: bool = False) -> str:

@@ -55,6 +55,10 @@ def test_dates_and_times_are_vietnamese():
     assert i18n.fmt_time("2026-11-24T23:30:00+07:00") == "24/11/2026 23:30 (+07:00)"
     assert i18n.fmt_date(dt.datetime(2026, 11, 24, 18, 0, tzinfo=dt.timezone.utc)) == "25/11/2026"  # local day
     assert i18n.fmt_date(None) == "—"
+    assert i18n.parse_date("05/03/2026") == dt.date(2026, 3, 5) == i18n.parse_date("2026-03-05")
+    assert i18n.parse_date(" ") is None
+    with pytest.raises(Exception, match="dd/mm/yyyy"):
+        i18n.parse_date("31/02/2026")
 
 
 @pytest.mark.parametrize("text,code", [

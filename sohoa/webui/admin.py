@@ -37,41 +37,38 @@ def router(web: Web) -> APIRouter:
             web.audit(s, u, "staff.add", object_type="staff", object_id=st.username, detail={"role": role})
         return done(request, f"Đã tạo tài khoản {st.username}.")
 
+    def change(request: Request, u: Principal, username: str, action: str, fn, msg: str, **detail):
+        """One audited change of an account, then back to the list with ``msg``."""
+        with web.db.session() as s:
+            fn(s)
+            web.audit(s, u, action, object_type="staff", object_id=username, detail=detail)
+        return done(request, msg)
+
     @r.post("/admin/staff/{username}/role")
     def staff_role(request: Request, username: str, role: str = Form(...), u: Principal = admin):
-        with web.db.session() as s:
-            accounts.set_role(s, username, role)
-            web.audit(s, u, "staff.role", object_type="staff", object_id=username, detail={"role": role})
-        return done(request, f"Đã đổi vai trò của {username}.")
+        return change(request, u, username, "staff.role", lambda s: accounts.set_role(s, username, role),
+                      f"Đã đổi vai trò của {username}.", role=role)
 
     @r.post("/admin/staff/{username}/disable")
     def staff_disable(request: Request, username: str, u: Principal = admin):
         if username == u.username:
             raise Invalid("Không tự khóa tài khoản của chính mình.")
-        with web.db.session() as s:
-            accounts.set_disabled(s, username, True)
-            web.audit(s, u, "staff.disable", object_type="staff", object_id=username)
-        return done(request, f"Đã khóa tài khoản {username}; các phiên đang mở đã kết thúc.")
+        return change(request, u, username, "staff.disable", lambda s: accounts.set_disabled(s, username, True),
+                      f"Đã khóa tài khoản {username}; các phiên đang mở đã kết thúc.")
 
     @r.post("/admin/staff/{username}/enable")
     def staff_enable(request: Request, username: str, u: Principal = admin):
-        with web.db.session() as s:
-            accounts.set_disabled(s, username, False)
-            web.audit(s, u, "staff.enable", object_type="staff", object_id=username)
-        return done(request, f"Đã mở lại tài khoản {username}.")
+        return change(request, u, username, "staff.enable", lambda s: accounts.set_disabled(s, username, False),
+                      f"Đã mở lại tài khoản {username}.")
 
     @r.post("/admin/staff/{username}/reset")
     def staff_reset(request: Request, username: str, password: str = Form(""), u: Principal = admin):
-        with web.db.session() as s:
-            accounts.reset_password(s, username, password)
-            web.audit(s, u, "staff.reset", object_type="staff", object_id=username)
-        return done(request, f"Đã đặt lại mật khẩu cho {username}.")
+        return change(request, u, username, "staff.reset", lambda s: accounts.reset_password(s, username, password),
+                      f"Đã đặt lại mật khẩu cho {username}.")
 
     @r.post("/admin/staff/{username}/unlock")
     def staff_unlock(request: Request, username: str, u: Principal = admin):
-        with web.db.session() as s:
-            accounts.unlock(s, username)
-            web.audit(s, u, "staff.unlock", object_type="staff", object_id=username)
-        return done(request, f"Đã mở khóa đăng nhập cho {username}.")
+        return change(request, u, username, "staff.unlock", lambda s: accounts.unlock(s, username),
+                      f"Đã mở khóa đăng nhập cho {username}.")
 
     return r

@@ -3,7 +3,6 @@ the fields, corrections, page operations, history), the live inbox, browser uplo
 queue with suggestions, quarantine (preview, retry, delete)."""
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import os
 import secrets
@@ -20,6 +19,7 @@ from registry.models import (AuditEvent, CertificationRequest, Component, Docume
                              Officer, Procedure, Staff, Subject)
 from registry.reuse import reusable_for_dossier, reuse_into_dossier
 from registry.search import SORTS, DossierFilter, list_dossiers, matching_documents
+from sohoa.i18n import parse_date
 from sohoa.slips import apology_pdf
 from sohoa.webui import pageops
 from sohoa.webui.core import CLERK, MANAGER, OFFICER, Principal, Web
@@ -33,17 +33,19 @@ MAX_UPLOAD = 100 * 1024 * 1024
 PID_FIELDS = ("so_dinh_danh", "so_dinh_danh_chong", "so_dinh_danh_vo")
 
 
-def parse_date(v: str | None) -> dt.date | None:
-    """A date from a form: ``yyyy-mm-dd`` (the date input) or ``dd/mm/yyyy`` (typed)."""
-    v = (v or "").strip()
-    if not v:
-        return None
-    for f in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(v, f).date()
-        except ValueError:
-            pass
-    raise Invalid(f"Ngày «{v}» không đúng dạng dd/mm/yyyy.")
+def free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``name-1``, ``name-2``, … when a file of that name is there already."""
+    dest, n = folder / name, 1
+    while dest.exists():
+        dest = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
+        n += 1
+    return dest
+
+
+def remove_quarantined(path: Path) -> None:
+    """A quarantined file and the reason file beside it."""
+    path.unlink()
+    Path(str(path) + ".reason.txt").unlink(missing_ok=True)
 
 
 def inbox_counts(s) -> dict[str, int]:
@@ -342,11 +344,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            dest = inbox / name
-            n = 1
-            while dest.exists():
-                dest = inbox / f"{Path(name).stem}-{n}{Path(name).suffix}"
-                n += 1
+            dest = free_name(inbox, name)
             os.rename(tmp, dest)  # atomic: the watcher sees the whole file or nothing
         finally:
             tmp.unlink(missing_ok=True)
@@ -535,16 +533,11 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
     def quarantine_retry(request: Request, entry_id: int, u: Principal = clerk):
         with web.db.session() as s:
             e, path = quarantined(s, entry_id)
-            dest = web.settings.inbox / path.name
-            n = 1
-            while dest.exists():
-                dest = web.settings.inbox / f"{path.stem}-r{n}{path.suffix}"
-                n += 1
+            dest = free_name(web.settings.inbox, path.name)
             tmp = web.settings.inbox / f".retry-{entry_id}.part"
             shutil.copy2(path, tmp)
             os.rename(tmp, dest)
-            path.unlink()
-            Path(str(path) + ".reason.txt").unlink(missing_ok=True)
+            remove_quarantined(path)
             web.audit(s, u, "quarantine.retry", object_type="ingest", object_id=str(entry_id),
                       detail={"name": e.name, "to": dest.name})
         web.flash(request, f"Đã đưa tệp {dest.name} trở lại hộp thư để nhận dạng lại.")
@@ -554,8 +547,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
     def quarantine_delete(request: Request, entry_id: int, u: Principal = clerk):
         with web.db.session() as s:
             e, path = quarantined(s, entry_id)
-            path.unlink()
-            Path(str(path) + ".reason.txt").unlink(missing_ok=True)
+            remove_quarantined(path)
             web.audit(s, u, "quarantine.delete", object_type="ingest", object_id=str(entry_id),
                       detail={"name": e.name, "sha256": e.sha256})
         web.flash(request, f"Đã xóa tệp {e.name} khỏi thư mục cách ly.")

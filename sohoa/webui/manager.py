@@ -10,7 +10,7 @@ from sqlalchemy import select
 from registry import indicators, lifecycle
 from registry.models import Dossier
 from registry.search import DossierFilter, list_dossiers
-from sohoa.webui.clerk import parse_date
+from sohoa.i18n import parse_date
 from sohoa.webui.core import MANAGER, Principal, Web
 from vocab.clock import vn_today
 

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from registry.models import CertificationRequest, CertifiedCopy, Document, Officer, Staff
 from sohoa.webui.core import CLERK, OFFICER, Principal, Web
-from sohoa.webui.clerk import parse_date
+from sohoa.i18n import parse_date
 from vocab.clock import local, utcnow, vn_today
 from vocab.errors import Conflict, Invalid, NotFound
 
