@@ -324,6 +324,11 @@ def test_forms_need_the_csrf_token_and_errors_are_pages(client):
     assert r.status_code == 422 and "Dữ liệu không hợp lệ" in r.text
     r = client.get("/api/v1/documents/999999")  # the API keeps JSON errors
     assert r.headers["content-type"].startswith("application/json")
+    assert "content-security-policy" not in r.headers
+    page = client.get("/dossiers")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert not re.search(r"\son\w+=|javascript:|<script>", page.text)  # no inline script anywhere
 
 
 def test_a_disabled_account_loses_its_session(client, db):

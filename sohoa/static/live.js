@@ -34,3 +34,16 @@
     });
   });
 })();
+// Small behaviours without inline script (the pages' Content-Security-Policy allows none).
+(function () {
+  document.querySelectorAll("img[data-fallback]").forEach(function (img) {
+    img.addEventListener("error", function () { img.replaceWith(img.getAttribute("data-fallback")); });
+  });
+  document.querySelectorAll("form[data-confirm]").forEach(function (f) {
+    f.addEventListener("submit", function (ev) { if (!window.confirm(f.getAttribute("data-confirm"))) ev.preventDefault(); });
+  });
+  document.querySelectorAll("[data-print]").forEach(function (b) { b.addEventListener("click", function () { window.print(); }); });
+  document.querySelectorAll("a[data-back]").forEach(function (a) {
+    a.addEventListener("click", function (ev) { if (window.history.length > 1) { ev.preventDefault(); window.history.back(); } });
+  });
+})();

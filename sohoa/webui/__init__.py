@@ -34,6 +34,37 @@ _MESSAGES = {404: "Trang hoặc hồ sơ bạn tìm không có, hoặc đã bị
              422: "Một số thông tin gửi lên không đúng định dạng. Hãy kiểm tra lại."}
 
 
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                               "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
+                               "form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class SecurityHeaders:
+    """Plain ASGI (streams such as the live events pass straight through): the staff pages load
+    nothing from elsewhere and run no inline script, and nobody frames them. ``/api/`` is left alone."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"].startswith("/api/"):
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [h for h in self.headers if h[0] not in have]
+            await send(message)
+
+        return await self.app(scope, receive, with_headers)
+
+
 def session_secret(home) -> str:
     """A per-installation secret for signing session cookies, created on first use."""
     import secrets
@@ -78,7 +109,10 @@ def mount(app: FastAPI, settings, db) -> None:
     web = Web(settings, db)
     app.state.web = web
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.home), same_site="strict",
-                       session_cookie="sohoa_session", max_age=int(web.max_age), https_only=False)
+                       session_cookie="sohoa_session", max_age=int(web.max_age),
+                       https_only=bool(settings.extra.get("session_https_only", False)))
+
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, _exc: LoginRequired):

@@ -136,6 +136,9 @@ def check(page, name: str, codes: set[str]) -> list[str]:
         problems.append(f"{name}: ISO timestamps {iso[:3]}")
     if page.locator("h1").count() < 1:
         problems.append(f"{name}: no h1")
+    if page.script_errors:
+        problems.append(f"{name}: script errors {page.script_errors[:2]}")
+        page.script_errors.clear()
     return problems
 
 

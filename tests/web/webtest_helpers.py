@@ -48,7 +48,12 @@ def new_page(browser, office: Office):
     ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN", accept_downloads=True,
                               timezone_id="Asia/Ho_Chi_Minh")
     ctx.set_default_timeout(20_000)
-    return ctx.new_page()
+    page = ctx.new_page()
+    page.script_errors = []  # CSP violations, script errors: the walk test fails on any
+    page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
+            and page.script_errors.append(m.text))
+    page.on("pageerror", lambda e: page.script_errors.append(str(e)))
+    return page
 
 
 def sign_in(page, office: Office, role: str, password: str = PASSWORD):
@@ -63,7 +68,7 @@ def shot(page, name: str) -> Path:
     path = screenshot_dir() / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower()).strip('-')}.png"
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # start lazy images below the fold
     try:
-        page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=15_000)
+        page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=15_000)
     except Exception:  # noqa: BLE001 - a broken image must show in the picture, not stop the test
         pass
     page.evaluate("window.scrollTo(0, 0)")
