@@ -9,7 +9,7 @@ import click
 
 from sohoa.config import Settings, load_settings
 
-COMMAND_MODULES = ("core", "ingest", "ocr", "signing", "api")
+COMMAND_MODULES = ("core", "ingest", "ocr", "signing", "api", "sync", "backlog", "dev")
 
 
 class Ctx:
