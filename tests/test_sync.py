@@ -217,7 +217,7 @@ def test_dead_letter_blocks_the_dossier_until_retry(sohoa, tmp_path):
 def test_outbox_rows_live_and_die_with_their_change(db):
     from registry import lifecycle, outbox, service
     from registry.models import OutboxEvent
-    from registry.service import RegistryError
+    from vocab.errors import Invalid
 
     with db.session() as s:
         d = service.create_dossier(s, procedure="1.001193", subject="001088000001", agency="000.00.01.H29")
@@ -226,7 +226,7 @@ def test_outbox_rows_live_and_die_with_their_change(db):
         with db.session() as s:
             lifecycle.pause(s, service.get_dossier(s, code), "Thiếu giấy tờ", actor="staff:a")
             raise RuntimeError("the request failed after the change")
-    with pytest.raises(RegistryError):
+    with pytest.raises(Invalid):
         with db.session() as s:
             lifecycle.pause(s, service.get_dossier(s, code), "   ", actor="staff:a")
     with db.session() as s:

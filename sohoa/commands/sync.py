@@ -9,9 +9,9 @@ import threading
 
 import click
 
-from sohoa.cli import Ctx, pass_ctx
+from sohoa.commands.context import Ctx, pass_ctx
 from vocab.clock import VN_TZ
-from vocab.errors import SohoaError
+from vocab.errors import Unavailable
 
 
 def register(cli: click.Group) -> None:
@@ -76,7 +76,7 @@ def sync_run(ctx: Ctx, until_idle: bool, verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
     worker = SyncWorker.from_settings(ctx.settings, ctx.db)
     if worker is None:
-        raise click.ClickException("SOHOA_PORTAL_URL chưa được cấu hình: sự kiện chờ trong hàng đợi")
+        raise Unavailable("SOHOA_PORTAL_URL chưa được cấu hình: sự kiện chờ trong hàng đợi")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -115,14 +115,11 @@ def dossier_step(ctx: Ctx, code: str, step_name: str, officer: str | None, title
     from registry import outbox, service
 
     due_at = _due(due)
-    try:
-        with ctx.db.session() as s:
-            d = service.get_dossier(s, code)
-            ev = outbox.step(s, d, step_name, actor="staff:cli", officer=officer, title=title, unit=unit,
-                             due_at=due_at)
-            obj = {"dossier": d.code, "key": ev.key, "step": ev.payload["step"], "name": step_name}
-    except (SohoaError, service.RegistryError) as exc:
-        raise click.ClickException(str(exc))
+    with ctx.db.session() as s:
+        d = service.get_dossier(s, code)
+        ev = outbox.step(s, d, step_name, actor="staff:cli", officer=officer, title=title, unit=unit,
+                         due_at=due_at)
+        obj = {"dossier": d.code, "key": ev.key, "step": ev.payload["step"], "name": step_name}
     ctx.emit(obj, f"{obj['dossier']}: đã ghi bước xử lý “{step_name}”")
 
 
@@ -135,10 +132,7 @@ def dossier_return(ctx: Ctx, code: str, reason: str) -> None:
     from registry import service
     from registry.lifecycle import return_dossier
 
-    try:
-        with ctx.db.session() as s:
-            d = return_dossier(s, service.get_dossier(s, code), reason, actor="staff:cli")
-            obj = {"code": d.code, "status": d.status, "reason": reason}
-    except (SohoaError, service.RegistryError) as exc:
-        raise click.ClickException(str(exc))
+    with ctx.db.session() as s:
+        d = return_dossier(s, service.get_dossier(s, code), reason, actor="staff:cli")
+        obj = {"code": d.code, "status": d.status, "reason": reason}
     ctx.emit(obj, f"{obj['code']}: đã trả lại hồ sơ ({reason})")

@@ -1,13 +1,13 @@
 """portal sync outbox and the backlog journal (issue 12)
 
 Revision ID: 0008_sync
-Revises: 0005_merge (until main has it: the two heads 0002_signing and 0004_staff)
+Revises: 0005_merge
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0008_sync"
-down_revision = ("0002_signing", "0004_staff")
+down_revision = "0005_merge"
 branch_labels = None
 depends_on = None
 
