@@ -5,6 +5,7 @@ national portal, which cannot be reached from here."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -73,6 +74,7 @@ def drive_dossier(db, i: int, tmp: Path, results: dict[int, int], scans: dict[in
     """One dossier through a lifecycle chosen by i % 5; five dossiers share a subject."""
     from registry import lifecycle, outbox, service
     from registry.reuse import reuse_into_dossier
+    from sohoa.slips import apology_pdf
 
     with db.session() as s:
         d = service.create_dossier(s, procedure="1.001193", subject=_pid(i // 5), name="Nguyễn Văn An",
@@ -91,7 +93,7 @@ def drive_dossier(db, i: int, tmp: Path, results: dict[int, int], scans: dict[in
             lifecycle.resume(s, d, actor="staff:test")
         elif kind == 1:
             lifecycle.apology(s, d, reason="Chờ xác minh", new_date=dt.date.today() + dt.timedelta(days=5),
-                              out=tmp / f"apology-{i}.pdf", actor="staff:test", unit_name="UBND xã Bản Bo")
+                              out=tmp / f"apology-{i}.pdf", actor="staff:test", render=functools.partial(apology_pdf, unit_name="UBND xã Bản Bo"))
         elif kind == 2:  # once-only: the result of dossier i-2, the scanned component of dossier i-1
             reuse_into_dossier(s, d, results[i - 2], actor="staff:test", purpose="kết quả trước")
             reuse_into_dossier(s, d, scans[i - 1], actor="staff:test", purpose="thành phần trước")
