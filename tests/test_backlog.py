@@ -117,3 +117,60 @@ def test_import_40_results_through_three_sigkills(sohoa, tmp_path):
     # importing the same folder again finds every result already held, without OCR
     again = sohoa.json("backlog", "import", str(src), "--manifest", str(src / "manifest.csv"))[0]
     assert (again["imported"], again["duplicate"], again["review"]) == (0, 37, 3), again
+
+
+def test_manifest_rows_are_checked_and_bad_ones_rejected_with_reasons(tmp_path):
+    from openpyxl import Workbook
+
+    from sohoa.backlog import HEADER, plan, read_manifest
+    from vocab.errors import Invalid
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a.pdf", "b.pdf", "c.jpg", "~$tmp.pdf", "notes.txt"):
+        (src / name).write_bytes(b"%PDF-1.4\n" + name.encode())
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(HEADER))
+    import datetime as dt
+
+    ws.append(["a.pdf", 1088012345, "khai_sinh", "KQ.G15.000031", "12/2019", dt.datetime(2019, 3, 12), "UBND", ""])
+    ws.append(["b.pdf", "12345", "", "", "", "31/02/2019", "", ""])
+    ws.append(["b.pdf", "", "giay_chung_nhan_la", "", "", "", "", "01/01/2018"])
+    ws.append(["a.pdf", "", "", "", "", "", "", ""])
+    ws.append(["missing.pdf", "", "", "", "", "", "", ""])
+    ws.append(["", "", "", "", "", "", "", ""])  # blank lines are skipped
+    ws.append(["", "001088012345", "", "", "", "", "", ""])
+    wb.save(tmp_path / "m.xlsx")
+    rows = read_manifest(tmp_path / "m.xlsx")
+    assert rows[0].subject_id == "001088012345" and rows[0].issued_on == dt.date(2019, 3, 12)  # zeros restored
+    items = {i.rel_path: i for i in plan(src, rows)}
+    assert items["a.pdf"].problem is None and items["a.pdf"].row["number"] == "12/2019" and items["a.pdf"].sha256
+    assert items["c.jpg"].problem is None and items["c.jpg"].row == {}  # no row: OCR decides
+    assert "~$tmp.pdf" not in items and "notes.txt" not in items
+    assert "b.pdf" not in items  # its only rows were bad
+    why = {k: i.problem for k, i in items.items() if i.problem}
+    assert "không phải số định danh" in why["b.pdf#dòng3"] and "dd/mm/yyyy" in why["b.pdf#dòng3"]
+    assert "không phải loại giấy tờ" in why["b.pdf#dòng4"]
+    assert "đã có ở dòng 2" in why["a.pdf#dòng5"]
+    assert "không tìm thấy tệp missing.pdf" in why["missing.pdf#dòng6"]
+    assert "thiếu tên tệp" in why["?#dòng8"]
+    (tmp_path / "bad.csv").write_text("file,subject\nx.pdf,1\n", encoding="utf-8")
+    with pytest.raises(Invalid, match="thiếu cột"):
+        read_manifest(tmp_path / "bad.csv")
+
+
+def test_folder_without_manifest_ocr_decides_and_sends_the_rest_to_review(sohoa, tmp_path):
+    from sohoa.dev import samples
+
+    src = tmp_path / "src"
+    scans = make_backlog(src, 2, seed=3, manifest=None)
+    samples.render_page(["Biên bản họp tổ dân phố", "Nội dung: vệ sinh môi trường"]).save(src / "khac.png")
+    (src / "hong.pdf").write_bytes(b"%PDF-1.4 not really")
+    rep = sohoa.json("backlog", "import", str(src))[0]
+    assert (rep["imported"], rep["review"], rep["rejected"]) == (2, 1, 1), rep
+    assert rep["needs_review"][0]["file"] == "khac.png" and "số định danh" in rep["needs_review"][0]["reason"]
+    assert rep["rejected_items"][0]["file"] == "hong.pdf"
+    assert scans[0].person == scans[1].person  # one person, two results
+    got = sohoa.json("reuse", "find", "--subject", scans[0].person.pid)
+    assert sorted(e.get("doc_type") or e.get("type") for e in got) == sorted(s.doc_type for s in scans)
