@@ -48,6 +48,7 @@ log = logging.getLogger("sohoa.backlog")
 HEADER = ("file", "subject_id", "doc_type", "result_code", "number", "issued_on", "issuer", "valid_until")
 PID_FIELDS = ("so_dinh_danh", "so_dinh_danh_chong", "so_dinh_danh_vo")
 TYPE_SURE = 0.6  # OCR's type confidence from which it may contradict the manifest
+BACKLOG_TASK = "sohoa.backlog_items"  # the Celery task (sohoa.tasks) running process_items
 LEASE = dt.timedelta(minutes=20)
 MAX_ATTEMPTS = 10  # claims of one scan (each crash or failure costs one) before it is rejected
 
@@ -430,8 +431,6 @@ class Importer:
         return out
 
     def _run_remote(self, run_id: int, progress, every: float) -> dict:
-        from sohoa.tasks import BACKLOG_TASK
-
         with self.db.session() as s:
             journal.recover(s, run_id, _pid_alive)
             ids = journal.pending_ids(s, run_id)

@@ -17,10 +17,10 @@ import threading
 
 from celery import Celery
 
+from sohoa.backlog import BACKLOG_TASK
 from sohoa.config import Settings
 
 TASK = "sohoa.process_batch"
-BACKLOG_TASK = "sohoa.backlog_items"  # scans of a backlog import (sohoa.backlog.process_items)
 log = logging.getLogger("sohoa.worker")
 
 
