@@ -27,7 +27,7 @@ from vocab.clock import as_utc, iso, utcnow
 from vocab.errors import Invalid
 
 __all__ = [
-    "KINDS", "REUSE_ORIGINS", "emit", "dossier_event", "component_event", "step", "Pending", "heads",
+    "KINDS", "REUSE_ORIGINS", "emit", "backfill", "dossier_event", "component_event", "step", "Pending", "heads",
     "acknowledge", "fail", "result_json", "reuse_origin", "details", "retry_failed", "status", "alerts", "take_lease", "release_lease",
 ]
 
@@ -112,6 +112,17 @@ def component_event(s: Session, comp: Component, *, actor: str = "system", origi
         data["reuse_origin"] = origin
         return emit(s, comp.dossier, "component.reused", data, actor=actor)
     return emit(s, comp.dossier, "component.digitized", data, actor=actor)
+
+
+def backfill(s: Session, *, limit: int = 1000) -> int:
+    """A ``dossier.received`` event (with the dossier's present status) for dossiers that have none:
+    those opened before the outbox existed. Returns how many were added (at most ``limit``)."""
+    have = select(OutboxEvent.dossier_code).distinct()
+    n = 0
+    for d in s.scalars(select(Dossier).where(Dossier.code.not_in(have)).order_by(Dossier.id).limit(limit)):
+        dossier_event(s, d, "dossier.received", actor="system", backfilled=True)
+        n += 1
+    return n
 
 
 def step(s: Session, d: Dossier, name: str, *, actor: str, officer: str | None = None,
@@ -254,8 +265,10 @@ def details(s: Session) -> dict[str, Any]:
     last_error = s.scalar(select(OutboxEvent.last_error).where(OutboxEvent.state != ACKNOWLEDGED,
                                                                OutboxEvent.last_error.is_not(None))
                           .order_by(OutboxEvent.sent_at.desc()).limit(1))
+    unsynced = s.scalar(select(func.count()).select_from(Dossier).where(
+        Dossier.code.not_in(select(OutboxEvent.dossier_code).distinct()))) or 0
     return {"sent": sent, "blocked_dossiers": blocked, "oldest_pending": iso(as_utc(oldest)),
-            "last_error": last_error}
+            "last_error": last_error, "dossiers_without_events": unsynced}
 
 
 def alerts(s: Session, *, stale_after: dt.timedelta = dt.timedelta(hours=1),

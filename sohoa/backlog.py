@@ -423,7 +423,7 @@ class Importer:
 
     def _work(self, ids: list[int]) -> Outcome:
         out = process_items(self.ctx, ids)
-        if out.pool_broken and self.ctx.executor is not None and hasattr(self.ctx.executor, "_broken"):
+        if out.pool_broken and self.ctx.executor is not None:  # a page worker died: a fresh pool
             from sohoa.jobs import page_pool
 
             old, self.ctx.executor = self.ctx.executor, page_pool(self.settings.worker_count)

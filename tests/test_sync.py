@@ -237,6 +237,12 @@ def test_outbox_rows_live_and_die_with_their_change(db):
         assert service.get_dossier(s, code).status == "received"
         assert evs[0].payload["subject"] == "001088000001"
         assert outbox.status(s) == {"events": 1, "acknowledged": 0, "pending": 1, "failed": 0, "rate": 0.0}
+        # a dossier from before the outbox: reconciled by a backfilled 'received' event
+        s.query(OutboxEvent).delete()
+        assert outbox.details(s)["dossiers_without_events"] == 1
+        assert outbox.backfill(s) == 1 and outbox.backfill(s) == 0
+        ev = s.query(OutboxEvent).one()
+        assert (ev.kind, ev.payload["status"], ev.payload["backfilled"]) == ("dossier.received", "received", True)
 
 
 def test_portal_field_mapping():

@@ -35,13 +35,14 @@ class _Progress:
         self.bar = None
         self.last = 0.0
         if self.live:
+            from rich.console import Console
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                        TimeRemainingColumn)
 
             self.bar = Progress(TextColumn("[bold]Số hóa tồn đọng"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("{task.fields[rate]:.1f} trang/phút"), TimeElapsedColumn(),
                                 TextColumn("còn"), TimeRemainingColumn(), TextColumn("{task.fields[note]}"),
-                                transient=False)
+                                console=Console(stderr=True), transient=False)
             self.task = self.bar.add_task("backlog", total=None, rate=0.0, note="")
             self.bar.start()
 
@@ -97,6 +98,10 @@ def backlog_import(ctx: Ctx, source: Path, manifest: Path | None, workers: int |
         pool = page_pool(st.worker_count)
     imp = Importer(st, db, executor=pool, sealer=sealer, remote=remote)
     progress = _Progress(not no_progress and not ctx.as_json)
+    if progress.live and not verbose:  # the bar says it all; per-scan lines would tear it
+        import logging
+
+        logging.getLogger("sohoa.backlog").setLevel(logging.WARNING)
     try:
         run_id = imp.journal_source(source, manifest)
         imp.run(run_id, progress)

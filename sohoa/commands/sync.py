@@ -43,6 +43,9 @@ def sync_status(ctx: Ctx) -> None:
     lines = [f"Tỷ lệ đồng bộ: {st['rate']:.2f}%  ({st['acknowledged']}/{st['events']} sự kiện đã được Cổng xác nhận)",
              f"  đã gửi ít nhất một lần: {more['sent']}   đang chờ: {st['pending']}   lỗi (dừng gửi): {st['failed']}",
              f"  Cổng: {ctx.settings.portal_url or '— chưa cấu hình SOHOA_PORTAL_URL, sự kiện chờ trong hàng đợi'}"]
+    if more["dossiers_without_events"]:
+        lines.append(f"  hồ sơ chưa có sự kiện nào (mở trước khi có hàng đợi): {more['dossiers_without_events']} — "
+                     "chạy “sohoa sync backfill”")
     if more["blocked_dossiers"]:
         lines.append(f"  hồ sơ bị chặn bởi sự kiện lỗi: {more['blocked_dossiers']}")
     if more["last_error"] and (st["pending"] or st["failed"]):
@@ -61,6 +64,22 @@ def sync_retry(ctx: Ctx, code: str | None) -> None:
     with ctx.db.session() as s:
         n = outbox.retry_failed(s, code)
     ctx.emit({"retried": n}, f"{n} sự kiện lỗi được đưa lại vào hàng đợi gửi")
+
+
+@sync.command("backfill")
+@pass_ctx
+def sync_backfill(ctx: Ctx) -> None:
+    """Queue a 'received' event for dossiers opened before the outbox existed."""
+    from registry import outbox
+
+    total = 0
+    while True:
+        with ctx.db.session() as s:
+            n = outbox.backfill(s)
+        total += n
+        if not n:
+            break
+    ctx.emit({"backfilled": total}, f"{total} hồ sơ được đưa vào hàng đợi đồng bộ")
 
 
 @sync.command("run")
