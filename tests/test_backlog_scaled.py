@@ -28,7 +28,13 @@ def _counts(sohoa) -> dict:
 
 
 def test_backlog_on_celery_workers_survives_a_killed_worker(scaled, tmp_path):  # noqa: F811
+    from sohoa.dev.portal import FakePortal
+
     sohoa = scaled
+    portal = FakePortal(fail_rate=0.2, delay=1.5, seed=5).start()  # the workers also send the outbox
+    sohoa.env.update(SOHOA_PORTAL_URL=portal.url, SOHOA_PORTAL_TIMEOUT="1", SOHOA_SYNC_BACKOFF="0.1")
+    code = sohoa.json("dossier", "create", "--procedure", "1.001193", "--subject", "001088012345")[0]["code"]
+    sohoa.run("dossier", "pause", code, "--reason", "Chờ bổ sung")
     src = tmp_path / "src"
     scans = make_backlog(src, 8, seed=11, wrong=1)
     logs = [open(tmp_path / f"worker{i}.log", "w") for i in range(2)]
@@ -44,7 +50,9 @@ def test_backlog_on_celery_workers_survives_a_killed_worker(scaled, tmp_path):  
                              start_new_session=True)
         out, _ = imp.communicate(timeout=600)
         assert imp.returncode == 0, (tmp_path / "import.log").read_text()[-2000:]
+        wait_for(lambda: sohoa.json("sync", "status")[0]["rate"] == 100.0, 120, "the workers to sync the outbox")
     finally:
+        portal.stop()
         for p in (first, second):
             if p is not None and p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
@@ -63,6 +71,8 @@ def test_backlog_on_celery_workers_survives_a_killed_worker(scaled, tmp_path):  
         n_results = c.execute(sa.text("select count(*) from results")).scalar()
     eng.dispose()
     assert (n_docs, n_distinct, n_results) == (7, 7, 7)
+    got = portal.received()["events"]
+    assert [(e["MaHoSo"], e["ThuTu"], e["TrangThaiHoSo"]) for e in got] == [(code, 1, 2), (code, 2, 5)]
     right = next(s for s in scans if not s.wrong)
     found = sohoa.json("reuse", "find", "--subject", right.person.pid)
     assert right.doc_type in {e.get("doc_type") or e.get("type") for e in found}

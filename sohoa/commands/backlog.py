@@ -19,9 +19,12 @@ def backlog() -> None:
     """Số hóa kết quả giải quyết TTHC còn hiệu lực (tồn đọng): nhập hàng loạt từ thư mục bản quét."""
 
 
+def _hms(seconds: int | None) -> str:
+    return "—" if seconds is None else f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
 def _human_status(st: dict) -> str:
-    eta = st.get("eta_seconds")
-    eta_s = "—" if eta is None else f"{eta // 3600:d}:{eta % 3600 // 60:02d}:{eta % 60:02d}"
+    eta_s = _hms(st.get("eta_seconds"))
     return (f"Lượt #{st['run']} {st['source']}: {st['done']}/{st['total']} bản quét xong — "
             f"đã nhập {st['imported']}, cần xem lại {st['review']}, bị từ chối {st['rejected']}, "
             f"trùng {st['duplicate']}; {st['pages']} trang, {st['pages_per_min']:.1f} trang/phút, còn lại ~{eta_s}")
@@ -36,14 +39,13 @@ class _Progress:
         self.last = 0.0
         if self.live:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self.bar = Progress(TextColumn("[bold]Số hóa tồn đọng"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("{task.fields[rate]:.1f} trang/phút"), TimeElapsedColumn(),
-                                TextColumn("còn"), TimeRemainingColumn(), TextColumn("{task.fields[note]}"),
+                                TextColumn("còn {task.fields[eta]}"), TextColumn("{task.fields[note]}"),
                                 console=Console(stderr=True), transient=False)
-            self.task = self.bar.add_task("backlog", total=None, rate=0.0, note="")
+            self.task = self.bar.add_task("backlog", total=None, rate=0.0, eta="—", note="")
             self.bar.start()
 
     def __call__(self, st: dict) -> None:
@@ -51,6 +53,7 @@ class _Progress:
 
         if self.bar is not None:
             self.bar.update(self.task, total=st["total"], completed=st["done"], rate=st["pages_per_min"],
+                            eta=_hms(st["eta_seconds"]),
                             note=f"nhập {st['imported']} · xem lại {st['review']} · từ chối {st['rejected']} · "
                                  f"trùng {st['duplicate']}")
         elif time.monotonic() - self.last > 10:
