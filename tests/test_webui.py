@@ -3,6 +3,7 @@ server on loopback: sign in, open a dossier, resolve the unassigned queue, corre
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import threading
 import time
@@ -14,6 +15,8 @@ from sqlalchemy import select
 from registry.models import AuditEvent, Document
 from registry.staff import add_staff
 from registry.store import Store
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")  # (imported by test_sync_web)
 
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from ingest.journal import safe_name
-from registry import lifecycle, service, shapes
+from registry import backlog, lifecycle, service, shapes
 from registry.models import (AuditEvent, CertificationRequest, Component, Document, Dossier, IngestEntry,
                              Officer, Procedure, Staff, Subject)
 from registry.reuse import reusable_for_dossier, reuse_into_dossier
@@ -158,11 +158,12 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
             docs = matching_documents(s, q) if q.strip() else []
             procedures = list(s.scalars(select(Procedure).order_by(Procedure.code)))
             units = [x for x, in s.execute(select(Dossier.unit).distinct().order_by(Dossier.unit)) if x]
+            backlog_status = backlog.status(s)
             web.audit(s, u, "dossier.search" if q.strip() else "dossier.list",
                       detail={"q": fold(q)[:40], "page": page, "status": status, "procedure": procedure})
         params = {k: v for k, v in dict(status=status, procedure=procedure, unit=unit, date_from=date_from,
                                         date_to=date_to, late=late, q=q, sort=sort, dir=dir).items() if v}
-        return web.page(request, "dossiers.html", rows=rows, pg=pg, docs=docs, procedures=procedures,
+        return web.page(request, "dossiers.html", rows=rows, pg=pg, docs=docs, procedures=procedures, backlog=backlog_status,
                         units=units, statuses=list(DossierStatus), params=params, q=q, sort=sort, dir=dir,
                         late=late, sorts=list(SORTS))
 

@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy import select
 
-from registry import service
+from registry import outbox, service
 from registry.models import Staff
 from registry.staff import LoginPolicy
 from registry.store import Store
@@ -145,6 +145,9 @@ class Web:
             p = self.principal(request)
         ctx.update(request=request, user=p, csrf=self.csrf_token(request), unit=self.settings.unit_name,
                    flash=request.session.pop("flash", None), flash_error=request.session.pop("flash_error", None))
+        if p is not None:  # portal sync alerts (dead letters, events waiting too long) on every page
+            with self.db.session() as s:
+                ctx["sync_alerts"] = outbox.alerts(s)
         return self.templates.TemplateResponse(request, name, ctx, status_code=status)
 
     def fragment(self, name: str, **ctx: Any) -> str:

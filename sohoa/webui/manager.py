@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from registry import indicators, lifecycle
+from registry import backlog, indicators, lifecycle
 from registry.models import Dossier
 from registry.search import DossierFilter, list_dossiers
 from sohoa.i18n import parse_date
@@ -67,9 +67,11 @@ def router(web: Web) -> APIRouter:
             total = indicators.compute(s, d1, d2, unit or None)
             per_unit = [(x, indicators.compute(s, d1, d2, x)) for x in units] if not unit else []
             per_month = [(f"{a:%m/%Y}", indicators.compute(s, a, b, unit or None)) for a, b in months(d1, d2)]
+            backlog_status = backlog.status(s)
             web.audit(s, u, "indicators.read", detail={"from": d1.isoformat(), "to": d2.isoformat(), "unit": unit})
         return web.page(request, "dashboard.html", total=total, per_unit=per_unit, per_month=per_month,
-                        chart=chart(per_month), units=units, unit=unit, date_from=d1, date_to=d2, series=SERIES)
+                        chart=chart(per_month), units=units, unit=unit, date_from=d1, date_to=d2, series=SERIES,
+                        backlog=backlog_status)
 
     @r.get("/late")
     def late(request: Request, page: int = 1, unit: str = "", u: Principal = manager):
