@@ -25,6 +25,7 @@ from registry.models import AuditEvent, CertifiedCopy, Document, Result
 from registry.service import RegistryError, audit, get_dossier
 from registry.store import Store
 from registry.text import mask_pid
+from vocab.errors import SohoaError
 
 log = logging.getLogger("sohoa.api")
 PREFIX = "/api/v1"
@@ -61,8 +62,12 @@ class SubjectQuery(BaseModel):
 class ReuseRequest(BaseModel):
     document_id: int = Field(ge=1, le=MAX_ID)
     purpose: str = Field(default="", max_length=2000)
+    override_reason: str | None = Field(
+        default=None, max_length=2000,
+        description="Reuse although the document is another person's or of a type the procedure does not ask "
+                    "for (409 without it); kept in the audit log")
 
-    @field_validator("purpose")
+    @field_validator("purpose", "override_reason")
     @classmethod
     def _n(cls, v):
         return _no_nul(v)
@@ -168,9 +173,10 @@ def lookup_subject_documents(s, actor: str, identifier: str, *, doc_type: str | 
     return {"subject_id": identifier, "valid_on": valid_on.isoformat(), "documents": docs}
 
 
-def _error(exc: RegistryError) -> HTTPException:
+def _error(exc: Exception) -> HTTPException:
     msg = str(exc)
-    return HTTPException(status_code=404 if msg.startswith("no ") else 409, detail=msg)
+    status = getattr(exc, "http_status", None) or (404 if msg.startswith("no ") else 409)
+    return HTTPException(status_code=status, detail=msg)
 
 
 def build_router(settings, db) -> APIRouter:
@@ -316,11 +322,13 @@ def build_router(settings, db) -> APIRouter:
             try:
                 d = get_dossier(s, code)
                 comp = reuse.reuse_into_dossier(s, d, body.document_id, actor=client.actor,
-                                                purpose=body.purpose, client_id=client.id)
-            except RegistryError as exc:
+                                                purpose=body.purpose, client_id=client.id,
+                                                override_reason=body.override_reason)
+            except (RegistryError, SohoaError) as exc:
                 raise _error(exc) from None
             return {"dossier": d.code, "component": {"id": comp.id, "doc_type": comp.doc_type,
-                                                     "document_id": comp.document_id, "origin": comp.origin},
+                                                     "document_id": comp.document_id, "origin": comp.origin,
+                                                     "state": comp.state},
                     "reusable": reuse.reusable_for_dossier(s, d)}
 
     @router.post("/reuse-events", status_code=201, summary="Record that another system reused a document")

@@ -18,10 +18,12 @@ from starlette.middleware.sessions import SessionMiddleware
 from registry import service
 from registry.reuse import reusable_for_dossier, reuse_into_dossier
 from registry.models import Document, Dossier, IngestEntry, Procedure, Subject
+from registry.errors import SubjectMismatch, TypeNotRequired
 from registry.service import RegistryError
 from registry.staff import authenticate
 from registry.store import Store
 from registry.text import fold, mask_pid
+from vocab.errors import SohoaError
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.filters["mask"] = mask_pid
@@ -190,7 +192,7 @@ def build_router(settings, db) -> APIRouter:
             with db.session() as s:
                 d = service.get_dossier(s, code)
                 reuse_into_dossier(s, d, document_id, actor=actor(u), purpose="tiếp nhận hồ sơ")
-        except RegistryError as exc:
+        except (RegistryError, SohoaError) as exc:
             flash(request, f"Không dùng lại được: {exc}")
         else:
             flash(request, f"Đã dùng lại văn bản số {document_id}: công dân không phải nộp bản giấy.")
@@ -210,16 +212,21 @@ def build_router(settings, db) -> APIRouter:
 
     @r.post("/documents/{doc_id}/assign")
     def assign(request: Request, doc_id: int, code: str = Form(...), doc_type: str = Form(""),
-               csrf_token: str = Form("")):
+               override_reason: str = Form(""), confirm: str = Form(""), csrf_token: str = Form("")):
         u = user(request)
         check_csrf(request, csrf_token)
         try:
             with db.session() as s:
-                service.assign_document(s, doc_id, code, actor=actor(u), doc_type=doc_type or None)
-        except RegistryError as exc:
+                service.assign_document(s, doc_id, code, actor=actor(u), doc_type=doc_type or None,
+                                        override_reason=override_reason.strip() or None)
+        except (SubjectMismatch, TypeNotRequired) as exc:  # ask for a confirmation with a reason
+            return page(request, "assign_override.html", status=409, doc_id=doc_id, code=code, doc_type=doc_type,
+                        message=str(exc), asked=bool(confirm))
+        except (RegistryError, SohoaError) as exc:
             flash(request, f"Không gắn được: {exc}")
             return RedirectResponse("/unassigned", status_code=303)
-        flash(request, f"Đã gắn văn bản {doc_id} vào hồ sơ {code}.")
+        flash(request, f"Đã gắn văn bản {doc_id} vào hồ sơ {code}."
+              + (" Lý do ghi đè đã được ghi vào nhật ký." if override_reason.strip() else ""))
         return RedirectResponse("/unassigned", status_code=303)
 
     @r.get("/documents/{doc_id}", response_class=HTMLResponse)
