@@ -10,6 +10,7 @@ required component in a known state (registry.components) unless an override rea
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 import os
 from pathlib import Path
 
@@ -20,9 +21,9 @@ from registry import metadata
 from registry.components import STATE_LABELS, component_states
 from registry.errors import ComponentsIncomplete, NotLate
 from registry.models import AuditEvent, Document, Dossier, Result, utcnow
-from registry.service import RegistryError, audit, refuse_unless_overridden, subject_mismatch
-
-VN = dt.timezone(dt.timedelta(hours=7))
+from registry.service import audit, refuse_unless_overridden, subject_mismatch
+from vocab.clock import VN_TZ
+from vocab.errors import Conflict, Invalid, NotFound
 
 
 def _aware(t: dt.datetime | None) -> dt.datetime | None:
@@ -62,9 +63,9 @@ def refresh_late(s: Session, now: dt.datetime | None = None) -> int:
 def pause(s: Session, d: Dossier, reason: str, *, actor: str, now: dt.datetime | None = None) -> Dossier:
     reason = (reason or "").strip()
     if not reason:
-        raise RegistryError("pausing a dossier needs a written reason")
+        raise Invalid("tạm dừng hồ sơ cần ghi rõ lý do")
     if d.status not in ("received", "processing"):
-        raise RegistryError(f"dossier {d.code} is {d.status}: only a received or processing dossier can be paused")
+        raise Conflict(f"hồ sơ {d.code} đang ở trạng thái {d.status}: chỉ tạm dừng được hồ sơ mới tiếp nhận hoặc đang xử lý")
     now = now or utcnow()
     d.late = is_late(d, now)
     d.status, d.pause_reason = "paused", reason
@@ -77,7 +78,7 @@ def pause(s: Session, d: Dossier, reason: str, *, actor: str, now: dt.datetime |
 def resume(s: Session, d: Dossier, *, actor: str, now: dt.datetime | None = None) -> Dossier:
     """Back to processing; the due date moves by the time spent paused (not counted against the unit)."""
     if d.status != "paused":
-        raise RegistryError(f"dossier {d.code} is {d.status}, not paused")
+        raise Conflict(f"hồ sơ {d.code} đang ở trạng thái {d.status}, không phải tạm dừng")
     now = now or utcnow()
     ev = s.scalar(select(AuditEvent).where(AuditEvent.action == "dossier.pause", AuditEvent.object_type == "dossier",
                                            AuditEvent.object_id == d.code).order_by(AuditEvent.id.desc()).limit(1))
@@ -117,14 +118,14 @@ def complete(s: Session, d: Dossier, *, actor: str, result_document_id: int | No
     as ``dossier.complete.override``). The result's validity defaults to the expiry the document
     carries."""
     if d.status in ("completed", "returned"):
-        raise RegistryError(f"dossier {d.code} is already {d.status}")
+        raise Conflict(f"hồ sơ {d.code} đã ở trạng thái {d.status}")
     now = now or utcnow()
     result = None
     doc = None
     if result_document_id is not None:
         doc = s.get(Document, int(result_document_id))
         if doc is None:
-            raise RegistryError(f"no document {result_document_id}")
+            raise NotFound(f"không có tài liệu số {result_document_id}")
     refuse_unless_overridden(s, [incomplete_components(s, d), subject_mismatch(s, doc, d) if doc else None],
                              override_reason, actor=actor, action="dossier.complete.override",
                              subject_id=d.subject_id, object_type="dossier", object_id=d.code,
@@ -133,7 +134,7 @@ def complete(s: Session, d: Dossier, *, actor: str, result_document_id: int | No
         if doc.subject_id is None:
             doc.subject_id = d.subject_id
         until = valid_until or metadata.valid_until(doc.fields, doc.doc_metadata)
-        result = Result(dossier_id=d.id, document_id=doc.id, valid_from=now.astimezone(VN).date(),
+        result = Result(dossier_id=d.id, document_id=doc.id, valid_from=now.astimezone(VN_TZ).date(),
                         valid_until=until, reusable=reusable, electronic=electronic)
         s.add(result)
     d.status, d.completed_at, d.pause_reason = "completed", now, None
@@ -144,84 +145,33 @@ def complete(s: Session, d: Dossier, *, actor: str, result_document_id: int | No
     return result
 
 
-def _font() -> str:
-    here = Path(__file__).resolve().parent.parent
-    for p in (here / "signing" / "fonts" / "NotoSans-Regular.ttf",
-              Path("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf"),
-              Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")):
-        if p.is_file():
-            return str(p)
-    raise RegistryError("no Vietnamese-capable font found (install fonts-noto-core or fonts-dejavu-core)")
-
-
-def apology_pdf(d: Dossier, reason: str, new_date: dt.date, *, unit_name: str, now: dt.datetime | None = None) -> bytes:
-    """The slip "Phiếu xin lỗi và hẹn lại ngày trả kết quả" as PDF bytes (font embedded)."""
-    from fpdf import FPDF
-
-    now = (now or utcnow()).astimezone(VN)
-    pdf = FPDF(format="A4")
-    pdf.set_title("Phiếu xin lỗi và hẹn lại ngày trả kết quả")
-    pdf.add_font("vn", "", _font())
-    pdf.add_page()
-    pdf.set_margins(20, 20, 20)
-    w = pdf.w - 40
-
-    def line(text: str, size: int = 12, align: str = "L", h: float = 7) -> None:
-        pdf.set_font("vn", size=size)
-        pdf.set_x(20)
-        pdf.multi_cell(w, h, text, align=align)
-
-    line(unit_name.upper(), 11, "L")
-    line("BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", 11, "L")
-    pdf.ln(2)
-    line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, "C")
-    line("Độc lập - Tự do - Hạnh phúc", 12, "C")
-    pdf.ln(6)
-    line("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", 15, "C", 9)
-    pdf.ln(4)
-    due = _aware(d.due_at).astimezone(VN).strftime("%d/%m/%Y") if d.due_at else "—"
-    received = _aware(d.received_at).astimezone(VN).strftime("%d/%m/%Y") if d.received_at else "—"
-    name = d.subject.name or "Ông/Bà"
-    proc = d.procedure.name if d.procedure else d.procedure_code
-    line(f"{unit_name} xin lỗi Ông/Bà: {name}")
-    line(f"Ngày {received}, cơ quan đã tiếp nhận hồ sơ mã số {d.code} đề nghị giải quyết thủ tục hành chính: "
-         f"{proc} (mã thủ tục {d.procedure_code}). Ngày hẹn trả kết quả là {due}.")
-    line("Tuy nhiên đến nay, cơ quan chưa trả kết quả cho Ông/Bà đúng hẹn.")
-    line(f"Lý do: {reason}")
-    line("Sự chậm trễ này đã gây phiền hà, tốn kém chi phí, công sức của Ông/Bà. "
-         "Chúng tôi thành thật xin lỗi và mong Ông/Bà thông cảm.")
-    line(f"Cơ quan xin hẹn lại ngày trả kết quả là ngày {new_date:%d/%m/%Y}.")
-    pdf.ln(8)
-    line(f"Ngày {now.day:02d} tháng {now.month:02d} năm {now.year}", 12, "R")
-    line("THỦ TRƯỞNG CƠ QUAN", 12, "R")
-    return bytes(pdf.output())
-
-
 def apology(s: Session, d: Dossier, *, reason: str, new_date: dt.date, out: str | os.PathLike, actor: str,
-            unit_name: str, now: dt.datetime | None = None, declare_late: bool = False) -> Path:
-    """Write the apology slip for a late dossier, promise the new date, keep the reference on the dossier.
+            render: Callable[[Dossier, str, dt.date, dt.datetime], bytes], now: dt.datetime | None = None,
+            declare_late: bool = False) -> Path:
+    """Write the apology slip for a late dossier (``render`` makes its PDF: the registry renders
+    nothing itself), promise the new date, keep the reference on the dossier.
 
     Only for a dossier past its due date, or one the officer declares will be late
     (``declare_late``; the reason is recorded as the declaration). The original due date is kept:
     the dossier stays late in the on-time rate."""
     reason = (reason or "").strip()
     if not reason:
-        raise RegistryError("an apology slip needs the reason for the delay")
+        raise Invalid("phiếu xin lỗi cần ghi rõ lý do chậm")
     if d.status in ("completed", "returned"):
-        raise RegistryError(f"dossier {d.code} is already {d.status}")
+        raise Conflict(f"hồ sơ {d.code} đã ở trạng thái {d.status}")
     now = now or utcnow()
     due = _aware(d.due_at)
     if not declare_late and not (due is not None and now > due):
-        when = f"hẹn trả {due.astimezone(VN):%H:%M ngày %d/%m/%Y}" if due else "không có ngày hẹn trả"
+        when = f"hẹn trả {due.astimezone(VN_TZ):%H:%M ngày %d/%m/%Y}" if due else "không có ngày hẹn trả"
         raise NotLate(f"Hồ sơ {d.code} chưa trễ hạn ({when}): chỉ lập phiếu xin lỗi cho hồ sơ đã trễ hạn, "
                       "hoặc khi cán bộ xác định hồ sơ sẽ trễ hạn (--declare-late, kèm lý do).")
+    if new_date <= now.astimezone(VN_TZ).date():
+        raise Invalid("ngày hẹn mới phải sau hôm nay")
     if declare_late:
         d.declared_late_reason = reason
         audit(s, actor, "dossier.declare_late", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
               detail={"reason": reason, "due_at": due.isoformat() if due else None})
-    if new_date <= now.astimezone(VN).date():
-        raise RegistryError("the new date must be after today")
-    data = apology_pdf(d, reason, new_date, unit_name=unit_name, now=now)
+    data = render(d, reason, new_date, now)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
@@ -231,8 +181,8 @@ def apology(s: Session, d: Dossier, *, reason: str, new_date: dt.date, out: str 
     if d.original_due_at is None:
         d.original_due_at = old_due
     d.late = True
-    d.due_at = dt.datetime.combine(new_date, dt.time(17, 0), tzinfo=VN).astimezone(dt.timezone.utc)
-    d.apology_ref = f"{now.astimezone(VN):%Y-%m-%d}:{out.name}"[:200]
+    d.due_at = dt.datetime.combine(new_date, dt.time(17, 0), tzinfo=VN_TZ).astimezone(dt.timezone.utc)
+    d.apology_ref = f"{now.astimezone(VN_TZ):%Y-%m-%d}:{out.name}"[:200]
     audit(s, actor, "dossier.apology", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
           detail={"reason": reason, "new_date": new_date.isoformat(), "file": str(out),
                   "old_due_at": old_due.isoformat() if old_due else None})

@@ -16,26 +16,23 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select, union
+from sqlalchemy import String, bindparam, cast, func, insert, select, union
 from sqlalchemy.orm import Session
 
 from registry.components import reuse_state_of
 from registry.errors import DocumentNotUsable, SubjectMismatch
-from registry.models import (CertifiedCopy, Component, Document, DocumentSubject, Dossier, Result, ReuseEvent,
-                             Subject)
-from registry.service import (RegistryError, attach, audit, component_states, refuse_unless_overridden,
-                              type_not_required)
+from registry.models import (AuditEvent, CertifiedCopy, Component, Document, DocumentSubject, Dossier, Result,
+                             ReuseEvent, Subject)
+from registry.service import (attach, audit, check_type, component_states, get_or_create_subject, link_subject,
+                              refuse_unless_overridden, type_not_required)
+from vocab.clock import iso as _iso
+from vocab.clock import vn_today
+from vocab.errors import Conflict, Invalid, NotFound
+from vocab.kinds import CERTIFIED_COPY
+from vocab.text import mask_pid
 
-CERTIFIED_COPY_TYPE = "certified_copy"
+CERTIFIED_COPY_TYPE = CERTIFIED_COPY
 CLOSED_STATUSES = ("completed", "returned")
-
-
-def vn_today() -> dt.date:
-    return dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()
-
-
-def _iso(d: dt.date | dt.datetime | None) -> str | None:
-    return d.isoformat() if d else None
 
 
 def _subject_doc_ids(subject_id: int):
@@ -152,7 +149,7 @@ def subject_documents(s: Session, subject_id: int | None, *, doc_type: str | Non
         cc = copies.get(d.id, [])
         out.append({
             "id": d.id,
-            "type": d.doc_type,
+            "doc_type": d.doc_type,
             "fields": d.fields or {},
             "pages": d.pages,
             "sha256": d.sha256,
@@ -191,8 +188,8 @@ def reusable_for_dossier(s: Session, dossier: Dossier) -> list[dict[str, Any]]:
         return []
     cands: dict[str, list[dict[str, Any]]] = {}
     for e in subject_documents(s, dossier.subject_id):
-        if e["type"] in missing and e["id"] not in attached:
-            cands.setdefault(e["type"], []).append(e)
+        if e["doc_type"] in missing and e["id"] not in attached:
+            cands.setdefault(e["doc_type"], []).append(e)
     out = []
     for t in missing:
         if t not in cands:
@@ -265,10 +262,10 @@ def reuse_into_dossier(s: Session, dossier: Dossier, document_id: int, *, actor:
     component without a second ledger entry.
     """
     if dossier.status in CLOSED_STATUSES:
-        raise RegistryError(f"dossier {dossier.code} is {dossier.status}: nothing can be attached")
+        raise Conflict(f"hồ sơ {dossier.code} đang ở trạng thái {dossier.status}: không thể gắn thêm thành phần")
     doc = s.get(Document, int(document_id))
     if doc is None:
-        raise RegistryError(f"no document {document_id}")
+        raise NotFound(f"không có tài liệu số {document_id}")
     existing = s.scalar(select(Component).where(Component.dossier_id == dossier.id,
                                                 Component.document_id == doc.id))
     if existing is not None:
@@ -279,8 +276,6 @@ def reuse_into_dossier(s: Session, dossier: Dossier, document_id: int, *, actor:
                        .where(CertifiedCopy.signed_document_id == doc.id).limit(1))
         if src is not None:
             doc_type = src.doc_type
-    from registry.text import mask_pid
-
     not_own = None if _document_of_subject(s, dossier.subject_id, doc.id) else SubjectMismatch(
         f"Văn bản {doc.id} không phải giấy tờ của người nộp hồ sơ {dossier.code} "
         f"(số định danh {mask_pid(dossier.subject.identifier)}): chỉ dùng lại giấy tờ của chính người đó.")
@@ -304,12 +299,12 @@ def record_external_reuse(s: Session, document_id: int, *, actor: str, system: s
     """Another system reports that it reused a document (optionally for one of our dossiers)."""
     doc = s.get(Document, int(document_id))
     if doc is None:
-        raise RegistryError(f"no document {document_id}")
+        raise NotFound(f"không có tài liệu số {document_id}")
     dossier_id = None
     if dossier_code:
         d = s.scalar(select(Dossier).where(Dossier.code == dossier_code.strip()))
         if d is None:
-            raise RegistryError(f"no dossier {dossier_code!r}")
+            raise NotFound(f"không có hồ sơ {dossier_code!r}")
         dossier_id = d.id
     ev = ReuseEvent(document_id=doc.id, dossier_id=dossier_id, client_id=client_id,
                     system=(system or actor)[:200], purpose=purpose or "")
@@ -324,6 +319,26 @@ def find_subject_id(s: Session, identifier: str) -> int | None:
     return s.connection().execute(_Q["subject"], {"identifier": identifier.strip()}).scalar()
 
 
+
+# the hot path's audit row, without ORM unit-of-work overhead; the subject is resolved in the same
+# statement (NULL when no subject has that identifier)
+_AUDIT_INSERT = insert(AuditEvent.__table__).values(
+    subject_id=SUBJECT_BY_IDENTIFIER,
+    object_id=func.coalesce(cast(SUBJECT_BY_IDENTIFIER, String), ""))
+
+
+def lookup_subject_documents(s, actor: str, identifier: str, *, doc_type: str | None = None,
+                             valid_on: dt.date | None = None, link=None) -> dict:
+    """What POST /subjects/documents answers, as a function (also used by the benchmark): the
+    subject's reusable documents, and the audit event of the read."""
+    valid_on = valid_on or vn_today()
+    identifier = identifier.strip()
+    docs = subject_documents(s, None, identifier=identifier, doc_type=doc_type, valid_on=valid_on, link=link)
+    detail = {"doc_type": doc_type, "valid_on": valid_on.isoformat(), "count": len(docs), "subject": mask_pid(identifier)}
+    s.connection().execute(_AUDIT_INSERT, {"actor": actor, "action": "subject.documents", "identifier": identifier,
+                                           "object_type": "subject", "detail": detail})
+    return {"subject_id": identifier, "valid_on": valid_on.isoformat(), "documents": docs}
+
 def reuse_from_national_store(s: Session, dossier: Dossier, *, doc_type: str, data: bytes, store,
                               reference: str, actor: str, fields: dict[str, str] | None = None,
                               purpose: str = "") -> Component:
@@ -331,20 +346,17 @@ def reuse_from_national_store(s: Session, dossier: Dossier, *, doc_type: str, da
     on the national public service portal): the PDF is kept in our store as a document of kind
     ``national_store`` belonging to the dossier's subject, attached as ``reused_national`` and
     written to the reuse ledger with the store's reference."""
-    from registry.service import check_type, get_or_create_subject, type_not_required
-    from registry.subjects import link_subject
-
     check_type(doc_type)
     if dossier.status in CLOSED_STATUSES:
-        raise RegistryError(f"dossier {dossier.code} is {dossier.status}: nothing can be attached")
+        raise Conflict(f"hồ sơ {dossier.code} đang ở trạng thái {dossier.status}: không thể gắn thêm thành phần")
     refusal = type_not_required(dossier, doc_type)
     if refusal is not None:
         raise refusal
     reference = (reference or "").strip()
     if not reference:
-        raise RegistryError("a document from the national store needs its reference (mã tài liệu trong kho)")
+        raise Invalid("tài liệu lấy từ Kho dữ liệu quốc gia cần mã tài liệu trong kho (--ref)")
     if not data.startswith(b"%PDF-"):
-        raise RegistryError("the national store's document must be a PDF")
+        raise Invalid("tài liệu lấy từ Kho dữ liệu quốc gia phải là tệp PDF")
     digest, _ = store.put_bytes(data)
     doc = s.scalar(select(Document).where(Document.sha256 == digest))
     if doc is None:
@@ -354,7 +366,7 @@ def reuse_from_national_store(s: Session, dossier: Dossier, *, doc_type: str, da
         s.add(doc)
         s.flush()
     if doc.kind != "national_store":
-        raise RegistryError(f"these bytes are already document {doc.id}, which is not from the national store")
+        raise Conflict(f"tệp này đã là tài liệu số {doc.id}, không phải tài liệu lấy từ Kho dữ liệu quốc gia")
     link_subject(s, doc, get_or_create_subject(s, dossier.subject.identifier), "national")
     return reuse_into_dossier(s, dossier, doc.id, actor=actor,
                               purpose=purpose or f"national store {reference}", client_id=None)

@@ -16,40 +16,35 @@ from sqlalchemy.orm import Session
 
 from registry import identity, metadata
 from registry.codes import format_dossier_code
-from registry.components import (EXEMPT_REASONS, ComponentState, component_states, reuse_state_of,
-                                 state_of_component)
+from registry.components import (  # noqa: F401  (ComponentState, component_states, EXEMPT_REASONS: re-exported)
+    EXEMPT_REASONS,
+    ComponentState,
+    component_states,
+    reuse_state_of,
+    state_of_component,
+)
 from registry.errors import InvalidField, SubjectMismatch, TypeNotRequired
-from registry.models import (AuditEvent, CertifiedCopy, Component, Counter, Document, DocumentSubject, Dossier,
-                             Procedure, Result, Subject, utcnow)
-from registry.subjects import label_document, link_subject, named_pids, owners
-from registry.text import fold, nfc
-from vocab.errors import Conflict, Invalid
+from registry.models import (
+    AuditEvent,
+    CertifiedCopy,
+    Component,
+    Counter,
+    Document,
+    DocumentSubject,
+    Dossier,
+    Procedure,
+    Result,
+    Subject,
+)
+from registry.subjects import named_pids, names_in_text, owners
+from registry.verifier import NoVerifier, check_identity
+from vocab.clock import VN_TZ, local, utcnow
+from vocab.errors import Conflict, Invalid, NotFound
+from vocab.kinds import DOC_TYPES, OPEN_STATUSES
+from vocab.text import fold, nfc
 
-OPEN_STATUSES = ("received", "processing", "paused")
-DOC_TYPES = ("cccd", "khai_sinh", "ket_hon", "xac_nhan_hon_nhan", "khai_tu", "gcn_qsdd", "to_khai",
-             "bang_tot_nghiep", "giay_phep_lai_xe", "dang_ky_ho_kinh_doanh", "van_ban", "khac")
 _PID = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^\d{10}(-\d{3})?$")
-
-
-VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam keeps UTC+7 all year
-
-
-def as_utc(t: dt.datetime | None) -> dt.datetime | None:
-    """Timestamps read back from SQLite are naive UTC: make them aware."""
-    if t is None:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
-
-
-def local(t: dt.datetime | None) -> dt.datetime | None:
-    """Vietnam local time, for what people read (receipts, stamps, reports)."""
-    t = as_utc(t)
-    return t.astimezone(VN_TZ) if t else None
-
-
-class RegistryError(Exception):
-    """A request the registry refuses (unknown procedure, bad identifier, …): show it to the user."""
 
 
 # -- procedures ---------------------------------------------------------------------------------
@@ -75,9 +70,9 @@ def add_procedure(s: Session, code: str, name: str, requires: list[str], days: i
                   result_type: str | None = None, certification: bool | None = None) -> Procedure:
     bad = [t for t in requires if t not in DOC_TYPES]
     if bad:
-        raise RegistryError(f"unknown component type(s) {', '.join(bad)}; known: {', '.join(DOC_TYPES)}")
+        raise Invalid(f"loại thành phần không có trong danh mục: {', '.join(bad)} (có: {', '.join(DOC_TYPES)})")
     if not re.fullmatch(r"\d+\.\d{6}", code):
-        raise RegistryError(f"procedure code {code!r} is not a national code like 1.001193")
+        raise Invalid(f"mã thủ tục {code!r} không đúng dạng mã quốc gia (ví dụ 1.001193)")
     proc = s.get(Procedure, code) or Procedure(code=code)
     proc.name, proc.required_types, proc.days = nfc(name), list(requires), days
     if result_type:
@@ -95,7 +90,7 @@ def get_procedure(s: Session, code: str) -> Procedure:
     proc = s.get(Procedure, code)
     if proc is None:
         known = ", ".join(s.scalars(select(Procedure.code).order_by(Procedure.code)))
-        raise RegistryError(f"unknown procedure {code!r} (known: {known}; add one with `sohoa procedure add`)")
+        raise NotFound(f"không có thủ tục {code!r} (đã có: {known}; thêm bằng `sohoa procedure add`)")
     return proc
 
 
@@ -106,7 +101,7 @@ def subject_kind(identifier: str) -> str:
         return "citizen"
     if _ORG.match(identifier):
         return "organisation"
-    raise RegistryError("a subject is a 12-digit personal ID number or a 10-digit tax code (optionally -NNN)")
+    raise Invalid("chủ thể là số định danh cá nhân 12 chữ số hoặc mã số thuế 10 chữ số (có thể thêm -NNN)")
 
 
 def find_subject(s: Session, identifier: str) -> Subject | None:
@@ -188,7 +183,7 @@ def create_dossier(s: Session, *, procedure: str, subject: str, name: str | None
                    agency: str, channel: str = "counter", created_by: str = "",
                    now: dt.datetime | None = None) -> Dossier:
     if channel not in ("counter", "postal", "online"):
-        raise RegistryError("channel is one of counter, postal, online")
+        raise Invalid("kênh tiếp nhận là counter (trực tiếp), postal (bưu chính) hoặc online (trực tuyến)")
     proc = get_procedure(s, procedure)
     subj = get_or_create_subject(s, subject, name)
     now = now or utcnow()
@@ -208,8 +203,6 @@ def open_dossier(s: Session, *, procedure: str, subject: str, name: str | None =
                  now: dt.datetime | None = None) -> Dossier:
     """Open a dossier at the counter: create it, check the applicant's identity with ``verifier``
     (registry.verifier; its answer is stored with the dossier, the call audited) and audit the opening."""
-    from registry.verifier import NoVerifier, check_identity
-
     if birth_date and identity.parse_date(birth_date) is None:
         raise InvalidField("Ngày sinh phải viết dạng dd/mm/yyyy.", field="ngay_sinh", problems=["date_format"])
     if birth_date and subject_kind(subject.strip()) == "citizen":
@@ -229,7 +222,7 @@ def open_dossier(s: Session, *, procedure: str, subject: str, name: str | None =
 def get_dossier(s: Session, code: str) -> Dossier:
     d = s.scalar(select(Dossier).where(Dossier.code == code.strip()))
     if d is None:
-        raise RegistryError(f"no dossier {code!r}")
+        raise NotFound(f"không có hồ sơ {code!r}")
     return d
 
 
@@ -268,40 +261,6 @@ def unassigned_documents(s: Session) -> list[Document]:
                           .order_by(Document.id)))
 
 
-def document_json(doc: Document) -> dict[str, Any]:
-    return {"id": doc.id, "sha256": doc.sha256, "pages": doc.pages, "doc_type": doc.doc_type,
-            "confidence": round(doc.type_confidence or 0.0, 4), "fields": doc.fields or {},
-            "quality": doc.quality, "sealed": doc.sealed, "digitization_code": doc.digitization_code,
-            "kind": doc.kind or "scan", "certified_from": doc.certified_from_id,
-            "metadata": doc.doc_metadata or {},
-            "valid_until": doc.valid_until.isoformat() if doc.valid_until else None}
-
-
-def _iso(t: dt.datetime | None) -> str | None:
-    t = local(t)
-    return t.isoformat(timespec="seconds") if t else None
-
-
-def dossier_json(d: Dossier) -> dict[str, Any]:
-    return {
-        "code": d.code,
-        "subject": d.subject.identifier,
-        "subject_name": d.subject.name,
-        "procedure": d.procedure_code,
-        "status": d.status,
-        "received_at": _iso(d.received_at),
-        "due_at": _iso(d.due_at),
-        "components": [
-            {"doc_type": c.doc_type, "origin": c.origin, "routed_by": c.routed_by,
-             "state": state_of_component(c), "exempt_reason": c.exempt_reason, "note": c.note or "",
-             "document": document_json(c.document) if c.document else None}
-            for c in d.components
-        ],
-        "identity_status": d.identity_status,
-        "original_due_at": _iso(d.original_due_at),
-    }
-
-
 def audit(s: Session, actor: str, action: str, *, subject_id: int | None = None, object_type: str = "",
           object_id: str = "", detail: dict | None = None) -> None:
     s.add(AuditEvent(actor=actor, action=action, subject_id=subject_id, object_type=object_type,
@@ -310,31 +269,66 @@ def audit(s: Session, actor: str, action: str, *, subject_id: int | None = None,
 
 def check_type(doc_type: str) -> None:
     if doc_type not in DOC_TYPES:
-        raise RegistryError(f"unknown document type {doc_type!r}; known: {', '.join(DOC_TYPES)}")
+        raise Invalid(f"loại giấy tờ {doc_type!r} không có trong danh mục (có: {', '.join(DOC_TYPES)})")
 
 
 def get_document(s: Session, document_id: int) -> Document:
     doc = s.get(Document, document_id)
     if doc is None:
-        raise RegistryError(f"no document {document_id}")
+        raise NotFound(f"không có tài liệu số {document_id}")
     return doc
 
 
 # -- whose a document is, and what a dossier asks for ---------------------------------------------
 
+def link_subject(s: Session, doc: Document, subject: Subject, source: str) -> None:
+    """Link ``doc`` to ``subject`` (idempotent); the first link becomes the primary subject."""
+    if doc.id is None:
+        s.flush()
+    if doc.subject_id is None:
+        doc.subject_id = subject.id
+    exists = s.scalar(select(DocumentSubject.id).where(DocumentSubject.document_id == doc.id,
+                                                       DocumentSubject.subject_id == subject.id))
+    if exists is None:
+        s.add(DocumentSubject(document_id=doc.id, subject_id=subject.id, source=source))
+        s.flush()
+
+
+def label_document(s: Session, doc: Document, *, source: str = "fields", create: bool = True) -> list[str]:
+    """Link a document to the people its fields name (creating their subjects when ``create``);
+    returns the identifiers linked. Used at intake and after a staff correction of an ID field."""
+    pids = named_pids(doc.fields, doc.field_confidences)
+    name_of = {"so_dinh_danh": doc.fields.get("ho_ten"), "so_dinh_danh_chong": doc.fields.get("ho_ten_chong"),
+               "so_dinh_danh_vo": doc.fields.get("ho_ten_vo")} if doc.fields else {}
+    linked = []
+    for pid in pids:
+        field = next((k for k in identity.PID_FIELDS if (doc.fields or {}).get(k) == pid), "so_dinh_danh")
+        subj = (get_or_create_subject(s, pid, name_of.get(field)) if create
+                else s.scalar(select(Subject).where(Subject.identifier == pid)))
+        if subj is not None:
+            link_subject(s, doc, subj, source)
+            linked.append(pid)
+    return linked
+
+
+
 def subject_mismatch(s: Session, doc: Document, dossier: Dossier) -> SubjectMismatch | None:
     """The refusal when ``doc`` is another person's than the dossier's subject, else None.
 
     Another person's: the document is linked to people and the dossier's subject is not one of
-    them, or its ID fields name people and the dossier's subject is not one of them. A document
-    that names nobody and belongs to nobody is nobody else's."""
+    them, or its ID fields name people and the dossier's subject is not one of them — unless the
+    document names the dossier's subject by full name as another party (a parent on the child's
+    birth certificate, ``subjects.names_in_text``). A document that names nobody and belongs to
+    nobody is nobody else's."""
     own = owners(s, doc)
     named = named_pids(doc.fields, doc.field_confidences)
     if (own and dossier.subject_id in own) or (dossier.subject.identifier in named):
         return None
     if not own and not named:
         return None
-    from registry.text import mask_pid
+    if names_in_text(doc, dossier.subject.name):  # a parent named on the child's birth certificate
+        return None
+    from vocab.text import mask_pid
 
     names = named or [x.identifier for x in s.scalars(select(Subject).where(Subject.id.in_(own)))]
     who = ", ".join(mask_pid(x) for x in names)
@@ -526,7 +520,7 @@ def exempt_component(s: Session, d: Dossier, doc_type: str, reason: str, *, acto
     """Record that a required component is not scanned, for a reason Circular 03/2025 Art. 5 allows."""
     _required_component(d, doc_type)
     if reason not in EXEMPT_REASONS:
-        raise Invalid(f"Lý do không số hóa phải là một trong: "
+        raise Invalid("Lý do không số hóa phải là một trong: "
                       + "; ".join(f"{k} ({v})" for k, v in EXEMPT_REASONS.items()))
     comp = Component(dossier=d, doc_type=doc_type, document_id=None, origin="online" if reason == "online" else "scanned",
                      routed_by="manual", state="exempt", exempt_reason=reason, note=nfc(note.strip()))

@@ -4,12 +4,13 @@ by staff. Nothing here re-labels a document silently.
 
 A document may name several people (a marriage certificate names both spouses): each one it
 names with a well-formed ID number is linked to it (``document_subjects``); the first one is its
-primary subject (``Document.subject_id``). Reuse offers a document to the people it is linked to
+primary subject (``Document.subject_id``); ``registry.service.label_document`` records the links. Reuse offers a document to the people it is linked to
 and to the subject of the dossier it was issued in as a result — never to the subject of a
 dossier it was merely attached to.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,9 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.identity import PID_FIELDS, pid_problems
-from registry.models import Document, DocumentSubject, Subject
+from vocab.text import fold
+from registry.models import Document, DocumentSubject
 
-__all__ = ["named_pids", "subject_for_fields", "owners", "label_document", "link_subject"]
+__all__ = ["named_pids", "subject_for_fields", "owners", "names_in_text"]
 
 
 def _flagged(confidences: Mapping[str, Any] | None, name: str) -> bool:
@@ -60,33 +62,20 @@ def owners(s: Session, doc: Document) -> set[int]:
     return ids
 
 
-def link_subject(s: Session, doc: Document, subject: Subject, source: str) -> None:
-    """Link ``doc`` to ``subject`` (idempotent); the first link becomes the primary subject."""
-    if doc.id is None:
-        s.flush()
-    if doc.subject_id is None:
-        doc.subject_id = subject.id
-    exists = s.scalar(select(DocumentSubject.id).where(DocumentSubject.document_id == doc.id,
-                                                       DocumentSubject.subject_id == subject.id))
-    if exists is None:
-        s.add(DocumentSubject(document_id=doc.id, subject_id=subject.id, source=source))
-        s.flush()
+_HOLDER_NAMES = ("ho_ten", "ho_ten_chong", "ho_ten_vo")
 
 
-def label_document(s: Session, doc: Document, *, source: str = "fields", create: bool = True) -> list[str]:
-    """Link a document to the people its fields name (creating their subjects when ``create``);
-    returns the identifiers linked. Used at intake and after a staff correction of an ID field."""
-    from registry.service import get_or_create_subject  # service imports this module
-
-    pids = named_pids(doc.fields, doc.field_confidences)
-    name_of = {"so_dinh_danh": doc.fields.get("ho_ten"), "so_dinh_danh_chong": doc.fields.get("ho_ten_chong"),
-               "so_dinh_danh_vo": doc.fields.get("ho_ten_vo")} if doc.fields else {}
-    linked = []
-    for pid in pids:
-        field = next((k for k in PID_FIELDS if (doc.fields or {}).get(k) == pid), "so_dinh_danh")
-        subj = (get_or_create_subject(s, pid, name_of.get(field)) if create
-                else s.scalar(select(Subject).where(Subject.identifier == pid)))
-        if subj is not None:
-            link_subject(s, doc, subj, source)
-            linked.append(pid)
-    return linked
+def names_in_text(doc: Document, name: str) -> bool:
+    """Whether the document names a person called ``name`` as a party other than the holders of the
+    ID numbers it carries — the parents on a child's birth certificate. The values of its name
+    fields are left out first, so a stranger who shares the name (the holder of another ID card
+    called Nguyễn Văn An) does not count. Full names only (two words or more), whole words."""
+    key = fold(name)
+    if len(key.split()) < 2:
+        return False
+    text = f" {fold(doc.text or '')} "
+    for field in _HOLDER_NAMES:
+        held = fold((doc.fields or {}).get(field) or "")
+        if held:
+            text = re.sub(rf"(?<![a-z0-9]){re.escape(held)}(?![a-z0-9])", " ", text)
+    return re.search(rf"(?<![a-z0-9]){re.escape(key)}(?![a-z0-9])", text) is not None

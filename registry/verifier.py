@@ -26,7 +26,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from registry.models import Dossier, IdentityCheck
+from registry.models import AuditEvent, Dossier, IdentityCheck
 from vocab.text import fold, mask_pid, nfc
 
 __all__ = ["IdentityQuery", "IdentityAnswer", "IdentityVerifier", "StubVerifier", "HttpVerifier", "NoVerifier",
@@ -156,8 +156,6 @@ def check_identity(s: Session, dossier: Dossier, verifier: IdentityVerifier, *, 
                    officer: str) -> IdentityCheck:
     """Ask ``verifier`` about the dossier's applicant; store the answer with the dossier and audit the call
     (the audit event is the only place the full ID number is kept)."""
-    from registry.service import audit
-
     q = IdentityQuery(identifier=dossier.subject.identifier, name=nfc(name or dossier.subject.name or ""),
                       birth_date=(birth_date or "").strip() or None, officer=officer,
                       procedure=dossier.procedure_code)
@@ -174,9 +172,10 @@ def check_identity(s: Session, dossier: Dossier, verifier: IdentityVerifier, *, 
                                           "birth_date": bool(q.birth_date)}})
     s.add(row)
     dossier.identity_status = ans.status
-    audit(s, officer, "identity.verify", subject_id=dossier.subject_id, object_type="dossier", object_id=dossier.code,
-          detail={"verifier": row.verifier, "status": ans.status, "identifier": q.identifier, "name": q.name,
-                  "birth_date": q.birth_date, "procedure": q.procedure, "reference": ans.reference,
-                  "mismatched": list(ans.mismatched)})
+    detail = {"verifier": row.verifier, "status": ans.status, "identifier": q.identifier, "name": q.name,
+              "birth_date": q.birth_date, "procedure": q.procedure, "reference": ans.reference,
+              "mismatched": list(ans.mismatched)}
+    s.add(AuditEvent(actor=officer, action="identity.verify", subject_id=dossier.subject_id, object_type="dossier",
+                     object_id=dossier.code, detail=detail))
     s.flush()
     return row

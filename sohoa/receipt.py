@@ -109,13 +109,13 @@ def render_receipt(*, code: str, unit: str, procedure_code: str, procedure_name:
 
 def receipt_for(s, dossier, settings) -> bytes:
     """The receipt of a dossier as the registry holds it (names what need not be brought again)."""
-    from registry import service
     from registry.codes import receipt_qr_payload
     from registry.reuse import reusable_for_dossier
-    from registry.text import mask_pid
+    from vocab.clock import local
+    from vocab.text import mask_pid
 
     d = dossier
-    received, due = service.local(d.received_at), service.local(d.due_at)
+    received, due = local(d.received_at), local(d.due_at)
     payload = receipt_qr_payload(code=d.code, procedure=d.procedure_code, subject=d.subject.identifier,
                                  paper=PAPER_NAME, system=f"sohoa {settings.agency_code}", issued_at=received,
                                  appointment=due)

@@ -6,23 +6,11 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from registry import service
+from registry import service, shapes
+from registry.models import Dossier, Procedure
 from registry.reuse import reusable_for_dossier
-from registry.models import Document, Dossier, Procedure
-from registry.service import RegistryError
-from registry.text import mask_pid
-from sohoa.cli import Ctx, pass_ctx
-from vocab.errors import SohoaError
-
-Refusal = (RegistryError, SohoaError)
-
-
-class Refused(click.ClickException):
-    """A refusal of the registry, with the exit code of its kind (conflict 4, invalid 2, …)."""
-
-    def __init__(self, exc: Exception) -> None:
-        super().__init__(str(exc))
-        self.exit_code = getattr(exc, "exit_code", 1)
+from sohoa.commands.context import Ctx, pass_ctx
+from vocab.text import mask_pid
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -91,13 +79,10 @@ def procedure_add(ctx: Ctx, code: str, name: str, requires: str, days: int, resu
                   certification: bool | None) -> None:
     """Add (or update) procedure CODE in the catalogue."""
     types = [t.strip() for t in requires.split(",") if t.strip()]
-    try:
-        with ctx.db.session() as s:
-            p = service.add_procedure(s, code, name, types, days, result_type, certification)
-            obj = {"code": p.code, "name": p.name, "requires": p.required_types, "days": p.days,
-                   "certification": bool(p.certification)}
-    except Refusal as exc:
-        raise Refused(exc)
+    with ctx.db.session() as s:
+        p = service.add_procedure(s, code, name, types, days, result_type, certification)
+        obj = {"code": p.code, "name": p.name, "requires": p.required_types, "days": p.days,
+               "certification": bool(p.certification)}
     ctx.emit(obj, f"procedure {obj['code']} {obj['name']}: requires {', '.join(types)}; {days} working days")
 
 
@@ -132,17 +117,14 @@ def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None
     (and what the citizen need not bring again)."""
     from sohoa.identity import verifier_for
 
-    try:
-        with ctx.db.session() as s:
-            d = service.open_dossier(s, procedure=procedure_code, subject=subject, name=name, birth_date=birth_date,
-                                     agency=ctx.settings.agency_code, channel=channel, actor="staff:cli",
-                                     verifier=verifier_for(ctx.settings))
-            reusable = reusable_for_dossier(s, d)
-            obj = {"code": d.code, "procedure": d.procedure_code, "subject": d.subject.identifier,
-                   "due_at": service.dossier_json(d)["due_at"], "identity_status": d.identity_status,
-                   "required": list(d.procedure.required_types), "reusable": reusable}
-    except Refusal as exc:
-        raise Refused(exc)
+    with ctx.db.session() as s:
+        d = service.open_dossier(s, procedure=procedure_code, subject=subject, name=name, birth_date=birth_date,
+                                 agency=ctx.settings.agency_code, channel=channel, actor="staff:cli",
+                                 verifier=verifier_for(ctx.settings))
+        reusable = reusable_for_dossier(s, d)
+        obj = {"code": d.code, "procedure": d.procedure_code, "subject": d.subject.identifier,
+               "due_at": shapes.dossier_json(d)["due_at"], "identity_status": d.identity_status,
+               "required": list(d.procedure.required_types), "reusable": reusable}
     human = (f"dossier {obj['code']} opened; due {obj['due_at'][:16].replace('T', ' ') if obj['due_at'] else '—'}; "
              f"identity check: {obj['identity_status'] or '—'}")
     if reusable:
@@ -156,17 +138,14 @@ def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None
 @pass_ctx
 def dossier_show(ctx: Ctx, code: str) -> None:
     """Show a dossier with its components."""
-    try:
-        with ctx.db.session() as s:
-            d = service.get_dossier(s, code)
-            obj = service.dossier_json(d)
-            obj["reusable"] = reusable_for_dossier(s, d)
-            obj["required"] = list(d.procedure.required_types)
-            obj["component_states"] = [vars(c) for c in service.component_states(s, d)]
-            service.audit(s, "staff:cli", "dossier.show", subject_id=d.subject_id, object_type="dossier",
-                          object_id=d.code)
-    except Refusal as exc:
-        raise Refused(exc)
+    with ctx.db.session() as s:
+        d = service.get_dossier(s, code)
+        obj = shapes.dossier_json(d)
+        obj["reusable"] = reusable_for_dossier(s, d)
+        obj["required"] = list(d.procedure.required_types)
+        obj["component_states"] = [vars(c) for c in service.component_states(s, d)]
+        service.audit(s, "staff:cli", "dossier.show", subject_id=d.subject_id, object_type="dossier",
+                      object_id=d.code)
     if ctx.as_json:
         ctx.emit(obj)
         return
@@ -176,7 +155,8 @@ def dossier_show(ctx: Ctx, code: str) -> None:
         doc = c["document"] or {}
         lines.append(f"  - {c['doc_type']:22} document {doc.get('id')}  {doc.get('pages')} p.  {c['state']}"
                      f" via {c['routed_by'] or '—'}  sealed={doc.get('sealed')}"
-                     + (f"  ({c['exempt_reason']})" if c["exempt_reason"] else "") + (f"  {c['note']}" if c["note"] else ""))
+                     + (f"  ({c['exempt_reason']})" if c["exempt_reason"] else "")
+                     + (f"  {c['note']}" if c["note"] else ""))
     missing = [c["doc_type"] for c in obj["component_states"] if c["state"] == "missing"]
     if missing:
         lines.append("  missing: " + ", ".join(missing))
@@ -205,16 +185,13 @@ def dossier_list(ctx: Ctx, status: str | None, limit: int) -> None:
 
 def _record_component(ctx: Ctx, code: str, record, human) -> None:
     """Run ``record(s, dossier) -> Component`` on dossier CODE and print the component and the states."""
-    try:
-        with ctx.db.session() as s:
-            d = service.get_dossier(s, code)
-            comp = record(s, d)
-            ctx.emit({"code": d.code, "component": {"doc_type": comp.doc_type, "state": comp.state,
-                                                    "exempt_reason": comp.exempt_reason, "note": comp.note,
-                                                    "document_id": comp.document_id},
-                      "component_states": [vars(c) for c in service.component_states(s, d)]}, human(d, comp))
-    except Refusal as exc:
-        raise Refused(exc)
+    with ctx.db.session() as s:
+        d = service.get_dossier(s, code)
+        comp = record(s, d)
+        ctx.emit({"code": d.code, "component": {"doc_type": comp.doc_type, "state": comp.state,
+                                                "exempt_reason": comp.exempt_reason, "note": comp.note,
+                                                "document_id": comp.document_id},
+                  "component_states": [vars(c) for c in service.component_states(s, d)]}, human(d, comp))
 
 
 @dossier.command("exempt")
@@ -273,11 +250,8 @@ def receipt(ctx: Ctx, code: str, out_path: str) -> None:
     """Write the intake receipt of dossier CODE (code as text and QR) to a PDF."""
     from sohoa.receipt import receipt_for
 
-    try:
-        with ctx.db.session() as s:
-            pdf = receipt_for(s, service.get_dossier(s, code), ctx.settings)
-    except Refusal as exc:
-        raise Refused(exc)
+    with ctx.db.session() as s:
+        pdf = receipt_for(s, service.get_dossier(s, code), ctx.settings)
     Path(out_path).write_bytes(pdf)
     ctx.emit({"code": code, "out": out_path}, f"receipt for {code} written to {out_path}")
 
@@ -288,8 +262,7 @@ def unassigned(ctx: Ctx) -> None:
     """Documents that could not be routed to a dossier (staff resolve them)."""
     with ctx.db.session() as s:
         for doc in service.unassigned_documents(s):
-            ctx.emit({"document_id": doc.id, "doc_type": doc.doc_type, "fields": doc.fields,
-                      "source": doc.source_name},
+            ctx.emit(shapes.document_json(doc) | {"source": doc.source_name},
                      f"document {doc.id}  {doc.doc_type:22} from {doc.source_name}")
 
 
@@ -306,15 +279,12 @@ def assign(ctx: Ctx, document_id: int, code: str, doc_type: str | None, override
 
     Refused when the document names another person than the dossier's applicant, or its type is not
     one the procedure asks for, unless --override-reason is given."""
-    try:
-        with ctx.db.session() as s:
-            comp = service.assign_document(s, document_id, code, actor="staff:cli", doc_type=doc_type,
-                                           override_reason=override_reason)
-            obj = {"document_id": comp.document_id, "dossier": code, "doc_type": comp.doc_type}
-    except Refusal as exc:
-        raise Refused(exc)
-    ctx.emit(obj, f"document {obj['document_id']} attached to {obj['dossier']} as {obj['doc_type']}"
-                  + (" (override recorded in the audit log)" if override_reason and override_reason.strip() else ""))
+    with ctx.db.session() as s:
+        comp = service.assign_document(s, document_id, code, actor="staff:cli", doc_type=doc_type,
+                                       override_reason=override_reason)
+        obj = {"document_id": comp.document_id, "dossier": code, "doc_type": comp.doc_type}
+    overridden = " (override recorded in the audit log)" if override_reason and override_reason.strip() else ""
+    ctx.emit(obj, f"document {obj['document_id']} attached to {obj['dossier']} as {obj['doc_type']}{overridden}")
 
 
 @click.group()
@@ -328,14 +298,10 @@ def document() -> None:
 def document_show(ctx: Ctx, document_id: int) -> None:
     """Show a document: type, fields with confidences, where it came from and where it is attached."""
     with ctx.db.session() as s:
-        doc = s.get(Document, document_id)
-        if doc is None:
-            raise click.ClickException(f"no document {document_id}")
-        obj = service.document_json(doc)
-        obj.update(field_confidences=doc.field_confidences, source=doc.source_name,
-                   subjects=[mask_pid(x) for x in _subject_identifiers(s, doc)],
-                   pages_in_source=[doc.page_from, doc.page_to],
-                   dossiers=[c.dossier.code for c in doc.components])
+        doc = service.get_document(s, document_id)
+        obj = shapes.document_json(doc, detail=True)
+        obj["dossiers"] = [c.dossier.code for c in doc.components]
+        obj["subjects"] = [mask_pid(x) for x in _subject_identifiers(s, doc)]
         service.audit(s, "staff:cli", "document.show", subject_id=doc.subject_id, object_type="document",
                       object_id=str(doc.id))
     if ctx.as_json:
@@ -352,14 +318,12 @@ def document_show(ctx: Ctx, document_id: int) -> None:
     click.echo(f"  dossiers: {', '.join(obj['dossiers']) or '— (unassigned)'}")
 
 
-def _subject_identifiers(s, doc: Document) -> list[str]:
-    from sqlalchemy import select as _select
-
+def _subject_identifiers(s, doc) -> list[str]:
     from registry.models import Subject
     from registry.subjects import owners
 
     ids = owners(s, doc)
-    return list(s.scalars(_select(Subject.identifier).where(Subject.id.in_(ids)))) if ids else []
+    return list(s.scalars(select(Subject.identifier).where(Subject.id.in_(ids)))) if ids else []
 
 
 @document.command("correct")
@@ -378,13 +342,10 @@ def document_correct(ctx: Ctx, document_id: int, doc_type: str | None, field_val
     validity is derived again from the expiry the document carries."""
     fields = _pairs(field_values, "--field")
     meta = _pairs(meta_values, "--meta")
-    try:
-        with ctx.db.session() as s:
-            doc = service.correct_document(s, document_id, actor="staff:cli", doc_type=doc_type, fields=fields,
-                                           meta=meta)
-            obj = service.document_json(doc)
-    except Refusal as exc:
-        raise Refused(exc)
+    with ctx.db.session() as s:
+        doc = service.correct_document(s, document_id, actor="staff:cli", doc_type=doc_type, fields=fields,
+                                       meta=meta)
+        obj = shapes.document_json(doc)
     ctx.emit(obj, f"document {obj['id']} is now {obj['doc_type']} with {len(obj['fields'])} field(s)")
 
 
@@ -407,11 +368,8 @@ def staff_add(ctx: Ctx, username: str, name: str, role: str) -> None:
 
     password = os.environ.get("SOHOA_STAFF_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True)
-    try:
-        with ctx.db.session() as s:
-            st = add_staff(s, username, password, name=name, role=role)
-            service.audit(s, "staff:cli", "staff.add", object_type="staff", object_id=st.username)
-            obj = {"id": st.id, "username": st.username, "role": st.role}
-    except RegistryError as exc:
-        raise click.ClickException(str(exc))
+    with ctx.db.session() as s:
+        st = add_staff(s, username, password, name=name, role=role)
+        service.audit(s, "staff:cli", "staff.add", object_type="staff", object_id=st.username)
+        obj = {"id": st.id, "username": st.username, "role": st.role}
     ctx.emit(obj, f"staff account {obj['username']} ({obj['role']}) ready")

@@ -110,13 +110,13 @@ def test_subject_documents_content(env, world):
         docs = r.json()["documents"]
         assert [d["id"] for d in docs] == [world["birth"]]  # the expired ID card is not offered
         d = docs[0]
-        assert d["type"] == "khai_sinh" and d["sealed"] and d["kind"] == "result"
+        assert d["doc_type"] == "khai_sinh" and d["sealed"] and d["kind"] == "result"
         assert d["dossier"] == world["earlier"] and d["valid"] and d["electronic"]
         assert d["download"] == f"/api/v1/documents/{world['birth']}/file"
         assert d["fields"]["ho_ten"] == "Trần Thị Bình"
         # type filter, and an unknown subject gives an empty list (still audited)
         assert c.post("/api/v1/subjects/documents",
-                      json={"subject_id": world["pid"], "type": "cccd"}).json()["documents"] == []
+                      json={"subject_id": world["pid"], "doc_type": "cccd"}).json()["documents"] == []
         assert c.post("/api/v1/subjects/documents", json={"subject_id": new_pid()}).json()["documents"] == []
         # the expired one shows when asking for a day it was valid
         r = c.post("/api/v1/subjects/documents",
@@ -195,7 +195,7 @@ def test_document_and_missing(env, world):
         r = c.get(f"/api/v1/documents/{world['birth']}")
         assert r.status_code == 200
         body = r.json()
-        assert body["type"] == "khai_sinh" and body["results"][0]["electronic"] is True
+        assert body["doc_type"] == "khai_sinh" and body["results"][0]["electronic"] is True
         assert c.get("/api/v1/documents/2147483647").status_code == 404
         assert c.get("/api/v1/documents/2147483647/file").status_code == 404
 
@@ -356,7 +356,8 @@ def test_sohoa_serve_command(env):
 
 @pytest.mark.parametrize("relaxed", [True, False])
 def test_read_audit_session_commits_the_audit_row(env, relaxed):
-    from registry.api import lookup_subject_documents, read_audit_session
+    from registry.db import read_audit_session
+    from registry.reuse import lookup_subject_documents
 
     pid = new_pid()
     with env.db.session() as s:

@@ -2,7 +2,7 @@
 states, original due dates, identity checks
 
 Revision ID: 0006_once
-Revises: 0002_signing, 0004_staff (to become 0005_merge once the lead's merge revision lands)
+Revises: 0005_merge
 """
 import json
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_once"
-down_revision = ("0002_signing", "0004_staff")  # becomes "0005_merge" when main has it
+down_revision = "0005_merge"
 branch_labels = None
 depends_on = None
 
