@@ -23,13 +23,14 @@ from vocab.text import fold
 
 __all__ = ["province_codes", "province_name", "pid_problems", "birth_year_of_pid", "sex_of_pid",
            "tax_code_problems", "date_problems", "parse_date", "field_problems", "PROBLEM_MESSAGES",
-           "PID_FIELDS", "TAX_FIELDS"]
+           "PID_FIELDS", "TAX_FIELDS", "EXPIRY_FIELDS", "PERMANENT_WORDS"]
 
 # field names (spec §4 and the document metadata) and the check each one gets
 PID_FIELDS = ("so_dinh_danh", "so_dinh_danh_chong", "so_dinh_danh_vo")
 TAX_FIELDS = ("ma_so_thue", "ma_so_doanh_nghiep")
 DATE_SUFFIXES = ("ngay_",)  # ngay_sinh, ngay_het_han, ngay_chet, ngay_cap, ngay_ban_hanh, …
-DATE_FIELDS = ("hieu_luc_den",)
+DATE_FIELDS = ("hieu_luc_den", "co_gia_tri_den")
+EXPIRY_FIELDS = ("ngay_het_han", "co_gia_tri_den", "hieu_luc_den")  # a date, or "không thời hạn" / "vĩnh viễn"
 
 _PID = re.compile(r"^\d{12}$")
 _TAX = re.compile(r"^\d{10}(?:-?\d{3})?$")
@@ -149,7 +150,7 @@ def field_problems(fields: dict[str, str], names: list[str] | None = None) -> di
                                  sex=fields.get("gioi_tinh") if own else None)
         elif name in TAX_FIELDS:
             probs = tax_code_problems(value)
-        elif is_date_field(name) and not (name == "hieu_luc_den" and fold(value) in PERMANENT_WORDS):
+        elif is_date_field(name) and not (name in EXPIRY_FIELDS and fold(value) in PERMANENT_WORDS):
             probs = date_problems(value)
         else:
             probs = []

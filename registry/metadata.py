@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from registry.identity import PERMANENT_WORDS, parse_date
+from registry.identity import EXPIRY_FIELDS, PERMANENT_WORDS, parse_date
 from vocab.text import fold, fold_keep, nfc
 
 __all__ = ["METADATA_KEYS", "METADATA_LABELS", "EXPIRY_FIELDS", "PERMANENT", "extract_metadata", "valid_until",
@@ -35,7 +35,6 @@ METADATA_LABELS = {
     "nguoi_ky": "Người ký", "trich_yeu": "Trích yếu", "hieu_luc_den": "Hiệu lực đến",
     "pham_vi": "Phạm vi", "ma_ket_qua": "Mã loại kết quả",
 }
-EXPIRY_FIELDS = ("ngay_het_han", "co_gia_tri_den", "hieu_luc_den")
 PERMANENT = "vĩnh viễn"
 
 _RESULT_CODE = re.compile(r"\bKQ\.[A-Z]\d{2}\.\d{6}\b")

@@ -168,3 +168,25 @@ def test_web_ui_asks_for_a_reason_before_attaching_another_citizens_paper(settin
         assert s.get(Document, papers["couple"]).components == []
         assert s.get(Document, papers["hanh_card"]).subject_id != s.get(Document, papers["an_card"]).subject_id
 
+
+
+def test_a_paper_that_names_the_applicant_as_a_parent_is_his_to_bring(home, settings, db):
+    """A child's birth certificate names the child by ID number and the parents by name: it may go
+    on the father's dossier. Another man who shares the father's name does not make his own ID card
+    the father's."""
+    store = Store(settings.store_dir)
+    child = person("Nguyễn Thị Mai", 2024, "Nữ", province="012")
+    namesake = person(AN.name, 1990)
+    with db.session() as s:
+        birth = intake_document(s, store, doc_type="khai_sinh", text=(
+            f"GIẤY KHAI SINH\nHọ, chữ đệm, tên: {child.name.upper()}\nSố định danh cá nhân: {child.pid}\n"
+            f"Họ, chữ đệm, tên người cha: {AN.name.upper()}   Năm sinh: 1988"),
+            fields={"ho_ten": child.name, "ngay_sinh": child.dob, "so_dinh_danh": child.pid}).id
+        card = intake_document(s, store, doc_type="cccd", text=f"CĂN CƯỚC CÔNG DÂN\nHọ và tên: {AN.name.upper()}",
+                               fields=id_card_fields(namesake)).id
+    cli = Cli(home)
+    code = cli.ok("dossier", "create", "--procedure", "1.001022", "--subject", AN.pid, "--name", AN.name)[0]["code"]
+    cli.ok("assign", str(birth), code)
+    assert "giấy tờ của người khác" in cli.refused("assign", str(card), code)
+    shown = cli.ok("document", "show", str(birth))[0]
+    assert shown["subjects"] == ["*********" + child.pid[-3:]]  # still the child's, not re-labelled
