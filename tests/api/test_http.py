@@ -5,6 +5,7 @@ import datetime as dt
 import logging
 
 import pytest
+from pathlib import Path
 from sqlalchemy import select
 
 from registry.models import Component, Document, ReuseEvent
@@ -249,6 +250,20 @@ def test_openapi_document(env):
         assert p in paths
     assert "bearer" in str(spec["components"]["securitySchemes"]).lower()
     assert not any("{subject" in p for p in paths)  # personal IDs never in URLs
+    # one vocabulary: a document's type is doc_type in every schema, as the README's table says
+    schemas = spec["components"]["schemas"]
+    assert "doc_type" in schemas["SubjectQuery"]["properties"]
+    assert not [name for name, sc in schemas.items()
+                if "type" in sc.get("properties", {}) and name != "ValidationError"]  # FastAPI's own error item
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    assert '`{"subject_id", "doc_type"?, "valid_on"?}`' in readme
+
+
+def test_api_errors_are_typed_json(env, world):
+    """Expected failures answer the kind's status with {"error", "detail"} (Vietnamese detail)."""
+    with env.client("documents_read") as c:
+        r = c.get("/api/v1/documents/2147483000")
+    assert r.status_code == 404 and r.json()["error"] == "not_found" and "không có tài liệu" in r.json()["detail"]
 
 
 def test_schemathesis_finds_no_500(env, world):
