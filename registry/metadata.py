@@ -26,7 +26,7 @@ from registry.identity import EXPIRY_FIELDS, PERMANENT_WORDS, parse_date
 from vocab.text import fold, fold_keep, nfc
 
 __all__ = ["METADATA_KEYS", "METADATA_LABELS", "EXPIRY_FIELDS", "PERMANENT", "extract_metadata", "valid_until",
-           "metadata_problems"]
+           "metadata_problems", "has_metadata"]
 
 METADATA_KEYS = ("so_ky_hieu", "ngay_ban_hanh", "co_quan_ban_hanh", "nguoi_ky", "trich_yeu", "hieu_luc_den",
                  "pham_vi", "ma_ket_qua")
@@ -36,6 +36,15 @@ METADATA_LABELS = {
     "pham_vi": "Phạm vi", "ma_ket_qua": "Mã loại kết quả",
 }
 PERMANENT = "vĩnh viễn"
+
+# personal papers carry their facts as fields (an ID card, an application form): no paper metadata
+_NO_METADATA = ("cccd", "to_khai")
+
+
+def has_metadata(doc_type: str) -> bool:
+    """Whether documents of this type are results or official papers that carry document metadata."""
+    return doc_type not in _NO_METADATA
+
 
 _RESULT_CODE = re.compile(r"\bKQ\.[A-Z]\d{2}\.\d{6}\b")
 _NUMBER = re.compile(r"(?m)^\s*(?:so|s0)\s*[:.]\s*([0-9][0-9A-Za-z./\-]*\s*/\s*[A-Za-z0-9][A-Za-z0-9./\-]*)")
@@ -94,7 +103,8 @@ def extract_metadata(text: str) -> dict[str, str]:
             out["so_ky_hieu"] = re.sub(r"\s+", "", orig[m.start(1):m.end(1)])
             break
     for orig, f in head:
-        if re.search(r",\s*ngay\s+\d{1,2}\s+thang", f) or f.strip().startswith("ngay "):
+        # "Bản Bo, ngày 12 tháng 3 năm 2024" or "Ngày ban hành: 12/03/2024" — never "Ngày sinh: …"
+        if re.search(r",\s*ngay\s+\d{1,2}\s+thang", f) or re.match(r"\s*ngay\s+(\d|ban hanh|ky)", f):
             d = _date_after(orig, f)
             if d:
                 out["ngay_ban_hanh"] = d
@@ -171,8 +181,9 @@ def _signer(lines: list[tuple[str, str]]) -> str | None:
 
 def valid_until(fields: dict[str, str] | None, metadata: dict[str, str] | None = None) -> dt.date | None:
     """The last day a document is valid, from the expiry it carries; None when it carries none or
-    says it is permanent. A later value in ``metadata`` (staff-edited) wins over the fields."""
-    for src in (metadata or {}, fields or {}):
+    says it is permanent. The document's own expiry field (an ID card's ``ngay_het_han``, a
+    licence's ``co_gia_tri_den``) comes first, then the paper's ``hieu_luc_den`` metadata."""
+    for src in (fields or {}, metadata or {}):
         for name in EXPIRY_FIELDS:
             v = (src.get(name) or "").strip()
             if not v:

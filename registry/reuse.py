@@ -61,7 +61,7 @@ def _build_lookup_statements(sid):
     # result), the dossier it was first attached to, and whether signed certified copies exist.
     rdos = dot.alias("result_dossier")
     first_comp_code = (select(dot.c.code).select_from(ct.join(dot, ct.c.dossier_id == dot.c.id))
-                       .where(ct.c.document_id == dt_.c.id).order_by(ct.c.id).limit(1)
+                       .where(ct.c.document_id == dt_.c.id, dot.c.subject_id == sid).order_by(ct.c.id).limit(1)
                        .correlate(dt_).scalar_subquery())
     has_copies = (select(cct.c.id).where(cct.c.source_document_id == dt_.c.id, cct.c.status == "signed")
                   .correlate(dt_).exists())

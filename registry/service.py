@@ -498,7 +498,7 @@ def derive_from_content(s: Session, doc: Document, *, link_subjects: bool = True
     """What a newly recorded document's content says about it: the metadata printed on it (kept
     where staff set none), its validity from the expiry it carries, the people it names. Called by
     the intake for every recorded document."""
-    found = metadata.extract_metadata(doc.text or "")
+    found = metadata.extract_metadata(doc.text or "") if metadata.has_metadata(doc.doc_type) else {}
     doc.doc_metadata = {**found, **(doc.doc_metadata or {})}
     doc.valid_until = metadata.valid_until(doc.fields, doc.doc_metadata)
     if link_subjects:

@@ -104,7 +104,12 @@ def test_validity_comes_from_the_expiry_the_document_carries():
     assert metadata.valid_until({"co_gia_tri_den": "01/01/2020"}) == dt.date(2020, 1, 1)  # driving licence
     assert metadata.valid_until({"ngay_het_han": "Không thời hạn"}) is None
     assert metadata.valid_until({}, {"hieu_luc_den": "31/12/2029"}) == dt.date(2029, 12, 31)
-    assert metadata.valid_until({"ngay_het_han": "15/08/2038"}, {"hieu_luc_den": "vĩnh viễn"}) is None
+    # the card's own expiry field comes before a paper's validity metadata
+    assert metadata.valid_until({"ngay_het_han": "15/08/2038"}, {"hieu_luc_den": "vĩnh viễn"}) == dt.date(2038, 8, 15)
+    # an ID card's text is not an official paper's header: no issue date from "Ngày sinh"
+    card = "CĂN CƯỚC CÔNG DÂN\nSố / No.: 001088012345\nNgày sinh / Date of birth: 07/05/1988\n" \
+           "Có giá trị đến / Date of expiry: 15/08/2038"
+    assert "ngay_ban_hanh" not in metadata.extract_metadata(card)
     assert metadata.metadata_problems({"ma_ket_qua": "KQ.G15.31", "ngay_ban_hanh": "2024-01-01", "x": "1"}).keys() == {
         "ma_ket_qua", "ngay_ban_hanh", "x"}
 

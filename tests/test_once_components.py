@@ -86,11 +86,13 @@ def test_every_state_and_complete_needs_a_reason_for_a_missing_component(cli, se
 def test_validity_from_the_document_and_checked_corrections(cli, settings, db):
     store = Store(settings.store_dir)
     with db.session() as s:
-        card = intake_document(s, store, doc_type="cccd", fields=id_card_fields(AN, expiry="15/08/2038")).id
+        card = intake_document(s, store, doc_type="cccd", fields=id_card_fields(AN, expiry="15/08/2038"), text=(
+            f"CĂN CƯỚC CÔNG DÂN\nSố / No.: {AN.pid}\nHọ và tên / Full name: {AN.name.upper()}\n"
+            f"Ngày sinh / Date of birth: {AN.dob}\nCó giá trị đến / Date of expiry: 15/08/2038")).id
         licence = intake_document(s, store, doc_type="giay_phep_lai_xe", fields={
             "so": "790123456789", "ho_ten": AN.name, "ngay_sinh": AN.dob, "co_gia_tri_den": "01/01/2020"}).id
     shown = cli.ok("document", "show", str(card))[0]
-    assert shown["valid_until"] == "2038-08-15"
+    assert shown["valid_until"] == "2038-08-15" and shown["metadata"] == {}  # an ID card is not an official paper
     assert cli.ok("document", "show", str(licence))[0]["valid_until"] == "2020-01-01"
 
     # corrected to an expiry in the past: re-derived, listed but not reusable, and refused for reuse
@@ -203,3 +205,23 @@ def test_certified_copies_are_their_own_kind(home, db, settings, tmp_path):
     other = cli.ok("dossier", "create", "--procedure", "1.004873", "--subject", stranger.pid)[0]
     assert other["reusable"] == []
     assert "không phải giấy tờ" in cli.refused("dossier", "reuse", other["code"], "--document", str(copy))
+
+
+@pytest.mark.slow
+def test_metadata_of_a_scanned_decision_through_the_inbox(sohoa):
+    """Real Tesseract on a scanned decision dropped in the inbox: the intake records the metadata
+    printed on it, and its validity."""
+    from sohoa.dev import samples
+
+    page = ["ỦY BAN NHÂN DÂN XÃ BẢN BO", "#CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "#Độc lập - Tự do - Hạnh phúc",
+            *DECISION[1:3], "#QUYẾT ĐỊNH", "#Về việc công nhận hộ kinh doanh", *DECISION[5:]]
+    samples.save_jpeg(samples.degrade(samples.render_page(page), angle=0.5, seed=3), sohoa.home / "inbox" / "qd.jpg")
+    assert sohoa.json("watch", "--once")[-1]["quarantined"] == 0
+    doc = sohoa.json("unassigned")[0]
+    assert doc["doc_type"] == "van_ban"
+    assert doc["metadata"] == {"so_ky_hieu": "125/QĐ-UBND", "ngay_ban_hanh": "12/03/2024",
+                               "co_quan_ban_hanh": "ỦY BAN NHÂN DÂN XÃ BẢN BO",
+                               "trich_yeu": "Về việc công nhận hộ kinh doanh", "ma_ket_qua": "KQ.G15.000031",
+                               "hieu_luc_den": "31/12/2029", "pham_vi": "trên địa bàn xã Bản Bo",
+                               "nguoi_ky": "Nguyễn Văn Bình"}
+    assert doc["valid_until"] == "2029-12-31"
