@@ -273,11 +273,14 @@ def build_router(settings, db) -> APIRouter:
         check_csrf(request, str(form.get("csrf_token", "")))
         try:
             with db.session() as s:
-                old = service.get_document(s, doc_id).fields or {}
+                doc = service.get_document(s, doc_id)
+                old, old_meta = doc.fields or {}, doc.doc_metadata or {}
                 changed = {k[6:]: str(v) for k, v in form.items()
                            if k.startswith("field:") and str(v).strip() != old.get(k[6:], "")}
+                meta = {k[5:]: str(v) for k, v in form.items()  # document metadata: "meta:so_ky_hieu", …
+                        if k.startswith("meta:") and str(v).strip() != old_meta.get(k[5:], "")}
                 service.correct_document(s, doc_id, actor=actor(u), doc_type=str(form.get("doc_type") or "") or None,
-                                         fields=changed)
+                                         fields=changed, meta=meta)
         except NotFound:
             raise
         except SohoaError as exc:

@@ -10,6 +10,7 @@ from registry import service
 from registry.models import Document
 from registry.store import Store
 from tests.once_helpers import Cli, audits, id_card_fields, intake_document, person
+from tests.test_webui import server  # noqa: F401  (the fixture: the web app on loopback)
 
 AN = person("Nguyễn Văn An", 1988)
 
@@ -225,3 +226,30 @@ def test_metadata_of_a_scanned_decision_through_the_inbox(sohoa):
                                "hieu_luc_den": "31/12/2029", "pham_vi": "trên địa bàn xã Bản Bo",
                                "nguoi_ky": "Nguyễn Văn Bình"}
     assert doc["valid_until"] == "2029-12-31"
+
+
+def test_metadata_is_editable_in_the_web_ui(settings, db, server):
+    """The document page's correction form takes metadata as ``meta:KEY`` fields (checked like the CLI)."""
+    import re
+
+    import httpx
+
+    from registry.staff import add_staff
+
+    with db.session() as s:
+        add_staff(s, "clerk3", "mật-khẩu-dài", role="clerk")
+        doc = intake_document(s, Store(settings.store_dir), doc_type="van_ban", fields={},
+                              text="\n".join(DECISION)).id
+    with httpx.Client(base_url=server, follow_redirects=True) as c:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+        c.post("/login", data={"username": "clerk3", "password": "mật-khẩu-dài", "csrf_token": token})
+        r = c.post(f"/documents/{doc}/correct", data={"csrf_token": token, "meta:so_ky_hieu": "126/QĐ-UBND",
+                                                       "meta:hieu_luc_den": "31/12/2030"})
+        assert r.status_code == 200 and "Đã lưu" in r.text
+        r = c.post(f"/documents/{doc}/correct", data={"csrf_token": token, "meta:ngay_ban_hanh": "2024-03-12"})
+        assert "Không lưu được" in r.text and "dd/mm/yyyy" in r.text
+    with db.session() as s:
+        d = s.get(Document, doc)
+        assert d.doc_metadata["so_ky_hieu"] == "126/QĐ-UBND" and d.doc_metadata["ngay_ban_hanh"] == "12/03/2024"
+        assert d.valid_until.isoformat() == "2030-12-31"
+        assert audits(s, "document.correct")[0].actor == "staff:clerk3"
