@@ -21,7 +21,8 @@ from registry import metadata
 from registry.components import STATE_LABELS, component_states
 from registry.errors import ComponentsIncomplete, NotLate
 from registry.models import AuditEvent, Document, Dossier, Result, utcnow
-from registry.service import audit, refuse_unless_overridden, subject_mismatch
+from registry.service import audit, link_subject, refuse_unless_overridden, subject_mismatch
+from registry.subjects import owners
 from vocab.clock import VN_TZ
 from vocab.errors import Conflict, Invalid, NotFound
 
@@ -131,8 +132,8 @@ def complete(s: Session, d: Dossier, *, actor: str, result_document_id: int | No
                              subject_id=d.subject_id, object_type="dossier", object_id=d.code,
                              detail={"result_document_id": result_document_id})
     if doc is not None:
-        if doc.subject_id is None:
-            doc.subject_id = d.subject_id
+        if not owners(s, doc):  # a result that names nobody is the applicant's (the completion is audited)
+            link_subject(s, doc, d.subject, "result")
         until = valid_until or metadata.valid_until(doc.fields, doc.doc_metadata)
         result = Result(dossier_id=d.id, document_id=doc.id, valid_from=now.astimezone(VN_TZ).date(),
                         valid_until=until, reusable=reusable, electronic=electronic)

@@ -22,6 +22,7 @@ from registry.reuse import reusable_for_dossier, reuse_into_dossier
 from registry.staff import authenticate
 from registry.store import Store
 from sohoa import verification
+from sohoa.identity import verifier_for
 from sohoa.verification import verify_bytes
 from vocab.clock import local
 from vocab.errors import NotFound, SohoaError
@@ -155,15 +156,14 @@ def build_router(settings, db) -> APIRouter:
     # -- dossiers ------------------------------------------------------------------------------------
     @r.post("/dossiers")
     def dossier_create(request: Request, procedure: str = Form(...), subject: str = Form(...),
-                       name: str = Form(""), csrf_token: str = Form("")):
+                       name: str = Form(""), birth_date: str = Form(""), csrf_token: str = Form("")):
         u = user(request)
         check_csrf(request, csrf_token)
         try:
-            with db.session() as s:
-                d = service.create_dossier(s, procedure=procedure, subject=subject, name=name or None,
-                                           agency=settings.agency_code, created_by=u["username"])
-                service.audit(s, actor(u), "dossier.create", subject_id=d.subject_id, object_type="dossier",
-                              object_id=d.code)
+            with db.session() as s:  # audited; the applicant's identity checked (registry.verifier)
+                d = service.open_dossier(s, procedure=procedure, subject=subject, name=name or None,
+                                         birth_date=birth_date.strip() or None, agency=settings.agency_code,
+                                         actor=actor(u), verifier=verifier_for(settings))
                 code = d.code
         except SohoaError as exc:
             flash(request, f"Không tạo được hồ sơ: {exc.message}", error=True)
