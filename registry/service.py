@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from registry import identity, metadata
 from registry.codes import format_dossier_code
-from registry.components import (  # noqa: F401  (ComponentState, component_states, EXEMPT_REASONS: re-exported)
+from registry.components import (  # noqa: F401  (ComponentState, component_states, labels: re-exported)
     EXEMPT_REASONS,
+    STATE_LABELS,
     ComponentState,
     component_states,
     reuse_state_of,
@@ -41,7 +42,7 @@ from registry.verifier import NoVerifier, check_identity
 from vocab.clock import VN_TZ, local, utcnow
 from vocab.errors import Conflict, Invalid, NotFound
 from vocab.kinds import DOC_TYPES, OPEN_STATUSES
-from vocab.text import fold, nfc
+from vocab.text import fold, mask_pid, nfc
 
 _PID = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^\d{10}(-\d{3})?$")
@@ -311,7 +312,6 @@ def label_document(s: Session, doc: Document, *, source: str = "fields", create:
     return linked
 
 
-
 def subject_mismatch(s: Session, doc: Document, dossier: Dossier) -> SubjectMismatch | None:
     """The refusal when ``doc`` is another person's than the dossier's subject, else None.
 
@@ -328,8 +328,6 @@ def subject_mismatch(s: Session, doc: Document, dossier: Dossier) -> SubjectMism
         return None
     if names_in_text(doc, dossier.subject.name):  # a parent named on the child's birth certificate
         return None
-    from vocab.text import mask_pid
-
     names = named or [x.identifier for x in s.scalars(select(Subject).where(Subject.id.in_(own)))]
     who = ", ".join(mask_pid(x) for x in names)
     return SubjectMismatch(f"Văn bản {doc.id} là giấy tờ của người khác (số định danh {who}), không phải của "
@@ -472,12 +470,14 @@ def correct_document(s: Session, document_id: int, *, actor: str, doc_type: str 
 
 def _relabel(s: Session, doc: Document, actor: str) -> list[str]:
     """After a correction of an ID field: the document names whom its corrected fields name.
-    Links that came from the fields and that the fields no longer name are dropped (links that
-    staff decided stay); the change is audited with the identifiers before and after."""
+    Links that came from the fields are replaced; a link decided for a paper that named nobody
+    (staff's decision, a route) goes too once the paper names someone; links as a result or a
+    national-store document stay. The change is audited with the identifiers before and after."""
     old = {ds.subject_id: ds for ds in s.scalars(select(DocumentSubject).where(DocumentSubject.document_id == doc.id))}
     old_ids = [x.identifier for x in s.scalars(select(Subject).where(Subject.id.in_(list(old))))] if old else []
     named = named_pids(doc.fields, doc.field_confidences)
-    keep = {sid for sid, ds in old.items() if ds.source not in ("fields", "qr")}
+    keep = {sid for sid, ds in old.items()
+            if ds.source in ("result", "national") or (not named and ds.source in ("decision", "route"))}
     for sid, ds in old.items():
         if sid not in keep:
             s.delete(ds)

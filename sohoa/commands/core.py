@@ -125,8 +125,10 @@ def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None
         obj = {"code": d.code, "procedure": d.procedure_code, "subject": d.subject.identifier,
                "due_at": shapes.dossier_json(d)["due_at"], "identity_status": d.identity_status,
                "required": list(d.procedure.required_types), "reusable": reusable}
-    human = (f"dossier {obj['code']} opened; due {obj['due_at'][:16].replace('T', ' ') if obj['due_at'] else '—'}; "
-             f"identity check: {obj['identity_status'] or '—'}")
+    from registry.verifier import STATUS_LABELS
+
+    human = (f"dossier {obj['code']} opened; due {obj['due_at'][:16].replace('T', ' ') if obj['due_at'] else '—'}\n"
+             f"  kiểm tra danh tính: {STATUS_LABELS.get(obj['identity_status'] or '', '—')}")
     if reusable:
         human += "\n  already digitized, do not ask for paper: " + ", ".join(
             f"{r.get('doc_type')} (document {r.get('document_id')})" for r in reusable)
@@ -153,9 +155,10 @@ def dossier_show(ctx: Ctx, code: str) -> None:
              f" {obj['subject_name']}"]
     for c in obj["components"]:
         doc = c["document"] or {}
-        lines.append(f"  - {c['doc_type']:22} document {doc.get('id')}  {doc.get('pages')} p.  {c['state']}"
+        lines.append(f"  - {c['doc_type']:22} document {doc.get('id')}  {doc.get('pages')} p.  "
+                     f"{service.STATE_LABELS.get(c['state'], c['state'])}"
                      f" via {c['routed_by'] or '—'}  sealed={doc.get('sealed')}"
-                     + (f"  ({c['exempt_reason']})" if c["exempt_reason"] else "")
+                     + (f"  ({service.EXEMPT_REASONS[c['exempt_reason']]})" if c["exempt_reason"] else "")
                      + (f"  {c['note']}" if c["note"] else ""))
     missing = [c["doc_type"] for c in obj["component_states"] if c["state"] == "missing"]
     if missing:
@@ -207,7 +210,7 @@ def dossier_exempt(ctx: Ctx, code: str, doc_type: str, reason: str, note: str) -
     """Record that a required component is not scanned, for a reason the law allows."""
     _record_component(ctx, code, lambda s, d: service.exempt_component(s, d, doc_type, reason, actor="staff:cli",
                                                                        note=note),
-                      lambda d, c: f"{d.code}: {doc_type} not scanned ({reason})")
+                      lambda d, c: f"{d.code}: {doc_type} không phải số hóa — {service.EXEMPT_REASONS[reason]}")
 
 
 @dossier.command("national-data")
@@ -220,7 +223,7 @@ def dossier_national_data(ctx: Ctx, code: str, doc_type: str, source: str, refer
     """Record that a required component is replaced by data from a national database."""
     _record_component(ctx, code, lambda s, d: service.national_data_component(
         s, d, doc_type, source=source, reference=reference, actor="staff:cli"),
-        lambda d, c: f"{d.code}: {doc_type} replaced by data from {source}")
+        lambda d, c: f"{d.code}: {doc_type} thay bằng dữ liệu từ {source}")
 
 
 @dossier.command("national-store")
@@ -238,7 +241,7 @@ def dossier_national_store(ctx: Ctx, code: str, doc_type: str, path: str, refere
     _record_component(ctx, code, lambda s, d: reuse_from_national_store(
         s, d, doc_type=doc_type, data=Path(path).read_bytes(), store=Store(ctx.settings.store_dir),
         reference=reference, actor="staff:cli"),
-        lambda d, c: f"{d.code}: {doc_type} from the national store (document {c.document_id})")
+        lambda d, c: f"{d.code}: {doc_type} lấy từ Kho dữ liệu quốc gia (văn bản {c.document_id})")
 
 
 @click.command()
@@ -283,7 +286,7 @@ def assign(ctx: Ctx, document_id: int, code: str, doc_type: str | None, override
         comp = service.assign_document(s, document_id, code, actor="staff:cli", doc_type=doc_type,
                                        override_reason=override_reason)
         obj = {"document_id": comp.document_id, "dossier": code, "doc_type": comp.doc_type}
-    overridden = " (override recorded in the audit log)" if override_reason and override_reason.strip() else ""
+    overridden = " (đã ghi lý do ghi đè vào nhật ký)" if override_reason and override_reason.strip() else ""
     ctx.emit(obj, f"document {obj['document_id']} attached to {obj['dossier']} as {obj['doc_type']}{overridden}")
 
 
@@ -314,7 +317,7 @@ def document_show(ctx: Ctx, document_id: int) -> None:
         click.echo(f"  {k:22} {v}" + (f"  ({conf:.0%})" if conf is not None else ""))
     for k, v in obj["metadata"].items():
         click.echo(f"  [{k}] {v}")
-    click.echo(f"  valid until: {obj['valid_until'] or '—'}   belongs to: {', '.join(obj['subjects']) or '—'}")
+    click.echo(f"  hiệu lực đến: {obj['valid_until'] or '—'}   của: {', '.join(obj['subjects']) or '—'}")
     click.echo(f"  dossiers: {', '.join(obj['dossiers']) or '— (unassigned)'}")
 
 
