@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import String, bindparam, cast, func, insert, select, union
 from sqlalchemy.orm import Session
 
+from registry import outbox
 from registry.components import reuse_state_of
 from registry.errors import DocumentNotUsable, SubjectMismatch
 from registry.models import (AuditEvent, CertifiedCopy, Component, Document, DocumentSubject, Dossier, Result,
@@ -32,6 +33,8 @@ from vocab.kinds import CERTIFIED_COPY
 from vocab.text import mask_pid
 
 CERTIFIED_COPY_TYPE = CERTIFIED_COPY
+# the component's state → the portal's reuse origin (registry.outbox.REUSE_ORIGINS)
+_PORTAL_ORIGIN = {"reused_component": "component", "reused_result": "result", "reused_national": "national_store"}
 CLOSED_STATUSES = ("completed", "returned")
 
 
@@ -286,6 +289,7 @@ def reuse_into_dossier(s: Session, dossier: Dossier, document_id: int, *, actor:
     check_usable(s, doc)
     comp = attach(s, dossier, doc, origin="reused", routed_by="reuse", doc_type=doc_type,
                   state=reuse_state_of(s, doc))
+    outbox.component_event(s, comp, actor=actor, origin=_PORTAL_ORIGIN.get(comp.state))
     s.add(ReuseEvent(document_id=doc.id, dossier_id=dossier.id, client_id=client_id, system=actor,
                      purpose=purpose or f"component {doc_type} of dossier {dossier.code}"))
     audit(s, actor, "reuse.attach", subject_id=dossier.subject_id, object_type="dossier",

@@ -2,7 +2,7 @@
 states, original due dates, identity checks
 
 Revision ID: 0006_once
-Revises: 0005_merge
+Revises: 0008_sync
 """
 import json
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_once"
-down_revision = "0005_merge"
+down_revision = "0008_sync"  # after the portal-sync revision already on main
 branch_labels = None
 depends_on = None
 
