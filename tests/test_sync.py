@@ -100,15 +100,18 @@ def drive_dossier(db, i: int, tmp: Path, results: dict[int, int], scans: dict[in
             lifecycle.resume(s, d, actor="staff:test")
         elif kind == 1:
             lifecycle.apology(s, d, reason="Chờ xác minh", new_date=dt.date.today() + dt.timedelta(days=5),
-                              out=tmp / f"apology-{i}.pdf", actor="staff:test", render=functools.partial(apology_pdf, unit_name="UBND xã Bản Bo"))
+                              out=tmp / f"apology-{i}.pdf", actor="staff:test", render=functools.partial(apology_pdf, unit_name="UBND xã Bản Bo"),
+                              declare_late=True)  # not late yet: the officer declares it will be
         elif kind == 2:  # once-only: the result of dossier i-2, the scanned component of dossier i-1
-            reuse_into_dossier(s, d, results[i - 2], actor="staff:test", purpose="kết quả trước")
+            reuse_into_dossier(s, d, results[i - 2], actor="staff:test", purpose="kết quả trước",
+                               override_reason="giấy khai sinh kèm theo hồ sơ")  # a type 1.001193 does not ask for
             reuse_into_dossier(s, d, scans[i - 1], actor="staff:test", purpose="thành phần trước")
         elif kind == 3:
             lifecycle.return_dossier(s, d, "Không thuộc thẩm quyền", actor="staff:test")
         else:
             lifecycle.pause(s, d, "Chờ công dân bổ sung", actor="staff:test")
         if kind in (0, 1, 2):
+            service.exempt_component(s, d, "cccd", "comparison", actor="staff:test")  # the ID card shown, not scanned
             res = _document(s, d.subject_id, "khai_sinh", f"result-{i}")
             lifecycle.complete(s, d, actor="staff:test", result_document_id=res.id)
             res.digitization_code = f"{code}.KQ.{res.id}"
