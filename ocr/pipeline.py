@@ -16,6 +16,7 @@ import numpy as np
 
 from ocr.classify import classify as _classify_text, starts_document as _starts_document
 from ocr import engine, fields, inputs, preprocess
+from ocr.cccd import apply_cccd_qr
 from ocr.types import DocumentResult, OcrInputError, PageResult
 
 log = logging.getLogger("sohoa.ocr")
@@ -213,8 +214,8 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
         quality = "review"
     if ocr_conf:
         conf = min(conf, 0.5 + 0.5 * float(np.mean(ocr_conf))) if doc_type != "khac" else conf
-    return DocumentResult(path=path, pages=pages, doc_type=doc_type, confidence=float(conf), fields=flds,
-                          text=text, quality=quality, pdf=merge_pdfs([p.pdf for p in pages]))
+    return apply_cccd_qr(DocumentResult(path=path, pages=pages, doc_type=doc_type, confidence=float(conf), fields=flds,
+                                        text=text, quality=quality, pdf=merge_pdfs([p.pdf for p in pages])))
 
 
 def ocr_file(path: str, executor: Executor | None = None, **kw) -> DocumentResult:

@@ -29,6 +29,7 @@ __all__ = ["LOCALES", "DEFAULT_LOCALE", "translations", "label", "has_label", "g
 LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
 KINDS = ("doc_type", "status", "state", "origin", "routed_by", "channel", "quality", "role", "field", "flag",
+         "component_state", "exempt_reason", "identity",
          "refusal", "cert_status", "reason", "error", "action")
 _DIR = Path(__file__).with_name("locale")
 _lock = threading.Lock()

@@ -103,7 +103,7 @@ def test_unassigned_queue_and_search_in_a_browser(server, seeded, db, browser):
     expect(row).to_contain_text("scan_0007.jpg")
     expect(row).to_contain_text("Căn cước công dân")
     row.locator(f"button.suggest:has-text('{code}')").click()  # suggested from the ID number read
-    expect(page.locator(".flash")).to_contain_text(f"Đã gắn văn bản #{doc_id} vào hồ sơ {code}")
+    expect(page.locator(".flash")).to_contain_text(f"Đã gắn văn bản {doc_id} vào hồ sơ {code}")
     expect(page.locator(f"#doc-{doc_id}")).to_have_count(0)
 
     page.goto(f"{server}/dossiers/{code}")

@@ -78,13 +78,18 @@ def test_dossier_actions_pause_resume_detach_apology_complete(settings, db, offi
         assert r.status_code == 200 and "Đã lập phiếu xin lỗi" in r.text
         pdf = c.get(f"/dossiers/{code}/apology.pdf")
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-        c.post(f"/dossiers/{code}/complete", data={"csrf_token": tok, "result_document_id": ""})
+        r = c.post(f"/dossiers/{code}/complete", data={"csrf_token": tok, "result_document_id": ""})
+        assert r.status_code == 409 and 'role="alert"' in r.text  # required components are missing
+        c.post(f"/dossiers/{code}/exempt", data={"csrf_token": tok, "doc_type": "cccd", "reason": "comparison"})
+        assert "Giấy tờ chỉ xuất trình để đối chiếu" in c.get(f"/dossiers/{code}").text
+        c.post(f"/dossiers/{code}/complete", data={"csrf_token": tok, "override_reason": "Tờ khai nộp sau"})
         page = c.get(f"/dossiers/{code}").text
         assert "Đã giải quyết" in page and "Hoàn thành" in page
         r = c.post(f"/dossiers/{code}/complete", data={"csrf_token": tok})
         assert r.status_code in (409, 422) and 'role="alert"' in r.text
     changes = [a for a in _actions(db, code) if a not in ("dossier.show", "dossier.watch", "dossier.apology_read")]
-    assert changes == ["dossier.pause", "dossier.resume", "dossier.detach", "dossier.apology", "dossier.complete"]
+    assert changes == ["dossier.pause", "dossier.resume", "dossier.detach", "dossier.apology", "component.exempt",
+                       "dossier.complete.override", "dossier.complete"]
 
 
 def test_officer_refuses_with_a_legal_reason(settings, db, office):

@@ -9,6 +9,8 @@ import io
 import os
 import re
 
+from pathlib import Path
+
 import pikepdf
 import pytest
 from fastapi.testclient import TestClient
@@ -337,3 +339,18 @@ def test_a_disabled_account_loses_its_session(client, db):
         set_disabled(s, "clerk1", True)
     r = client.get("/dossiers", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_every_audited_action_has_a_name():
+    """The history pages show audit actions by name: every action the code audits is in the catalogue."""
+    root = Path(__file__).resolve().parents[1]
+    literal = re.compile(r'"((?:dossier|document|staff|certify|reuse|component|quarantine|register|indicators|'
+                         r'unassigned|upload|backlog|identity|subject)(?:\.[a-z_]+)+)"')
+    found = set()
+    for pkg in ("registry", "sohoa", "signing"):
+        for path in (root / pkg).rglob("*.py"):
+            for line in path.read_text("utf-8").splitlines():
+                if "audit(" in line or "action=" in line or "AuditEvent(" in line:
+                    found |= set(literal.findall(line))
+    assert {"document.correct", "dossier.create", "staff.login_failed", "certify.refuse"} <= found
+    assert sorted(a for a in found if not i18n.has_label("action", a)) == []

@@ -17,8 +17,11 @@ from ingest.journal import safe_name
 from registry import backlog, lifecycle, service, shapes
 from registry.models import (AuditEvent, CertificationRequest, Component, Document, Dossier, IngestEntry,
                              Officer, Procedure, Staff, Subject)
+from registry.errors import SubjectMismatch, TypeNotRequired
+from registry.metadata import METADATA_KEYS, has_metadata
 from registry.reuse import reusable_for_dossier, reuse_into_dossier
 from registry.search import SORTS, DossierFilter, list_dossiers, matching_documents
+from sohoa import i18n
 from sohoa.i18n import parse_date
 from sohoa.slips import apology_pdf
 from sohoa.webui import pageops
@@ -86,11 +89,11 @@ def suggestions(s, doc: Document, limit: int = 3) -> list[Dossier]:
 
 def dossier_view(s, d: Dossier) -> dict:
     obj = shapes.dossier_json(d)
-    have = {c.doc_type for c in d.components}
     obj.update(
         id=d.id, channel=d.channel, unit=d.unit, pause_reason=d.pause_reason, late=bool(d.late) or lifecycle.is_late(d),
         apology_ref=d.apology_ref, procedure_name=d.procedure.name, completed_at=d.completed_at,
-        missing=[t for t in d.procedure.required_types if t not in have],
+        states=(states := [vars(c) for c in service.component_states(s, d)]),
+        missing=[c["doc_type"] for c in states if c["state"] == "missing"],
         component_rows=[{"id": c.id, "doc_type": c.doc_type, "origin": c.origin, "routed_by": c.routed_by,
                          "created_at": c.created_at, "document": c.document} for c in d.components])
     return obj
@@ -108,13 +111,15 @@ def history(s, object_type: str, object_id: str, limit: int = 50, current: Docum
                           .order_by(AuditEvent.id.desc()).limit(limit)))
     names = {f"staff:{u}": n for u, n in s.execute(select(Staff.username, Staff.name))}
     names |= {f"officer:{i}": n for i, n in s.execute(select(Officer.id, Officer.name))}
-    after = {"doc_type": current.doc_type, "fields": dict(current.fields or {})} if current is not None else None
+    after = ({"doc_type": current.doc_type, "fields": dict(current.fields or {}),
+              "metadata": dict(current.doc_metadata or {})} if current is not None else None)
     out = []
     for e in rows:  # newest first: each correction's "after" is the state the next one started from
         changes = []
         before = (e.detail or {}).get("before") if e.action == "document.correct" else None
         if isinstance(before, dict) and after is not None:
-            bf, af = before.get("fields") or {}, after.get("fields") or {}
+            bf = {**(before.get("fields") or {}), **(before.get("metadata") or {})}
+            af = {**(after.get("fields") or {}), **(after.get("metadata") or {})}
             if before.get("doc_type") != after.get("doc_type"):
                 changes.append({"kind": "doc_type", "before": before.get("doc_type"), "after": after.get("doc_type")})
             for k in sorted(set(bf) | set(af)):
@@ -173,12 +178,14 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
 
     @r.post("/dossiers")
     def dossier_create(request: Request, procedure: str = Form(...), subject: str = Form(...), name: str = Form(""),
-                       channel: str = Form("counter"), u: Principal = clerk):
+                       birth_date: str = Form(""), channel: str = Form("counter"), u: Principal = clerk):
+        from sohoa.identity import verifier_for
+
         try:
-            with web.db.session() as s:
-                d = service.create_dossier(s, procedure=procedure, subject=subject, name=name or None,
-                                           agency=web.settings.agency_code, channel=channel, created_by=u.username)
-                web.audit(s, u, "dossier.create", subject_id=d.subject_id, object_type="dossier", object_id=d.code)
+            with web.db.session() as s:  # audited; the applicant's identity checked (registry.verifier)
+                d = service.open_dossier(s, procedure=procedure, subject=subject, name=name or None,
+                                         birth_date=birth_date.strip() or None, agency=web.settings.agency_code,
+                                         channel=channel, actor=u.actor, verifier=verifier_for(web.settings))
                 code = d.code
         except SohoaError as exc:
             web.flash(request, f"Không tạo được hồ sơ: {exc.message}", error=True)
@@ -201,7 +208,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
             events = history(s, "dossier", d.code)
             web.audit(s, u, "dossier.show", subject_id=d.subject_id, object_type="dossier", object_id=d.code)
         return web.page(request, "dossier.html", d=obj, reusable=reusable, events=events,
-                        can_act=u.role == CLERK, today=vn_today())
+                        can_act=u.role == CLERK, today=vn_today(), exempt_reasons=list(service.EXEMPT_REASONS))
 
     @r.get("/dossiers/{code}/components")
     def dossier_components(request: Request, code: str, u: Principal = reader):
@@ -251,13 +258,26 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
         return back(f"/dossiers/{code}")
 
     @r.post("/dossiers/{code}/complete")
-    def dossier_complete(request: Request, code: str, result_document_id: str = Form(""), u: Principal = clerk):
+    def dossier_complete(request: Request, code: str, result_document_id: str = Form(""),
+                         override_reason: str = Form(""), u: Principal = clerk):
+        rid = result_document_id.strip()
+        if rid and not rid.isdigit():
+            raise Invalid("Số văn bản kết quả phải là một số.")
+        with web.db.session() as s:  # a missing component or another person's result needs a reason (audited)
+            lifecycle.complete(s, load_dossier(s, code), actor=u.actor, result_document_id=int(rid) if rid else None,
+                               override_reason=override_reason.strip() or None)
+        web.flash(request, "Đã hoàn thành hồ sơ." + (" Lý do ghi đè đã được ghi vào nhật ký."
+                                                      if override_reason.strip() else ""))
+        return back(f"/dossiers/{code}")
+
+    @r.post("/dossiers/{code}/exempt")
+    def dossier_exempt(request: Request, code: str, doc_type: str = Form(...), reason: str = Form(...),
+                       note: str = Form(""), u: Principal = clerk):
+        """A required component not scanned, for a reason Circular 03/2025/TT-VPCP Art. 5 allows."""
         with web.db.session() as s:
-            rid = result_document_id.strip()
-            if rid and not rid.isdigit():
-                raise Invalid("Số văn bản kết quả phải là một số.")
-            lifecycle.complete(s, load_dossier(s, code), actor=u.actor, result_document_id=int(rid) if rid else None)
-        web.flash(request, "Đã hoàn thành hồ sơ.")
+            service.exempt_component(s, load_dossier(s, code), doc_type, reason, actor=u.actor, note=note.strip())
+        web.flash(request, f"Đã ghi nhận: {i18n.label('doc_type', doc_type)} không phải số hóa "
+                           f"({i18n.label('exempt_reason', reason)}).")
         return back(f"/dossiers/{code}")
 
     def apology_path(code: str) -> Path:
@@ -265,13 +285,14 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
 
     @r.post("/dossiers/{code}/apology")
     def dossier_apology(request: Request, code: str, reason: str = Form(""), new_date: str = Form(""),
-                        u: Principal = clerk):
+                        declare_late: str = Form(""), u: Principal = clerk):
         day = parse_date(new_date)
         if day is None:
             raise Invalid("Hãy chọn ngày hẹn trả mới.")
         with web.db.session() as s:
             lifecycle.apology(s, load_dossier(s, code), reason=reason, new_date=day, out=apology_path(code),
-                              actor=u.actor, render=functools.partial(apology_pdf, unit_name=web.settings.unit_name))
+                              actor=u.actor, render=functools.partial(apology_pdf, unit_name=web.settings.unit_name),
+                              declare_late=bool(declare_late))
         web.flash(request, "Đã lập phiếu xin lỗi và hẹn lại ngày trả kết quả.")
         return back(f"/dossiers/{code}")
 
@@ -376,17 +397,23 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
 
     @r.post("/documents/{doc_id}/assign")
     def assign(request: Request, doc_id: int, code: str = Form(""), suggested: str = Form(""),
-               doc_type: str = Form(""), u: Principal = clerk):
+               doc_type: str = Form(""), override_reason: str = Form(""), confirm: str = Form(""),
+               u: Principal = clerk):
         code = (suggested or code).strip()
         if not code:
             raise Invalid("Hãy nhập hoặc chọn mã hồ sơ.")
         try:
             with web.db.session() as s:
-                service.assign_document(s, doc_id, code.strip(), actor=u.actor, doc_type=doc_type or None)
+                service.assign_document(s, doc_id, code, actor=u.actor, doc_type=doc_type or None,
+                                        override_reason=override_reason.strip() or None)
+        except (SubjectMismatch, TypeNotRequired) as exc:  # ask for a confirmation with a reason
+            return web.page(request, "assign_override.html", status=409, doc_id=doc_id, code=code,
+                            doc_type=doc_type, message=exc.message, asked=bool(confirm))
         except SohoaError as exc:
-            web.flash(request, f"Không gắn được văn bản #{doc_id}: {exc.message}", error=True)
+            web.flash(request, f"Không gắn được văn bản {doc_id}: {exc.message}", error=True)
             return back("/unassigned")
-        web.flash(request, f"Đã gắn văn bản #{doc_id} vào hồ sơ {code.strip()}.")
+        web.flash(request, f"Đã gắn văn bản {doc_id} vào hồ sơ {code}."
+                  + (" Lý do ghi đè đã được ghi vào nhật ký." if override_reason.strip() else ""))
         return back("/unassigned")
 
     # -- documents -----------------------------------------------------------------------------------
@@ -406,11 +433,13 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
                 "source": doc.source_name, "confidences": doc.field_confidences or {}, "text": doc.text,
                 "dossiers": [c.dossier.code for c in doc.components], "created_at": doc.created_at,
                 "page_from": doc.page_from, "page_to": doc.page_to, "valid_until": doc.valid_until,
+                "metadata": doc.doc_metadata or {}, "has_metadata": has_metadata(doc.doc_type),
                 "requests": [{"id": x.id, "copies": x.copies, "status": x.status, "created_at": x.created_at}
                              for x in reqs]}
             events = history(s, "document", str(doc.id), current=doc)
             web.audit(s, u, "document.show", subject_id=doc.subject_id, object_type="document", object_id=str(doc_id))
-        return web.page(request, "document.html", doc=obj, types=DOC_TYPES, events=events, can_edit=u.role == CLERK)
+        return web.page(request, "document.html", doc=obj, types=DOC_TYPES, events=events, can_edit=u.role == CLERK,
+                        metadata_keys=METADATA_KEYS)
 
     @r.get("/documents/{doc_id}/pages/{page}.png")
     def document_page_png(request: Request, doc_id: int, page: int, u: Principal = doc_reader):
@@ -439,14 +468,17 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
     async def correct(request: Request, doc_id: int, u: Principal = clerk):
         form = await request.form()
         with web.db.session() as s:
-            old = load_doc(s, doc_id).fields or {}
+            doc = load_doc(s, doc_id)
+            old, old_meta = doc.fields or {}, doc.doc_metadata or {}
             changed = {k[6:]: str(v) for k, v in form.items()
                        if k.startswith("field:") and str(v).strip() != str(old.get(k[6:], ""))}
+            meta = {k[5:]: str(v) for k, v in form.items()  # document metadata: "meta:so_ky_hieu", …
+                    if k.startswith("meta:") and str(v).strip() != str(old_meta.get(k[5:], ""))}
             new_name, new_value = str(form.get("new_field") or "").strip(), str(form.get("new_value") or "")
             if new_name and new_value.strip():
                 changed[new_name] = new_value
             service.correct_document(s, doc_id, actor=u.actor, doc_type=str(form.get("doc_type") or "") or None,
-                                     fields=changed)
+                                     fields=changed, meta=meta)
         web.flash(request, "Đã lưu chỉnh sửa.")
         return back(f"/documents/{doc_id}")
 

@@ -21,6 +21,12 @@ SERIES = (("digitized_rate", "Hồ sơ được số hóa", "#1f6fb2"),
           ("on_time_rate", "Giải quyết đúng hạn", "#c0392b"))
 
 
+# Decision 766/QĐ-TTg figures shown in the table besides the charted rates: (key, label)
+TABLE_EXTRA = (("with_national_store_components_rate", "Thành phần lấy từ Kho dữ liệu quốc gia"),
+               ("resolved_rate", "Đã giải quyết"),
+               ("resolved_with_digitized_result_rate", "Giải quyết có kết quả số hóa"))
+
+
 def months(d1: dt.date, d2: dt.date, limit: int = 12) -> list[tuple[dt.date, dt.date]]:
     out = []
     cur = d1.replace(day=1)
@@ -71,6 +77,7 @@ def router(web: Web) -> APIRouter:
             web.audit(s, u, "indicators.read", detail={"from": d1.isoformat(), "to": d2.isoformat(), "unit": unit})
         return web.page(request, "dashboard.html", total=total, per_unit=per_unit, per_month=per_month,
                         chart=chart(per_month), units=units, unit=unit, date_from=d1, date_to=d2, series=SERIES,
+                        extra=TABLE_EXTRA,
                         backlog=backlog_status)
 
     @r.get("/late")
