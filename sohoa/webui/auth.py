@@ -46,7 +46,10 @@ def router(web: Web) -> APIRouter:
                 msg = "Sai tên đăng nhập hoặc mật khẩu."
             return web.page(request, "login.html", status=401, next=safe_next(next), error=msg,
                             username=(username or "")[:64])
-        request.session.clear()  # a fresh session (and CSRF token) on every sign-in
+        csrf = request.session.get("csrf")
+        request.session.clear()  # nothing of a previous user's session survives a sign-in …
+        if csrf:  # … but the form token (bound to this signed cookie) may: forms opened before still post
+            request.session["csrf"] = csrf
         request.session["user"] = user
         dest = safe_next(next, "/")
         return RedirectResponse(dest if dest != "/" else HOME_OF.get(user["role"], "/"), status_code=303)

@@ -467,18 +467,24 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
     @r.post("/documents/{doc_id}/correct")
     async def correct(request: Request, doc_id: int, u: Principal = clerk):
         form = await request.form()
-        with web.db.session() as s:
-            doc = load_doc(s, doc_id)
-            old, old_meta = doc.fields or {}, doc.doc_metadata or {}
-            changed = {k[6:]: str(v) for k, v in form.items()
-                       if k.startswith("field:") and str(v).strip() != str(old.get(k[6:], ""))}
-            meta = {k[5:]: str(v) for k, v in form.items()  # document metadata: "meta:so_ky_hieu", …
-                    if k.startswith("meta:") and str(v).strip() != str(old_meta.get(k[5:], ""))}
-            new_name, new_value = str(form.get("new_field") or "").strip(), str(form.get("new_value") or "")
-            if new_name and new_value.strip():
-                changed[new_name] = new_value
-            service.correct_document(s, doc_id, actor=u.actor, doc_type=str(form.get("doc_type") or "") or None,
-                                     fields=changed, meta=meta)
+        try:
+            with web.db.session() as s:
+                doc = load_doc(s, doc_id)
+                old, old_meta = doc.fields or {}, doc.doc_metadata or {}
+                changed = {k[6:]: str(v) for k, v in form.items()
+                           if k.startswith("field:") and str(v).strip() != str(old.get(k[6:], ""))}
+                meta = {k[5:]: str(v) for k, v in form.items()  # document metadata: "meta:so_ky_hieu", …
+                        if k.startswith("meta:") and str(v).strip() != str(old_meta.get(k[5:], ""))}
+                new_name, new_value = str(form.get("new_field") or "").strip(), str(form.get("new_value") or "")
+                if new_name and new_value.strip():
+                    changed[new_name] = new_value
+                service.correct_document(s, doc_id, actor=u.actor, doc_type=str(form.get("doc_type") or "") or None,
+                                         fields=changed, meta=meta)
+        except NotFound:
+            raise
+        except SohoaError as exc:  # a value that fails its check: back to the form, nothing saved
+            web.flash(request, f"Không lưu được: {exc.message}", error=True)
+            return back(f"/documents/{doc_id}")
         web.flash(request, "Đã lưu chỉnh sửa.")
         return back(f"/documents/{doc_id}")
 
