@@ -8,7 +8,10 @@ import fnmatch
 import os
 from pathlib import Path
 
-SUPPORTED = {".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".tif": "tiff", ".tiff": "tiff"}
+from ocr.inputs import check_pdf_tail, image_frames, sniff
+
+SUPPORTED = {".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".jfif": "jpeg", ".png": "png",
+             ".tif": "tiff", ".tiff": "tiff"}
 
 # scanner / OS / NAS litter and names of files still being written
 IGNORED_NAMES = ("*.part", "*.partial", "*.tmp", "*.temp", "*.crdownload", "*.download", "~$*", ".*",
@@ -29,7 +32,17 @@ def is_ignored(rel: str | os.PathLike) -> bool:
 
 
 def kind_of(path: str | os.PathLike) -> str | None:
+    """The scan kind a file's *name* suggests (for files not readable yet); content decides later."""
     return SUPPORTED.get(Path(path).suffix.lower())
+
+
+def content_kind(path: str | os.PathLike) -> str | None:
+    """'pdf' | 'jpeg' | 'png' | 'tiff' by the file's bytes (a .jfif or .jpe is a JPEG), or None."""
+    try:
+        kind = sniff(os.fspath(path))
+    except Exception:  # noqa: BLE001 - unreadable right now: not known
+        return None
+    return kind.lower() if kind else None
 
 
 def display_name(rel: str | os.PathLike) -> str:
@@ -61,32 +74,52 @@ def _head(path: Path, n: int = 16) -> bytes:
         return fh.read(n)
 
 
+def pdf_complete(path: Path) -> bool:
+    """A PDF is complete when its last %%EOF ends a parseable PDF (anywhere in the file: some
+    writers leave kilobytes of padding or junk after it)."""
+    try:
+        check_pdf_tail(os.fspath(path))
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def jpeg_complete(path: Path, size: int) -> bool:
+    """The end-of-image marker is near the end (0xFF never stands alone inside the coded data,
+    so FFD9 there is the marker; cameras and phones may append a few KB after it)."""
+    tail = _tail(path, 4096)
+    if tail.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        return True
+    return size > 8192 and b"\xff\xd9" in tail
+
+
 def looks_complete(path: str | os.PathLike) -> bool:
-    """Whether the file's bytes end the way a finished file of its claimed type ends.
+    """Whether the file's bytes end the way a finished file of its type (by content) ends. A
+    TIFF has no trailer: it is complete when it opens (and, for the watcher, when its page count
+    holds still; see :func:`tiff_pages`).
 
     A file that will never look complete (a text file renamed .pdf) is still handed on once it has
     been quiet for long enough: the decoder then quarantines it with the real reason.
     """
     p = Path(path)
-    kind = kind_of(p)
     try:
-        if p.stat().st_size == 0:
+        size = p.stat().st_size
+        if size == 0:
             return False
-        head = _head(p)
+        kind = content_kind(p)
         if kind == "pdf":
-            return head.startswith(b"%PDF") and b"%%EOF" in _tail(p, 4096)
+            return pdf_complete(p)
         if kind == "jpeg":
-            return head.startswith(b"\xff\xd8") and _tail(p, 64).rstrip(b"\x00").endswith(b"\xff\xd9")
+            return jpeg_complete(p, size)
         if kind == "png":
-            return head.startswith(b"\x89PNG") and b"IEND" in _tail(p, 64)
+            return b"IEND" in _tail(p, 64)
         if kind == "tiff":
-            if not head[:4] in (b"II*\x00", b"MM\x00*"):
-                return False
-            from PIL import Image  # TIFF has no trailer: a complete one opens and loads its first frame
-
-            with Image.open(p) as im:
-                im.load()
-            return True
-    except Exception:
+            return tiff_pages(p) is not None
+    except Exception:  # noqa: BLE001
         return False
     return False
+
+
+def tiff_pages(path: str | os.PathLike) -> int | None:
+    """Pages (frames) of a TIFF that opens, or None."""
+    return image_frames(os.fspath(path))
