@@ -81,6 +81,8 @@ def _read_ends(path: str, head_n: int = 65536, tail_n: int = 4096) -> tuple[byte
             head = fh.read(head_n)
             fh.seek(max(0, size - tail_n))
             tail = fh.read()
+    except (FileNotFoundError, PermissionError):
+        raise  # the file's own problem (gone, not ours to read), for the job to handle
     except OSError as exc:
         raise OcrInputError(f"cannot read file: {exc.strerror or exc}", code=Problem.UNREADABLE) from exc
     return head, tail, size

@@ -224,8 +224,19 @@ def _restore_caps(text: str) -> str:
     return "\n".join(out)
 
 
+def _soft_hyphen_u(text: str) -> str:
+    """TCVN3 stores ư as 0xAD, the soft hyphen, which PDF text extraction often turns into '-':
+    'm-ơi' → 'mươi', 'đ-ợc' → 'được' (only where that makes a syllable)."""
+    def fix(m: re.Match) -> str:
+        w = m.group(0)
+        cand = w.replace("-", "ư")
+        return cand if is_syllable(cand) else w
+    return re.sub(r"[^\W\d_]*-[^\W\d_]+|[^\W\d_]+-(?=\s|$)", fix, text)
+
+
 def decode_tcvn3(text: str) -> str:
-    return unicodedata.normalize("NFC", _restore_caps("".join(_TCVN3.get(c, c) for c in text)))
+    out = "".join(_TCVN3.get(c, c) for c in text)
+    return unicodedata.normalize("NFC", _restore_caps(_soft_hyphen_u(out)))
 
 
 def decode_vni(text: str) -> str:
