@@ -48,7 +48,7 @@ def _secret(key_ref: str, passphrase_file: str | None, what: str):
 
 
 def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signing commands
-    from sohoa.cli import pass_ctx
+    from sohoa.commands.context import pass_ctx
 
     # -- pki ------------------------------------------------------------------------------------
     @cli.group()
