@@ -5,10 +5,12 @@ Pure functions of a path and its bytes; no database, no moving.
 from __future__ import annotations
 
 import fnmatch
+import mmap
 import os
+import re
 from pathlib import Path
 
-from ocr.inputs import check_pdf_tail, image_frames, sniff
+from vocab.formats import sniff_bytes
 
 SUPPORTED = {".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".jfif": "jpeg", ".png": "png",
              ".tif": "tiff", ".tiff": "tiff"}
@@ -39,9 +41,10 @@ def kind_of(path: str | os.PathLike) -> str | None:
 def content_kind(path: str | os.PathLike) -> str | None:
     """'pdf' | 'jpeg' | 'png' | 'tiff' by the file's bytes (a .jfif or .jpe is a JPEG), or None."""
     try:
-        kind = sniff(os.fspath(path))
-    except Exception:  # noqa: BLE001 - unreadable right now: not known
+        head, tail = _head(Path(path), 65536), _tail(Path(path), 4096)
+    except OSError:  # unreadable right now: not known
         return None
+    kind = sniff_bytes(head, tail)
     return kind.lower() if kind else None
 
 
@@ -74,14 +77,26 @@ def _head(path: Path, n: int = 16) -> bytes:
         return fh.read(n)
 
 
+_STARTXREF = re.compile(rb"startxref\s+(\d+)\s*$")
+_OBJ_HEAD = re.compile(rb"\s*(xref\b|\d+\s+\d+\s+obj\b)")
+_OBJ_ANY = re.compile(rb"\d+\s+\d+\s+obj\b")
+
+
 def pdf_complete(path: Path) -> bool:
-    """A PDF is complete when its last %%EOF ends a parseable PDF (anywhere in the file: some
-    writers leave kilobytes of padding or junk after it)."""
-    try:
-        check_pdf_tail(os.fspath(path))
-        return True
-    except Exception:  # noqa: BLE001
-        return False
+    """A PDF is complete when its last %%EOF ends a PDF: the ``startxref`` just before it points
+    at a cross-reference inside the file. Whatever follows that %%EOF (padding, a mail footer,
+    kilobytes of junk) is fine, unless it is more PDF objects still being written."""
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        end = mm.rfind(b"%%EOF")
+        if end < 0:
+            return False
+        m = _STARTXREF.search(mm[max(0, end - 1024): end].rstrip())
+        if not m:
+            return False
+        offset = int(m.group(1))
+        if offset >= end or not _OBJ_HEAD.match(mm[offset: offset + 64]):
+            return False
+        return not _OBJ_ANY.search(mm[end: end + 65536])
 
 
 def jpeg_complete(path: Path, size: int) -> bool:
@@ -122,4 +137,10 @@ def looks_complete(path: str | os.PathLike) -> bool:
 
 def tiff_pages(path: str | os.PathLike) -> int | None:
     """Pages (frames) of a TIFF that opens, or None."""
-    return image_frames(os.fspath(path))
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return getattr(im, "n_frames", 1) or 1
+    except Exception:  # noqa: BLE001 - not (yet) a readable TIFF
+        return None

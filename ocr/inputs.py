@@ -25,54 +25,14 @@ import numpy as np
 from PIL import Image
 
 from ocr.types import OcrInputError, Problem
+from vocab.formats import KINDS, describe, sniff_bytes  # noqa: F401 - KINDS: part of this module's face
 
 DEFAULT_MAX_PIXELS = 200_000_000  # decompression-bomb cap: an image page above this is refused
 DEFAULT_WORK_PIXELS = 30_000_000  # a page is analysed and OCR'd at most this big (≈ A4 at 550 dpi)
 MAX_SIDE = 30_000  # Tesseract refuses an image side above 32767 px
 RASTER_DPI = 300
-KINDS = ("PDF", "JPEG", "PNG", "TIFF")
 
 # --------------------------------------------------------------------------- what a file is
-
-_OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
-_OTHER_FORMATS = [
-    (b"RIFF", "WEBP/RIFF"), (b"GIF8", "GIF"), (b"BM", "BMP"), (b"PK\x03\x04", "ZIP"), (b"\x1f\x8b", "gzip"),
-    (b"\xd0\xcf\x11\xe0", "Microsoft Office (OLE)"), (b"{\\rtf", "RTF"), (b"<", "HTML/XML"),
-]
-
-
-def sniff_bytes(head: bytes, tail: bytes = b"") -> str | None:
-    """'PDF' | 'JPEG' | 'PNG' | 'TIFF' from a file's first bytes (and last, for headerless PDFs)."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "TIFF"
-    if b"%PDF-" in head[:1024]:
-        return "PDF"
-    # PDF readers search further for the header, and accept a file without one whose objects and
-    # cross-reference are there (qpdf: "can't find PDF header" is a warning)
-    if b"%PDF-" in head or (_OBJ.search(head[:4096]) and (b"startxref" in tail or b"trailer" in tail)):
-        return "PDF"
-    return None
-
-
-def describe(head: bytes) -> str:
-    """A word on what a file that is no scan seems to be, for the technical detail."""
-    if not head:
-        return "empty"
-    for magic, name in _OTHER_FORMATS:
-        if head.startswith(magic):
-            return name
-    if b"ftypheic" in head[:32] or b"ftypmif1" in head[:32]:
-        return "HEIC"
-    try:
-        head[:512].decode("utf-8")
-        return "text"
-    except UnicodeDecodeError:
-        return "unknown binary"
-
 
 def _read_ends(path: str, head_n: int = 65536, tail_n: int = 4096) -> tuple[bytes, bytes, int]:
     try:
