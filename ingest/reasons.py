@@ -92,6 +92,8 @@ def for_exception(exc: BaseException, **params) -> Explained:
     page = getattr(exc, "page", None)
     if page is not None:
         params.setdefault("page", page + 1)
+        if not detail.startswith("page "):
+            detail = f"page {page + 1}: {detail}"
     if code:
         return explain(str(code), detail, **params)
     if isinstance(exc, PermissionError):

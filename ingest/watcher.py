@@ -52,6 +52,7 @@ class StabilityTracker:
     empty_timeout: float = EMPTY_TIMEOUT  # an empty file is quarantined only after this long
     seen: dict[str, _Seen] = field(default_factory=dict)
     waiting: set[str] = field(default_factory=set)  # empty files waited for (not "settling")
+    handed: dict[str, tuple[int, float]] = field(default_factory=dict)  # handed over, yet still here
 
     def observe(self, rel: str, size: int, mtime: float, now: float) -> float:
         """Record a sighting; returns how long the file has been unchanged."""
@@ -110,6 +111,9 @@ def scan_ready(inbox: Path, tracker: StabilityTracker, now: float | None = None)
     present: set[str] = set()
     for rel, full, st in walk_inbox(inbox):
         present.add(rel)
+        if tracker.handed.get(rel) == (st.st_size, st.st_mtime):
+            continue  # handed over and not taken (it could not be moved): not again until it changes
+        tracker.handed.pop(rel, None)
         folder = os.path.dirname(rel)
         problem = code = None
         if statmod.S_ISLNK(st.st_mode):
@@ -153,6 +157,9 @@ def scan_ready(inbox: Path, tracker: StabilityTracker, now: float | None = None)
     for rel in list(tracker.seen):
         if rel not in present:
             tracker.forget(rel)
+    for rel in list(tracker.handed):
+        if rel not in present:
+            del tracker.handed[rel]
     batches = []
     for folder, items in sorted(by_dir.items()):
         # problems go out one by one at once; good files only when the whole folder is settled
@@ -209,7 +216,17 @@ class InboxWatcher:
         for batch in scan_ready(self.inbox, self.tracker):
             for c in batch:
                 self.tracker.forget(c.rel)
-            self.on_batch(batch)
+            try:
+                self.on_batch(batch)
+            except Exception:  # noqa: BLE001 - one batch's failure must not stop the watcher
+                log.exception("handing over %s failed; will try again", [display_name(c.rel) for c in batch])
+                continue
+            for c in batch:
+                try:
+                    st = c.path.lstat()
+                except OSError:
+                    continue
+                self.tracker.handed[c.rel] = (st.st_size, st.st_mtime)
         return self.tracker.settling
 
     def run(self, until_idle: bool = False, tick: float = 0.25) -> None:
