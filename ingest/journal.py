@@ -145,7 +145,7 @@ class Journal:
         """This very file (same place, size and time) was left in the inbox before, with an alert."""
         with self.db.session() as s:
             return s.scalar(select(IngestEntry.id).where(
-                IngestEntry.final_path == str(c.path), IngestEntry.state == "quarantined",
+                IngestEntry.final_path == display_name(str(c.path)), IngestEntry.state == "quarantined",
                 IngestEntry.size == c.size, IngestEntry.mtime == c.mtime).limit(1)) is not None
 
     def _take_one(self, c: Candidate, batch_id: str) -> int | None:
@@ -284,10 +284,11 @@ class Journal:
                 _move(src, dest)
             except OSError as exc:
                 left = src
-                reason += f"\n\nTệp vẫn nằm ở: {self._shown(src)} (không chuyển được: {exc.strerror or exc})"
+                reason += (f"\n\nTệp vẫn nằm ở: {display_name(self._shown(src))} "
+                           f"(không chuyển được: {exc.strerror or exc})")
                 with self.db.session() as s:
                     e = s.get(IngestEntry, entry_id)
-                    e.error, e.final_path = reason, str(src)
+                    e.error, e.final_path = reason, display_name(str(src))
             else:
                 if src.parent.parent == self.paths.work:
                     _rmdir_quiet(src.parent)
@@ -296,7 +297,7 @@ class Journal:
             f"{reason}\n\nfile: {name}\njournal entry: #{entry_id}\nquarantined at: {utcnow():%Y-%m-%d %H:%M:%S} UTC\n",
             encoding="utf-8")
         if left is not None:
-            log.error("ALERT: #%d %s cannot be moved and stays at %s: %s", entry_id, name, self._shown(left),
+            log.error("ALERT: #%d %s cannot be moved and stays at %s: %s", entry_id, name, display_name(self._shown(left)),
                       reason.splitlines()[0])
         else:
             log.warning("quarantined #%d %s: %s", entry_id, name, reason.splitlines()[0])
