@@ -24,6 +24,8 @@ class Settings:
     rescan_seconds: float = 5.0  # periodic rescan of the inbox, whatever the observer says
     max_attempts: int = 5  # transient failures are retried this many times, with backoff
     max_pixels: int = 200_000_000  # decompression-bomb cap per page
+    work_pixels: int = 30_000_000  # a page is analysed and OCR'd at most this big (memory per page worker)
+    empty_timeout_seconds: float = 900.0  # an empty file in the inbox is waited for this long
     ocr_lang: str = "vie"
     agency_code: str = "000.00.01.H29"  # the unit's code, first part of every dossier code
     unit_name: str = "Ủy ban nhân dân xã"  # shown on receipts and certification stamps

@@ -195,7 +195,7 @@ def _ocr_pages(ctx: JobContext, good: list[tuple[Claimed, int]], out: BatchOutco
     """Every page of every good file, concurrently. A page that fails is read again alone (in a
     fresh process when a worker died); if it fails again, its file is quarantined with the
     page's reason and the rest of the batch goes on."""
-    kw = dict(lang=ctx.settings.ocr_lang, max_pixels=ctx.settings.max_pixels)
+    kw = dict(lang=ctx.settings.ocr_lang, max_pixels=ctx.settings.max_pixels, work_pixels=ctx.settings.work_pixels)
     tasks: list[tuple[Claimed, int, Future | None]] = []
     for e, n in good:
         for i in range(n):
