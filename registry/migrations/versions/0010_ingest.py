@@ -6,13 +6,13 @@ A scanned document is the same document when it comes from the same input pages:
 two documents that share one file in the content-addressed store.
 
 Revision ID: 0010_ingest
-Revises: 0005_merge
+Revises: 0008_sync
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_ingest"
-down_revision = "0005_merge"
+down_revision = "0008_sync"
 branch_labels = None
 depends_on = None
 
