@@ -1,7 +1,11 @@
 """Per-page work (runs in a worker process) and per-document assembly.
 
-read_page: decode one page -> QR -> clean-up (border, light, orientation, deskew, denoise) ->
-Tesseract once (PDF + TSV) -> classify. Born-digital PDF pages keep their own text and page."""
+read_page: decode one page (within the work budget) -> QR -> clean-up (border, light,
+orientation, deskew, denoise) -> Tesseract once (PDF + TSV) -> if the read is weak or does not
+read as text, Tesseract's own evidence on orientation (OSD, the page read both ways up) ->
+classify. Born-digital PDF pages keep their own text and page when that text reads as text
+(legacy TCVN3/VNI layers converted); otherwise they are OCR'd. Anything unexpected on a page is
+raised as OcrPageError for that page; assemble() gives a document its content key."""
 from __future__ import annotations
 
 import hashlib

@@ -83,3 +83,28 @@ def test_tiff_written_page_by_page_is_taken_whole(tmp_path):
     assert [c.rel for c in batch] == ["batch.tif"]
     with Image.open(batch[0].path) as im:
         assert im.n_frames == 3
+
+
+def test_a_file_left_in_the_inbox_is_not_handed_over_again(tmp_path):
+    """A file the journal could not take (it cannot be moved) stays in the inbox: the watcher
+    hands it over once, and `run --once` still comes to an end."""
+    import threading
+
+    from ingest.watcher import InboxWatcher
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    Image.new("L", (60, 60), 230).save(inbox / "stuck.jpg", format="JPEG")
+    handed = []
+    w = InboxWatcher(inbox, lambda batch: handed.append([c.rel for c in batch]), quiet=0.2, rescan=0.2)
+    t = threading.Thread(target=w.run, kwargs={"until_idle": True, "tick": 0.05})
+    t.start()
+    t.join(timeout=20)
+    assert not t.is_alive(), "run(until_idle=True) never ended"
+    w.poll_once()
+    assert handed == [["stuck.jpg"]]
+    os.utime(inbox / "stuck.jpg", (2e9, 2e9))  # it changed: it is a new candidate
+    t = threading.Thread(target=w.run, kwargs={"until_idle": True, "tick": 0.05})
+    t.start()
+    t.join(timeout=20)
+    assert handed == [["stuck.jpg"], ["stuck.jpg"]]
