@@ -134,7 +134,7 @@ def _clean_name(raw: str) -> str | None:
             else:
                 break
         words = keep
-    words = [w.strip(".,:;") for w in words if re.search(r"\w", w)]
+    words = [w.strip(".,:;_|") for w in words if re.search(r"\w", w)]  # OCR glues '_' or '|' to a word
     words = [w for w in words if not re.search(r"\d", w)]
     if not (2 <= len(words) <= 7):
         return None
@@ -437,7 +437,8 @@ def _business_code(s: str) -> str | None:
     t = _token_value(s)
     if not t or not re.search(r"\d", t):
         return None
-    m = re.fullmatch(r"([0-9OoIl]{2,3})([A-ZĐ])([0-9OoIlSB]{5,})", t)
+    m = re.fullmatch(r"([0-9OoIl]{2,3})([A-ZĐ])([0-9OoIlSB]{5,})", t) or re.fullmatch(
+        r"([0-9OoIl]{2,3})[§|]([A-ZĐ])([0-9OoIlSB]{5,})", t)  # a stray mark before the letter
     if m:
         return repair_digits(m.group(1)) + m.group(2) + repair_digits(m.group(3))
     return repair_digits(t)
