@@ -56,6 +56,13 @@ def _open_db(home: Path):
     return Database(load_settings(home, env={}).db_url)
 
 
+def _drained(db) -> bool:
+    from registry import outbox
+
+    with db.session() as s:
+        return outbox.status(s)["pending"] == 0
+
+
 def _document(s, subject_id: int, doc_type: str, tag: str):
     from registry.models import Document
 
@@ -129,8 +136,8 @@ def test_200_dossiers_sync_exactly_once_in_order_through_failures_and_kills(soho
             drive_dossier(db, i, tmp_path, results, scans)
             if i in kill_at:
                 target = portal.received()["requests"] + rng.randint(1, 6)
-                wait_for(lambda: portal.received()["requests"] > target, 60,
-                         "the sync worker to be sending")
+                wait_for(lambda: portal.received()["requests"] > target or _drained(db), 120,
+                         "the sync worker to be sending")  # (a worker that caught up is killed idle)
                 worker.kill()
                 kills.append(portal.received()["requests"])
                 worker.stop()
