@@ -163,11 +163,6 @@ def main() -> None:
             rates[f"celery{w}"], rep = run_celery(tmp / "src", w, tmp, args.pg, args.amqp)
             line(f"backlog import, Celery, {w} worker{'s' if w > 1 else ''} (1 OCR process each), "
                  f"PostgreSQL + RabbitMQ", rates[f"celery{w}"], rep)
-        if "ocr" in modes and len(rates) > 0:
-            baseline("after the imports; the machine is shared, so both are shown")
-            base = sum(ocr_runs) / len(ocr_runs)
-            print(f"  ratios to the mean OCR rate {base:.1f} pages/min: " + ", ".join(
-                f"{k} {v / base:.2f}×" for k, v in rates.items()), flush=True)
         per_worker = rates.get("celery1") or (rates["inproc"] / (os.cpu_count() or 1) if "inproc" in rates else None)
         if per_worker:
             ppr = pages / args.n
@@ -175,10 +170,15 @@ def main() -> None:
             src = "1 Celery worker" if "celery1" in rates else "in-process rate per core"
             print(f"  {TARGET:,} results × {ppr:.2f} pages = {total:,.0f} pages at {per_worker:.1f} pages/min per worker "
                   f"({src}), scaling linearly: 1 worker {hours(total, per_worker)}, 4 workers "
-                  f"{hours(total, 4 * per_worker)}, 16 workers {hours(total, 16 * per_worker)}")
+                  f"{hours(total, 4 * per_worker)}, 16 workers {hours(total, 16 * per_worker)}", flush=True)
             if "celery2" in rates and "celery1" in rates:
                 print(f"  measured scaling 1 → 2 workers: {rates['celery2'] / rates['celery1']:.2f}× "
-                      f"(on {os.cpu_count()} cores shared with the database, the broker and the importer)")
+                      f"(on {os.cpu_count()} cores shared with the database, the broker and the importer)", flush=True)
+        if "ocr" in modes and len(rates) > 0:
+            baseline("after the imports; the machine is shared, so both are shown")
+            base = sum(ocr_runs) / len(ocr_runs)
+            print(f"  ratios to the mean OCR rate {base:.1f} pages/min: " + ", ".join(
+                f"{k} {v / base:.2f}×" for k, v in rates.items()), flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ocr.classify import classify as _classify_text, starts_document as _starts_document
 from ocr import engine, fields, inputs, language, preprocess
+from ocr.cccd import apply_cccd_qr
 from ocr.types import DocumentResult, OcrInputError, OcrPageError, PageResult, Problem
 
 log = logging.getLogger("sohoa.ocr")
@@ -360,9 +361,9 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
         quality = "review"
     if ocr_conf:
         conf = min(conf, 0.5 + 0.5 * float(np.mean(ocr_conf))) if doc_type != "khac" else conf
-    return DocumentResult(path=path, pages=pages, doc_type=doc_type, confidence=float(conf), fields=flds,
-                          text=text, quality=quality, pdf=merge_pdfs([p.pdf for p in pages]),
-                          content_key=content_key(pages))
+    return apply_cccd_qr(DocumentResult(path=path, pages=pages, doc_type=doc_type, confidence=float(conf),
+                                        fields=flds, text=text, quality=quality,
+                                        pdf=merge_pdfs([p.pdf for p in pages]), content_key=content_key(pages)))
 
 
 def ocr_file(path: str, executor: Executor | None = None, **kw) -> DocumentResult:

@@ -13,12 +13,15 @@ Public face (callers use these names, or the listed modules as namespaces)::
     outbox      portal sync: events written with each change, sender side (heads, acks, dead letters)
     indicators  the province's figures;  shapes  one JSON builder per entity
     auth        API clients and scoped tokens;  staff  web accounts;  integrity  store check
-    codes       dossier codes;  models  the typed ORM models
+    codes       dossier codes and the receipt's QR payload;  models  the typed ORM models
+    subjects    whose a document is (the ID numbers it names);  identity  ID / tax code / date checks
+    components  the state of each required component;  metadata  document metadata and validity
+    verifier    the identity check at intake (pluggable);  errors  the registry's typed refusals
 """
 from registry.db import Database
 from registry.intake import FieldRead, Incoming, IntakeTx, Lookup, Placement, Recorded
 from registry.store import Store
 
 __all__ = ["Database", "Store", "Incoming", "FieldRead", "IntakeTx", "Lookup", "Placement", "Recorded",
-           "service", "reuse", "lifecycle", "outbox", "indicators", "shapes", "auth", "staff", "integrity", "codes",
-           "models"]
+           "service", "reuse", "lifecycle", "outbox", "indicators", "shapes", "auth", "staff", "integrity",
+           "codes", "models", "subjects", "identity", "components", "metadata", "verifier", "errors"]

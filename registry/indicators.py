@@ -1,12 +1,27 @@
-"""The indicators a province is judged by (spec §1), per unit and period.
+"""The indicators a province is scored on (Decision 766/QĐ-TTg, digitization group), per unit and
+period. Period = dossiers *received* on Vietnam-time days ``from``..``to`` inclusive.
 
-Period = dossiers *received* on local (UTC+7) days ``from``..``to`` inclusive.
+Of the dossiers received in the period:
 
-- received: dossiers received in the period
-- digitized_rate: dossiers with at least one digitized component (scanned here or reused) / received
-- electronic_result_rate: completed dossiers with a result issued electronically / completed
-- reuse_rate: required components satisfied by reuse / required components
-- on_time_rate: dossiers completed no later than their due date / completed
+- ``received``
+- ``digitization_base``: dossiers with at least one required component that had to be digitized —
+  components exempt under Circular 03/2025/TT-VPCP Art. 5 (submitted online, presented for
+  comparison only, internal verification results, confidential) are left out, so a dossier whose
+  every component is exempt is not in the denominator;
+- ``with_digitized_components``: dossiers of the base with a component scanned here or reused
+  (from an earlier component, a result or the national store);
+- ``with_reused_components``: dossiers of the base with a component reused (any of the three origins);
+- ``with_national_store_components``: dossiers of the base with a component taken from the national store;
+- ``with_national_data``: dossiers of the base with a component replaced by national database data;
+- ``resolved``: dossiers completed;
+- ``resolved_with_digitized_result``: completed dossiers whose result was recorded as a digitized
+  document (a Result with its PDF in the store); ``results_electronic`` of those were issued
+  electronically.
+
+Rates divide by ``digitization_base`` (component indicators), ``received`` (resolved) and
+``resolved`` (digitized results, electronic results, on time). Component counts (``components``)
+are over required components; ``reuse_rate`` = reused / non-exempt required components. On time =
+completed no later than the original due date (an apology slip does not move it).
 """
 from __future__ import annotations
 
@@ -16,8 +31,13 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
+from registry.components import DIGITIZED_STATES, REUSED_STATES, STATES
 from registry.models import Component, Dossier, Procedure, Result
-from vocab.clock import VN_TZ
+from vocab.clock import VN_TZ, utcnow
+
+__all__ = ["compute", "human"]
+
+_ORIGIN_STATE = {"scanned": "scanned", "reused": "reused_component", "online": "exempt"}
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -25,7 +45,7 @@ def _rate(num: int, den: int) -> float | None:
 
 
 def compute(s: Session, date_from: dt.date | None = None, date_to: dt.date | None = None,
-            unit: str | None = None) -> dict[str, Any]:
+            unit: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     conds = []
     if date_from:
         conds.append(Dossier.received_at >= dt.datetime.combine(date_from, dt.time(), tzinfo=VN_TZ))
@@ -34,54 +54,83 @@ def compute(s: Session, date_from: dt.date | None = None, date_to: dt.date | Non
     if unit:
         conds.append(Dossier.unit == unit)
     where = and_(*conds) if conds else True
+    now = now or utcnow()
 
-    per_proc = dict(s.execute(select(Dossier.procedure_code, func.count()).where(where)
-                              .group_by(Dossier.procedure_code)).all())
-    received = sum(per_proc.values())
+    rows = s.execute(select(Dossier.id, Dossier.procedure_code, Dossier.channel, Dossier.status).where(where)).all()
     required_of = {p.code: list(dict.fromkeys(p.required_types or []))
-                   for p in s.scalars(select(Procedure).where(Procedure.code.in_(list(per_proc))))} if per_proc else {}
-    required = sum(n * len(required_of.get(code, [])) for code, n in per_proc.items())
-
-    digitized = s.scalar(select(func.count()).select_from(Dossier).where(where, exists().where(
-        Component.dossier_id == Dossier.id, Component.document_id.is_not(None),
-        Component.origin.in_(("scanned", "reused"))))) or 0
-
-    reused = 0
-    reused_total = 0
-    for code, doc_type, n in s.execute(
-            select(Dossier.procedure_code, Component.doc_type, func.count(func.distinct(Dossier.id)))
-            .join(Component, Component.dossier_id == Dossier.id)
-            .where(where, Component.origin == "reused").group_by(Dossier.procedure_code, Component.doc_type)):
-        reused_total += n
-        if doc_type in required_of.get(code, []):
-            reused += n
+                   for p in s.scalars(select(Procedure).where(Procedure.code.in_({r.procedure_code for r in rows})))}
+    # the best state per (dossier, type), as registry.components.component_states does
+    best: dict[tuple[int, str], int] = {}
+    comp_rows = s.execute(select(Component.dossier_id, Component.doc_type, Component.state, Component.origin,
+                                 Component.document_id)
+                          .join(Dossier, Dossier.id == Component.dossier_id).where(where)).all()
+    for c in comp_rows:
+        st = c.state or _ORIGIN_STATE.get(c.origin, "scanned" if c.document_id else "missing")
+        k = (c.dossier_id, c.doc_type)
+        best[k] = min(best.get(k, len(STATES)), STATES.index(st))
+    with_result = set(s.scalars(select(Result.dossier_id).join(Dossier, Dossier.id == Result.dossier_id)
+                                .where(where, Dossier.status == "completed")))
+    counts = dict.fromkeys(STATES, 0)
+    base = digitized = reused = national_store = national_data = 0
+    for r in rows:
+        states = []
+        for t in required_of.get(r.procedure_code, []):
+            i = best.get((r.id, t))
+            st = STATES[i] if i is not None else ("exempt" if r.channel == "online" else "missing")
+            states.append(st)
+            counts[st] += 1
+        if not any(st != "exempt" for st in states):
+            continue
+        base += 1
+        digitized += any(st in DIGITIZED_STATES for st in states)
+        reused += any(st in REUSED_STATES for st in states)
+        national_store += "reused_national" in states
+        national_data += "national_data" in states
+    received = len(rows)
 
     done = and_(where, Dossier.status == "completed")
-    completed = s.scalar(select(func.count()).select_from(Dossier).where(done)) or 0
+    resolved = sum(1 for r in rows if r.status == "completed")
+    resolved_digitized = len(with_result)
     electronic = s.scalar(select(func.count()).select_from(Dossier).where(done, exists().where(
         Result.dossier_id == Dossier.id, Result.electronic.is_(True)))) or 0
+    due = func.coalesce(Dossier.original_due_at, Dossier.due_at)
     on_time = s.scalar(select(func.count()).select_from(Dossier).where(
-        done, (Dossier.due_at.is_(None)) | (Dossier.completed_at <= Dossier.due_at))) or 0
-    now = dt.datetime.now(dt.timezone.utc)
+        done, due.is_(None) | (Dossier.completed_at <= due))) or 0
     overdue_open = s.scalar(select(func.count()).select_from(Dossier).where(
-        where, Dossier.status.in_(("received", "processing", "paused")), Dossier.due_at < now)) or 0
+        where, Dossier.status.in_(("received", "processing", "paused")), due < now)) or 0
+    required_non_exempt = sum(n for st, n in counts.items() if st != "exempt")
+    reused_components = sum(counts[st] for st in REUSED_STATES)
 
     return {
         "from": date_from.isoformat() if date_from else None,
         "to": date_to.isoformat() if date_to else None,
         "unit": unit or None,
         "received": received,
+        "digitization_base": base,
+        "with_digitized_components": digitized,
+        "with_digitized_components_rate": _rate(digitized, base),
+        "with_reused_components": reused,
+        "with_reused_components_rate": _rate(reused, base),
+        "with_national_store_components": national_store,
+        "with_national_store_components_rate": _rate(national_store, base),
+        "with_national_data": national_data,
+        "with_national_data_rate": _rate(national_data, base),
+        "resolved": resolved,
+        "resolved_rate": _rate(resolved, received),
+        "resolved_with_digitized_result": resolved_digitized,
+        "resolved_with_digitized_result_rate": _rate(resolved_digitized, resolved),
+        "components": {**counts, "required": sum(counts.values()), "required_non_exempt": required_non_exempt},
+        # earlier names, same meaning
         "digitized": digitized,
-        "digitized_rate": _rate(digitized, received),
-        "completed": completed,
+        "digitized_rate": _rate(digitized, base),
+        "completed": resolved,
         "results_electronic": electronic,
-        "electronic_result_rate": _rate(electronic, completed),
-        "required_components": required,
-        "reused_components": reused,
-        "reuse_rate": _rate(reused, required),
-        "reused_components_all": reused_total,
+        "electronic_result_rate": _rate(electronic, resolved),
+        "required_components": required_non_exempt,
+        "reused_components": reused_components,
+        "reuse_rate": _rate(reused_components, required_non_exempt),
         "completed_on_time": on_time,
-        "on_time_rate": _rate(on_time, completed),
+        "on_time_rate": _rate(on_time, resolved),
         "overdue_open": overdue_open,
     }
 
@@ -90,12 +139,22 @@ def human(ind: dict[str, Any]) -> str:
     def pct(x):
         return "—" if x is None else f"{100 * x:.1f}%"
 
-    period = f"{ind['from'] or '…'} → {ind['to'] or '…'}" + (f", unit {ind['unit']}" if ind["unit"] else "")
+    b = ind["digitization_base"]
+    c = ind["components"]
+    period = f"{ind['from'] or '…'} → {ind['to'] or '…'}" + (f", đơn vị {ind['unit']}" if ind["unit"] else "")
     return "\n".join([
-        f"period                 {period}",
-        f"dossiers received      {ind['received']}",
-        f"digitized              {pct(ind['digitized_rate'])} ({ind['digitized']}/{ind['received']})",
-        f"results electronic     {pct(ind['electronic_result_rate'])} ({ind['results_electronic']}/{ind['completed']})",
-        f"reuse rate             {pct(ind['reuse_rate'])} ({ind['reused_components']}/{ind['required_components']} required components)",
-        f"on time                {pct(ind['on_time_rate'])} ({ind['completed_on_time']}/{ind['completed']}); open and overdue: {ind['overdue_open']}",
+        f"kỳ báo cáo                          {period}",
+        f"hồ sơ tiếp nhận                     {ind['received']}",
+        f"  phải số hóa (trừ miễn số hóa)     {b}",
+        f"  có thành phần được số hóa         {pct(ind['with_digitized_components_rate'])} ({ind['with_digitized_components']}/{b})",
+        f"  có thành phần tái sử dụng         {pct(ind['with_reused_components_rate'])} ({ind['with_reused_components']}/{b})",
+        f"  có thành phần từ Kho quốc gia     {pct(ind['with_national_store_components_rate'])} ({ind['with_national_store_components']}/{b})",
+        f"  có dữ liệu từ CSDL quốc gia       {pct(ind['with_national_data_rate'])} ({ind['with_national_data']}/{b})",
+        f"đã giải quyết                       {pct(ind['resolved_rate'])} ({ind['resolved']}/{ind['received']})",
+        f"  kết quả được số hóa               {pct(ind['resolved_with_digitized_result_rate'])} ({ind['resolved_with_digitized_result']}/{ind['resolved']})",
+        f"  kết quả điện tử                   {pct(ind['electronic_result_rate'])} ({ind['results_electronic']}/{ind['resolved']})",
+        f"  đúng hạn (theo hạn ban đầu)       {pct(ind['on_time_rate'])} ({ind['completed_on_time']}/{ind['resolved']})",
+        f"đang mở, quá hạn                    {ind['overdue_open']}",
+        f"thành phần bắt buộc                 {c['required']} (miễn số hóa {c['exempt']}, còn thiếu {c['missing']}); "
+        f"tái sử dụng {pct(ind['reuse_rate'])} ({ind['reused_components']}/{ind['required_components']})",
     ])

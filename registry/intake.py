@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import service
-from registry.models import Document, Dossier, Subject
+from registry.identity import PID_FIELDS  # noqa: F401  (re-exported: the ID fields a document may carry)
+from registry.models import Document, Dossier
 from registry.store import Store
+from registry.subjects import named_pids, owners
 from vocab.kinds import Origin
 from vocab.text import fold, nfc
-
-PID_FIELDS = ("so_dinh_danh", "so_dinh_danh_chong", "so_dinh_danh_vo")
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,10 @@ class Incoming:
     content_key: str = ""  # identity by input: sha256 over the source file(s) and page ranges (ocr.content_key)
 
     def subject_pids(self) -> list[str]:
-        """Personal ID numbers the document names that passed the structure check."""
-        out: list[str] = []
-        for name in PID_FIELDS:
-            f = self.fields.get(name)
-            if f and f.value.isdigit() and len(f.value) == 12 and f.value not in out:
-                out.append(f.value)
-        return out
+        """Personal ID numbers the document names that passed the structure check (province code,
+        century and year against the date of birth) and that OCR did not flag as a likely misread."""
+        return named_pids({k: f.value for k, f in self.fields.items()},
+                          {k: {"flags": list(f.flags)} for k, f in self.fields.items()})
 
 
 @dataclass(frozen=True)
@@ -99,8 +96,10 @@ class IntakeTx:
 
     # -- writes ------------------------------------------------------------------------------------
     def record(self, doc: Incoming) -> Recorded:
-        """Store the PDF (content-addressed) and record the document with its subject, taken from
-        what the document itself says (a flagged ID number may be a misread: no new subject).
+        """Store the PDF (content-addressed) and record the document with the people it names,
+        taken from what the document itself says — its ID fields, which the chip ID card's QR has
+        already put right (a flagged ID number may be a misread: nobody is linked by it) — and the
+        metadata and validity it carries (``service.derive_from_content``).
 
         A document is the same document when it comes from the same input pages (its content
         key), never because two outputs happen to have the same bytes: two different scans
@@ -121,28 +120,35 @@ class IntakeTx:
                                           for k, f in doc.fields.items()},
                        quality=doc.quality, sealed=doc.sealed, ingest_id=doc.ingest_id,
                        page_from=doc.page_from, page_to=doc.page_to, source_name=doc.source_name,
-                       created_by=doc.created_by, content_key=doc.content_key or None)
-        pid = next((doc.fields[k] for k in PID_FIELDS if k in doc.fields and doc.fields[k].value in doc.subject_pids()),
-                   None)
-        if pid is not None:
-            subj = s.scalar(select(Subject).where(Subject.identifier == pid.value))
-            if subj is None and not pid.flags:
-                name = doc.fields.get("ho_ten")
-                subj = service.get_or_create_subject(s, pid.value, name.value if name else None)
-            row.subject_id = subj.id if subj else None
+                       created_by=doc.created_by, doc_metadata={}, content_key=doc.content_key or None)
         s.add(row)
         s.flush()
-        return Recorded(row.id, True, pid.value if pid else None)
+        service.derive_from_content(s, row)
+        pids = doc.subject_pids()
+        return Recorded(row.id, True, pids[0] if pids else None)
 
     def attach(self, document_id: int, code: str, routed_by: str) -> Placement:
         """Attach a recorded document to dossier ``code`` as a scanned component and give it its
-        digitization code (``<dossier>.<nn>.<document>``)."""
+        digitization code (``<dossier>.<nn>.<document>``).
+
+        A document that names another person than the dossier's subject is not attached (only
+        staff may do that, with a reason): it is left in the unassigned queue and the refusal is
+        audited. A document that names nobody takes the dossier's subject (audited)."""
         s = self.session
         d = service.get_dossier(s, code)
         doc = s.get(Document, document_id)
+        refusal = service.subject_mismatch(s, doc, d)
+        if refusal is not None:
+            service.audit(s, "system:intake", "document.route.refused", subject_id=d.subject_id,
+                          object_type="document", object_id=str(doc.id),
+                          detail={"dossier": d.code, "routed_by": routed_by, "reason": refusal.kind})
+            return self.leave_unassigned(document_id)
         service.attach(s, d, doc, origin=Origin.SCANNED, routed_by=routed_by)
-        if doc.subject_id is None:
-            doc.subject_id = d.subject_id
+        if not owners(s, doc):
+            service.link_subject(s, doc, d.subject, "route")
+            service.audit(s, "system:intake", "document.subject", subject_id=d.subject_id, object_type="document",
+                          object_id=str(doc.id), detail={"subject": d.subject.identifier,
+                                                         "why": f"routed to dossier {d.code} by {routed_by}"})
         if not doc.digitization_code:
             n = len([c for c in d.components if c.document_id]) or 1
             doc.digitization_code = f"{d.code}.{n:02d}.{doc.id}"

@@ -1,5 +1,12 @@
 """Dossier lifecycle beyond intake (spec §3, §5): late flag, pause/resume with a written reason,
-completion with an (electronic) result, and the apology slip for a late dossier."""
+completion with an (electronic) result, and the apology slip for a late dossier.
+
+Lateness is judged against the *original* due date (the one on the receipt; time spent paused
+moves it, an apology never does): an apology slip promises a new date to the citizen but does
+not make a late dossier on time. An apology slip is written only for a dossier that is late, or
+that the officer declares will be late (with the reason). Completing a dossier needs every
+required component in a known state (registry.components) unless an override reason is given.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,12 +14,15 @@ from collections.abc import Callable
 import os
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from registry import outbox
+from registry import metadata, outbox
+from registry.components import STATE_LABELS, component_states
+from registry.errors import ComponentsIncomplete, NotLate
 from registry.models import AuditEvent, Document, Dossier, Result, utcnow
-from registry.service import audit
+from registry.service import audit, link_subject, refuse_unless_overridden, subject_mismatch
+from registry.subjects import owners
 from vocab.clock import VN_TZ
 from vocab.errors import Conflict, Invalid, NotFound
 
@@ -23,9 +33,13 @@ def _aware(t: dt.datetime | None) -> dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)  # SQLite returns naive UTC
 
 
+def original_due(d: Dossier) -> dt.datetime | None:
+    return _aware(d.original_due_at or d.due_at)
+
+
 def is_late(d: Dossier, now: dt.datetime | None = None) -> bool:
-    """Late = completed after the due date, or still open (not paused) past it."""
-    due = _aware(d.due_at)
+    """Late = completed after the original due date, or still open (not paused) past it."""
+    due = original_due(d)
     if due is None:
         return False
     if d.status in ("completed", "returned"):
@@ -39,8 +53,9 @@ def is_late(d: Dossier, now: dt.datetime | None = None) -> bool:
 def refresh_late(s: Session, now: dt.datetime | None = None) -> int:
     """Set the late flag on open dossiers now past their due date; returns how many changed."""
     now = now or utcnow()
+    due = func.coalesce(Dossier.original_due_at, Dossier.due_at)
     res = s.execute(update(Dossier).where(Dossier.status.in_(("received", "processing")),
-                                          Dossier.due_at.is_not(None), Dossier.due_at < now,
+                                          due.is_not(None), due < now,
                                           Dossier.late.is_(False)).values(late=True))
     s.flush()
     return res.rowcount or 0
@@ -73,7 +88,10 @@ def resume(s: Session, d: Dossier, *, actor: str, now: dt.datetime | None = None
     if ev is not None and ev.detail.get("at"):
         paused_at = dt.datetime.fromisoformat(ev.detail["at"])
     if paused_at and d.due_at:
-        d.due_at = _aware(d.due_at) + max(dt.timedelta(0), now - paused_at)
+        shift = max(dt.timedelta(0), now - paused_at)
+        d.due_at = _aware(d.due_at) + shift
+        if d.original_due_at:  # time paused is not counted against the unit
+            d.original_due_at = _aware(d.original_due_at) + shift
     d.status = "processing" if d.components else "received"
     d.late = is_late(d, now)
     audit(s, actor, "dossier.resume", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
@@ -83,24 +101,44 @@ def resume(s: Session, d: Dossier, *, actor: str, now: dt.datetime | None = None
     return d
 
 
+def incomplete_components(s: Session, d: Dossier) -> ComponentsIncomplete | None:
+    missing = [c.doc_type for c in component_states(s, d) if c.state == "missing"]
+    if not missing:
+        return None
+    return ComponentsIncomplete(
+        f"Hồ sơ {d.code} còn thành phần chưa có trạng thái hợp lệ ({STATE_LABELS['missing'].lower()}: "
+        f"{', '.join(missing)}). Mỗi thành phần phải được số hóa, dùng lại, thay bằng dữ liệu quốc gia, "
+        "hoặc ghi lý do không số hóa; hoàn thành mà không có thì phải ghi lý do ghi đè.")
+
+
 def complete(s: Session, d: Dossier, *, actor: str, result_document_id: int | None = None,
              valid_until: dt.date | None = None, electronic: bool = True, reusable: bool = True,
-             now: dt.datetime | None = None) -> Result | None:
-    """Close the dossier; with a result document, record the Result (issued electronically by default)."""
+             now: dt.datetime | None = None, override_reason: str | None = None) -> Result | None:
+    """Close the dossier; with a result document, record the Result (issued electronically by default).
+
+    Refused (ComponentsIncomplete) while a required component is missing, and (SubjectMismatch)
+    when the result document is another person's, unless ``override_reason`` is given (audited
+    as ``dossier.complete.override``). The result's validity defaults to the expiry the document
+    carries."""
     if d.status in ("completed", "returned"):
         raise Conflict(f"hồ sơ {d.code} đã ở trạng thái {d.status}")
     now = now or utcnow()
     result = None
+    doc = None
     if result_document_id is not None:
         doc = s.get(Document, int(result_document_id))
         if doc is None:
             raise NotFound(f"không có tài liệu số {result_document_id}")
-        if doc.subject_id is None:
-            doc.subject_id = d.subject_id
-        elif doc.subject_id != d.subject_id:
-            raise Conflict(f"tài liệu số {doc.id} thuộc về chủ thể khác")
+    refuse_unless_overridden(s, [incomplete_components(s, d), subject_mismatch(s, doc, d) if doc else None],
+                             override_reason, actor=actor, action="dossier.complete.override",
+                             subject_id=d.subject_id, object_type="dossier", object_id=d.code,
+                             detail={"result_document_id": result_document_id})
+    if doc is not None:
+        if not owners(s, doc):  # a result that names nobody is the applicant's (the completion is audited)
+            link_subject(s, doc, d.subject, "result")
+        until = valid_until or metadata.valid_until(doc.fields, doc.doc_metadata)
         result = Result(dossier_id=d.id, document_id=doc.id, valid_from=now.astimezone(VN_TZ).date(),
-                        valid_until=valid_until, reusable=reusable, electronic=electronic)
+                        valid_until=until, reusable=reusable, electronic=electronic)
         s.add(result)
     d.status, d.completed_at, d.pause_reason = "completed", now, None
     d.late = is_late(d, now)
@@ -113,17 +151,31 @@ def complete(s: Session, d: Dossier, *, actor: str, result_document_id: int | No
 
 
 def apology(s: Session, d: Dossier, *, reason: str, new_date: dt.date, out: str | os.PathLike, actor: str,
-            render: Callable[[Dossier, str, dt.date, dt.datetime], bytes], now: dt.datetime | None = None) -> Path:
+            render: Callable[[Dossier, str, dt.date, dt.datetime], bytes], now: dt.datetime | None = None,
+            declare_late: bool = False) -> Path:
     """Write the apology slip for a late dossier (``render`` makes its PDF: the registry renders
-    nothing itself), move its due date, keep the reference on the dossier."""
+    nothing itself), promise the new date, keep the reference on the dossier.
+
+    Only for a dossier past its due date, or one the officer declares will be late
+    (``declare_late``; the reason is recorded as the declaration). The original due date is kept:
+    the dossier stays late in the on-time rate."""
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("phiếu xin lỗi cần ghi rõ lý do chậm")
     if d.status in ("completed", "returned"):
         raise Conflict(f"hồ sơ {d.code} đã ở trạng thái {d.status}")
     now = now or utcnow()
+    due = _aware(d.due_at)
+    if not declare_late and not (due is not None and now > due):
+        when = f"hẹn trả {due.astimezone(VN_TZ):%H:%M ngày %d/%m/%Y}" if due else "không có ngày hẹn trả"
+        raise NotLate(f"Hồ sơ {d.code} chưa trễ hạn ({when}): chỉ lập phiếu xin lỗi cho hồ sơ đã trễ hạn, "
+                      "hoặc khi cán bộ xác định hồ sơ sẽ trễ hạn (--declare-late, kèm lý do).")
     if new_date <= now.astimezone(VN_TZ).date():
         raise Invalid("ngày hẹn mới phải sau hôm nay")
+    if declare_late:
+        d.declared_late_reason = reason
+        audit(s, actor, "dossier.declare_late", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
+              detail={"reason": reason, "due_at": due.isoformat() if due else None})
     data = render(d, reason, new_date, now)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +183,8 @@ def apology(s: Session, d: Dossier, *, reason: str, new_date: dt.date, out: str 
     tmp.write_bytes(data)
     os.replace(tmp, out)
     old_due = d.due_at
+    if d.original_due_at is None:
+        d.original_due_at = old_due
     d.late = True
     d.due_at = dt.datetime.combine(new_date, dt.time(17, 0), tzinfo=VN_TZ).astimezone(dt.timezone.utc)
     d.apology_ref = f"{now.astimezone(VN_TZ):%Y-%m-%d}:{out.name}"[:200]

@@ -56,6 +56,9 @@ class Procedure(Base):
     days: Mapped[int] = mapped_column(Integer, default=5)  # time limit, working days
     result_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # 0006_once: a certification procedure (chứng thực) is due the same day, or the next working
+    # day when received after 15:00 (Decree 23/2015)
+    certification: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Dossier(Base):
@@ -77,6 +80,12 @@ class Dossier(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     apology_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_by: Mapped[str] = mapped_column(String(100), default="")
+    # 0006_once: the due date given on the receipt (moved only by time spent paused, never by an
+    # apology: on-time counts against it); an officer's declaration that it will be late; the
+    # answer of the identity check made when the dossier was opened
+    original_due_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    declared_late_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    identity_status: Mapped[str | None] = mapped_column(String(16), nullable=True)  # match | no_match | unavailable
 
     subject: Mapped[Subject] = relationship(back_populates="dossiers")
     procedure: Mapped[Procedure] = relationship()
@@ -112,6 +121,12 @@ class Document(Base):
     valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     created_by: Mapped[str] = mapped_column(String(100), default="")
+    # 0006_once: what kind of document (a scan, a certified copy made from one, a document taken
+    # from the national store), the original a certified copy was made from, and the document-level
+    # metadata of results and official papers (registry.metadata)
+    kind: Mapped[str] = mapped_column(String(16), default="scan", index=True)
+    certified_from_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True, index=True)
+    doc_metadata: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     components: Mapped[list["Component"]] = relationship(back_populates="document")
 
@@ -128,6 +143,11 @@ class Component(Base):
     origin: Mapped[str] = mapped_column(String(16), default="scanned")  # scanned | reused | online
     routed_by: Mapped[str] = mapped_column(String(16), default="")  # qr | folder | pid | manual | reuse
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # 0006_once: the component's state (registry.components.STATES; NULL = derived from origin),
+    # the legal reason a component was not scanned, and a note (e.g. the national database record)
+    state: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    exempt_reason: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
 
     dossier: Mapped[Dossier] = relationship(back_populates="components")
     document: Mapped[Document | None] = relationship(back_populates="components")
@@ -286,6 +306,33 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DocumentSubject(Base):
+    """A person a document names (0006_once): both spouses of a marriage certificate, the holder
+    of an ID card; ``source`` says how it is known (fields | qr | decision | result)."""
+
+    __tablename__ = "document_subjects"
+    __table_args__ = (UniqueConstraint("document_id", "subject_id", name="uq_document_subject"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16), default="fields")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class IdentityCheck(Base):
+    """One call of the identity verifier when a dossier was opened (0006_once): what was asked
+    (masked), by whom, and the answer (match | no_match | unavailable)."""
+
+    __tablename__ = "identity_checks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    verifier: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    officer: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    checked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class OutboxEvent(Base):

@@ -14,22 +14,35 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import outbox
+from registry import identity, metadata, outbox
 from registry.codes import format_dossier_code
+from registry.components import (  # noqa: F401  (ComponentState, component_states, labels: re-exported)
+    EXEMPT_REASONS,
+    STATE_LABELS,
+    ComponentState,
+    component_states,
+    reuse_state_of,
+    state_of_component,
+)
+from registry.errors import InvalidField, SubjectMismatch, TypeNotRequired
 from registry.models import (
     AuditEvent,
+    CertifiedCopy,
     Component,
     Counter,
     Document,
+    DocumentSubject,
     Dossier,
     Procedure,
     Result,
     Subject,
 )
-from vocab.clock import local, utcnow
-from vocab.errors import Invalid, NotFound
+from registry.subjects import named_pids, names_in_text, owners
+from registry.verifier import NoVerifier, check_identity
+from vocab.clock import VN_TZ, local, utcnow
+from vocab.errors import Conflict, Invalid, NotFound
 from vocab.kinds import DOC_TYPES, OPEN_STATUSES
-from vocab.text import fold, nfc
+from vocab.text import fold, mask_pid, nfc
 
 _PID = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^\d{10}(-\d{3})?$")
@@ -47,14 +60,15 @@ def seed_procedures(s: Session) -> int:
     for p in shipped_catalogue():
         if s.get(Procedure, p["code"]) is None:
             s.add(Procedure(code=p["code"], name=nfc(p["name"]), required_types=p["requires"],
-                            days=p["days"], result_type=p.get("result_type")))
+                            days=p["days"], result_type=p.get("result_type"),
+                            certification=bool(p.get("certification"))))
             added += 1
     s.flush()
     return added
 
 
 def add_procedure(s: Session, code: str, name: str, requires: list[str], days: int = 5,
-                  result_type: str | None = None) -> Procedure:
+                  result_type: str | None = None, certification: bool | None = None) -> Procedure:
     bad = [t for t in requires if t not in DOC_TYPES]
     if bad:
         raise Invalid(f"loại thành phần không có trong danh mục: {', '.join(bad)} (có: {', '.join(DOC_TYPES)})")
@@ -64,6 +78,10 @@ def add_procedure(s: Session, code: str, name: str, requires: list[str], days: i
     proc.name, proc.required_types, proc.days = nfc(name), list(requires), days
     if result_type:
         proc.result_type = result_type
+    if certification is not None:
+        proc.certification = certification
+    elif proc.certification is None:
+        proc.certification = fold(name).startswith("chung thuc")
     s.add(proc)
     s.flush()
     return proc
@@ -138,6 +156,30 @@ def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
     return d
 
 
+CERTIFICATION_CUTOFF = dt.time(15, 0)  # received after 15:00: due the next working day
+END_OF_DAY = dt.time(17, 0)
+
+
+def next_working_day(day: dt.date) -> dt.date:
+    day += dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def due_date(proc: Procedure, received_at: dt.datetime) -> dt.datetime:
+    """When the result is due. A certification procedure is due the same day, or the next working
+    day when received after 15:00 Vietnam time (or on a weekend): at the end of that working day.
+    Other procedures: their time limit in working days from receipt."""
+    if proc.certification:
+        t = local(received_at)
+        day = t.date()
+        if t.time() > CERTIFICATION_CUTOFF or day.weekday() >= 5:
+            day = next_working_day(day)
+        return dt.datetime.combine(day, END_OF_DAY, tzinfo=VN_TZ).astimezone(dt.timezone.utc)
+    return add_working_days(received_at, proc.days)
+
+
 def create_dossier(s: Session, *, procedure: str, subject: str, name: str | None = None,
                    agency: str, channel: str = "counter", created_by: str = "",
                    now: dt.datetime | None = None) -> Dossier:
@@ -148,13 +190,35 @@ def create_dossier(s: Session, *, procedure: str, subject: str, name: str | None
     now = now or utcnow()
     local_day = local(now).date()
     seq = next_counter(s, f"dossier:{agency}:{local_day:%y%m%d}")
+    due = due_date(proc, now)
     dossier = Dossier(code=format_dossier_code(agency, local_day, seq), subject=subj, procedure=proc,
                       channel=channel, unit=agency, status="received", received_at=now,
-                      due_at=add_working_days(now, proc.days), created_by=created_by)
+                      due_at=due, original_due_at=due, created_by=created_by)
     s.add(dossier)
     s.flush()
     outbox.dossier_event(s, dossier, "dossier.received", actor=created_by)
     return dossier
+
+
+def open_dossier(s: Session, *, procedure: str, subject: str, name: str | None = None, birth_date: str | None = None,
+                 agency: str, channel: str = "counter", actor: str, verifier=None,
+                 now: dt.datetime | None = None) -> Dossier:
+    """Open a dossier at the counter: create it, check the applicant's identity with ``verifier``
+    (registry.verifier; its answer is stored with the dossier, the call audited) and audit the opening."""
+    if birth_date and identity.parse_date(birth_date) is None:
+        raise InvalidField("Ngày sinh phải viết dạng dd/mm/yyyy.", field="ngay_sinh", problems=["date_format"])
+    if birth_date and subject_kind(subject.strip()) == "citizen":
+        probs = identity.pid_problems(subject.strip(), birth_date=birth_date)
+        if probs:
+            raise InvalidField("Số định danh không hợp lệ: "
+                               + "; ".join(identity.PROBLEM_MESSAGES[p] for p in probs) + ".",
+                               field="so_dinh_danh", problems=probs)
+    d = create_dossier(s, procedure=procedure, subject=subject, name=name, agency=agency, channel=channel,
+                       created_by=actor, now=now)
+    audit(s, actor, "dossier.create", subject_id=d.subject_id, object_type="dossier", object_id=d.code)
+    if d.subject.kind == "citizen":
+        check_identity(s, d, verifier or NoVerifier(), name=name or d.subject.name, birth_date=birth_date, officer=actor)
+    return d
 
 
 def get_dossier(s: Session, code: str) -> Dossier:
@@ -170,14 +234,16 @@ def open_dossiers_of(s: Session, identifier: str) -> list[Dossier]:
 
 
 def attach(s: Session, dossier: Dossier, document: Document, *, origin: str = "scanned",
-           routed_by: str = "", doc_type: str | None = None) -> Component:
-    """Attach ``document`` to ``dossier`` (idempotent: the same document is attached once)."""
+           routed_by: str = "", doc_type: str | None = None, state: str | None = None) -> Component:
+    """Attach ``document`` to ``dossier`` (idempotent: the same document is attached once).
+    ``state``: the component's state (default: ``scanned`` for a scan, else from ``origin``)."""
     existing = s.scalar(select(Component).where(Component.dossier_id == dossier.id,
                                                 Component.document_id == document.id))
     if existing is not None:
         return existing
     comp = Component(dossier=dossier, document=document, doc_type=doc_type or document.doc_type,
                      origin=origin, routed_by=routed_by)
+    comp.state = state or state_of_component(comp)
     s.add(comp)
     if dossier.status == "received":
         dossier.status = "processing"
@@ -192,7 +258,10 @@ def unassigned_documents(s: Session) -> list[Document]:
     """Digitized documents attached to no dossier and issued as no result: staff must route them."""
     attached = select(Component.document_id).where(Component.document_id.is_not(None))
     results = select(Result.document_id)
+    copies = select(CertifiedCopy.signed_document_id).where(CertifiedCopy.signed_document_id.is_not(None))
     return list(s.scalars(select(Document).where(Document.id.not_in(attached), Document.id.not_in(results),
+                                                 Document.id.not_in(copies), Document.kind == "scan",
+                                                 Document.certified_from_id.is_(None),
                                                  Document.doc_type != "certified_copy")
                           .order_by(Document.id)))
 
@@ -215,42 +284,270 @@ def get_document(s: Session, document_id: int) -> Document:
     return doc
 
 
-def assign_document(s: Session, document_id: int, code: str, *, actor: str,
-                    doc_type: str | None = None) -> Component:
-    """Staff attach a document to a dossier by hand (the unassigned queue), optionally retyping it."""
+# -- whose a document is, and what a dossier asks for ---------------------------------------------
+
+def link_subject(s: Session, doc: Document, subject: Subject, source: str) -> None:
+    """Link ``doc`` to ``subject`` (idempotent); the first link becomes the primary subject."""
+    if doc.id is None:
+        s.flush()
+    if doc.subject_id is None:
+        doc.subject_id = subject.id
+    exists = s.scalar(select(DocumentSubject.id).where(DocumentSubject.document_id == doc.id,
+                                                       DocumentSubject.subject_id == subject.id))
+    if exists is None:
+        s.add(DocumentSubject(document_id=doc.id, subject_id=subject.id, source=source))
+        s.flush()
+
+
+def label_document(s: Session, doc: Document, *, source: str = "fields", create: bool = True) -> list[str]:
+    """Link a document to the people its fields name (creating their subjects when ``create``);
+    returns the identifiers linked. Used at intake and after a staff correction of an ID field."""
+    pids = named_pids(doc.fields, doc.field_confidences)
+    name_of = {"so_dinh_danh": doc.fields.get("ho_ten"), "so_dinh_danh_chong": doc.fields.get("ho_ten_chong"),
+               "so_dinh_danh_vo": doc.fields.get("ho_ten_vo")} if doc.fields else {}
+    linked = []
+    for pid in pids:
+        field = next((k for k in identity.PID_FIELDS if (doc.fields or {}).get(k) == pid), "so_dinh_danh")
+        subj = (get_or_create_subject(s, pid, name_of.get(field)) if create
+                else s.scalar(select(Subject).where(Subject.identifier == pid)))
+        if subj is not None:
+            link_subject(s, doc, subj, source)
+            linked.append(pid)
+    return linked
+
+
+def subject_mismatch(s: Session, doc: Document, dossier: Dossier) -> SubjectMismatch | None:
+    """The refusal when ``doc`` is another person's than the dossier's subject, else None.
+
+    Another person's: the document is linked to people and the dossier's subject is not one of
+    them, or its ID fields name people and the dossier's subject is not one of them — unless the
+    document names the dossier's subject by full name as another party (a parent on the child's
+    birth certificate, ``subjects.names_in_text``). A document that names nobody and belongs to
+    nobody is nobody else's."""
+    own = owners(s, doc)
+    named = named_pids(doc.fields, doc.field_confidences)
+    if (own and dossier.subject_id in own) or (dossier.subject.identifier in named):
+        return None
+    if not own and not named:
+        return None
+    if names_in_text(doc, dossier.subject.name):  # a parent named on the child's birth certificate
+        return None
+    names = named or [x.identifier for x in s.scalars(select(Subject).where(Subject.id.in_(own)))]
+    who = ", ".join(mask_pid(x) for x in names)
+    return SubjectMismatch(f"Văn bản {doc.id} là giấy tờ của người khác (số định danh {who}), không phải của "
+                           f"người nộp hồ sơ {dossier.code} (số định danh {mask_pid(dossier.subject.identifier)}). "
+                           "Chỉ gắn khi có lý do, ghi rõ lý do ghi đè.")
+
+
+def type_not_required(dossier: Dossier, doc_type: str) -> TypeNotRequired | None:
+    """The refusal when the dossier's procedure does not ask for ``doc_type`` (a certification
+    dossier takes an original of any type)."""
+    proc = dossier.procedure
+    if proc.certification or doc_type in (proc.required_types or []):
+        return None
+    return TypeNotRequired(f"Thủ tục {proc.code} ({proc.name}) không yêu cầu thành phần loại {doc_type}; "
+                           f"thành phần cần có: {', '.join(proc.required_types or []) or '—'}. "
+                           "Chỉ gắn khi có lý do, ghi rõ lý do ghi đè.")
+
+
+def refuse_unless_overridden(s: Session, refusals: list[Conflict | None], override_reason: str | None, *,
+                             actor: str, action: str, subject_id: int | None, object_type: str, object_id: str,
+                             detail: dict) -> bool:
+    """Raise the first refusal unless a reason is given; with one, audit the override. True when
+    something was overridden."""
+    refusals = [r for r in refusals if r is not None]
+    if not refusals:
+        return False
+    reason = nfc((override_reason or "").strip())
+    if not reason:
+        raise refusals[0]
+    audit(s, actor, action, subject_id=subject_id, object_type=object_type, object_id=object_id,
+          detail={**detail, "reason": reason, "overridden": [r.kind for r in refusals],
+                  "messages": [r.message for r in refusals]})
+    return True
+
+
+def assign_document(s: Session, document_id: int, code: str, *, actor: str, doc_type: str | None = None,
+                    override_reason: str | None = None) -> Component:
+    """Staff attach a document to a dossier by hand (the unassigned queue), optionally retyping it.
+
+    Refused (SubjectMismatch, TypeNotRequired) when the document is another person's or of a type
+    the procedure does not ask for, unless ``override_reason`` is given: then it is attached and
+    the override audited (``document.assign.override``). The document's subject never changes
+    here; a document that names nobody takes the dossier's subject, as an audited decision."""
     doc = get_document(s, document_id)
     d = get_dossier(s, code)
+    if d.status in ("completed", "returned"):
+        raise Conflict(f"Hồ sơ {d.code} đã {'hoàn thành' if d.status == 'completed' else 'trả lại'}: "
+                       "không gắn thêm được văn bản.")
     if doc_type:
         check_type(doc_type)
+    new_type = doc_type or doc.doc_type
+    mismatch = subject_mismatch(s, doc, d)
+    overridden = refuse_unless_overridden(
+        s, [mismatch, type_not_required(d, new_type)], override_reason, actor=actor,
+        action="document.assign.override", subject_id=d.subject_id, object_type="document", object_id=str(doc.id),
+        detail={"dossier": d.code, "doc_type": new_type})
+    if doc_type and doc_type != doc.doc_type:
         doc.doc_type = doc_type
-    comp = attach(s, d, doc, routed_by="manual", doc_type=doc_type or None)
-    if doc.subject_id is None:
-        doc.subject_id = d.subject_id
+    comp = attach(s, d, doc, routed_by="manual", doc_type=new_type, state=_state_for(s, doc, d))
+    if mismatch is None and not owners(s, doc):
+        link_subject(s, doc, d.subject, "decision")
+        audit(s, actor, "document.subject", subject_id=d.subject_id, object_type="document", object_id=str(doc.id),
+              detail={"subject": d.subject.identifier, "why": f"assigned to dossier {d.code}"})
     audit(s, actor, "document.assign", subject_id=d.subject_id, object_type="document", object_id=str(doc.id),
-          detail={"dossier": d.code})
+          detail={"dossier": d.code, "override": overridden})
     return comp
 
 
+def _state_for(s: Session, doc: Document, d: Dossier) -> str:
+    """A scan attached for the first time is scanned; an earlier dossier's paper, a result or a
+    national-store document is a reuse."""
+    earlier = s.scalar(select(Component.id).where(Component.document_id == doc.id, Component.dossier_id != d.id)
+                       .limit(1))
+    if doc.kind == "scan" and doc.certified_from_id is None and earlier is None \
+            and s.scalar(select(Result.id).where(Result.document_id == doc.id).limit(1)) is None:
+        return "scanned"
+    return reuse_state_of(s, doc)
+
+
+def _field_error(problems: dict[str, list[str]]) -> InvalidField:
+    name, probs = next(iter(problems.items()))
+    text = "; ".join(identity.PROBLEM_MESSAGES.get(p, p) for p in probs)
+    return InvalidField(f"Giá trị trường {name} không hợp lệ: {text}.", field=name, problems=probs)
+
+
 def correct_document(s: Session, document_id: int, *, actor: str, doc_type: str | None = None,
-                     fields: dict[str, str] | None = None) -> Document:
-    """Staff correct what OCR read: the type and/or field values (an empty value removes the field).
-    Corrections get confidence 1 and a ``corrected`` flag; the previous values go to the audit trail."""
+                     fields: dict[str, str] | None = None, meta: dict[str, str] | None = None) -> Document:
+    """Staff correct what OCR read: the type, field values and document metadata (an empty value
+    removes it). Every value is checked by its kind (personal ID structure and consistency with the
+    date of birth, dates dd/mm/yyyy, tax codes; metadata keys and formats) before anything is
+    saved. Corrections get confidence 1 and a ``corrected`` flag; the previous values go to the
+    audit trail; the validity and the people the document names are derived again."""
     doc = get_document(s, document_id)
-    before = {"doc_type": doc.doc_type, "fields": dict(doc.fields or {})}
+    before = {"doc_type": doc.doc_type, "fields": dict(doc.fields or {}), "metadata": dict(doc.doc_metadata or {}),
+              "valid_until": doc.valid_until.isoformat() if doc.valid_until else None}
     if doc_type and doc_type != doc.doc_type:
         check_type(doc_type)
-        doc.doc_type, doc.type_confidence = doc_type, 1.0
-        for c in doc.components:
-            c.doc_type = doc_type
     values, confs = dict(doc.fields or {}), dict(doc.field_confidences or {})
+    changed = []
     for name, value in (fields or {}).items():
+        name = name.strip()
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,63}", name):
+            raise InvalidField(f"Tên trường {name!r} không hợp lệ (chữ thường không dấu, số, '_').", field=name)
         value = nfc(value.strip())
         if value:
             values[name], confs[name] = value, {"confidence": 1.0, "flags": ["corrected"]}
         else:
             values.pop(name, None)
             confs.pop(name, None)
-    doc.fields, doc.field_confidences = values, confs
+        changed.append(name)
+    check = set(changed)
+    if check & {"ngay_sinh", "gioi_tinh"}:
+        check.add("so_dinh_danh")  # the ID number must still agree with the date of birth and sex
+    problems = identity.field_problems(values, sorted(n for n in check if n in values))
+    if problems:
+        raise _field_error(problems)
+    meta_values = dict(doc.doc_metadata or {})
+    for k, v in (meta or {}).items():
+        v = nfc((v or "").strip())
+        if v:
+            meta_values[k] = v
+        else:
+            meta_values.pop(k, None)
+    mprobs = metadata.metadata_problems({k: meta_values.get(k, "") for k in (meta or {})})
+    if mprobs:
+        k, msg = next(iter(mprobs.items()))
+        raise InvalidField(f"Siêu dữ liệu {k}: {msg}.", field=k)
+    if doc_type and doc_type != doc.doc_type:
+        doc.doc_type, doc.type_confidence = doc_type, 1.0
+        for c in doc.components:
+            c.doc_type = doc_type
+    doc.fields, doc.field_confidences, doc.doc_metadata = values, confs, meta_values
+    doc.valid_until = metadata.valid_until(values, meta_values)
+    subjects = _relabel(s, doc, actor) if set(changed) & {*identity.PID_FIELDS, "ngay_sinh"} else None
     audit(s, actor, "document.correct", subject_id=doc.subject_id, object_type="document", object_id=str(doc.id),
-          detail={"before": before})
+          detail={"before": before, "valid_until": doc.valid_until.isoformat() if doc.valid_until else None,
+                  **({"subjects": subjects} if subjects is not None else {})})
     return doc
+
+
+def _relabel(s: Session, doc: Document, actor: str) -> list[str]:
+    """After a correction of an ID field: the document names whom its corrected fields name.
+    Links that came from the fields are replaced; a link decided for a paper that named nobody
+    (staff's decision, a route) goes too once the paper names someone; links as a result or a
+    national-store document stay. The change is audited with the identifiers before and after."""
+    old = {ds.subject_id: ds for ds in s.scalars(select(DocumentSubject).where(DocumentSubject.document_id == doc.id))}
+    old_ids = [x.identifier for x in s.scalars(select(Subject).where(Subject.id.in_(list(old))))] if old else []
+    named = named_pids(doc.fields, doc.field_confidences)
+    keep = {sid for sid, ds in old.items()
+            if ds.source in ("result", "national") or (not named and ds.source in ("decision", "route"))}
+    for sid, ds in old.items():
+        if sid not in keep:
+            s.delete(ds)
+    s.flush()
+    if doc.subject_id not in keep:
+        doc.subject_id = None
+    linked = label_document(s, doc, source="fields")
+    if doc.subject_id is None and named:
+        doc.subject_id = find_subject(s, named[0]).id
+    new_ids = linked + [x.identifier for x in s.scalars(select(Subject).where(Subject.id.in_(list(keep))))]
+    if sorted(old_ids) != sorted(new_ids):
+        audit(s, actor, "document.subject", subject_id=doc.subject_id, object_type="document", object_id=str(doc.id),
+              detail={"before": old_ids, "after": new_ids, "why": "correction of an ID field"})
+    return new_ids
+
+
+def derive_from_content(s: Session, doc: Document, *, link_subjects: bool = True) -> Document:
+    """What a newly recorded document's content says about it: the metadata printed on it (kept
+    where staff set none), its validity from the expiry it carries, the people it names. Called by
+    the intake for every recorded document."""
+    found = metadata.extract_metadata(doc.text or "") if metadata.has_metadata(doc.doc_type) else {}
+    doc.doc_metadata = {**found, **(doc.doc_metadata or {})}
+    doc.valid_until = metadata.valid_until(doc.fields, doc.doc_metadata)
+    if link_subjects:
+        label_document(s, doc, source="fields", create=True)
+    return doc
+
+
+# -- components not scanned -----------------------------------------------------------------------
+
+def _required_component(d: Dossier, doc_type: str) -> None:
+    check_type(doc_type)
+    if doc_type not in (d.procedure.required_types or []):
+        raise TypeNotRequired(f"Thủ tục {d.procedure_code} không yêu cầu thành phần loại {doc_type}.")
+    if d.status in ("completed", "returned"):
+        raise Conflict(f"Hồ sơ {d.code} đã kết thúc: không ghi nhận thêm thành phần.")
+
+
+def exempt_component(s: Session, d: Dossier, doc_type: str, reason: str, *, actor: str, note: str = "") -> Component:
+    """Record that a required component is not scanned, for a reason Circular 03/2025 Art. 5 allows."""
+    _required_component(d, doc_type)
+    if reason not in EXEMPT_REASONS:
+        raise Invalid("Lý do không số hóa phải là một trong: "
+                      + "; ".join(f"{k} ({v})" for k, v in EXEMPT_REASONS.items()))
+    comp = Component(dossier=d, doc_type=doc_type, document_id=None, origin="online" if reason == "online" else "scanned",
+                     routed_by="manual", state="exempt", exempt_reason=reason, note=nfc(note.strip()))
+    s.add(comp)
+    audit(s, actor, "component.exempt", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
+          detail={"doc_type": doc_type, "reason": reason, "note": comp.note})
+    s.flush()
+    return comp
+
+
+def national_data_component(s: Session, d: Dossier, doc_type: str, *, source: str, reference: str = "",
+                            actor: str) -> Component:
+    """Record that a required component is replaced by data from a national database (the
+    database's name and the record's reference are kept)."""
+    _required_component(d, doc_type)
+    source = nfc((source or "").strip())
+    if not source:
+        raise Invalid("Ghi rõ cơ sở dữ liệu quốc gia đã cung cấp dữ liệu (ví dụ: CSDL quốc gia về dân cư).")
+    comp = Component(dossier=d, doc_type=doc_type, document_id=None, origin="reused", routed_by="national",
+                     state="national_data", note=f"{source}" + (f" — {nfc(reference.strip())}" if reference.strip() else ""))
+    s.add(comp)
+    audit(s, actor, "component.national_data", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
+          detail={"doc_type": doc_type, "source": source, "reference": reference})
+    s.flush()
+    return comp
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry.components import state_of_component
 from registry.models import CertifiedCopy, Component, Document, Dossier, Result, ReuseEvent
 from vocab.clock import iso
 
@@ -16,7 +17,9 @@ def document_json(doc: Document, *, detail: bool = False) -> dict[str, Any]:
     out = {"id": doc.id, "doc_type": doc.doc_type, "confidence": round(doc.type_confidence or 0.0, 4),
            "fields": doc.fields or {}, "pages": doc.pages, "quality": doc.quality, "sealed": bool(doc.sealed),
            "digitization_code": doc.digitization_code, "sha256": doc.sha256,
-           "valid_until": iso(doc.valid_until), "created_at": iso(doc.created_at)}
+           "valid_until": iso(doc.valid_until), "created_at": iso(doc.created_at),
+           "kind": doc.kind or "scan", "certified_from_id": doc.certified_from_id,
+           "metadata": doc.doc_metadata or {}}
     if detail:
         out.update(mime=doc.mime, size=doc.size, source=doc.source_name,
                    field_confidences=doc.field_confidences or {},
@@ -26,6 +29,7 @@ def document_json(doc: Document, *, detail: bool = False) -> dict[str, Any]:
 
 def component_json(c: Component) -> dict[str, Any]:
     return {"id": c.id, "doc_type": c.doc_type, "origin": c.origin, "routed_by": c.routed_by,
+            "state": state_of_component(c), "exempt_reason": c.exempt_reason, "note": c.note or "",
             "document_id": c.document_id, "created_at": iso(c.created_at),
             "document": document_json(c.document) if c.document else None}
 
@@ -42,6 +46,8 @@ def dossier_json(d: Dossier) -> dict[str, Any]:
         "status": d.status,
         "received_at": iso(d.received_at),
         "due_at": iso(d.due_at),
+        "original_due_at": iso(d.original_due_at),
+        "identity_status": d.identity_status,
         "components": [component_json(c) for c in d.components],
     }
 

@@ -391,7 +391,8 @@ class Certifier:
                                        page_from=1, page_to=src.pages,
                                        source_name=f"Bản sao chứng thực số {act['number']} quyển {act['book']}"
                                                    + (f" (bản {i}/{len(copies)})" if len(copies) > 1 else ""),
-                                       valid_until=src.valid_until, created_by=f"officer:{self.officer['id']}")
+                                       valid_until=src.valid_until, created_by=f"officer:{self.officer['id']}",
+                                       kind="certified_copy", certified_from_id=src.id)
                         s.add(doc)
                         s.flush()
                     ids.append(doc.id)

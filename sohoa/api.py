@@ -58,8 +58,12 @@ class SubjectQuery(BaseModel):
 class ReuseRequest(BaseModel):
     document_id: int = Field(ge=1, le=MAX_ID)
     purpose: str = Field(default="", max_length=2000)
+    override_reason: str | None = Field(
+        default=None, max_length=2000,
+        description="Reuse although the document is another person's or of a type the procedure does not ask "
+                    "for (409 without it); kept in the audit log")
 
-    @field_validator("purpose")
+    @field_validator("purpose", "override_reason")
     @classmethod
     def _n(cls, v):
         return _no_nul(v)
@@ -205,9 +209,11 @@ def build_router(settings, db) -> APIRouter:
         with db.session() as s:
             d = get_dossier(s, code)
             comp = reuse.reuse_into_dossier(s, d, body.document_id, actor=client.actor,
-                                            purpose=body.purpose, client_id=client.id)
+                                            purpose=body.purpose, client_id=client.id,
+                                            override_reason=body.override_reason)
             return {"dossier": d.code, "component": {"id": comp.id, "doc_type": comp.doc_type,
-                                                     "document_id": comp.document_id, "origin": comp.origin},
+                                                     "document_id": comp.document_id, "origin": comp.origin,
+                                                     "state": comp.state},
                     "reusable": reuse.reusable_for_dossier(s, d)}
 
     @router.post("/reuse-events", status_code=201, summary="Record that another system reused a document")

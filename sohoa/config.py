@@ -39,6 +39,12 @@ class Settings:
     seal_key: str = ""
     seal_passphrase_file: str = ""
     trust_roots: str = ""
+    # identity check at intake (registry.verifier): a population-database gateway's URL and bearer
+    # token; or identity_verifier = "stub" with identity_stub_file (JSON of known people) for dev
+    identity_url: str = ""
+    identity_token: str = ""
+    identity_verifier: str = ""
+    identity_stub_file: str = ""
     # portal sync (issue 12): empty portal_url = events wait in the outbox; the token is a secret
     portal_url: str = ""
     portal_token: str = ""

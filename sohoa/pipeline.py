@@ -23,7 +23,7 @@ from pathlib import Path
 import ocr
 from ingest import Claimed, Journal, reasons
 from ocr import DocumentResult, OcrInputError, OcrPageError, PageResult, Problem
-from registry.codes import find_dossier_code
+from registry.codes import parse_receipt_qr
 from registry import FieldRead, Incoming, IntakeTx, Store
 from sohoa.config import Settings
 from sohoa.routes import DEFAULT_ROUTES, Route, RouteHints, first_match
@@ -83,7 +83,7 @@ class BatchOutcome:
 
 def receipt_code(page: PageResult) -> str | None:
     for payload in page.qr:
-        code = find_dossier_code(payload)
+        code = parse_receipt_qr(payload)
         if code:
             return code
     return None
@@ -272,14 +272,13 @@ def _record_and_route(ctx: JobContext, tx: IntakeTx, doc: Incoming, hints: Route
     if rec.new:
         out.documents.append(rec.id)
     found = first_match(doc, hints, ctx.routes, tx)
-    if found:
-        place = tx.attach(rec.id, found[0], found[1])
+    place = tx.attach(rec.id, found[0], found[1]) if found else tx.leave_unassigned(rec.id)
+    if place.dossier_code:  # None: no route, or the route's dossier is another person's (intake refused)
         out.attached.append((rec.id, place.dossier_code))
     else:
-        tx.leave_unassigned(rec.id)
         out.unassigned.append(rec.id)
     log.info("document #%d %s (%d p., %.0f%%) from %s → %s", rec.id, doc.doc_type, doc.pages,
-             100 * doc.type_confidence, doc.source_name, found[0] if found else "unassigned")
+             100 * doc.type_confidence, doc.source_name, place.dossier_code or "unassigned")
 
 
 def _check_duplicates(ctx: JobContext, dups: list[Claimed], batch: list[int], out: BatchOutcome) -> list[Claimed]:
@@ -313,5 +312,5 @@ def _link_duplicate(ctx: JobContext, tx: IntakeTx, e: Claimed, out: BatchOutcome
     if not e.route_hint or not tx.dossier_exists(e.route_hint):
         return
     for doc_id in tx.documents_of_entry(e.duplicate_of):
-        tx.attach(doc_id, e.route_hint, RoutedBy.FOLDER)
-        out.attached.append((doc_id, e.route_hint))
+        if tx.attach(doc_id, e.route_hint, RoutedBy.FOLDER).dossier_code:
+            out.attached.append((doc_id, e.route_hint))

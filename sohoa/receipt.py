@@ -1,6 +1,11 @@
 """The intake receipt (Giấy tiếp nhận hồ sơ và hẹn trả kết quả) with the dossier code as text and
 QR. Printed at the counter; scanned back as a cover or separator sheet it routes the pages after it.
-Rendered with reportlab and an embedded Vietnamese-capable TrueType font."""
+Rendered with reportlab and an embedded Vietnamese-capable TrueType font.
+
+The QR code sits in the upper-left corner, as Circular 01/2023/TT-VPCP asks, and carries the
+dossier code, the procedure code, the subject's identifier, the paper's name, the issuing system,
+the time and the appointment date (``registry.codes.receipt_qr_payload``; the router reads it back
+with ``registry.codes.parse_receipt_qr``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -32,10 +37,14 @@ def _vn_date(d: dt.datetime | dt.date) -> str:
     return f"ngày {d.day:02d} tháng {d.month:02d} năm {d.year}"
 
 
+PAPER_NAME = "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
+QR_SIZE_MM = 56  # a ~180-byte payload still reads from a skewed 150-dpi scan at this size
+
+
 def render_receipt(*, code: str, unit: str, procedure_code: str, procedure_name: str, subject_name: str,
                    subject_id_masked: str, received_at: dt.datetime, due_at: dt.datetime | None,
-                   required: list[str], reusable: list[str] | None = None) -> bytes:
-    """The receipt as PDF bytes (A4)."""
+                   required: list[str], reusable: list[str] | None = None, qr_payload: str | None = None) -> bytes:
+    """The receipt as PDF bytes (A4); the QR (upper left) holds ``qr_payload`` (default: the code)."""
     import qrcode
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
@@ -47,27 +56,28 @@ def render_receipt(*, code: str, unit: str, procedure_code: str, procedure_name:
     c = canvas.Canvas(buf, pagesize=A4, pageCompression=1)
     c.setTitle(f"Giấy tiếp nhận hồ sơ {code}")
     w, h = A4
-    c.setFont(bold, 11)
-    c.drawCentredString(w / 2, h - 20 * mm, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-    c.drawCentredString(w / 2, h - 26 * mm, "Độc lập - Tự do - Hạnh phúc")
-    c.setFont(regular, 11)
-    c.drawString(20 * mm, h - 38 * mm, unit.upper())
-    c.drawString(20 * mm, h - 44 * mm, "BỘ PHẬN MỘT CỬA")
-    c.setFont(bold, 14)
-    c.drawCentredString(w / 2, h - 60 * mm, "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ")
-    c.setFont(bold, 13)
-    c.drawCentredString(w / 2, h - 68 * mm, f"Mã hồ sơ: {code}")
-
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
-    qr.add_data(code)
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, box_size=10, border=2)
+    qr.add_data((qr_payload or code).encode("utf-8"))
     qr.make(fit=True)
     img = qr.make_image(fill_color="black", back_color="white").get_image()
     qbuf = io.BytesIO()
     img.save(qbuf, format="PNG")
     qbuf.seek(0)
-    c.drawImage(ImageReader(qbuf), w - 70 * mm, h - 130 * mm, 50 * mm, 50 * mm)
+    c.drawImage(ImageReader(qbuf), 10 * mm, h - (10 + QR_SIZE_MM) * mm, QR_SIZE_MM * mm, QR_SIZE_MM * mm)
 
-    y = h - 84 * mm
+    left = (14 + QR_SIZE_MM) * mm
+    c.setFont(bold, 10)
+    c.drawCentredString(w - 55 * mm, h - 18 * mm, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+    c.drawCentredString(w - 55 * mm, h - 24 * mm, "Độc lập - Tự do - Hạnh phúc")
+    c.setFont(regular, 10)
+    c.drawString(left, h - 40 * mm, unit.upper()[:60])
+    c.drawString(left, h - 46 * mm, "BỘ PHẬN MỘT CỬA")
+    c.setFont(bold, 14)
+    c.drawCentredString(w / 2, h - 80 * mm, PAPER_NAME.upper())
+    c.setFont(bold, 13)
+    c.drawCentredString(w / 2, h - 88 * mm, f"Mã hồ sơ: {code}")
+
+    y = h - 102 * mm
     c.setFont(regular, 11)
     lines = [
         f"Thủ tục: {procedure_name} (mã {procedure_code})",
@@ -99,13 +109,18 @@ def render_receipt(*, code: str, unit: str, procedure_code: str, procedure_name:
 
 def receipt_for(s, dossier, settings) -> bytes:
     """The receipt of a dossier as the registry holds it (names what need not be brought again)."""
+    from registry.codes import receipt_qr_payload
     from registry.reuse import reusable_for_dossier
     from vocab.clock import local
     from vocab.text import mask_pid
 
     d = dossier
+    received, due = local(d.received_at), local(d.due_at)
+    payload = receipt_qr_payload(code=d.code, procedure=d.procedure_code, subject=d.subject.identifier,
+                                 paper=PAPER_NAME, system=f"sohoa {settings.agency_code}", issued_at=received,
+                                 appointment=due)
     return render_receipt(code=d.code, unit=settings.unit_name, procedure_code=d.procedure_code,
                           procedure_name=d.procedure.name, subject_name=d.subject.name,
-                          subject_id_masked=mask_pid(d.subject.identifier), received_at=local(d.received_at),
-                          due_at=local(d.due_at), required=list(d.procedure.required_types),
-                          reusable=[r.get("doc_type") for r in reusable_for_dossier(s, d)])
+                          subject_id_masked=mask_pid(d.subject.identifier), received_at=received,
+                          due_at=due, required=list(d.procedure.required_types),
+                          reusable=[r.get("doc_type") for r in reusable_for_dossier(s, d)], qr_payload=payload)

@@ -17,10 +17,12 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from registry import backlog, outbox, service, shapes
 from registry.models import Document, Dossier, IngestEntry, Procedure, Subject
+from registry.errors import SubjectMismatch, TypeNotRequired
 from registry.reuse import reusable_for_dossier, reuse_into_dossier
 from registry.staff import authenticate
 from registry.store import Store
 from sohoa import verification
+from sohoa.identity import verifier_for
 from sohoa.verification import verify_bytes
 from vocab.clock import local
 from vocab.errors import NotFound, SohoaError
@@ -158,15 +160,14 @@ def build_router(settings, db) -> APIRouter:
     # -- dossiers ------------------------------------------------------------------------------------
     @r.post("/dossiers")
     def dossier_create(request: Request, procedure: str = Form(...), subject: str = Form(...),
-                       name: str = Form(""), csrf_token: str = Form("")):
+                       name: str = Form(""), birth_date: str = Form(""), csrf_token: str = Form("")):
         u = user(request)
         check_csrf(request, csrf_token)
         try:
-            with db.session() as s:
-                d = service.create_dossier(s, procedure=procedure, subject=subject, name=name or None,
-                                           agency=settings.agency_code, created_by=u["username"])
-                service.audit(s, actor(u), "dossier.create", subject_id=d.subject_id, object_type="dossier",
-                              object_id=d.code)
+            with db.session() as s:  # audited; the applicant's identity checked (registry.verifier)
+                d = service.open_dossier(s, procedure=procedure, subject=subject, name=name or None,
+                                         birth_date=birth_date.strip() or None, agency=settings.agency_code,
+                                         actor=actor(u), verifier=verifier_for(settings))
                 code = d.code
         except SohoaError as exc:
             flash(request, f"Không tạo được hồ sơ: {exc.message}", error=True)
@@ -226,16 +227,21 @@ def build_router(settings, db) -> APIRouter:
 
     @r.post("/documents/{doc_id}/assign")
     def assign(request: Request, doc_id: int, code: str = Form(...), doc_type: str = Form(""),
-               csrf_token: str = Form("")):
+               override_reason: str = Form(""), confirm: str = Form(""), csrf_token: str = Form("")):
         u = user(request)
         check_csrf(request, csrf_token)
         try:
             with db.session() as s:
-                service.assign_document(s, doc_id, code, actor=actor(u), doc_type=doc_type or None)
+                service.assign_document(s, doc_id, code, actor=actor(u), doc_type=doc_type or None,
+                                        override_reason=override_reason.strip() or None)
+        except (SubjectMismatch, TypeNotRequired) as exc:  # ask for a confirmation with a reason
+            return page(request, "assign_override.html", status=409, doc_id=doc_id, code=code, doc_type=doc_type,
+                        message=exc.message, asked=bool(confirm))
         except SohoaError as exc:
             flash(request, f"Không gắn được: {exc.message}", error=True)
             return RedirectResponse("/unassigned", status_code=303)
-        flash(request, f"Đã gắn văn bản {doc_id} vào hồ sơ {code}.")
+        flash(request, f"Đã gắn văn bản {doc_id} vào hồ sơ {code}."
+              + (" Lý do ghi đè đã được ghi vào nhật ký." if override_reason.strip() else ""))
         return RedirectResponse("/unassigned", status_code=303)
 
     @r.get("/documents/{doc_id}", response_class=HTMLResponse)
@@ -271,11 +277,14 @@ def build_router(settings, db) -> APIRouter:
         check_csrf(request, str(form.get("csrf_token", "")))
         try:
             with db.session() as s:
-                old = service.get_document(s, doc_id).fields or {}
+                doc = service.get_document(s, doc_id)
+                old, old_meta = doc.fields or {}, doc.doc_metadata or {}
                 changed = {k[6:]: str(v) for k, v in form.items()
                            if k.startswith("field:") and str(v).strip() != old.get(k[6:], "")}
+                meta = {k[5:]: str(v) for k, v in form.items()  # document metadata: "meta:so_ky_hieu", …
+                        if k.startswith("meta:") and str(v).strip() != old_meta.get(k[5:], "")}
                 service.correct_document(s, doc_id, actor=actor(u), doc_type=str(form.get("doc_type") or "") or None,
-                                         fields=changed)
+                                         fields=changed, meta=meta)
         except NotFound:
             raise
         except SohoaError as exc:

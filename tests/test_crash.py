@@ -16,10 +16,12 @@ pytestmark = pytest.mark.slow
 def test_sigkill_at_random_points_loses_nothing_and_duplicates_nothing(sohoa, tmp_path):
     rnd = random.Random(20261123)
     inbox = sohoa.home / "inbox"
-    dossiers = [sohoa.json("dossier", "create", "--procedure", "1.001193", "--subject", f"0011{i:02d}{rnd.randrange(10**6):06d}")[0]["code"]
-                for i in range(4)]
-    people = [samples.Person(f"Nguyễn Văn {n}", f"0010{90 + i % 9}{rnd.randrange(10**6):06d}", f"0{1 + i % 9}/03/199{i % 9}")
-              for i, n in enumerate(["An", "Bình", "Cường", "Dũng", "Hải"] * 4)]
+    subjects = [f"0011{80 + i:02d}{rnd.randrange(10**6):06d}" for i in range(4)]  # women born 1980..1983
+    dossiers = [sohoa.json("dossier", "create", "--procedure", "1.001193", "--subject", pid)[0]["code"]
+                for pid in subjects]
+    # five scans of papers of each dossier's applicant (a route never attaches another person's paper)
+    people = [samples.Person(f"Nguyễn Thị {n}", subjects[i // 5], f"0{1 + i % 9}/03/{1980 + i // 5}", "Nữ")
+              for i, n in enumerate(["An", "Bình", "Cúc", "Dung", "Hoa"] * 4)]
     files = []
     for i, p in enumerate(people):
         path = tmp_path / f"card-{i:02d}.jpg"

@@ -183,17 +183,20 @@ def register(cli: click.Group) -> None:
     @click.argument("code")
     @click.option("--document", "document_id", type=int, required=True, help="Id of the document to reuse.")
     @click.option("--purpose", default="", help="Why (kept in the reuse ledger).")
+    @click.option("--override-reason", default=None,
+                  help="Reuse although the document is another person's or not a required type (audited).")
     @click.pass_obj
-    def dossier_reuse(ctx, code, document_id, purpose):
+    def dossier_reuse(ctx, code, document_id, purpose, override_reason):
         """Satisfy a component with an existing digitized document instead of paper."""
         from registry.reuse import reuse_into_dossier
         from registry.service import get_dossier
 
         with ctx.db.session() as s:
             d = get_dossier(s, code)
-            comp = reuse_into_dossier(s, d, document_id, actor=_staff(ctx), purpose=purpose)
+            comp = reuse_into_dossier(s, d, document_id, actor=_staff(ctx), purpose=purpose,
+                                      override_reason=override_reason)
             _show(ctx, s, d, {"component": {"doc_type": comp.doc_type, "document_id": comp.document_id,
-                                            "origin": comp.origin}},
+                                            "origin": comp.origin, "state": comp.state}},
                   f"{d.code}: {comp.doc_type} satisfied by document {comp.document_id} (reused, no paper)")
 
     @dossier.command("pause")
@@ -226,9 +229,14 @@ def register(cli: click.Group) -> None:
     @click.option("--result-document", type=int, default=None, help="Id of the document issued as the result.")
     @click.option("--valid-until", default=None, help="Last day the result is valid (YYYY-MM-DD).")
     @click.option("--paper", is_flag=True, help="The result was issued on paper only (not electronically).")
+    @click.option("--override-reason", default=None,
+                  help="Complete although a required component is in no allowed state (audited).")
     @click.pass_obj
-    def dossier_complete(ctx, code, result_document, valid_until, paper):
-        """Complete a dossier, recording its result (issued electronically unless --paper)."""
+    def dossier_complete(ctx, code, result_document, valid_until, paper, override_reason):
+        """Complete a dossier, recording its result (issued electronically unless --paper).
+
+        Refused while a required component is missing (not scanned, reused, replaced by national
+        data, or exempt with a reason), unless --override-reason is given."""
         from registry.lifecycle import complete
         from registry.service import get_dossier
 
@@ -236,7 +244,7 @@ def register(cli: click.Group) -> None:
         with ctx.db.session() as s:
             d = get_dossier(s, code)
             r = complete(s, d, actor=_staff(ctx), result_document_id=result_document, valid_until=until,
-                         electronic=not paper)
+                         electronic=not paper, override_reason=override_reason)
             _show(ctx, s, d, {"result": None if r is None else {
                 "document_id": r.document_id, "valid_from": r.valid_from.isoformat() if r.valid_from else None,
                 "valid_until": r.valid_until.isoformat() if r.valid_until else None, "electronic": r.electronic}},
@@ -248,9 +256,14 @@ def register(cli: click.Group) -> None:
     @click.option("--reason", required=True, help="Why the result is late.")
     @click.option("--new-date", required=True, help="New date for returning the result (YYYY-MM-DD).")
     @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Where to write the PDF.")
+    @click.option("--declare-late", is_flag=True,
+                  help="The dossier is not late yet but the officer declares it will be (the reason is recorded).")
     @click.pass_obj
-    def dossier_apology(ctx, code, reason, new_date, out):
-        """Write the apology slip (Phiếu xin lỗi và hẹn lại ngày trả kết quả) for a late dossier."""
+    def dossier_apology(ctx, code, reason, new_date, out, declare_late):
+        """Write the apology slip (Phiếu xin lỗi và hẹn lại ngày trả kết quả) for a late dossier.
+
+        Refused for a dossier that is not late unless --declare-late. The on-time rate still counts
+        the dossier against its original due date."""
         from registry.lifecycle import apology
         from registry.service import get_dossier
         from sohoa.slips import apology_pdf
@@ -259,5 +272,6 @@ def register(cli: click.Group) -> None:
         with ctx.db.session() as s:
             d = get_dossier(s, code)
             path = apology(s, d, reason=reason, new_date=nd, out=out, actor=_staff(ctx),
-                           render=functools.partial(apology_pdf, unit_name=ctx.settings.unit_name))
+                           render=functools.partial(apology_pdf, unit_name=ctx.settings.unit_name),
+                           declare_late=declare_late)
             _show(ctx, s, d, {"apology_pdf": str(path)}, f"{d.code}: apology slip written to {path}")

@@ -13,6 +13,16 @@ from sohoa.commands.context import Ctx, pass_ctx
 from vocab.text import mask_pid
 
 
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for fv in values:
+        name, sep, value = fv.partition("=")
+        if not sep or not name.strip():
+            raise click.ClickException(f"{option} takes NAME=VALUE, got {fv!r}")
+        out[name.strip()] = value
+    return out
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(init)
     cli.add_command(procedure)
@@ -61,13 +71,18 @@ def procedure() -> None:
 @click.option("--requires", required=True, help="Required component types, comma-separated (cccd,to_khai,…).")
 @click.option("--days", type=click.IntRange(0, 365), default=5, show_default=True, help="Time limit, working days.")
 @click.option("--result-type", default=None, help="Document type of the result, if any.")
+@click.option("--certification/--no-certification", default=None,
+              help="A certification procedure (due the same day, or the next working day after 15:00). "
+                   "Default: when the name starts with 'Chứng thực'.")
 @pass_ctx
-def procedure_add(ctx: Ctx, code: str, name: str, requires: str, days: int, result_type: str | None) -> None:
+def procedure_add(ctx: Ctx, code: str, name: str, requires: str, days: int, result_type: str | None,
+                  certification: bool | None) -> None:
     """Add (or update) procedure CODE in the catalogue."""
     types = [t.strip() for t in requires.split(",") if t.strip()]
     with ctx.db.session() as s:
-        p = service.add_procedure(s, code, name, types, days, result_type)
-        obj = {"code": p.code, "name": p.name, "requires": p.required_types, "days": p.days}
+        p = service.add_procedure(s, code, name, types, days, result_type, certification)
+        obj = {"code": p.code, "name": p.name, "requires": p.required_types, "days": p.days,
+               "certification": bool(p.certification)}
     ctx.emit(obj, f"procedure {obj['code']} {obj['name']}: requires {', '.join(types)}; {days} working days")
 
 
@@ -77,7 +92,8 @@ def procedure_list(ctx: Ctx) -> None:
     """List the catalogue."""
     with ctx.db.session() as s:
         for p in s.scalars(select(Procedure).order_by(Procedure.code)):
-            ctx.emit({"code": p.code, "name": p.name, "requires": p.required_types, "days": p.days},
+            ctx.emit({"code": p.code, "name": p.name, "requires": p.required_types, "days": p.days,
+                      "certification": bool(p.certification)},
                      f"{p.code:10} {p.name}  [{', '.join(p.required_types)}]  {p.days} ngày")
 
 
@@ -92,20 +108,27 @@ def dossier() -> None:
 @click.option("--procedure", "procedure_code", required=True, help="National procedure code, e.g. 1.001193.")
 @click.option("--subject", required=True, help="Personal ID number (12 digits) or tax code of the applicant.")
 @click.option("--name", default=None, help="Applicant's name (Vietnamese, any case).")
+@click.option("--birth-date", default=None, help="Applicant's date of birth, dd/mm/yyyy (for the identity check).")
 @click.option("--channel", type=click.Choice(["counter", "postal", "online"]), default="counter", show_default=True)
 @pass_ctx
-def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None, channel: str) -> None:
-    """Open a dossier; prints its code (and what the citizen need not bring again)."""
+def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None, birth_date: str | None,
+                   channel: str) -> None:
+    """Open a dossier; checks the applicant's identity (SOHOA_IDENTITY_URL) and prints its code
+    (and what the citizen need not bring again)."""
+    from sohoa.identity import verifier_for
+
     with ctx.db.session() as s:
-        d = service.create_dossier(s, procedure=procedure_code, subject=subject, name=name,
-                                   agency=ctx.settings.agency_code, channel=channel, created_by="cli")
+        d = service.open_dossier(s, procedure=procedure_code, subject=subject, name=name, birth_date=birth_date,
+                                 agency=ctx.settings.agency_code, channel=channel, actor="staff:cli",
+                                 verifier=verifier_for(ctx.settings))
         reusable = reusable_for_dossier(s, d)
-        service.audit(s, "staff:cli", "dossier.create", subject_id=d.subject_id, object_type="dossier",
-                      object_id=d.code)
         obj = {"code": d.code, "procedure": d.procedure_code, "subject": d.subject.identifier,
-               "due_at": shapes.dossier_json(d)["due_at"],
+               "due_at": shapes.dossier_json(d)["due_at"], "identity_status": d.identity_status,
                "required": list(d.procedure.required_types), "reusable": reusable}
-    human = f"dossier {obj['code']} opened; due {obj['due_at'][:10] if obj['due_at'] else '—'}"
+    from registry.verifier import STATUS_LABELS
+
+    human = (f"dossier {obj['code']} opened; due {obj['due_at'][:16].replace('T', ' ') if obj['due_at'] else '—'}\n"
+             f"  kiểm tra danh tính: {STATUS_LABELS.get(obj['identity_status'] or '', '—')}")
     if reusable:
         human += "\n  already digitized, do not ask for paper: " + ", ".join(
             f"{r.get('doc_type')} (document {r.get('document_id')})" for r in reusable)
@@ -122,6 +145,7 @@ def dossier_show(ctx: Ctx, code: str) -> None:
         obj = shapes.dossier_json(d)
         obj["reusable"] = reusable_for_dossier(s, d)
         obj["required"] = list(d.procedure.required_types)
+        obj["component_states"] = [vars(c) for c in service.component_states(s, d)]
         service.audit(s, "staff:cli", "dossier.show", subject_id=d.subject_id, object_type="dossier",
                       object_id=d.code)
     if ctx.as_json:
@@ -131,10 +155,12 @@ def dossier_show(ctx: Ctx, code: str) -> None:
              f" {obj['subject_name']}"]
     for c in obj["components"]:
         doc = c["document"] or {}
-        lines.append(f"  - {c['doc_type']:22} document {doc.get('id')}  {doc.get('pages')} p.  {c['origin']}"
-                     f" via {c['routed_by'] or '—'}  sealed={doc.get('sealed')}")
-    have = {c["doc_type"] for c in obj["components"]}
-    missing = [t for t in obj["required"] if t not in have]
+        lines.append(f"  - {c['doc_type']:22} document {doc.get('id')}  {doc.get('pages')} p.  "
+                     f"{service.STATE_LABELS.get(c['state'], c['state'])}"
+                     f" via {c['routed_by'] or '—'}  sealed={doc.get('sealed')}"
+                     + (f"  ({service.EXEMPT_REASONS[c['exempt_reason']]})" if c["exempt_reason"] else "")
+                     + (f"  {c['note']}" if c["note"] else ""))
+    missing = [c["doc_type"] for c in obj["component_states"] if c["state"] == "missing"]
     if missing:
         lines.append("  missing: " + ", ".join(missing))
     for r in obj["reusable"]:
@@ -158,6 +184,64 @@ def dossier_list(ctx: Ctx, status: str | None, limit: int) -> None:
                       "subject": mask_pid(d.subject.identifier), "components": types},
                      f"{d.code}  {d.status:10} {d.procedure_code}  {mask_pid(d.subject.identifier)}  "
                      f"[{', '.join(types)}]")
+
+
+def _record_component(ctx: Ctx, code: str, record, human) -> None:
+    """Run ``record(s, dossier) -> Component`` on dossier CODE and print the component and the states."""
+    with ctx.db.session() as s:
+        d = service.get_dossier(s, code)
+        comp = record(s, d)
+        ctx.emit({"code": d.code, "component": {"doc_type": comp.doc_type, "state": comp.state,
+                                                "exempt_reason": comp.exempt_reason, "note": comp.note,
+                                                "document_id": comp.document_id},
+                  "component_states": [vars(c) for c in service.component_states(s, d)]}, human(d, comp))
+
+
+@dossier.command("exempt")
+@click.argument("code")
+@click.option("--type", "doc_type", required=True, help="The required component type, e.g. cccd.")
+@click.option("--reason", required=True, type=click.Choice(sorted(service.EXEMPT_REASONS)),
+              help="Why it is not scanned (Circular 03/2025/TT-VPCP Art. 5): online = submitted online, "
+                   "comparison = presented for comparison only, internal = internal verification result, "
+                   "confidential = confidential paper.")
+@click.option("--note", default="", help="Anything the record should say (e.g. what was compared).")
+@pass_ctx
+def dossier_exempt(ctx: Ctx, code: str, doc_type: str, reason: str, note: str) -> None:
+    """Record that a required component is not scanned, for a reason the law allows."""
+    _record_component(ctx, code, lambda s, d: service.exempt_component(s, d, doc_type, reason, actor="staff:cli",
+                                                                       note=note),
+                      lambda d, c: f"{d.code}: {doc_type} không phải số hóa — {service.EXEMPT_REASONS[reason]}")
+
+
+@dossier.command("national-data")
+@click.argument("code")
+@click.option("--type", "doc_type", required=True, help="The required component type the data replaces.")
+@click.option("--source", required=True, help="The national database, e.g. 'CSDL quốc gia về dân cư'.")
+@click.option("--ref", "reference", default="", help="The record's reference in that database.")
+@pass_ctx
+def dossier_national_data(ctx: Ctx, code: str, doc_type: str, source: str, reference: str) -> None:
+    """Record that a required component is replaced by data from a national database."""
+    _record_component(ctx, code, lambda s, d: service.national_data_component(
+        s, d, doc_type, source=source, reference=reference, actor="staff:cli"),
+        lambda d, c: f"{d.code}: {doc_type} thay bằng dữ liệu từ {source}")
+
+
+@dossier.command("national-store")
+@click.argument("code")
+@click.option("--type", "doc_type", required=True, help="The required component type.")
+@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The PDF downloaded from the citizen's store on the national portal.")
+@click.option("--ref", "reference", required=True, help="The document's reference in the national store.")
+@pass_ctx
+def dossier_national_store(ctx: Ctx, code: str, doc_type: str, path: str, reference: str) -> None:
+    """Satisfy a component with a document taken from the national store (recorded as reuse)."""
+    from registry.reuse import reuse_from_national_store
+    from registry.store import Store
+
+    _record_component(ctx, code, lambda s, d: reuse_from_national_store(
+        s, d, doc_type=doc_type, data=Path(path).read_bytes(), store=Store(ctx.settings.store_dir),
+        reference=reference, actor="staff:cli"),
+        lambda d, c: f"{d.code}: {doc_type} lấy từ Kho dữ liệu quốc gia (văn bản {c.document_id})")
 
 
 @click.command()
@@ -189,13 +273,21 @@ def unassigned(ctx: Ctx) -> None:
 @click.argument("document_id", type=int)
 @click.argument("code")
 @click.option("--type", "doc_type", default=None, help="Component type, when OCR typed the document wrongly.")
+@click.option("--override-reason", default=None,
+              help="Attach although the document is another person's or of a type the procedure does not ask "
+                   "for; the reason is kept in the audit log.")
 @pass_ctx
-def assign(ctx: Ctx, document_id: int, code: str, doc_type: str | None) -> None:
-    """Attach document DOCUMENT_ID to dossier CODE by hand (resolves the unassigned queue)."""
+def assign(ctx: Ctx, document_id: int, code: str, doc_type: str | None, override_reason: str | None) -> None:
+    """Attach document DOCUMENT_ID to dossier CODE by hand (resolves the unassigned queue).
+
+    Refused when the document names another person than the dossier's applicant, or its type is not
+    one the procedure asks for, unless --override-reason is given."""
     with ctx.db.session() as s:
-        comp = service.assign_document(s, document_id, code, actor="staff:cli", doc_type=doc_type)
+        comp = service.assign_document(s, document_id, code, actor="staff:cli", doc_type=doc_type,
+                                       override_reason=override_reason)
         obj = {"document_id": comp.document_id, "dossier": code, "doc_type": comp.doc_type}
-    ctx.emit(obj, f"document {obj['document_id']} attached to {obj['dossier']} as {obj['doc_type']}")
+    overridden = " (đã ghi lý do ghi đè vào nhật ký)" if override_reason and override_reason.strip() else ""
+    ctx.emit(obj, f"document {obj['document_id']} attached to {obj['dossier']} as {obj['doc_type']}{overridden}")
 
 
 @click.group()
@@ -212,6 +304,7 @@ def document_show(ctx: Ctx, document_id: int) -> None:
         doc = service.get_document(s, document_id)
         obj = shapes.document_json(doc, detail=True)
         obj["dossiers"] = [c.dossier.code for c in doc.components]
+        obj["subjects"] = [mask_pid(x) for x in _subject_identifiers(s, doc)]
         service.audit(s, "staff:cli", "document.show", subject_id=doc.subject_id, object_type="document",
                       object_id=str(doc.id))
     if ctx.as_json:
@@ -222,7 +315,18 @@ def document_show(ctx: Ctx, document_id: int) -> None:
     for k, v in obj["fields"].items():
         conf = (obj["field_confidences"] or {}).get(k, {}).get("confidence")
         click.echo(f"  {k:22} {v}" + (f"  ({conf:.0%})" if conf is not None else ""))
+    for k, v in obj["metadata"].items():
+        click.echo(f"  [{k}] {v}")
+    click.echo(f"  hiệu lực đến: {obj['valid_until'] or '—'}   của: {', '.join(obj['subjects']) or '—'}")
     click.echo(f"  dossiers: {', '.join(obj['dossiers']) or '— (unassigned)'}")
+
+
+def _subject_identifiers(s, doc) -> list[str]:
+    from registry.models import Subject
+    from registry.subjects import owners
+
+    ids = owners(s, doc)
+    return list(s.scalars(select(Subject.identifier).where(Subject.id.in_(ids)))) if ids else []
 
 
 @document.command("correct")
@@ -230,17 +334,20 @@ def document_show(ctx: Ctx, document_id: int) -> None:
 @click.option("--type", "doc_type", default=None, help="The right document type.")
 @click.option("--field", "field_values", multiple=True, metavar="NAME=VALUE",
               help="A corrected field value (repeatable); an empty value removes the field.")
+@click.option("--meta", "meta_values", multiple=True, metavar="KEY=VALUE",
+              help="Document metadata (repeatable): so_ky_hieu, ngay_ban_hanh, co_quan_ban_hanh, nguoi_ky, "
+                   "trich_yeu, hieu_luc_den (dd/mm/yyyy or 'vĩnh viễn'), pham_vi, ma_ket_qua.")
 @pass_ctx
-def document_correct(ctx: Ctx, document_id: int, doc_type: str | None, field_values: tuple[str, ...]) -> None:
-    """Correct the type or fields OCR read; corrections are audited and get confidence 1."""
-    fields = {}
-    for fv in field_values:
-        name, sep, value = fv.partition("=")
-        if not sep or not name.strip():
-            raise click.ClickException(f"--field takes NAME=VALUE, got {fv!r}")
-        fields[name.strip()] = value
+def document_correct(ctx: Ctx, document_id: int, doc_type: str | None, field_values: tuple[str, ...],
+                     meta_values: tuple[str, ...]) -> None:
+    """Correct the type, fields or metadata OCR read. Values are checked (ID number structure and
+    date of birth, dates dd/mm/yyyy, tax codes); corrections are audited and get confidence 1; the
+    validity is derived again from the expiry the document carries."""
+    fields = _pairs(field_values, "--field")
+    meta = _pairs(meta_values, "--meta")
     with ctx.db.session() as s:
-        doc = service.correct_document(s, document_id, actor="staff:cli", doc_type=doc_type, fields=fields)
+        doc = service.correct_document(s, document_id, actor="staff:cli", doc_type=doc_type, fields=fields,
+                                       meta=meta)
         obj = shapes.document_json(doc)
     ctx.emit(obj, f"document {obj['id']} is now {obj['doc_type']} with {len(obj['fields'])} field(s)")
 

@@ -72,7 +72,8 @@ def test_pause_resume_complete_late(env):
     assert out["status"] in ("received", "processing")
     assert dt.datetime.fromisoformat(out["due_at"]) >= due0.replace(microsecond=0), (out["due_at"], due0)
     until = (dt.date.today() + dt.timedelta(days=365)).isoformat()
-    out = last_json(run(env, "dossier", "complete", code, "--result-document", str(doc_id), "--valid-until", until))
+    out = last_json(run(env, "dossier", "complete", code, "--result-document", str(doc_id), "--valid-until", until,
+                        "--override-reason", "thành phần nộp bản giấy, chưa quét"))
     assert out["status"] == "completed" and out["late"] is True
     assert out["result"]["electronic"] is True and out["result"]["valid_until"] == until
     with env.db.session() as s:
@@ -126,7 +127,7 @@ def test_report_matches_api(env):
     for key in ("received", "digitized", "required_components", "reused_components", "completed"):
         assert out[key] == api[key] == direct[key]
     human = run(env, "report").output  # --json is global; without it too
-    assert "reuse rate" in CliRunner().invoke(__import__("sohoa.cli", fromlist=["cli"]).cli, ["report"], env={
+    assert "tái sử dụng" in CliRunner().invoke(__import__("sohoa.cli", fromlist=["cli"]).cli, ["report"], env={
         "SOHOA_HOME": str(env.settings.home), "SOHOA_DATABASE_URL": env.settings.database_url}).output
     assert human
 
@@ -147,7 +148,7 @@ def test_indicator_arithmetic(env):
         d2 = create_dossier(s, procedure="1.004873", subject=pid, agency=unit)  # to_khai, cccd
         reuse_into_dossier(s, d1, card.id, actor="test", purpose="t")
         res = env.document(s, doc_type="xac_nhan_hon_nhan")
-        complete(s, d2, actor="test", result_document_id=res.id)
+        complete(s, d2, actor="test", result_document_id=res.id, override_reason="kiểm thử chỉ số")
         ind = compute(s, unit=unit)
     assert ind["received"] == 2 and ind["digitized"] == 1 and ind["digitized_rate"] == 0.5
     assert ind["required_components"] == 4 and ind["reused_components"] == 1 and ind["reuse_rate"] == 0.25

@@ -27,7 +27,7 @@ def world(env):
         subj = get_or_create_subject(s, pid, "Trần Thị Bình")
         earlier = env.dossier(s, pid, "1.001193", now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30))
         birth = env.document(s, doc_type="khai_sinh", sealed=True, fields={"ho_ten": "Trần Thị Bình", "so": "12/2024"})
-        complete(s, earlier, actor="test", result_document_id=birth.id)
+        complete(s, earlier, actor="test", result_document_id=birth.id, override_reason="hồ sơ cũ, không quét")
         expired = env.document(s, subject=subj, doc_type="cccd", valid_until=TODAY - dt.timedelta(days=1))
         new = env.dossier(s, pid)
         ids = {"pid": pid, "subject_id": subj.id, "birth": birth.id, "expired": expired.id,
@@ -171,7 +171,7 @@ def test_reuse_of_another_subjects_document_is_refused(env, world):
         code = d.code
     with env.client("reuse_write") as c:
         r = c.post(f"/api/v1/dossiers/{code}/reuse", json={"document_id": world["birth"]})
-    assert r.status_code == 409 and "không thuộc chủ thể" in r.json()["detail"]
+    assert r.status_code == 409 and "không phải giấy tờ của người nộp" in r.json()["detail"]
     with env.db.session() as s:
         assert s.scalar(select(Component).where(Component.document_id == world["birth"],
                                                 Component.origin == "reused",

@@ -1,0 +1,104 @@
+"""The QR code on the front of a chip ID card (căn cước công dân gắn chip / căn cước), read as
+ground truth for the card's fields.
+
+Payload layout (fields separated by ``|``)::
+
+    <ID number>|<old ID number, may be empty>|<full name>|<ddmmyyyy birth>|<sex>|<residence>|<ddmmyyyy issue>
+
+Cards issued later may append fields; they are ignored. :func:`apply_cccd_qr` puts the fields
+the QR holds over what OCR read (confidence 1): a field OCR read differently is flagged
+``qr_mismatch`` (an OCR misread, or a card whose print and QR disagree: a person should look),
+and the document is typed ``cccd``.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+
+from ocr.types import DocumentResult, Field
+
+__all__ = ["CccdQr", "parse_cccd_qr", "find_cccd_qr", "apply_cccd_qr", "QR_MISMATCH"]
+
+QR_MISMATCH = "qr_mismatch"
+_ID = re.compile(r"^\d{12}$")
+_OLD_ID = re.compile(r"^(\d{9}|\d{12})?$")
+_DDMMYYYY = re.compile(r"^(\d{2})(\d{2})(\d{4})$")
+
+
+@dataclass(frozen=True)
+class CccdQr:
+    so_dinh_danh: str
+    so_cmnd: str  # old ID number (9 or 12 digits), "" when the card has none
+    ho_ten: str
+    ngay_sinh: str  # dd/mm/yyyy
+    gioi_tinh: str  # Nam | Nữ
+    noi_thuong_tru: str
+    ngay_cap: str  # dd/mm/yyyy
+
+    def fields(self) -> dict[str, str]:
+        """The card's fields under their spec §4 names (empty ones left out)."""
+        return {k: v for k, v in vars(self).items() if v}
+
+
+def _date(s: str) -> str | None:
+    m = _DDMMYYYY.match(s.strip())
+    if not m:
+        return None
+    d, mo, y = (int(x) for x in m.groups())
+    if not (1 <= d <= 31 and 1 <= mo <= 12 and 1900 <= y <= 2100):
+        return None
+    return f"{d:02d}/{mo:02d}/{y:04d}"
+
+
+def _sex(s: str) -> str | None:
+    t = unicodedata.normalize("NFC", s.strip()).lower()
+    return {"nam": "Nam", "nữ": "Nữ", "nu": "Nữ", "male": "Nam", "female": "Nữ"}.get(t)
+
+
+def parse_cccd_qr(payload: str) -> CccdQr | None:
+    """The card's fields, or None when ``payload`` is not a chip ID card's QR."""
+    parts = unicodedata.normalize("NFC", payload or "").strip().split("|")
+    if len(parts) < 7:
+        return None
+    pid, old, name, birth, sex, residence, issue = (p.strip() for p in parts[:7])
+    birth_d, issue_d, sex_n = _date(birth), _date(issue), _sex(sex)
+    if not (_ID.match(pid) and _OLD_ID.match(old) and name and birth_d and issue_d and sex_n):
+        return None
+    return CccdQr(so_dinh_danh=pid, so_cmnd=old, ho_ten=" ".join(name.split()), ngay_sinh=birth_d,
+                  gioi_tinh=sex_n, noi_thuong_tru=" ".join(residence.split()), ngay_cap=issue_d)
+
+
+def find_cccd_qr(payloads: list[str]) -> CccdQr | None:
+    for p in payloads:
+        card = parse_cccd_qr(p)
+        if card is not None:
+            return card
+    return None
+
+
+def _key(name: str, value: str) -> str:
+    v = unicodedata.normalize("NFD", value or "")
+    v = "".join(ch for ch in v if unicodedata.category(ch) != "Mn").replace("đ", "d").replace("Đ", "D")
+    if name in ("so_dinh_danh", "so_cmnd", "ngay_sinh", "ngay_cap"):
+        return re.sub(r"\D", "", v)
+    return " ".join(v.lower().split())
+
+
+def apply_cccd_qr(result: DocumentResult) -> DocumentResult:
+    """``result`` with the fields of a chip ID card's QR found on its pages put over the OCR fields
+    (unchanged when no page carries one)."""
+    card = find_cccd_qr([q for p in result.pages for q in p.qr])
+    if card is None:
+        return result
+    fields = dict(result.fields)
+    mismatch = False
+    for name, value in card.fields().items():
+        read = fields.get(name)
+        differs = read is not None and _key(name, read.value) != _key(name, value)
+        mismatch |= differs
+        fields[name] = Field(value=value, confidence=1.0, flags=(QR_MISMATCH,) if differs else ())
+    others = any(f.flags for k, f in fields.items() if k not in card.fields())
+    pages_ok = all(p.quality != "review" for p in result.pages)
+    quality = "review" if (mismatch or others or not pages_ok) else "ok"
+    return replace(result, doc_type="cccd", confidence=max(result.confidence, 0.99), fields=fields, quality=quality)
