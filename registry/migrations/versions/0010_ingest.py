@@ -6,13 +6,13 @@ A scanned document is the same document when it comes from the same input pages:
 two documents that share one file in the content-addressed store.
 
 Revision ID: 0010_ingest
-Revises: 0008_sync
+Revises: 0006_once
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_ingest"
-down_revision = "0008_sync"
+down_revision = "0006_once"  # after the revisions already on main (0008_sync, 0006_once)
 branch_labels = None
 depends_on = None
 
