@@ -294,12 +294,11 @@ def build_router(settings, db) -> APIRouter:
     @router.post("/verify", summary="Verify a sohoa PDF (signatures, integrity, trust)")
     def verify(file: Annotated[UploadFile, File(description="The PDF to verify")],
                client: Annotated[ClientInfo, Depends(require("documents:read"))]) -> dict:
-        from signing import verify_pdf
-        from signing.service import crl_dirs_of, trust_roots_of
+        from signing import Trust, verify_pdf
 
         data = file.file.read()
         try:
-            report = verify_pdf(data, trust_roots_of(settings), crl_dirs_of(settings)).to_dict()
+            report = verify_pdf(data, Trust.from_settings(settings)).to_dict()
         except Exception as exc:  # not a PDF, unreadable signature dictionary, …
             raise HTTPException(422, f"cannot verify this file: {type(exc).__name__}: {exc}"[:500]) from None
         digest = hashlib.sha256(data).hexdigest()

@@ -280,8 +280,7 @@ def build_router(settings, db) -> APIRouter:
     async def verify_upload(request: Request):
         import hashlib
 
-        from signing import verify_pdf
-        from signing.service import crl_dirs_of, trust_roots_of
+        from signing import Trust, verify_pdf
 
         form = await request.form()
         up = form.get("file")
@@ -299,8 +298,7 @@ def build_router(settings, db) -> APIRouter:
             from starlette.concurrency import run_in_threadpool
 
             # pyHanko's synchronous validator runs its own event loop: keep it off the server's loop
-            report = await run_in_threadpool(verify_pdf, data, trust_roots_of(settings), crl_dirs_of(settings),
-                                             allow_fetching=False)
+            report = await run_in_threadpool(verify_pdf, data, Trust.from_settings(settings), allow_fetching=False)
         except Exception as exc:  # not a PDF, no signature, …: say so, plainly
             return page(request, "verify.html", status=400, entry=entry, asked=bool(entry), report=None,
                         error=f"Không xác minh được tệp: {exc}")
