@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sohoa import samples
+from sohoa.dev import samples
 
 
 def main() -> None:

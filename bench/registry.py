@@ -190,7 +190,8 @@ def run_backend(name: str, url: str, args) -> list[str]:
     import httpx
     from sqlalchemy import func, select
 
-    from registry.api import lookup_subject_documents, read_audit_session
+    from registry.db import read_audit_session
+    from registry.reuse import lookup_subject_documents
     from registry.auth import add_client
     from registry.db import Database
     from registry.models import Document, Subject

@@ -102,7 +102,7 @@ def main() -> None:
     from registry.store import Store
     from signing import Trust, add_officer
     from sohoa.config import load_settings
-    from sohoa.dev.pki import make_test_pki
+    from sohoa.dev.testpki import make_test_pki
 
     workers = a.workers or (os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="sohoa-bench-sign-") as tmp:

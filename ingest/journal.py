@@ -2,9 +2,10 @@
 later step is a state change of that row. After a kill at any point, :meth:`Journal.recover` puts
 each file back on its path from the journal alone, so nothing is lost and nothing runs twice.
 
-States: ``pending`` (journaled, in the work area or about to be moved there) → ``working`` (a
-worker holds a lease) → ``done`` | ``duplicate`` | ``quarantined``; ``retry`` after a transient
-failure, with ``next_attempt_at``.
+States (``vocab.kinds.EntryState``): ``pending`` (journaled, in the work area or about to be moved
+there) → ``working`` (a worker holds a lease) → ``done`` | ``duplicate`` | ``quarantined``; ``retry``
+after a transient failure, with ``next_attempt_at``. This module makes every state change of a
+journal row; the job only asks for them.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import re
 import shutil
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +29,8 @@ from registry.codes import find_dossier_code
 from registry.db import Database
 from registry.models import IngestEntry, utcnow
 from registry.store import fsync_dir, sha256_file
-from registry.text import redact_pids
+from vocab.kinds import ACTIVE_STATES
+from vocab.text import redact_pids
 
 log = logging.getLogger("sohoa.ingest")
 
@@ -74,6 +78,18 @@ def _pid_alive(owner: str | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A journal entry leased to this worker, as the job sees it."""
+
+    id: int
+    name: str
+    work_path: str
+    sha256: str
+    duplicate_of: int | None  # an earlier entry with the same bytes
+    route_hint: str | None  # dossier code named by the inbox sub-folder
 
 
 @dataclass(frozen=True)
@@ -139,7 +155,7 @@ class Journal:
         return entry_id
 
     # -- leases ------------------------------------------------------------------------------------
-    def claim(self, ids: list[int]) -> list[IngestEntry]:
+    def claim(self, ids: list[int]) -> list[Claimed]:
         """Lease the entries still to be worked on (pending/retry); others are skipped."""
         now = utcnow()
         with self.db.session() as s:
@@ -151,8 +167,36 @@ class Journal:
                         e.lease_until is None or _as_utc(e.lease_until) < now or not _pid_alive(e.lease_owner))):
                     e.state, e.lease_owner, e.lease_until = "working", self.owner, now + self.lease
                     e.attempts += 1
-                    out.append(e)
+                    out.append(Claimed(e.id, e.name, e.work_path or "", e.sha256, e.duplicate_of, e.route_hint))
             return out
+
+    def state_of(self, entry_id: int) -> str | None:
+        with self.db.session() as s:
+            return s.scalar(select(IngestEntry.state).where(IngestEntry.id == entry_id))
+
+    def note_progress(self, entry_id: int, done: int, total: int | None = None) -> None:
+        """Pages OCR'd so far (the live inbox shows it); best effort, never fails the job."""
+        values: dict = {"pages_done": done}
+        if total is not None:
+            values["pages_total"] = total
+        try:
+            with self.db.session() as s:
+                s.execute(update(IngestEntry).where(IngestEntry.id == entry_id).values(**values))
+        except Exception as exc:  # noqa: BLE001 - progress is cosmetic
+            log.debug("progress of #%d not recorded: %s", entry_id, exc)
+
+    @contextmanager
+    def finishing(self, entry_ids: list[int]) -> Iterator[object]:
+        """The batch's unit of work: yields the session the registry records the results in, and
+        marks ``entry_ids`` done (or duplicate) in the same transaction, so results and the
+        journal commit together or not at all."""
+        with self.db.session() as s:
+            yield s
+            for e in s.scalars(select(IngestEntry).where(IngestEntry.id.in_(entry_ids))):
+                e.state = "duplicate" if e.duplicate_of else "done"
+                e.finished_at, e.error, e.lease_owner, e.lease_until = utcnow(), None, None, None
+                if e.pages_total:
+                    e.pages_done = e.pages_total
 
     # -- endings -----------------------------------------------------------------------------------
     def finish_files(self, entry_ids: list[int]) -> None:
@@ -252,9 +296,24 @@ class Journal:
             log.error("journal entry #%d: file vanished from the work area", i)
         return [b for b in _group(batches) if not set(b) & set(pending_missing)]
 
-    def mark(self, entry_ids: list[int], **values) -> None:
+    def any_active(self, entry_ids) -> bool:
+        """Is any of these entries still pending, working or waiting for a retry?"""
         with self.db.session() as s:
-            s.execute(update(IngestEntry).where(IngestEntry.id.in_(entry_ids)).values(**values))
+            return s.scalar(select(IngestEntry.id).where(
+                IngestEntry.id.in_(list(entry_ids)), IngestEntry.state.in_(ACTIVE_STATES)).limit(1)) is not None
+
+    def states(self, entry_ids) -> dict[int, str]:
+        with self.db.session() as s:
+            return dict(s.execute(select(IngestEntry.id, IngestEntry.state)
+                                  .where(IngestEntry.id.in_(list(entry_ids)))).all())
+
+    def recent(self, limit: int = 50) -> list[dict]:
+        """The newest journal entries, for the live inbox view."""
+        with self.db.session() as s:
+            rows = s.scalars(select(IngestEntry).order_by(IngestEntry.id.desc()).limit(limit))
+            return [{"id": e.id, "name": e.name, "state": e.state, "pages_total": e.pages_total,
+                     "pages_done": e.pages_done, "error": e.error, "duplicate_of": e.duplicate_of}
+                    for e in rows]
 
 
 def _group(rows) -> list[list[int]]:

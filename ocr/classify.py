@@ -7,9 +7,9 @@ import re
 from rapidfuzz import fuzz
 
 from ocr.textutil import fold, upper_ratio
+from vocab.kinds import DOC_TYPES
 
-TYPES = ("cccd", "khai_sinh", "ket_hon", "xac_nhan_hon_nhan", "khai_tu", "gcn_qsdd", "to_khai",
-         "bang_tot_nghiep", "giay_phep_lai_xe", "dang_ky_ho_kinh_doanh", "van_ban", "khac")
+TYPES = DOC_TYPES  # the taxonomy of spec §4 (vocab.kinds)
 
 # Title patterns (folded). The type whose title pattern starts earliest in the title wins, so
 # "TỜ KHAI ĐĂNG KÝ KHAI SINH" is a form (to_khai), not a birth certificate.

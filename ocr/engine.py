@@ -54,13 +54,6 @@ def lines_confidence(lines: list[dict]) -> tuple[float, int]:
     return (float(np.mean(confs)) if confs else 0.0), len(confs)
 
 
-def parse_tsv(tsv: str) -> tuple[str, float, int, list[dict]]:
-    """Text (one line per Tesseract line, NFC), mean word confidence 0..1, word count, lines."""
-    lines = parse_tsv_lines(tsv)
-    conf, n = lines_confidence(lines)
-    return lines_text(lines), conf, n, lines
-
-
 def _bbox(ln: dict) -> tuple[int, int, int, int]:
     ws = ln["words"]
     x0 = min(w["left"] for w in ws)

@@ -1,41 +1,12 @@
-"""Text helpers: NFC, an index-preserving diacritic fold, OCR digit repair."""
+"""Text helpers for OCR: digit repair and name casing; NFC and the diacritic fold come from vocab.text."""
 from __future__ import annotations
 
 import re
-import unicodedata
-from functools import lru_cache
+
+from vocab import text
 
 
-def nfc(s: str | None) -> str:
-    return unicodedata.normalize("NFC", s or "")
-
-
-@lru_cache(maxsize=4096)
-def _fold_char(c: str) -> str:
-    if c in "đĐ":
-        return "d"
-    d = unicodedata.normalize("NFD", c)
-    base = "".join(ch for ch in d if unicodedata.category(ch) != "Mn")
-    if not base:
-        return " "
-    b = base[0].lower()
-    if b in "\u2010\u2011\u2012\u2013\u2014\u2212":
-        return "-"
-    if b in "\u2018\u2019\u201b\u2032`":
-        return "'"
-    if b in "\u00a0\u2007\u202f\t":
-        return " "
-    return b[0] if len(b) else " "
-
-
-def fold_keep(s: str) -> str:
-    """Lower-case and strip diacritics character by character: the result has the same length as
-    the NFC input, so a match position in the fold is a position in the original."""
-    return "".join(_fold_char(c) for c in s)
-
-
-def fold(s: str) -> str:
-    return re.sub(r"\s+", " ", fold_keep(nfc(s))).strip()
+nfc, fold, fold_keep = text.nfc, text.fold, text.fold_keep  # the one vocabulary (vocab.text)
 
 
 _DIGITISH = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",

@@ -1,0 +1,23 @@
+"""registry/ — the system of record (spec §3): SQLAlchemy 2.0 models, Alembic migrations, the
+content-addressed store, and the operations on them. No HTTP, and nothing above it is imported.
+
+Public face (callers use these names, or the listed modules as namespaces)::
+
+    Database(url)                       engine + unit of work (``with db.session() as s``), migrations
+    Store(dir)                          content-addressed files: ``put_bytes`` → (sha256, path)
+    Incoming, FieldRead, IntakeTx       the ingest job's one door: record a scan and attach it
+    Lookup, Placement, Recorded         what routes may ask; what the intake answers
+    service     procedures, subjects, dossiers, components, staff corrections, audit
+    reuse       once-only: a subject's reusable documents, reuse into a dossier, the ledger
+    lifecycle   pause / resume / complete / apology, late flags
+    indicators  the province's figures;  shapes  one JSON builder per entity
+    auth        API clients and scoped tokens;  staff  web accounts;  integrity  store check
+    codes       dossier codes;  models  the typed ORM models
+"""
+from registry.db import Database
+from registry.intake import FieldRead, Incoming, IntakeTx, Lookup, Placement, Recorded
+from registry.store import Store
+
+__all__ = ["Database", "Store", "Incoming", "FieldRead", "IntakeTx", "Lookup", "Placement", "Recorded",
+           "service", "reuse", "lifecycle", "indicators", "shapes", "auth", "staff", "integrity", "codes",
+           "models"]

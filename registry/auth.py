@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from registry.models import ApiClient, utcnow
-from registry.service import RegistryError
+from vocab.errors import Conflict, Invalid, NotFound
 
 SCOPES = ("reuse:read", "reuse:write", "documents:read")
 TOKEN_PREFIX = "sohoa_"
@@ -46,9 +46,9 @@ def parse_scopes(text: str | list[str]) -> list[str]:
     scopes = sorted({s.strip() for s in items if s.strip()})
     bad = [s for s in scopes if s not in SCOPES]
     if bad:
-        raise RegistryError(f"unknown scope(s) {', '.join(bad)}; known: {', '.join(SCOPES)}")
+        raise Invalid(f"phạm vi quyền không hợp lệ: {', '.join(bad)} (có: {', '.join(SCOPES)})")
     if not scopes:
-        raise RegistryError(f"give at least one scope of {', '.join(SCOPES)}")
+        raise Invalid(f"cần ít nhất một phạm vi quyền trong {', '.join(SCOPES)}")
     return scopes
 
 
@@ -56,9 +56,9 @@ def add_client(s: Session, name: str, scopes: str | list[str]) -> tuple[ApiClien
     """Create a client; returns (client, token). The token is not stored and cannot be shown again."""
     name = (name or "").strip()
     if not name:
-        raise RegistryError("a client needs a name")
+        raise Invalid("hệ thống khách cần có tên")
     if s.scalar(select(ApiClient).where(ApiClient.name == name)) is not None:
-        raise RegistryError(f"a client named {name!r} exists (revoke it first, or choose another name)")
+        raise Conflict(f"đã có hệ thống khách tên {name!r} (thu hồi nó trước, hoặc chọn tên khác)")
     token = new_token()
     client = ApiClient(name=name, token_hash=hash_token(token), scopes=parse_scopes(scopes))
     s.add(client)
@@ -69,7 +69,7 @@ def add_client(s: Session, name: str, scopes: str | list[str]) -> tuple[ApiClien
 def revoke_client(s: Session, name: str) -> ApiClient:
     client = s.scalar(select(ApiClient).where(ApiClient.name == name))
     if client is None:
-        raise RegistryError(f"no client {name!r}")
+        raise NotFound(f"không có hệ thống khách {name!r}")
     if client.revoked_at is None:
         client.revoked_at = utcnow()
     # free the name for a replacement, keep the row for the audit trail

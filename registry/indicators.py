@@ -17,8 +17,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from registry.models import Component, Dossier, Procedure, Result
-
-VN = dt.timezone(dt.timedelta(hours=7))
+from vocab.clock import VN_TZ
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -29,9 +28,9 @@ def compute(s: Session, date_from: dt.date | None = None, date_to: dt.date | Non
             unit: str | None = None) -> dict[str, Any]:
     conds = []
     if date_from:
-        conds.append(Dossier.received_at >= dt.datetime.combine(date_from, dt.time(), tzinfo=VN))
+        conds.append(Dossier.received_at >= dt.datetime.combine(date_from, dt.time(), tzinfo=VN_TZ))
     if date_to:
-        conds.append(Dossier.received_at < dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tzinfo=VN))
+        conds.append(Dossier.received_at < dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tzinfo=VN_TZ))
     if unit:
         conds.append(Dossier.unit == unit)
     where = and_(*conds) if conds else True

@@ -8,13 +8,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from vocab.clock import utcnow
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+__all__ = ["utcnow"]  # re-exported: the default of every created_at column
 
 
 class Base(DeclarativeBase):
@@ -144,8 +155,7 @@ class IngestEntry(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)
     mtime: Mapped[float] = mapped_column(Float, default=0.0)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
-    # pending | working | done | duplicate | quarantined
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # vocab.kinds.EntryState
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
@@ -159,6 +169,8 @@ class IngestEntry(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    pages_total: Mapped[int | None] = mapped_column(Integer, nullable=True)  # OCR progress, for the live inbox
+    pages_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Counter(Base):

@@ -12,23 +12,19 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select, union
+from sqlalchemy import String, bindparam, cast, func, insert, select, union
 from sqlalchemy.orm import Session
 
-from registry.models import (CertifiedCopy, Component, Document, Dossier, Result, ReuseEvent,
-                             Subject)
-from registry.service import RegistryError, attach, audit
+from registry.models import AuditEvent, CertifiedCopy, Component, Document, Dossier, Result, ReuseEvent, Subject
+from registry.service import attach, audit
+from vocab.clock import iso as _iso
+from vocab.clock import vn_today
+from vocab.errors import Conflict, NotFound
+from vocab.text import mask_pid
+from vocab.kinds import CERTIFIED_COPY
 
-CERTIFIED_COPY_TYPE = "certified_copy"
+CERTIFIED_COPY_TYPE = CERTIFIED_COPY
 CLOSED_STATUSES = ("completed", "returned")
-
-
-def vn_today() -> dt.date:
-    return dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()
-
-
-def _iso(d: dt.date | dt.datetime | None) -> str | None:
-    return d.isoformat() if d else None
 
 
 def _subject_doc_ids(subject_id: int):
@@ -145,7 +141,7 @@ def subject_documents(s: Session, subject_id: int | None, *, doc_type: str | Non
         cc = copies.get(d.id, [])
         out.append({
             "id": d.id,
-            "type": d.doc_type,
+            "doc_type": d.doc_type,
             "fields": d.fields or {},
             "pages": d.pages,
             "sha256": d.sha256,
@@ -184,8 +180,8 @@ def reusable_for_dossier(s: Session, dossier: Dossier) -> list[dict[str, Any]]:
         return []
     cands: dict[str, list[dict[str, Any]]] = {}
     for e in subject_documents(s, dossier.subject_id):
-        if e["type"] in missing and e["id"] not in attached:
-            cands.setdefault(e["type"], []).append(e)
+        if e["doc_type"] in missing and e["id"] not in attached:
+            cands.setdefault(e["doc_type"], []).append(e)
     out = []
     for t in missing:
         if t not in cands:
@@ -232,9 +228,9 @@ def check_usable(s: Session, doc: Document, on: dt.date | None = None) -> None:
     rs = list(s.scalars(select(Result).where(Result.document_id == doc.id)))
     until = [x for x in [doc.valid_until, *(r.valid_until for r in rs)] if x is not None]
     if until and min(until) < on:
-        raise RegistryError(f"document {doc.id} expired on {min(until).isoformat()}")
+        raise Conflict(f"tài liệu số {doc.id} đã hết hiệu lực ngày {min(until):%d/%m/%Y}")
     if rs and not any(r.reusable for r in rs):
-        raise RegistryError(f"document {doc.id} is not marked reusable")
+        raise Conflict(f"tài liệu số {doc.id} không được đánh dấu là tái sử dụng được")
 
 
 def reuse_into_dossier(s: Session, dossier: Dossier, document_id: int, *, actor: str, purpose: str = "",
@@ -245,16 +241,16 @@ def reuse_into_dossier(s: Session, dossier: Dossier, document_id: int, *, actor:
     a document already attached returns its component without a second ledger entry.
     """
     if dossier.status in CLOSED_STATUSES:
-        raise RegistryError(f"dossier {dossier.code} is {dossier.status}: nothing can be attached")
+        raise Conflict(f"hồ sơ {dossier.code} đang ở trạng thái {dossier.status}: không thể gắn thêm thành phần")
     doc = s.get(Document, int(document_id))
     if doc is None:
-        raise RegistryError(f"no document {document_id}")
+        raise NotFound(f"không có tài liệu số {document_id}")
     existing = s.scalar(select(Component).where(Component.dossier_id == dossier.id,
                                                 Component.document_id == doc.id))
     if existing is not None:
         return existing
     if not _document_of_subject(s, dossier.subject_id, doc.id):
-        raise RegistryError(f"document {doc.id} does not belong to the subject of dossier {dossier.code}")
+        raise Conflict(f"tài liệu số {doc.id} không thuộc chủ thể của hồ sơ {dossier.code}")
     check_usable(s, doc)
     doc_type = doc.doc_type
     if doc_type == CERTIFIED_COPY_TYPE:
@@ -276,12 +272,12 @@ def record_external_reuse(s: Session, document_id: int, *, actor: str, system: s
     """Another system reports that it reused a document (optionally for one of our dossiers)."""
     doc = s.get(Document, int(document_id))
     if doc is None:
-        raise RegistryError(f"no document {document_id}")
+        raise NotFound(f"không có tài liệu số {document_id}")
     dossier_id = None
     if dossier_code:
         d = s.scalar(select(Dossier).where(Dossier.code == dossier_code.strip()))
         if d is None:
-            raise RegistryError(f"no dossier {dossier_code!r}")
+            raise NotFound(f"không có hồ sơ {dossier_code!r}")
         dossier_id = d.id
     ev = ReuseEvent(document_id=doc.id, dossier_id=dossier_id, client_id=client_id,
                     system=(system or actor)[:200], purpose=purpose or "")
@@ -294,3 +290,23 @@ def record_external_reuse(s: Session, document_id: int, *, actor: str, system: s
 
 def find_subject_id(s: Session, identifier: str) -> int | None:
     return s.connection().execute(_Q["subject"], {"identifier": identifier.strip()}).scalar()
+
+
+# the hot path's audit row, without ORM unit-of-work overhead; the subject is resolved in the same
+# statement (NULL when no subject has that identifier)
+_AUDIT_INSERT = insert(AuditEvent.__table__).values(
+    subject_id=SUBJECT_BY_IDENTIFIER,
+    object_id=func.coalesce(cast(SUBJECT_BY_IDENTIFIER, String), ""))
+
+
+def lookup_subject_documents(s, actor: str, identifier: str, *, doc_type: str | None = None,
+                             valid_on: dt.date | None = None, link=None) -> dict:
+    """What POST /subjects/documents answers, as a function (also used by the benchmark): the
+    subject's reusable documents, and the audit event of the read."""
+    valid_on = valid_on or vn_today()
+    identifier = identifier.strip()
+    docs = subject_documents(s, None, identifier=identifier, doc_type=doc_type, valid_on=valid_on, link=link)
+    detail = {"doc_type": doc_type, "valid_on": valid_on.isoformat(), "count": len(docs), "subject": mask_pid(identifier)}
+    s.connection().execute(_AUDIT_INSERT, {"actor": actor, "action": "subject.documents", "identifier": identifier,
+                                           "object_type": "subject", "detail": detail})
+    return {"subject_id": identifier, "valid_on": valid_on.isoformat(), "documents": docs}

@@ -15,35 +15,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.codes import format_dossier_code
-from registry.models import (AuditEvent, Component, Counter, Document, Dossier, Procedure, Result,
-                             Subject, utcnow)
-from registry.text import fold, nfc
+from registry.models import (
+    AuditEvent,
+    Component,
+    Counter,
+    Document,
+    Dossier,
+    Procedure,
+    Result,
+    Subject,
+)
+from vocab.clock import local, utcnow
+from vocab.errors import Invalid, NotFound
+from vocab.kinds import DOC_TYPES, OPEN_STATUSES
+from vocab.text import fold, nfc
 
-OPEN_STATUSES = ("received", "processing", "paused")
-DOC_TYPES = ("cccd", "khai_sinh", "ket_hon", "xac_nhan_hon_nhan", "khai_tu", "gcn_qsdd", "to_khai",
-             "bang_tot_nghiep", "giay_phep_lai_xe", "dang_ky_ho_kinh_doanh", "van_ban", "khac")
 _PID = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^\d{10}(-\d{3})?$")
-
-
-VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam keeps UTC+7 all year
-
-
-def as_utc(t: dt.datetime | None) -> dt.datetime | None:
-    """Timestamps read back from SQLite are naive UTC: make them aware."""
-    if t is None:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
-
-
-def local(t: dt.datetime | None) -> dt.datetime | None:
-    """Vietnam local time, for what people read (receipts, stamps, reports)."""
-    t = as_utc(t)
-    return t.astimezone(VN_TZ) if t else None
-
-
-class RegistryError(Exception):
-    """A request the registry refuses (unknown procedure, bad identifier, …): show it to the user."""
 
 
 # -- procedures ---------------------------------------------------------------------------------
@@ -68,9 +56,9 @@ def add_procedure(s: Session, code: str, name: str, requires: list[str], days: i
                   result_type: str | None = None) -> Procedure:
     bad = [t for t in requires if t not in DOC_TYPES]
     if bad:
-        raise RegistryError(f"unknown component type(s) {', '.join(bad)}; known: {', '.join(DOC_TYPES)}")
+        raise Invalid(f"loại thành phần không có trong danh mục: {', '.join(bad)} (có: {', '.join(DOC_TYPES)})")
     if not re.fullmatch(r"\d+\.\d{6}", code):
-        raise RegistryError(f"procedure code {code!r} is not a national code like 1.001193")
+        raise Invalid(f"mã thủ tục {code!r} không đúng dạng mã quốc gia (ví dụ 1.001193)")
     proc = s.get(Procedure, code) or Procedure(code=code)
     proc.name, proc.required_types, proc.days = nfc(name), list(requires), days
     if result_type:
@@ -84,7 +72,7 @@ def get_procedure(s: Session, code: str) -> Procedure:
     proc = s.get(Procedure, code)
     if proc is None:
         known = ", ".join(s.scalars(select(Procedure.code).order_by(Procedure.code)))
-        raise RegistryError(f"unknown procedure {code!r} (known: {known}; add one with `sohoa procedure add`)")
+        raise NotFound(f"không có thủ tục {code!r} (đã có: {known}; thêm bằng `sohoa procedure add`)")
     return proc
 
 
@@ -95,7 +83,7 @@ def subject_kind(identifier: str) -> str:
         return "citizen"
     if _ORG.match(identifier):
         return "organisation"
-    raise RegistryError("a subject is a 12-digit personal ID number or a 10-digit tax code (optionally -NNN)")
+    raise Invalid("chủ thể là số định danh cá nhân 12 chữ số hoặc mã số thuế 10 chữ số (có thể thêm -NNN)")
 
 
 def find_subject(s: Session, identifier: str) -> Subject | None:
@@ -153,7 +141,7 @@ def create_dossier(s: Session, *, procedure: str, subject: str, name: str | None
                    agency: str, channel: str = "counter", created_by: str = "",
                    now: dt.datetime | None = None) -> Dossier:
     if channel not in ("counter", "postal", "online"):
-        raise RegistryError("channel is one of counter, postal, online")
+        raise Invalid("kênh tiếp nhận là counter (trực tiếp), postal (bưu chính) hoặc online (trực tuyến)")
     proc = get_procedure(s, procedure)
     subj = get_or_create_subject(s, subject, name)
     now = now or utcnow()
@@ -170,7 +158,7 @@ def create_dossier(s: Session, *, procedure: str, subject: str, name: str | None
 def get_dossier(s: Session, code: str) -> Dossier:
     d = s.scalar(select(Dossier).where(Dossier.code == code.strip()))
     if d is None:
-        raise RegistryError(f"no dossier {code!r}")
+        raise NotFound(f"không có hồ sơ {code!r}")
     return d
 
 
@@ -204,34 +192,6 @@ def unassigned_documents(s: Session) -> list[Document]:
                           .order_by(Document.id)))
 
 
-def document_json(doc: Document) -> dict[str, Any]:
-    return {"id": doc.id, "sha256": doc.sha256, "pages": doc.pages, "doc_type": doc.doc_type,
-            "confidence": round(doc.type_confidence or 0.0, 4), "fields": doc.fields or {},
-            "quality": doc.quality, "sealed": doc.sealed, "digitization_code": doc.digitization_code}
-
-
-def _iso(t: dt.datetime | None) -> str | None:
-    t = local(t)
-    return t.isoformat(timespec="seconds") if t else None
-
-
-def dossier_json(d: Dossier) -> dict[str, Any]:
-    return {
-        "code": d.code,
-        "subject": d.subject.identifier,
-        "subject_name": d.subject.name,
-        "procedure": d.procedure_code,
-        "status": d.status,
-        "received_at": _iso(d.received_at),
-        "due_at": _iso(d.due_at),
-        "components": [
-            {"doc_type": c.doc_type, "origin": c.origin, "routed_by": c.routed_by,
-             "document": document_json(c.document) if c.document else None}
-            for c in d.components
-        ],
-    }
-
-
 def audit(s: Session, actor: str, action: str, *, subject_id: int | None = None, object_type: str = "",
           object_id: str = "", detail: dict | None = None) -> None:
     s.add(AuditEvent(actor=actor, action=action, subject_id=subject_id, object_type=object_type,
@@ -240,13 +200,13 @@ def audit(s: Session, actor: str, action: str, *, subject_id: int | None = None,
 
 def check_type(doc_type: str) -> None:
     if doc_type not in DOC_TYPES:
-        raise RegistryError(f"unknown document type {doc_type!r}; known: {', '.join(DOC_TYPES)}")
+        raise Invalid(f"loại giấy tờ {doc_type!r} không có trong danh mục (có: {', '.join(DOC_TYPES)})")
 
 
 def get_document(s: Session, document_id: int) -> Document:
     doc = s.get(Document, document_id)
     if doc is None:
-        raise RegistryError(f"no document {document_id}")
+        raise NotFound(f"không có tài liệu số {document_id}")
     return doc
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.models import Staff
-from registry.service import RegistryError
+from vocab.errors import Invalid
 
 ROLES = ("clerk", "officer", "manager")
 _N, _R, _P = 2 ** 14, 8, 1
@@ -36,11 +36,11 @@ def check_password(password: str, stored: str) -> bool:
 
 def add_staff(s: Session, username: str, password: str, *, name: str = "", role: str = "clerk") -> Staff:
     if not re.fullmatch(r"[a-z0-9._-]{2,64}", username):
-        raise RegistryError("a username is 2-64 characters of a-z, 0-9, '.', '_' or '-'")
+        raise Invalid("tên đăng nhập gồm 2-64 ký tự a-z, 0-9, '.', '_' hoặc '-'")
     if role not in ROLES:
-        raise RegistryError(f"role is one of {', '.join(ROLES)}")
+        raise Invalid(f"vai trò là một trong {', '.join(ROLES)}")
     if len(password) < 8:
-        raise RegistryError("a password has at least 8 characters")
+        raise Invalid("mật khẩu cần ít nhất 8 ký tự")
     st = s.scalar(select(Staff).where(Staff.username == username)) or Staff(username=username)
     st.name, st.role, st.password_hash, st.disabled = name, role, hash_password(password), False
     s.add(st)

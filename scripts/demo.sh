@@ -9,7 +9,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== sohoa home: $SOHOA_HOME"
 sohoa init
 if sohoa pki --help >/dev/null 2>&1; then sohoa pki dev; fi
-python -m sohoa.demo
+python -m sohoa.dev.demo
 sohoa run --once
 echo "== dossiers filled"
 sohoa dossier list

@@ -99,13 +99,13 @@ def render_receipt(*, code: str, unit: str, procedure_code: str, procedure_name:
 
 def receipt_for(s, dossier, settings) -> bytes:
     """The receipt of a dossier as the registry holds it (names what need not be brought again)."""
-    from registry import service
     from registry.reuse import reusable_for_dossier
-    from registry.text import mask_pid
+    from vocab.clock import local
+    from vocab.text import mask_pid
 
     d = dossier
     return render_receipt(code=d.code, unit=settings.unit_name, procedure_code=d.procedure_code,
                           procedure_name=d.procedure.name, subject_name=d.subject.name,
-                          subject_id_masked=mask_pid(d.subject.identifier), received_at=service.local(d.received_at),
-                          due_at=service.local(d.due_at), required=list(d.procedure.required_types),
+                          subject_id_masked=mask_pid(d.subject.identifier), received_at=local(d.received_at),
+                          due_at=local(d.due_at), required=list(d.procedure.required_types),
                           reusable=[r.get("doc_type") for r in reusable_for_dossier(s, d)])

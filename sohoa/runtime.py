@@ -6,42 +6,19 @@ runs the same job from a Celery queue when ``SOHOA_BROKER_URL`` is set.
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ingest.journal import Journal, Paths
-from ingest.watcher import Candidate, InboxWatcher
-from registry.db import Database
-from registry.store import Store
+from ingest import Candidate, InboxWatcher
+from registry import Database
+from registry.intake import placements_of_entries
 from sohoa.config import Settings
-from sohoa.pipeline import BatchOutcome, JobContext, process_batch
+from sohoa.jobs import JobHost, make_journal
+from sohoa.pipeline import BatchOutcome
 
 log = logging.getLogger("sohoa.runtime")
-
-
-class SealUnavailable(RuntimeError):
-    """A seal key is configured but cannot be used: storing unsealed documents would be wrong."""
-
-
-def load_sealer(settings: Settings):
-    """The organisation seal when a key is configured (``seal_key``), else None."""
-    if not settings.seal_key:
-        return None
-    from signing import Sealer
-
-    try:
-        return Sealer.from_settings(settings)
-    except Exception as exc:
-        raise SealUnavailable(f"the organisation seal ({settings.seal_key}) cannot be used: {exc}") from exc
-
-
-def page_pool(workers: int) -> ProcessPoolExecutor:
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one Tesseract thread per process, all cores busy
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
 
 
 @dataclass
@@ -70,19 +47,17 @@ class Runtime:
         settings.ensure_dirs()
         self.settings = settings
         self.db = db
-        self.journal = Journal(db, Paths(settings.inbox, settings.work_dir, settings.done_dir,
-                                         settings.quarantine_dir))
         self.remote = None
-        self.pool = None
+        self.host: JobHost | None = None
         if settings.broker_url:  # scaled mode: batches go to Celery workers (`sohoa worker`)
             from sohoa.tasks import make_app
 
-            self.remote = make_app(settings.broker_url, settings.queue)
+            self.remote = make_app(settings)
+            self.journal = make_journal(settings, db)
         else:
-            self.pool = page_pool(settings.worker_count)
+            self.host = JobHost(settings, db)
+            self.journal = self.host.journal
         self.jobs = ThreadPoolExecutor(max_workers=max(2, settings.worker_count), thread_name_prefix="job")
-        self.ctx = JobContext(settings, db, Store(settings.store_dir), self.journal, self.pool,
-                              None if self.remote else load_sealer(settings))
         self.submitted: set[int] = set()
         self.stats = Stats()
         self.on_outcome = on_outcome
@@ -113,16 +88,7 @@ class Runtime:
         fut.add_done_callback(self._done)
 
     def _run(self, ids: list[int]) -> BatchOutcome:
-        out = process_batch(self.ctx, ids)
-        if out.pool_broken:
-            self._renew_pool()
-        return out
-
-    def _renew_pool(self) -> None:
-        with self._lock:
-            old, self.pool = self.pool, page_pool(self.settings.worker_count)
-            self.ctx.executor = self.pool
-        old.shutdown(wait=False, cancel_futures=True)
+        return self.host.run(ids)
 
     def _done(self, fut: Future) -> None:
         with self._lock:
@@ -135,10 +101,6 @@ class Runtime:
         self.stats.add(out)
         if self.on_outcome:
             self.on_outcome(out)
-
-    def busy(self) -> bool:
-        with self._lock:
-            return bool(self._pending)
 
     def wait(self) -> None:
         while True:
@@ -178,31 +140,15 @@ class Runtime:
         return self.stats
 
     def _unfinished(self) -> bool:
-        from sqlalchemy import func, select
-
-        from registry.models import IngestEntry
-
-        if not self.submitted:
-            return False
-        with self.db.session() as s:
-            return bool(s.scalar(select(func.count()).select_from(IngestEntry).where(
-                IngestEntry.id.in_(self.submitted), IngestEntry.state.in_(("pending", "working", "retry")))))
+        return bool(self.submitted) and self.journal.any_active(self.submitted)
 
     def _count_remote(self) -> None:
-        """Outcomes of batches that ran on workers, read back from the registry."""
-        from sqlalchemy import select
-
-        from registry.models import Component, Document, Dossier, IngestEntry
-
-        with self.db.session() as s:
-            states = dict(s.execute(select(IngestEntry.id, IngestEntry.state)
-                                    .where(IngestEntry.id.in_(self.submitted))).all())
-            docs = list(s.execute(select(Document.id, Dossier.code).outerjoin(Component, Component.document_id == Document.id)
-                                  .outerjoin(Dossier, Dossier.id == Component.dossier_id)
-                                  .where(Document.ingest_id.in_(self.submitted))).all())
-        self.stats.documents += len({d for d, _ in docs})
-        self.stats.attached += [(d, c) for d, c in docs if c]
-        self.stats.unassigned += len({d for d, c in docs if not c})
+        """Outcomes of batches that ran on workers, read back from the journal and the registry."""
+        states = self.journal.states(self.submitted)
+        placed = placements_of_entries(self.db, self.submitted)
+        self.stats.documents += len({d for d, _ in placed})
+        self.stats.attached += [(d, c) for d, c in placed if c]
+        self.stats.unassigned += len({d for d, c in placed if not c})
         self.stats.quarantined += sum(1 for v in states.values() if v == "quarantined")
         self.stats.duplicates += sum(1 for v in states.values() if v == "duplicate")
 
@@ -225,5 +171,5 @@ class Runtime:
     def close(self) -> None:
         self.watcher.stop()
         self.jobs.shutdown(wait=True)
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.host is not None:
+            self.host.close()

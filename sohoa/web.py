@@ -1,12 +1,19 @@
-"""The web application: the registry API for other systems (and, later, the staff UI)."""
+"""The web application: the registry API for other systems and the staff UI, in one FastAPI app."""
 from __future__ import annotations
 
 import contextlib
 import logging
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from registry.text import redact_pids
+from registry.db import dispose_read_engine
+from sohoa import webui
+from sohoa.api import PREFIX, build_router
+from vocab.errors import SohoaError
+from vocab.text import redact_pids
+
+log = logging.getLogger("sohoa.web")
 
 
 class RedactPids(logging.Filter):
@@ -36,27 +43,35 @@ def install_log_redaction() -> None:
 
 
 def create_app(settings, db) -> FastAPI:
-    """The FastAPI app bound to ``settings`` and an opened, migrated ``db`` (registry.db.Database)."""
-    from registry.api import PREFIX, build_router
+    """The FastAPI app bound to ``settings`` and an opened, migrated ``db`` (registry.db.Database):
+    the API for other systems under ``/api/v1`` and the staff UI at ``/``."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):  # uvicorn configures its log handlers before startup: filter them too
         install_log_redaction()
         yield
-        from registry.api import dispose_read_engine
-
         dispose_read_engine(db)
 
     app = FastAPI(lifespan=lifespan, title="sohoa registry API", version="1",
                   description="Once-only reuse of digitized documents for one-stop counters. "
-                              "Bearer tokens per client system with scopes reuse:read, reuse:write, documents:read.",
+                              "Bearer tokens per client system with scopes reuse:read, reuse:write, documents:read. "
+                              'Errors answer {"error": kind, "detail": message} with kind one of not_found, '
+                              "conflict, invalid, forbidden, unavailable.",
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
     app.state.settings = settings
     app.state.db = db
     app.include_router(build_router(settings, db))
-    from sohoa.webui import mount
+    webui.mount(app, settings, db)  # the staff UI: server-rendered pages at /
 
-    mount(app, settings, db)  # the staff UI: server-rendered pages at /
+    @app.exception_handler(SohoaError)
+    async def _expected_failure(request: Request, exc: SohoaError):
+        """Typed errors, mapped once: JSON for the API, an error page in the layout for people."""
+        if exc.detail:
+            log.info("%s %s: %s (%s)", request.method, request.url.path, exc.message, redact_pids(exc.detail))
+        if request.url.path.startswith(PREFIX):
+            return JSONResponse({"error": exc.kind, "detail": exc.message}, status_code=exc.http_status)
+        return webui.error_page(request, exc.http_status, exc.message)
+
     if settings.dev_mode:
         _publish_dev_pki(app, settings)
     install_log_redaction()

@@ -15,13 +15,17 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from starlette.middleware.sessions import SessionMiddleware
 
-from registry import service
-from registry.reuse import reusable_for_dossier, reuse_into_dossier
+from registry import service, shapes
 from registry.models import Document, Dossier, IngestEntry, Procedure, Subject
-from registry.service import RegistryError
+from registry.reuse import reusable_for_dossier, reuse_into_dossier
 from registry.staff import authenticate
 from registry.store import Store
-from registry.text import fold, mask_pid
+from sohoa import verification
+from sohoa.verification import verify_bytes
+from vocab.clock import local
+from vocab.errors import NotFound, SohoaError
+from vocab.kinds import DOC_TYPES, OPEN_STATUSES
+from vocab.text import fold, mask_pid
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.filters["mask"] = mask_pid
@@ -56,6 +60,18 @@ def mount(app: FastAPI, settings, db) -> None:
     app.include_router(build_router(settings, db))
 
 
+ERROR_TITLES = {400: "Yêu cầu không hợp lệ", 403: "Không có quyền truy cập", 404: "Không tìm thấy",
+                409: "Không thực hiện được", 422: "Dữ liệu không hợp lệ", 503: "Dịch vụ tạm thời không sẵn sàng"}
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """An expected failure as a page inside the layout, in Vietnamese, with a way back."""
+    ctx = {"request": request, "user": request.session.get("user") if "session" in request.scope else None,
+           "csrf": "", "flash": None, "status": status, "message": message,
+           "title": ERROR_TITLES.get(status, "Có lỗi xảy ra")}
+    return TEMPLATES.TemplateResponse(request, "error.html", ctx, status_code=status)
+
+
 def build_router(settings, db) -> APIRouter:
     r = APIRouter(include_in_schema=False)
     store = Store(settings.store_dir)
@@ -78,11 +94,13 @@ def build_router(settings, db) -> APIRouter:
 
     def page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.update(request=request, user=request.session.get("user"), csrf=csrf(request),
-                   unit=settings.unit_name, flash=request.session.pop("flash", None))
+                   unit=settings.unit_name, flash=request.session.pop("flash", None),
+                   flash_error=request.session.pop("flash_error", False))
         return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status)
 
-    def flash(request: Request, msg: str) -> None:
+    def flash(request: Request, msg: str, *, error: bool = False) -> None:
         request.session["flash"] = msg
+        request.session["flash_error"] = error
 
     def actor(u: dict) -> str:
         return f"staff:{u['username']}"
@@ -121,7 +139,7 @@ def build_router(settings, db) -> APIRouter:
                 stmt = stmt.join(Dossier.subject).where(
                     (Dossier.code.contains(qq)) | (Subject.identifier == qq)
                     | (Subject.name_folded.contains(fold(qq))))
-            dossiers = [service.dossier_json(d) for d in s.scalars(stmt)]
+            dossiers = [shapes.dossier_json(d) for d in s.scalars(stmt)]
             unassigned = len(service.unassigned_documents(s))
             quarantined = s.scalar(select(func.count()).select_from(IngestEntry)
                                    .where(IngestEntry.state == "quarantined"))
@@ -146,8 +164,8 @@ def build_router(settings, db) -> APIRouter:
                 service.audit(s, actor(u), "dossier.create", subject_id=d.subject_id, object_type="dossier",
                               object_id=d.code)
                 code = d.code
-        except RegistryError as exc:
-            flash(request, f"Không tạo được hồ sơ: {exc}")
+        except SohoaError as exc:
+            flash(request, f"Không tạo được hồ sơ: {exc.message}", error=True)
             return RedirectResponse("/", status_code=303)
         flash(request, f"Đã tiếp nhận hồ sơ {code}. In giấy tiếp nhận và đặt lên trước khi quét.")
         return RedirectResponse(f"/dossiers/{code}", status_code=303)
@@ -156,11 +174,8 @@ def build_router(settings, db) -> APIRouter:
     def dossier_page(request: Request, code: str):
         u = user(request)
         with db.session() as s:
-            try:
-                d = service.get_dossier(s, code)
-            except RegistryError:
-                raise HTTPException(404, f"no dossier {code}")
-            obj = service.dossier_json(d)
+            d = service.get_dossier(s, code)
+            obj = shapes.dossier_json(d)
             have = {c["doc_type"] for c in obj["components"]}
             missing = [t for t in d.procedure.required_types if t not in have]
             reusable = reusable_for_dossier(s, d)
@@ -175,10 +190,7 @@ def build_router(settings, db) -> APIRouter:
         from sohoa.receipt import receipt_for
 
         with db.session() as s:
-            try:
-                pdf = receipt_for(s, service.get_dossier(s, code), settings)
-            except RegistryError:
-                raise HTTPException(404, f"no dossier {code}")
+            pdf = receipt_for(s, service.get_dossier(s, code), settings)
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="receipt-{code}.pdf"'})
 
@@ -190,8 +202,8 @@ def build_router(settings, db) -> APIRouter:
             with db.session() as s:
                 d = service.get_dossier(s, code)
                 reuse_into_dossier(s, d, document_id, actor=actor(u), purpose="tiếp nhận hồ sơ")
-        except RegistryError as exc:
-            flash(request, f"Không dùng lại được: {exc}")
+        except SohoaError as exc:
+            flash(request, f"Không dùng lại được: {exc.message}", error=True)
         else:
             flash(request, f"Đã dùng lại văn bản số {document_id}: công dân không phải nộp bản giấy.")
         return RedirectResponse(f"/dossiers/{code}", status_code=303)
@@ -201,12 +213,12 @@ def build_router(settings, db) -> APIRouter:
     def unassigned(request: Request):
         u = user(request)
         with db.session() as s:
-            docs = [service.document_json(x) | {"source": x.source_name}
+            docs = [shapes.document_json(x) | {"source": x.source_name}
                     for x in service.unassigned_documents(s)]
             open_dossiers = [d.code for d in s.scalars(select(Dossier).where(
-                Dossier.status.in_(service.OPEN_STATUSES)).order_by(Dossier.id.desc()).limit(200))]
+                Dossier.status.in_(OPEN_STATUSES)).order_by(Dossier.id.desc()).limit(200))]
             service.audit(s, actor(u), "unassigned.list")
-        return page(request, "unassigned.html", docs=docs, open_dossiers=open_dossiers, types=service.DOC_TYPES)
+        return page(request, "unassigned.html", docs=docs, open_dossiers=open_dossiers, types=DOC_TYPES)
 
     @r.post("/documents/{doc_id}/assign")
     def assign(request: Request, doc_id: int, code: str = Form(...), doc_type: str = Form(""),
@@ -216,8 +228,8 @@ def build_router(settings, db) -> APIRouter:
         try:
             with db.session() as s:
                 service.assign_document(s, doc_id, code, actor=actor(u), doc_type=doc_type or None)
-        except RegistryError as exc:
-            flash(request, f"Không gắn được: {exc}")
+        except SohoaError as exc:
+            flash(request, f"Không gắn được: {exc.message}", error=True)
             return RedirectResponse("/unassigned", status_code=303)
         flash(request, f"Đã gắn văn bản {doc_id} vào hồ sơ {code}.")
         return RedirectResponse("/unassigned", status_code=303)
@@ -229,12 +241,12 @@ def build_router(settings, db) -> APIRouter:
             doc = s.get(Document, doc_id)
             if doc is None:
                 raise HTTPException(404, f"no document {doc_id}")
-            obj = service.document_json(doc) | {"source": doc.source_name, "confidences": doc.field_confidences or {},
+            obj = shapes.document_json(doc) | {"source": doc.source_name, "confidences": doc.field_confidences or {},
                                                 "dossiers": [c.dossier.code for c in doc.components],
                                                 "text": doc.text}
             service.audit(s, actor(u), "document.show", subject_id=doc.subject_id, object_type="document",
                           object_id=str(doc_id))
-        return page(request, "document.html", doc=obj, types=service.DOC_TYPES)
+        return page(request, "document.html", doc=obj, types=DOC_TYPES)
 
     @r.get("/documents/{doc_id}/pdf")
     def document_pdf(request: Request, doc_id: int):
@@ -260,8 +272,11 @@ def build_router(settings, db) -> APIRouter:
                            if k.startswith("field:") and str(v).strip() != old.get(k[6:], "")}
                 service.correct_document(s, doc_id, actor=actor(u), doc_type=str(form.get("doc_type") or "") or None,
                                          fields=changed)
-        except RegistryError as exc:
-            raise HTTPException(404 if "no document" in str(exc) else 400, str(exc))
+        except NotFound:
+            raise
+        except SohoaError as exc:
+            flash(request, f"Không lưu được: {exc.message}", error=True)
+            return RedirectResponse(f"/documents/{doc_id}", status_code=303)
         flash(request, "Đã lưu chỉnh sửa.")
         return RedirectResponse(f"/documents/{doc_id}", status_code=303)
 
@@ -270,17 +285,13 @@ def build_router(settings, db) -> APIRouter:
     def verify_page(request: Request, quyen: str = "", nam: int | None = None, so: int | None = None):
         entry = None
         if quyen and nam and so:
-            from signing import find_certified
-
-            entry = find_certified(db, quyen, nam, so)
+            entry = verification.register_entry(db, quyen, nam, so)
         return page(request, "verify.html", entry=entry, asked=bool(quyen and nam and so),
                     quyen=quyen, nam=nam, so=so, report=None)
 
     @r.post("/verify", response_class=HTMLResponse)
     async def verify_upload(request: Request):
-        import hashlib
-
-        from signing import Trust, verify_pdf
+        from starlette.concurrency import run_in_threadpool
 
         form = await request.form()
         up = form.get("file")
@@ -288,30 +299,24 @@ def build_router(settings, db) -> APIRouter:
         if not data or len(data) > MAX_UPLOAD:
             return page(request, "verify.html", status=400, entry=None, asked=False, report=None,
                         error="Chọn một tệp PDF (tối đa 50 MB).")
-        entry = None
         quyen, nam, so = str(form.get("quyen") or ""), form.get("nam"), form.get("so")
-        if quyen and nam and so:
-            from signing import find_certified
-
-            entry = find_certified(db, quyen, int(nam), int(so))
+        ref = (quyen, int(nam), int(so)) if quyen and nam and so else None
         try:
-            from starlette.concurrency import run_in_threadpool
-
             # pyHanko's synchronous validator runs its own event loop: keep it off the server's loop
-            report = await run_in_threadpool(verify_pdf, data, Trust.from_settings(settings), allow_fetching=False)
-        except Exception as exc:  # not a PDF, no signature, …: say so, plainly
-            return page(request, "verify.html", status=400, entry=entry, asked=bool(entry), report=None,
-                        error=f"Không xác minh được tệp: {exc}")
-        digest = hashlib.sha256(data).hexdigest()
-        matches = bool(entry and entry.get("signed_sha256") == digest)
-        return page(request, "verify.html", entry=entry, asked=bool(entry), report=report.to_text(),
-                    valid=report.to_dict().get("valid"), matches=matches, quyen=quyen, nam=nam, so=so)
+            v = await run_in_threadpool(verify_bytes, settings, db, data, actor="public:verify", register_ref=ref)
+        except SohoaError as exc:  # not a PDF, no signature, …: say so, plainly
+            entry = verification.register_entry(db, *ref) if ref else None
+            return page(request, "verify.html", status=exc.http_status, entry=entry, asked=bool(entry), report=None,
+                        error=exc.message)
+        return page(request, "verify.html", entry=v.register_entry, asked=bool(v.register_entry),
+                    report=v.report.to_text(), valid=v.report.to_dict().get("valid"), matches=v.matches_register,
+                    quyen=quyen, nam=nam, so=so)
 
     @r.get("/quarantine", response_class=HTMLResponse)
     def quarantine(request: Request):
         user(request)
         with db.session() as s:
-            rows = [{"id": e.id, "name": e.name, "error": e.error, "at": service.local(e.finished_at)}
+            rows = [{"id": e.id, "name": e.name, "error": e.error, "at": local(e.finished_at)}
                     for e in s.scalars(select(IngestEntry).where(IngestEntry.state == "quarantined")
                                        .order_by(IngestEntry.id.desc()).limit(200))]
         return page(request, "quarantine.html", rows=rows)

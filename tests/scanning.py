@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from sohoa import samples
+from sohoa.dev import samples
 
 
 def receipt_images(sohoa, code: str, tmp: Path):

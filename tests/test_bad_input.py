@@ -6,7 +6,7 @@ import os
 import pikepdf
 import pytest
 
-from sohoa import samples
+from sohoa.dev import samples
 from tests.scanning import Watcher, card_page, dump, journal, wait_for
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from sohoa import samples
+from sohoa.dev import samples
 from tests.scanning import Watcher, card_page, components, dump, journal
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from sohoa import samples
+from sohoa.dev import samples
 from tests.scanning import Watcher, birth_pages, card_page, components, dump, journal, receipt_images, wait_for
 
 pytestmark = pytest.mark.slow

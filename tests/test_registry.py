@@ -5,9 +5,10 @@ import datetime as dt
 
 import pytest
 
+from vocab.errors import Invalid, NotFound
 from registry import service
 from registry.codes import find_dossier_code, parse_dossier_code
-from registry.text import fold, mask_pid, redact_pids
+from vocab.text import fold, mask_pid, redact_pids
 
 
 def test_dossier_code_format():
@@ -33,9 +34,9 @@ def test_dossier_numbers_are_sequential_per_day(db):
         b = service.create_dossier(s, procedure="1.001193", subject="001203004567", agency="000.00.01.H29", now=now)
         assert (a.code, b.code) == ("000.00.01.H29-260310-0001", "000.00.01.H29-260310-0002")
         assert a.due_at.date() == dt.date(2026, 3, 11)  # one working day
-        with pytest.raises(service.RegistryError, match="unknown procedure"):
+        with pytest.raises(NotFound, match="không có thủ tục"):
             service.create_dossier(s, procedure="9.999999", subject="001203004567", agency="X1")
-        with pytest.raises(service.RegistryError, match="12-digit"):
+        with pytest.raises(Invalid, match="12 chữ số"):
             service.create_dossier(s, procedure="1.001193", subject="12345", agency="X1")
 
 
@@ -50,7 +51,7 @@ def test_cli_dossier_contracts(sohoa):
     listed = sohoa.json("dossier", "list")
     assert [d["code"] for d in listed] == [code]
     bad = sohoa.run("dossier", "create", "--procedure", "9.999999", "--subject", "001203004567", check=False)
-    assert bad.returncode != 0 and "unknown procedure" in bad.stderr
+    assert bad.returncode == 3 and "không có thủ tục" in bad.stderr
 
 
 def test_cli_procedure_add_extends_the_catalogue(sohoa):
@@ -59,7 +60,7 @@ def test_cli_procedure_add_extends_the_catalogue(sohoa):
     code = sohoa.json("dossier", "create", "--procedure", "2.000815", "--subject", "001203004567")[0]["code"]
     assert sohoa.json("dossier", "show", code)[0]["status"] == "received"
     bad = sohoa.run("procedure", "add", "2.000816", "--name", "x", "--requires", "passport", check=False)
-    assert bad.returncode != 0 and "unknown component type" in bad.stderr
+    assert bad.returncode != 0 and "loại thành phần không có trong danh mục" in bad.stderr
 
 
 def test_receipt_carries_code_as_text_and_qr(sohoa, tmp_path):
@@ -68,7 +69,7 @@ def test_receipt_carries_code_as_text_and_qr(sohoa, tmp_path):
     import cv2
     import numpy as np
 
-    from sohoa.samples import rasterize_pdf
+    from sohoa.dev.samples import rasterize_pdf
 
     code = sohoa.json("dossier", "create", "--procedure", "1.001193", "--subject", "001203004567")[0]["code"]
     out = tmp_path / "r.pdf"
@@ -83,7 +84,7 @@ def test_receipt_carries_code_as_text_and_qr(sohoa, tmp_path):
 def test_staff_assign_and_correct(sohoa, db_for):
     code = sohoa.json("dossier", "create", "--procedure", "1.001193", "--subject", "001203004567")[0]["code"]
     doc_id = db_for(sohoa.home)
-    assert [u["document_id"] for u in sohoa.json("unassigned")] == [doc_id]
+    assert [u["id"] for u in sohoa.json("unassigned")] == [doc_id]
     out = sohoa.json("assign", str(doc_id), code, "--type", "cccd")[0]
     assert out == {"document_id": doc_id, "dossier": code, "doc_type": "cccd"}
     assert sohoa.json("unassigned") == []
@@ -93,7 +94,7 @@ def test_staff_assign_and_correct(sohoa, db_for):
     shown = sohoa.json("document", "show", str(doc_id))[0]
     assert shown["dossiers"] == [code] and shown["field_confidences"]["ho_ten"]["flags"] == ["corrected"]
     bad = sohoa.run("document", "correct", str(doc_id), "--type", "passport", check=False)
-    assert bad.returncode != 0 and "unknown document type" in bad.stderr
+    assert bad.returncode != 0 and "không có trong danh mục" in bad.stderr
 
 
 @pytest.fixture
@@ -123,5 +124,5 @@ def test_staff_add_takes_the_password_from_env_never_argv(sohoa):
     assert out["username"] == "clerk1" and out["role"] == "clerk"
     sohoa.env["SOHOA_STAFF_PASSWORD"] = "short"
     bad = sohoa.run("staff", "add", "clerk2", check=False)
-    assert bad.returncode != 0 and "at least 8" in bad.stderr
+    assert bad.returncode != 0 and "ít nhất 8 ký tự" in bad.stderr
     assert "--password" not in sohoa.run("staff", "add", "--help").stdout

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from sohoa import samples
+from sohoa.dev import samples
 from tests.scanning import birth_pages, card_page, dump, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

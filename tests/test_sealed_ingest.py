@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from sohoa import samples
+from sohoa.dev import samples
 from tests.scanning import card_page
 
 pytestmark = pytest.mark.slow

@@ -140,7 +140,7 @@ def test_public_verify_page_for_a_certified_copy(tmp_path):
     import subprocess
 
     from registry.db import Database
-    from sohoa import samples
+    from sohoa.dev import samples
     from sohoa.config import load_settings
     from tests.conftest import SohoaCLI
 

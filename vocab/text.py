@@ -25,7 +25,7 @@ def _fold_char(c: str) -> str:
         return "-"
     if b in "\u2018\u2019\u201b\u2032`":
         return "'"
-    if b in "\u00a0\u2007\u202f\t\n\r":
+    if b in "\u00a0\u2007\u202f\t":
         return " "
     return b
 

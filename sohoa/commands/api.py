@@ -3,11 +3,11 @@ subcommands (reuse, pause, resume, complete, apology) added to the ``dossier`` g
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
 
 import click
 
-from registry.service import RegistryError
 
 
 def _date(value: str | None, name: str) -> dt.date | None:
@@ -28,10 +28,6 @@ def _staff(ctx) -> str:
         return f"staff:{getpass.getuser()}"
     except Exception:  # noqa: BLE001
         return "staff:cli"
-
-
-def _fail(exc: Exception) -> None:
-    raise click.ClickException(str(exc))
 
 
 def register(cli: click.Group) -> None:
@@ -63,12 +59,9 @@ def register(cli: click.Group) -> None:
         """Create a client; prints its token ONCE (only a hash is kept)."""
         from registry.auth import add_client
 
-        try:
-            with ctx.db.session() as s:
-                c, token = add_client(s, name, scopes)
-                out = {"name": c.name, "id": c.id, "scopes": c.scopes, "token": token}
-        except RegistryError as exc:
-            _fail(exc)
+        with ctx.db.session() as s:
+            c, token = add_client(s, name, scopes)
+            out = {"name": c.name, "id": c.id, "scopes": c.scopes, "token": token}
         ctx.emit(out, f"client {out['name']} ({', '.join(out['scopes'])})\ntoken (shown once): {token}")
 
     @client.command("list")
@@ -90,12 +83,9 @@ def register(cli: click.Group) -> None:
         """Revoke a client's token at once."""
         from registry.auth import revoke_client
 
-        try:
-            with ctx.db.session() as s:
-                c = revoke_client(s, name)
-                out = {"id": c.id, "name": name, "revoked": True}
-        except RegistryError as exc:
-            _fail(exc)
+        with ctx.db.session() as s:
+            c = revoke_client(s, name)
+            out = {"id": c.id, "name": name, "revoked": True}
         ctx.emit(out, f"revoked {name}")
 
     # -- reuse find ----------------------------------------------------------------------------------
@@ -115,18 +105,18 @@ def register(cli: click.Group) -> None:
         """Reusable digitized results and components of a subject (audited)."""
         from registry import reuse
         from registry.service import audit
-        from registry.text import mask_pid
+        from vocab.text import mask_pid
 
         on = _date(valid_on, "--valid-on")
         with ctx.db.session() as s:
             sid = reuse.find_subject_id(s, subject)
             docs = reuse.subject_documents(s, sid, doc_type=doc_type, valid_on=on, only_valid=not show_all) if sid else []
             audit(s, _staff(ctx), "subject.documents", subject_id=sid, object_type="subject", object_id=str(sid or ""),
-                  detail={"type": doc_type, "count": len(docs), "via": "cli"})
+                  detail={"doc_type": doc_type, "count": len(docs), "via": "cli"})
         if not docs and not ctx.as_json:
             click.echo(f"nothing reusable for {mask_pid(subject)}")
         for e in docs:
-            ctx.emit(e, f"{e['id']:>8} {e['type']:<22} {'sealed' if e['sealed'] else '      '} "
+            ctx.emit(e, f"{e['id']:>8} {e['doc_type']:<22} {'sealed' if e['sealed'] else '      '} "
                         f"{'certified' if e['certified_copies'] else '         '} valid until {e['valid_until'] or '—':<10} "
                         f"{e['kind']:<9} {e['dossier'] or ''}")
 
@@ -180,7 +170,7 @@ def register(cli: click.Group) -> None:
 
     def _show(ctx, s, d, extra: dict | None = None, human: str | None = None):
         from registry.reuse import reusable_for_dossier
-        from registry.service import dossier_json
+        from registry.shapes import dossier_json
 
         out = dossier_json(d)
         out.update({"late": bool(d.late), "pause_reason": d.pause_reason, "apology_ref": d.apology_ref,
@@ -199,15 +189,12 @@ def register(cli: click.Group) -> None:
         from registry.reuse import reuse_into_dossier
         from registry.service import get_dossier
 
-        try:
-            with ctx.db.session() as s:
-                d = get_dossier(s, code)
-                comp = reuse_into_dossier(s, d, document_id, actor=_staff(ctx), purpose=purpose)
-                _show(ctx, s, d, {"component": {"doc_type": comp.doc_type, "document_id": comp.document_id,
-                                                "origin": comp.origin}},
-                      f"{d.code}: {comp.doc_type} satisfied by document {comp.document_id} (reused, no paper)")
-        except RegistryError as exc:
-            _fail(exc)
+        with ctx.db.session() as s:
+            d = get_dossier(s, code)
+            comp = reuse_into_dossier(s, d, document_id, actor=_staff(ctx), purpose=purpose)
+            _show(ctx, s, d, {"component": {"doc_type": comp.doc_type, "document_id": comp.document_id,
+                                            "origin": comp.origin}},
+                  f"{d.code}: {comp.doc_type} satisfied by document {comp.document_id} (reused, no paper)")
 
     @dossier.command("pause")
     @click.argument("code")
@@ -218,12 +205,9 @@ def register(cli: click.Group) -> None:
         from registry.lifecycle import pause
         from registry.service import get_dossier
 
-        try:
-            with ctx.db.session() as s:
-                d = pause(s, get_dossier(s, code), reason, actor=_staff(ctx))
-                _show(ctx, s, d, human=f"{d.code}: paused ({reason})")
-        except RegistryError as exc:
-            _fail(exc)
+        with ctx.db.session() as s:
+            d = pause(s, get_dossier(s, code), reason, actor=_staff(ctx))
+            _show(ctx, s, d, human=f"{d.code}: paused ({reason})")
 
     @dossier.command("resume")
     @click.argument("code")
@@ -233,12 +217,9 @@ def register(cli: click.Group) -> None:
         from registry.lifecycle import resume
         from registry.service import get_dossier
 
-        try:
-            with ctx.db.session() as s:
-                d = resume(s, get_dossier(s, code), actor=_staff(ctx))
-                _show(ctx, s, d, human=f"{d.code}: {d.status}, due {d.due_at:%Y-%m-%d %H:%M}" if d.due_at else None)
-        except RegistryError as exc:
-            _fail(exc)
+        with ctx.db.session() as s:
+            d = resume(s, get_dossier(s, code), actor=_staff(ctx))
+            _show(ctx, s, d, human=f"{d.code}: {d.status}, due {d.due_at:%Y-%m-%d %H:%M}" if d.due_at else None)
 
     @dossier.command("complete")
     @click.argument("code")
@@ -252,18 +233,15 @@ def register(cli: click.Group) -> None:
         from registry.service import get_dossier
 
         until = _date(valid_until, "--valid-until")
-        try:
-            with ctx.db.session() as s:
-                d = get_dossier(s, code)
-                r = complete(s, d, actor=_staff(ctx), result_document_id=result_document, valid_until=until,
-                             electronic=not paper)
-                _show(ctx, s, d, {"result": None if r is None else {
-                    "document_id": r.document_id, "valid_from": r.valid_from.isoformat() if r.valid_from else None,
-                    "valid_until": r.valid_until.isoformat() if r.valid_until else None, "electronic": r.electronic}},
-                    f"{d.code}: completed{' late' if d.late else ' on time'}"
-                    + (f", result document {r.document_id}" if r else ""))
-        except RegistryError as exc:
-            _fail(exc)
+        with ctx.db.session() as s:
+            d = get_dossier(s, code)
+            r = complete(s, d, actor=_staff(ctx), result_document_id=result_document, valid_until=until,
+                         electronic=not paper)
+            _show(ctx, s, d, {"result": None if r is None else {
+                "document_id": r.document_id, "valid_from": r.valid_from.isoformat() if r.valid_from else None,
+                "valid_until": r.valid_until.isoformat() if r.valid_until else None, "electronic": r.electronic}},
+                f"{d.code}: completed{' late' if d.late else ' on time'}"
+                + (f", result document {r.document_id}" if r else ""))
 
     @dossier.command("apology")
     @click.argument("code")
@@ -275,13 +253,11 @@ def register(cli: click.Group) -> None:
         """Write the apology slip (Phiếu xin lỗi và hẹn lại ngày trả kết quả) for a late dossier."""
         from registry.lifecycle import apology
         from registry.service import get_dossier
+        from sohoa.slips import apology_pdf
 
         nd = _date(new_date, "--new-date")
-        try:
-            with ctx.db.session() as s:
-                d = get_dossier(s, code)
-                path = apology(s, d, reason=reason, new_date=nd, out=out, actor=_staff(ctx),
-                               unit_name=ctx.settings.unit_name)
-                _show(ctx, s, d, {"apology_pdf": str(path)}, f"{d.code}: apology slip written to {path}")
-        except RegistryError as exc:
-            _fail(exc)
+        with ctx.db.session() as s:
+            d = get_dossier(s, code)
+            path = apology(s, d, reason=reason, new_date=nd, out=out, actor=_staff(ctx),
+                           render=functools.partial(apology_pdf, unit_name=ctx.settings.unit_name))
+            _show(ctx, s, d, {"apology_pdf": str(path)}, f"{d.code}: apology slip written to {path}")

@@ -6,12 +6,11 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from registry import service
+from registry import service, shapes
+from registry.models import Dossier, Procedure
 from registry.reuse import reusable_for_dossier
-from registry.models import Document, Dossier, Procedure
-from registry.service import RegistryError
-from registry.text import mask_pid
-from sohoa.cli import Ctx, pass_ctx
+from sohoa.commands.context import Ctx, pass_ctx
+from vocab.text import mask_pid
 
 
 def register(cli: click.Group) -> None:
@@ -66,12 +65,9 @@ def procedure() -> None:
 def procedure_add(ctx: Ctx, code: str, name: str, requires: str, days: int, result_type: str | None) -> None:
     """Add (or update) procedure CODE in the catalogue."""
     types = [t.strip() for t in requires.split(",") if t.strip()]
-    try:
-        with ctx.db.session() as s:
-            p = service.add_procedure(s, code, name, types, days, result_type)
-            obj = {"code": p.code, "name": p.name, "requires": p.required_types, "days": p.days}
-    except RegistryError as exc:
-        raise click.ClickException(str(exc))
+    with ctx.db.session() as s:
+        p = service.add_procedure(s, code, name, types, days, result_type)
+        obj = {"code": p.code, "name": p.name, "requires": p.required_types, "days": p.days}
     ctx.emit(obj, f"procedure {obj['code']} {obj['name']}: requires {', '.join(types)}; {days} working days")
 
 
@@ -100,18 +96,15 @@ def dossier() -> None:
 @pass_ctx
 def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None, channel: str) -> None:
     """Open a dossier; prints its code (and what the citizen need not bring again)."""
-    try:
-        with ctx.db.session() as s:
-            d = service.create_dossier(s, procedure=procedure_code, subject=subject, name=name,
-                                       agency=ctx.settings.agency_code, channel=channel, created_by="cli")
-            reusable = reusable_for_dossier(s, d)
-            service.audit(s, "staff:cli", "dossier.create", subject_id=d.subject_id, object_type="dossier",
-                          object_id=d.code)
-            obj = {"code": d.code, "procedure": d.procedure_code, "subject": d.subject.identifier,
-                   "due_at": service.dossier_json(d)["due_at"],
-                   "required": list(d.procedure.required_types), "reusable": reusable}
-    except RegistryError as exc:
-        raise click.ClickException(str(exc))
+    with ctx.db.session() as s:
+        d = service.create_dossier(s, procedure=procedure_code, subject=subject, name=name,
+                                   agency=ctx.settings.agency_code, channel=channel, created_by="cli")
+        reusable = reusable_for_dossier(s, d)
+        service.audit(s, "staff:cli", "dossier.create", subject_id=d.subject_id, object_type="dossier",
+                      object_id=d.code)
+        obj = {"code": d.code, "procedure": d.procedure_code, "subject": d.subject.identifier,
+               "due_at": shapes.dossier_json(d)["due_at"],
+               "required": list(d.procedure.required_types), "reusable": reusable}
     human = f"dossier {obj['code']} opened; due {obj['due_at'][:10] if obj['due_at'] else '—'}"
     if reusable:
         human += "\n  already digitized, do not ask for paper: " + ", ".join(
@@ -124,16 +117,13 @@ def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None
 @pass_ctx
 def dossier_show(ctx: Ctx, code: str) -> None:
     """Show a dossier with its components."""
-    try:
-        with ctx.db.session() as s:
-            d = service.get_dossier(s, code)
-            obj = service.dossier_json(d)
-            obj["reusable"] = reusable_for_dossier(s, d)
-            obj["required"] = list(d.procedure.required_types)
-            service.audit(s, "staff:cli", "dossier.show", subject_id=d.subject_id, object_type="dossier",
-                          object_id=d.code)
-    except RegistryError as exc:
-        raise click.ClickException(str(exc))
+    with ctx.db.session() as s:
+        d = service.get_dossier(s, code)
+        obj = shapes.dossier_json(d)
+        obj["reusable"] = reusable_for_dossier(s, d)
+        obj["required"] = list(d.procedure.required_types)
+        service.audit(s, "staff:cli", "dossier.show", subject_id=d.subject_id, object_type="dossier",
+                      object_id=d.code)
     if ctx.as_json:
         ctx.emit(obj)
         return
@@ -179,11 +169,8 @@ def receipt(ctx: Ctx, code: str, out_path: str) -> None:
     """Write the intake receipt of dossier CODE (code as text and QR) to a PDF."""
     from sohoa.receipt import receipt_for
 
-    try:
-        with ctx.db.session() as s:
-            pdf = receipt_for(s, service.get_dossier(s, code), ctx.settings)
-    except RegistryError as exc:
-        raise click.ClickException(str(exc))
+    with ctx.db.session() as s:
+        pdf = receipt_for(s, service.get_dossier(s, code), ctx.settings)
     Path(out_path).write_bytes(pdf)
     ctx.emit({"code": code, "out": out_path}, f"receipt for {code} written to {out_path}")
 
@@ -194,8 +181,7 @@ def unassigned(ctx: Ctx) -> None:
     """Documents that could not be routed to a dossier (staff resolve them)."""
     with ctx.db.session() as s:
         for doc in service.unassigned_documents(s):
-            ctx.emit({"document_id": doc.id, "doc_type": doc.doc_type, "fields": doc.fields,
-                      "source": doc.source_name},
+            ctx.emit(shapes.document_json(doc) | {"source": doc.source_name},
                      f"document {doc.id}  {doc.doc_type:22} from {doc.source_name}")
 
 
@@ -206,12 +192,9 @@ def unassigned(ctx: Ctx) -> None:
 @pass_ctx
 def assign(ctx: Ctx, document_id: int, code: str, doc_type: str | None) -> None:
     """Attach document DOCUMENT_ID to dossier CODE by hand (resolves the unassigned queue)."""
-    try:
-        with ctx.db.session() as s:
-            comp = service.assign_document(s, document_id, code, actor="staff:cli", doc_type=doc_type)
-            obj = {"document_id": comp.document_id, "dossier": code, "doc_type": comp.doc_type}
-    except RegistryError as exc:
-        raise click.ClickException(str(exc))
+    with ctx.db.session() as s:
+        comp = service.assign_document(s, document_id, code, actor="staff:cli", doc_type=doc_type)
+        obj = {"document_id": comp.document_id, "dossier": code, "doc_type": comp.doc_type}
     ctx.emit(obj, f"document {obj['document_id']} attached to {obj['dossier']} as {obj['doc_type']}")
 
 
@@ -226,13 +209,9 @@ def document() -> None:
 def document_show(ctx: Ctx, document_id: int) -> None:
     """Show a document: type, fields with confidences, where it came from and where it is attached."""
     with ctx.db.session() as s:
-        doc = s.get(Document, document_id)
-        if doc is None:
-            raise click.ClickException(f"no document {document_id}")
-        obj = service.document_json(doc)
-        obj.update(field_confidences=doc.field_confidences, source=doc.source_name,
-                   pages_in_source=[doc.page_from, doc.page_to],
-                   dossiers=[c.dossier.code for c in doc.components])
+        doc = service.get_document(s, document_id)
+        obj = shapes.document_json(doc, detail=True)
+        obj["dossiers"] = [c.dossier.code for c in doc.components]
         service.audit(s, "staff:cli", "document.show", subject_id=doc.subject_id, object_type="document",
                       object_id=str(doc.id))
     if ctx.as_json:
@@ -260,12 +239,9 @@ def document_correct(ctx: Ctx, document_id: int, doc_type: str | None, field_val
         if not sep or not name.strip():
             raise click.ClickException(f"--field takes NAME=VALUE, got {fv!r}")
         fields[name.strip()] = value
-    try:
-        with ctx.db.session() as s:
-            doc = service.correct_document(s, document_id, actor="staff:cli", doc_type=doc_type, fields=fields)
-            obj = service.document_json(doc)
-    except RegistryError as exc:
-        raise click.ClickException(str(exc))
+    with ctx.db.session() as s:
+        doc = service.correct_document(s, document_id, actor="staff:cli", doc_type=doc_type, fields=fields)
+        obj = shapes.document_json(doc)
     ctx.emit(obj, f"document {obj['id']} is now {obj['doc_type']} with {len(obj['fields'])} field(s)")
 
 
@@ -288,11 +264,8 @@ def staff_add(ctx: Ctx, username: str, name: str, role: str) -> None:
 
     password = os.environ.get("SOHOA_STAFF_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True)
-    try:
-        with ctx.db.session() as s:
-            st = add_staff(s, username, password, name=name, role=role)
-            service.audit(s, "staff:cli", "staff.add", object_type="staff", object_id=st.username)
-            obj = {"id": st.id, "username": st.username, "role": st.role}
-    except RegistryError as exc:
-        raise click.ClickException(str(exc))
+    with ctx.db.session() as s:
+        st = add_staff(s, username, password, name=name, role=role)
+        service.audit(s, "staff:cli", "staff.add", object_type="staff", object_id=st.username)
+        obj = {"id": st.id, "username": st.username, "role": st.role}
     ctx.emit(obj, f"staff account {obj['username']} ({obj['role']}) ready")

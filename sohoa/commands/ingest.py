@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from sohoa.cli import Ctx, pass_ctx
+from sohoa.commands.context import Ctx, pass_ctx
 
 
 def register(cli: click.Group) -> None:
@@ -41,14 +41,11 @@ def _report(ctx: Ctx, stats) -> None:
 
 def _runtime(ctx: Ctx, workers: int | None, quiet: float | None):
     from sohoa.config import with_overrides
-    from sohoa.runtime import Runtime, SealUnavailable
+    from sohoa.runtime import Runtime
 
     settings = with_overrides(ctx.settings, workers=workers, quiet_seconds=quiet)
     ctx.settings = settings
-    try:
-        return Runtime(settings, ctx.db)
-    except SealUnavailable as exc:
-        raise click.ClickException(str(exc))
+    return Runtime(settings, ctx.db)
 
 
 @click.command()
@@ -142,9 +139,8 @@ def worker(ctx: Ctx, concurrency: int, verbose: bool) -> None:
     _logging(verbose)
     if not ctx.settings.broker_url:
         raise click.ClickException("SOHOA_BROKER_URL is not set: without a broker, `sohoa run` works in-process")
-    os.environ["SOHOA_HOME"] = str(ctx.settings.home)  # the task context loads the same settings
     ctx.db  # fail early when the registry is not initialised
-    app = make_app(ctx.settings.broker_url, ctx.settings.queue)
+    app = make_app(ctx.settings)
     app.worker_main(["worker", "-P", "threads", "-c", str(concurrency), "-Q", ctx.settings.queue, "--without-gossip",
                      "--without-mingle", "--without-heartbeat", "-l", "DEBUG" if verbose else "INFO",
                      "-n", f"sohoa-{os.getpid()}@%h"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from sohoa.cli import Ctx
+from sohoa.commands.context import Ctx
 
 
 def register(cli: click.Group) -> None:
@@ -40,7 +40,7 @@ def ocr_cmd(ctx: Ctx, files: tuple[str, ...], as_json: bool, out_dir: str | None
       sohoa ocr scan1.pdf scan2.jpg --json --out-dir searchable/
     """
     import ocr
-    from registry.text import redact_pids
+    from vocab.text import redact_pids
 
     if as_json:
         ctx.as_json = True

@@ -7,29 +7,10 @@ in the key reference, or an interactive prompt.
 """
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 
 import click
-
-
-class _Failed(click.ClickException):
-    """A typed failure (vocab.errors) as one line and its exit code, no traceback."""
-
-    def __init__(self, exc) -> None:
-        super().__init__(exc.message)
-        self.exit_code = exc.exit_code
-
-
-@contextlib.contextmanager
-def _typed_errors():
-    from vocab.errors import SohoaError
-
-    try:
-        yield
-    except SohoaError as exc:
-        raise _Failed(exc) from None
 
 
 def _json_flag(f):
@@ -66,7 +47,7 @@ def _secret(key_ref: str, passphrase_file: str | None, what: str):
 
 
 def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signing commands
-    from sohoa.cli import pass_ctx
+    from sohoa.commands.context import pass_ctx
 
     # -- pki ------------------------------------------------------------------------------------
     @cli.group()
@@ -87,9 +68,8 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
         from sohoa.dev.pki import setup_dev_pki
 
         db = _db(c, create=True)
-        with _typed_errors():
-            res = setup_dev_pki(c.settings, db, officer_name=officer_name, officer_title=officer_title,
-                                base_url=base_url)
+        res = setup_dev_pki(c.settings, db, officer_name=officer_name, officer_title=officer_title,
+                            base_url=base_url)
         c.emit(res, f"PKI thử nghiệm: {res['pki_dir']} ({'mới tạo' if res['created'] else 'đã có'}); "
                     f"người ký số {res.get('officer_id')}, dấu cơ quan số {res.get('seal_id')}; "
                     f"CRL công bố tại {res['base_url']}; cấu hình: {res['config']}")
@@ -142,10 +122,9 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
         if bool(p12) == bool(p11):
             raise click.UsageError("give exactly one of --cert FILE.p12 or --pkcs11 URI")
         key_ref = str(Path(p12).resolve()) if p12 else p11
-        with _typed_errors():
-            secret = _secret(key_ref, passphrase_file, name or "người ký")
-            row = add_officer(_db(c), key_ref, name=name, title=title, body=body or c.settings.unit_name, kind=kind,
-                              secret=secret, trust=Trust.from_settings(c.settings), allow_fetching=not offline)
+        secret = _secret(key_ref, passphrase_file, name or "người ký")
+        row = add_officer(_db(c), key_ref, name=name, title=title, body=body or c.settings.unit_name, kind=kind,
+                          secret=secret, trust=Trust.from_settings(c.settings), allow_fetching=not offline)
         for w in row.get("warnings", []):
             click.echo(f"Cảnh báo: {w}", err=True)
         c.emit(row, f"{'Đã thêm' if row['created'] else 'Đã có'} người ký số {row['id']}: {row['name']}")
@@ -178,8 +157,7 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
         from signing import revoke_officer
         from sohoa.dev.pki import revoke_in_dev_ca
 
-        with _typed_errors():
-            info = revoke_officer(_db(c), officer_id, reason)
+        info = revoke_officer(_db(c), officer_id, reason)
         info["crl_updated"] = revoke_in_dev_ca(c.settings.pki_dir, info.pop("cert_pem"), info["crl_reason"])
         c.emit(info, f"Đã thu hồi quyền ký của {info['name']} (số {info['id']}), lý do: {info['reason_text']}"
                      + ("; đã cập nhật CRL" if info["crl_updated"] else
@@ -205,13 +183,12 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
         from signing import Certifier, list_officers
 
         db = _db(c)
-        with _typed_errors():
-            key_ref = next((o["key_ref"] for o in list_officers(db, None) if o["id"] == officer_id), "")
-            secret = _secret(key_ref, passphrase_file, f"người ký số {officer_id}") if key_ref else None
-            with Certifier(c.settings, db, officer_id, secret=secret, workers=workers, seal=not no_seal) as cert:
-                for w in cert.check.warnings:
-                    click.echo(f"Cảnh báo: {w}", err=True)
-                results = cert.certify(list(document_ids), copies=copies, out_dir=out_dir, book=book)
+        key_ref = next((o["key_ref"] for o in list_officers(db, None) if o["id"] == officer_id), "")
+        secret = _secret(key_ref, passphrase_file, f"người ký số {officer_id}") if key_ref else None
+        with Certifier(c.settings, db, officer_id, secret=secret, workers=workers, seal=not no_seal) as cert:
+            for w in cert.check.warnings:
+                click.echo(f"Cảnh báo: {w}", err=True)
+            results = cert.certify(list(document_ids), copies=copies, out_dir=out_dir, book=book)
         for r in results:
             c.emit(r.to_dict(), f"Tài liệu {r.source_document_id}: số chứng thực {r.number}, quyển {r.book} "
                                 f"({r.level}) -> " + ", ".join(cp.path for cp in r.copies))
@@ -230,8 +207,7 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
         """Refuse to certify an original, recording the reason."""
         from signing import REFUSAL_REASONS, record_refusal
 
-        with _typed_errors():
-            rid = record_refusal(_db(c), document_id, reason, note, officer_id)
+        rid = record_refusal(_db(c), document_id, reason, note, officer_id)
         c.emit({"id": rid, "document_id": document_id, "reason": reason, "note": note},
                f"Đã ghi nhận từ chối chứng thực tài liệu {document_id}: {REFUSAL_REASONS[reason]}")
 
@@ -285,9 +261,8 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
         certificates proving their last timestamp expire. Exit code 1 when a copy failed."""
         from signing import refresh_archive
 
-        with _typed_errors():
-            rep = refresh_archive(c.settings, _db(c), within_days=within_days, dry_run=dry_run,
-                                  allow_fetching=not offline)
+        rep = refresh_archive(c.settings, _db(c), within_days=within_days, dry_run=dry_run,
+                              allow_fetching=not offline)
         click.echo(rep.to_json() if c.as_json else "\n".join(rep.lines()))
         if rep.failed:
             sys.exit(1)

@@ -39,7 +39,7 @@ def test_client_add_prints_token_once_and_it_works(env):
     listed = run(env, "client", "list").output
     assert out["token"] not in listed
     bad = run(env, "client", "add", "x-bad", "--scopes", "admin", ok=False)
-    assert bad.exit_code != 0 and "unknown scope" in bad.output
+    assert bad.exit_code != 0 and "phạm vi quyền không hợp lệ" in bad.output
 
 
 def test_dossier_reuse_cli_and_reuse_find(env):
@@ -55,7 +55,7 @@ def test_dossier_reuse_cli_and_reuse_find(env):
     assert out["component"]["origin"] == "reused" and out["reusable"] == []
     assert any(c["origin"] == "reused" and c["doc_type"] == "cccd" for c in out["components"])
     bad = run(env, "dossier", "reuse", code, "--document", "2147483000", ok=False)
-    assert bad.exit_code == 1 and "no document" in bad.output
+    assert bad.exit_code == 3 and "không có tài liệu" in bad.output
 
 
 def test_pause_resume_complete_late(env):
@@ -78,7 +78,7 @@ def test_pause_resume_complete_late(env):
     with env.db.session() as s:
         r = s.scalar(select(Result).where(Result.document_id == doc_id))
         assert r.electronic and r.dossier_id == get_dossier(s, code).id
-    assert run(env, "dossier", "complete", code, ok=False).exit_code == 1  # already completed
+    assert run(env, "dossier", "complete", code, ok=False).exit_code == 4  # already completed: a conflict
 
 
 def test_apology_slip_pdf(env, tmp_path):
@@ -97,8 +97,9 @@ def test_apology_slip_pdf(env, tmp_path):
     assert data.startswith(b"%PDF")
     with pikepdf.open(pdf_path) as pdf:
         fonts = pdf.pages[0].Resources.Font
-        embedded = [f for f in fonts.values() if "/DescendantFonts" in f
-                    and "/FontFile2" in f.DescendantFonts[0].FontDescriptor]
+        descriptors = [f.DescendantFonts[0].FontDescriptor if "/DescendantFonts" in f else f.get("/FontDescriptor")
+                       for f in fonts.values()]
+        embedded = [d for d in descriptors if d is not None and "/FontFile2" in d]
         assert embedded, "the Vietnamese font must be embedded"
     import shutil
     import subprocess

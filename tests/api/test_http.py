@@ -5,6 +5,7 @@ import datetime as dt
 import logging
 
 import pytest
+from pathlib import Path
 from sqlalchemy import select
 
 from registry.models import Component, Document, ReuseEvent
@@ -110,13 +111,13 @@ def test_subject_documents_content(env, world):
         docs = r.json()["documents"]
         assert [d["id"] for d in docs] == [world["birth"]]  # the expired ID card is not offered
         d = docs[0]
-        assert d["type"] == "khai_sinh" and d["sealed"] and d["kind"] == "result"
+        assert d["doc_type"] == "khai_sinh" and d["sealed"] and d["kind"] == "result"
         assert d["dossier"] == world["earlier"] and d["valid"] and d["electronic"]
         assert d["download"] == f"/api/v1/documents/{world['birth']}/file"
         assert d["fields"]["ho_ten"] == "Trần Thị Bình"
         # type filter, and an unknown subject gives an empty list (still audited)
         assert c.post("/api/v1/subjects/documents",
-                      json={"subject_id": world["pid"], "type": "cccd"}).json()["documents"] == []
+                      json={"subject_id": world["pid"], "doc_type": "cccd"}).json()["documents"] == []
         assert c.post("/api/v1/subjects/documents", json={"subject_id": new_pid()}).json()["documents"] == []
         # the expired one shows when asking for a day it was valid
         r = c.post("/api/v1/subjects/documents",
@@ -170,7 +171,7 @@ def test_reuse_of_another_subjects_document_is_refused(env, world):
         code = d.code
     with env.client("reuse_write") as c:
         r = c.post(f"/api/v1/dossiers/{code}/reuse", json={"document_id": world["birth"]})
-    assert r.status_code == 409 and "does not belong" in r.json()["detail"]
+    assert r.status_code == 409 and "không thuộc chủ thể" in r.json()["detail"]
     with env.db.session() as s:
         assert s.scalar(select(Component).where(Component.document_id == world["birth"],
                                                 Component.origin == "reused",
@@ -195,7 +196,7 @@ def test_document_and_missing(env, world):
         r = c.get(f"/api/v1/documents/{world['birth']}")
         assert r.status_code == 200
         body = r.json()
-        assert body["type"] == "khai_sinh" and body["results"][0]["electronic"] is True
+        assert body["doc_type"] == "khai_sinh" and body["results"][0]["electronic"] is True
         assert c.get("/api/v1/documents/2147483647").status_code == 404
         assert c.get("/api/v1/documents/2147483647/file").status_code == 404
 
@@ -249,6 +250,20 @@ def test_openapi_document(env):
         assert p in paths
     assert "bearer" in str(spec["components"]["securitySchemes"]).lower()
     assert not any("{subject" in p for p in paths)  # personal IDs never in URLs
+    # one vocabulary: a document's type is doc_type in every schema, as the README's table says
+    schemas = spec["components"]["schemas"]
+    assert "doc_type" in schemas["SubjectQuery"]["properties"]
+    assert not [name for name, sc in schemas.items()
+                if "type" in sc.get("properties", {}) and name != "ValidationError"]  # FastAPI's own error item
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    assert '`{"subject_id", "doc_type"?, "valid_on"?}`' in readme
+
+
+def test_api_errors_are_typed_json(env, world):
+    """Expected failures answer the kind's status with {"error", "detail"} (Vietnamese detail)."""
+    with env.client("documents_read") as c:
+        r = c.get("/api/v1/documents/2147483000")
+    assert r.status_code == 404 and r.json()["error"] == "not_found" and "không có tài liệu" in r.json()["detail"]
 
 
 def test_schemathesis_finds_no_500(env, world):
@@ -356,7 +371,8 @@ def test_sohoa_serve_command(env):
 
 @pytest.mark.parametrize("relaxed", [True, False])
 def test_read_audit_session_commits_the_audit_row(env, relaxed):
-    from registry.api import lookup_subject_documents, read_audit_session
+    from registry.db import read_audit_session
+    from registry.reuse import lookup_subject_documents
 
     pid = new_pid()
     with env.db.session() as s:

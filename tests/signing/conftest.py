@@ -22,7 +22,7 @@ if _mod is not None and getattr(_mod, "__file__", None) is None:
 
 @pytest.fixture(scope="session")
 def tpki(tmp_path_factory):
-    from sohoa.dev.pki import make_test_pki
+    from sohoa.dev.testpki import make_test_pki
 
     d = tmp_path_factory.mktemp("signhome") / "pki"
     t = make_test_pki(d)

@@ -1,13 +1,13 @@
 """officer revocation: when and why (an officer who left is not a key compromise)
 
 Revision ID: 0009_signing
-Revises: 0002_signing (to become 0005_merge when the two current heads are merged)
+Revises: 0005_merge
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0009_signing"
-down_revision = "0002_signing"
+down_revision = "0005_merge"
 branch_labels = None
 depends_on = None
 

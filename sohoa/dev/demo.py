@@ -1,4 +1,4 @@
-"""``python -m sohoa.demo``: opens two dossiers and drops sample scans for them into the inbox.
+"""``python -m sohoa.dev.demo``: opens two dossiers and drops sample scans for them into the inbox.
 
 Dossier 1 is scanned as one PDF: receipt (QR) + two-page birth certificate + ID card.
 Dossier 2 is scanned as loose JPEGs into an inbox sub-folder named after its code.
@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 
-from sohoa import samples
+from sohoa.dev import samples
 from sohoa.config import load_settings
 
 
