@@ -67,9 +67,11 @@ class Certifier:
 
     def __init__(self, settings, db, officer_id: int, *, secret: bytes | str | None = None,
                  secret_file: str | None = None, workers: int | None = None, seal: bool = True,
-                 allow_fetching: bool = True, lt: bool | None = None, trust: Trust | None = None) -> None:
-        """``lt``: embed validation data (B-LT, and B-LTA with it); default: when a TSA is
-        configured and the officer's revocation status could be checked."""
+                 allow_fetching: bool = True, lt: bool | None = None, lta: bool = True,
+                 trust: Trust | None = None) -> None:
+        """``lt``: embed validation data (B-LT); default: when a TSA is configured and the
+        revocation status could be checked. ``lta``: then a document timestamp over everything
+        (B-LTA; added after the organisation seal when there is one)."""
         from registry.models import Officer
         from registry.store import Store
 
@@ -106,13 +108,13 @@ class Certifier:
         self.sealer = None
         if seal and settings.seal_key:
             try:
-                self.sealer = Sealer.from_settings(settings, trust=self.trust)
+                self.sealer = Sealer.from_settings(settings, trust=self.trust, lt=lt, lta=lta)
             except Exception:
                 key.close()
                 raise
         seal_lta = self.sealer is not None and self.sealer.profile.use_lta
         self.profile = signing_profile(self.officer["key_ref"], settings, self.trust, pw, env_var, check=check,
-                                       lt=lt, lta=self.sealer is None)
+                                       lt=lt, lta=lta and self.sealer is None)
         self.engine = Engine(self.profile, key=key)
         level = self.profile.level
         self.level = "B-LTA" if level == "B-LT" and seal_lta else level

@@ -50,11 +50,12 @@ class Sealer:
 
     @classmethod
     def from_settings(cls, settings, secret: bytes | str | None = None, *, trust: Trust | None = None,
-                      lta: bool = True) -> "Sealer | None":
+                      lt: bool | None = None, lta: bool = True) -> "Sealer | None":
         """None when no seal key is configured (``seal_key``). Raises ``KeyUnavailable`` when
         the key cannot be opened and ``CertificateRefused`` when its certificate is expired,
         without a signing usage, or (with anchors configured) revoked / untrusted — checked once,
-        here."""
+        here. ``lt``/``lta``: as :func:`signing_profile` (default: B-LTA whenever a TSA is
+        configured and the revocation status is reachable)."""
         if not settings.seal_key:
             return None
         ref = KeyRef.parse(settings.seal_key)
@@ -64,7 +65,7 @@ class Sealer:
         key, check = open_checked(settings.seal_key, trust, env_var=env_var, secret=pw)
         for w in check.warnings if check else ():
             log.warning("organisation seal: %s", w)
-        profile = signing_profile(settings.seal_key, settings, trust, pw, env_var, check=check, lta=lta,
+        profile = signing_profile(settings.seal_key, settings, trust, pw, env_var, check=check, lt=lt, lta=lta,
                                   agency=settings.unit_name)
         return cls(Engine(profile, key=key), check)
 

@@ -246,12 +246,13 @@ class _Context:
             self.certs += list(self.dss.load_certs())
         self.proofs = self._doc_timestamp_chain()
 
-    def vc(self, at=None, mode: str = "require"):
-        """A context judging as of ``at`` (None: now), revocation data issued later accepted."""
+    def vc(self, at=None, mode: str = "require", *, embedded: bool = True):
+        """A context judging as of ``at`` (None: now), revocation data issued later accepted.
+        ``embedded=False``: without the CRLs embedded at signing time (for the status today)."""
         at = at if at is not None else self.moment
         return self.trust.validation_context(allow_fetching=self.allow_fetching, revocation_mode=mode,
-                                             other_certs=self.certs, extra_crls=self.dss_crls, moment=at,
-                                             retroactive=at is not None)
+                                             other_certs=self.certs, extra_crls=self.dss_crls if embedded else (),
+                                             moment=at, retroactive=at is not None)
 
     def _doc_timestamp_chain(self) -> dict:
         """``{revision: (status, judged at)}`` for the document timestamps: the last judged now,
@@ -342,7 +343,8 @@ class _Context:
         from pyhanko_certvalidator.errors import RevokedError
 
         try:
-            asyncio.run(CertificateValidator(cert, validation_context=self.vc(None, "require")).async_validate_path())
+            vc = self.vc(None, "require", embedded=not self.allow_fetching)  # today's CRLs when reachable
+            asyncio.run(CertificateValidator(cert, validation_context=vc).async_validate_path())
             sr.revocation = "good"
         except RevokedError as exc:
             sr.revoked_at = _iso(exc.revocation_dt)
