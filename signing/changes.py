@@ -210,6 +210,10 @@ def _annot_changes(before, page, i: int, changes: list[Change]) -> None:
                 elif "/V" in o and not _same(o.raw_get("/AP") if "/AP" in o else None,
                                              a.raw_get("/AP") if "/AP" in a else None):
                     changes.append(Change("signature_appearance_changed", f"thay hình chữ ký “{name}” trên trang {i + 1}"))
+            elif a.get("/Subtype") == "/Widget":  # a form field's widget: its value is reported with the fields
+                if not _same(o.raw_get("/Rect"), a.raw_get("/Rect")):
+                    changes.append(Change("annotation_changed",
+                                          f"di chuyển ô biểu mẫu “{_field_name(a)}” trên trang {i + 1}"))
             elif not _same(o, a):
                 changes.append(Change("annotation_changed", f"sửa {_annot_name(a)} trên trang {i + 1}"))
             continue

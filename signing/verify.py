@@ -119,7 +119,8 @@ class VerifyReport:
             anchor = f", tin cậy theo {s.anchor_set_label}" if s.trusted else ", không thuộc gốc tin cậy đã cấu hình"
             when = f", ký lúc {s.proven_time or s.timestamp or s.signing_time}" if (s.proven_time or s.timestamp
                                                                                      or s.signing_time) else ""
-            out.append(f"{KIND_TEXT.get(s.kind, s.kind).capitalize()} của {who}: {state}{anchor}{when}.")
+            kind = KIND_TEXT.get(s.kind, s.kind)
+            out.append(f"{kind[:1].upper()}{kind[1:]} của {who}: {state}{anchor}{when}.")
             if s.revocation == "revoked_later":
                 out.append(f"Chứng thư số của {s.signer} bị thu hồi lúc {s.revoked_at}, sau thời điểm ký đã được "
                            "chứng minh bằng dấu thời gian: chữ ký vẫn có giá trị.")
