@@ -63,10 +63,6 @@ class KeyRef:
         q = dict(urllib.parse.parse_qsl(query))
         return cls(kind="pkcs12", path=path, pin_source=q.get("pin-source", ""), raw=ref)
 
-    @property
-    def label(self) -> str:
-        return self.object if self.kind == "pkcs11" else Path(self.path).name
-
 
 def _read_secret_file(path: str | os.PathLike) -> bytes:
     return Path(path).expanduser().read_bytes().rstrip(b"\r\n")

@@ -1,7 +1,7 @@
 """The lời chứng stamp hides nothing: on an A4 portrait page, an A4 landscape page, an ID card, a
 page full of text and a rotated page, every pixel the stamp draws lies where the original has no
-ink (both rendered by poppler's pdftoppm), the stamp reads upright, and when there is no room a
-certification page is added at the end."""
+ink (both rendered by poppler's pdftoppm), the stamp reads upright and inside the crop box, and
+when there is no room a certification page is added at the end."""
 from __future__ import annotations
 
 import io
@@ -16,7 +16,7 @@ FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 INK = 200  # darker than this, on a white page, is ink
 
 
-def _page(size, draw, rotate: int = 0) -> bytes:
+def _page(size, draw, rotate: int = 0, crop=None) -> bytes:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.pdfgen import canvas
@@ -29,12 +29,15 @@ def _page(size, draw, rotate: int = 0) -> bytes:
     draw(c, *size)
     c.showPage()
     c.save()
-    if not rotate:
+    if not rotate and not crop:
         return buf.getvalue()
     import pikepdf
 
     with pikepdf.open(io.BytesIO(buf.getvalue())) as pdf:
-        pdf.pages[0].Rotate = rotate
+        if rotate:
+            pdf.pages[0].Rotate = rotate
+        if crop:
+            pdf.pages[0].CropBox = list(crop)
         out = io.BytesIO()
         pdf.save(out)
         return out.getvalue()
@@ -72,12 +75,14 @@ def _rotated(c, w, h):
         c.drawString(60, h - 80 - 14 * i, f"Trang xoay: dòng {i + 1} của bản chính.")
 
 
-SHAPES = {
-    "a4_portrait": ((595.28, 841.89), _a4_portrait, 0, False),
-    "a4_landscape": ((841.89, 595.28), _a4_landscape, 0, False),
-    "id_card": ((242.65, 153.07), _id_card, 0, True),
-    "full_text": ((595.28, 841.89), _full_text, 0, True),
-    "rotated": ((595.28, 841.89), _rotated, 90, False),
+SHAPES = {  # page size, drawing, /Rotate, whether a certification page must be added, /CropBox
+    "a4_portrait": ((595.28, 841.89), _a4_portrait, 0, False, None),
+    "a4_landscape": ((841.89, 595.28), _a4_landscape, 0, False, None),
+    "id_card": ((242.65, 153.07), _id_card, 0, True, None),
+    "full_text": ((595.28, 841.89), _full_text, 0, True, None),
+    "rotated": ((595.28, 841.89), _rotated, 90, False, None),
+    # what lies outside the crop box is not shown: the stamp must land inside it
+    "cropped": ((595.28, 841.89), _rotated, 0, False, (40, 380, 560, 830)),
 }
 
 
@@ -104,8 +109,8 @@ def _pages(data: bytes) -> int:
 def test_stamp_hides_nothing(shape, make_settings, sign_db, put_doc, officer_id, tmp_path):
     from signing import Certifier
 
-    size, draw, rotate, appended = SHAPES[shape]
-    original = _page(size, draw, rotate)
+    size, draw, rotate, appended, crop = SHAPES[shape]
+    original = _page(size, draw, rotate, crop)
     with Certifier(make_settings(), sign_db, officer_id, workers=1, seal=False) as c:
         (res,) = c.certify([put_doc(sign_db, original)], out_dir=tmp_path / "out")
     signed = Path(res.copies[0].path).read_bytes()
