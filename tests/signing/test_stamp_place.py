@@ -138,3 +138,31 @@ def test_stamp_hides_nothing(shape, make_settings, sign_db, put_doc, officer_id,
     new_txt = subprocess.run(["pdftotext", str(tmp_path / "signed.pdf"), "-"], capture_output=True, text=True).stdout
     for line in filter(None, (ln.strip() for ln in orig_txt.splitlines())):
         assert line in new_txt
+
+
+def test_seal_appearance_follows_decree_30(make_settings, tpki, scan_pdf, tmp_path):
+    """The organisation seal: top right of page 1, no image, the agency's name and the signing
+    time as YYYY-MM-DDThh:mm:ss+07:00."""
+    import re
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from signing import Sealer
+
+    sealer = Sealer.from_settings(make_settings(seal_key=str(tpki.seal.p12_path)))
+    sealed = sealer.seal(scan_pdf)
+    sealer.close()
+    (sig,) = PdfFileReader(io.BytesIO(sealed)).embedded_signatures
+    widget = sig.sig_field
+    x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
+    assert x0 > 595.28 / 2 and y0 > 841.89 * 3 / 4  # top right
+    ap = widget["/AP"]["/N"]
+    xobjects = ap.get("/Resources", {}).get("/XObject", {})
+    assert not any(x.get("/Subtype") == "/Image" for x in xobjects.values())  # no image
+    f = tmp_path / "sealed.pdf"
+    f.write_bytes(sealed)
+    text = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-x", str(int(x0) - 2), "-y", str(int(841.89 - y1) - 2),
+                           "-W", str(int(x1 - x0) + 4), "-H", str(int(y1 - y0) + 4), str(f), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "Ủy ban nhân dân xã Tân Phú" in text, text
+    assert re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00", text), text
