@@ -146,38 +146,38 @@ class Engine:
         from pyhanko.sign import fields
         from pyhanko.sign.fields import MDPPerm
 
-        from signing.placement import seal_place
-
         base = unsigned_base(pdf)
-        place = self._place_for(base)
+        place, seal_at = self._place_for(base, seal_slot[1] if seal_slot is not None else None)
         field_name = f"ChungThuc_{info.number}_{info.copy_index}_{secrets.token_hex(3)}"
         meta = self._meta(field_name, certify=True, docmdp_permissions=MDPPerm.FILL_FORMS, reason=reason,
                           location=info.body, name=info.officer_name)
         spec = fields.SigFieldSpec(sig_field_name=field_name, on_page=place.page, box=_box(place.rect))
         style = certification_style(info, self.font, rotate=place.rotate)
         extra = []
-        if seal_slot is not None:
-            avoid = [place.rect] if place.page == 0 and not place.new_page else []
-            sp = seal_place(base, seal_slot[1], avoid=avoid)
-            extra.append(fields.SigFieldSpec(sig_field_name=seal_slot[0], on_page=0, box=_box(sp.rect)))
+        if seal_at is not None:
+            extra.append(fields.SigFieldSpec(sig_field_name=seal_slot[0], on_page=0, box=_box(seal_at.rect)))
         return self._sign(base, meta, "certify", new_page=place.new_page, stamp_style=style, field_spec=spec,
                           text_params={"url": info.verify_url}, extra_fields=extra)
 
     def adds_page(self, pdf: bytes) -> bool:
         """Whether certifying ``pdf`` appends a certification page (no free space for the stamp)."""
-        return self._place_for(unsigned_base(pdf)).new_page
+        return self._place_for(unsigned_base(pdf))[0].new_page
 
-    def _place_for(self, base: bytes):
-        from signing.placement import stamp_place
+    def _place_for(self, base: bytes, seal_size=None):
+        """(stamp placement, seal placement or None), computed once per original and seal size
+        (the copies of one act share them)."""
+        from signing.placement import plan
 
-        key = hashlib.sha256(base).hexdigest()
-        place = self._places.get(key)
-        if place is None:
-            place = stamp_place(base, STAMP_SIZES)
+        key = (hashlib.sha256(base).hexdigest(), seal_size)
+        found = self._places.get(key)
+        if found is None and seal_size is None:  # the stamp is placed the same with or without a seal
+            found = next((v for k, v in self._places.items() if k[0] == key[0]), None)
+        if found is None:
+            found = plan(base, STAMP_SIZES, seal_size)
             if len(self._places) > 64:
                 self._places.clear()
-            self._places[key] = place
-        return place
+            self._places[key] = found
+        return found
 
     # -- organisation seal ---------------------------------------------------------------------
     def seal_slot(self) -> tuple[str, tuple[float, float]]:

@@ -197,32 +197,54 @@ def _rendered(pdf: bytes, index: int, res: float):
         doc.close()
 
 
-def ink_mask(pdf: bytes, index: int = -1, *, doc=None, avoid=()) -> tuple[np.ndarray, float, Geometry]:
-    """``(mask, pixels per point, geometry)``: True where the displayed page has ink (and over the
-    annotations' and ``avoid``'s rectangles, user space)."""
-    import pikepdf
+class PageInk:
+    """Ink masks of one document's pages, each analysed once (the stamp and the seal may share a
+    page)."""
 
-    own = doc is None
-    doc = doc or pikepdf.open(io.BytesIO(pdf))
-    try:
-        index = index % len(doc.pages)
-        page = doc.pages[index]
+    def __init__(self, pdf: bytes, doc) -> None:
+        self.pdf, self.doc = pdf, doc
+        self._masks: dict[int, tuple[np.ndarray, float, Geometry]] = {}
+
+    @property
+    def pages(self) -> int:
+        return len(self.doc.pages)
+
+    def mask(self, index: int, avoid=()) -> tuple[np.ndarray, float, Geometry]:
+        """``(mask, pixels per point, geometry)``: True where the displayed page has ink (and
+        over the annotations' and ``avoid``'s rectangles, user space)."""
+        index %= self.pages
+        if index not in self._masks:
+            self._masks[index] = self._analyse(index)
+        mask, res, geo = self._masks[index]
+        if avoid:
+            mask = mask.copy()
+            for rect in avoid:
+                _mark(mask, geo, rect, res)
+        return mask, res, geo
+
+    def _analyse(self, index: int):
+        page = self.doc.pages[index]
         geo = page_geometry(page.obj)
         res = 0.5
         img = _fast_canvas(page, geo, res)
         if img is None:
             res = 1.0
-            img = _rendered(pdf, index, res)
+            img = _rendered(self.pdf, index, res)
         gray = np.asarray(img, dtype=np.uint8)
         # ink: clearly darker than the paper (the 90th percentile: scanned paper is not 255)
         paper = float(np.percentile(gray, 90))
         mask = gray < min(215.0, paper - 40.0)
-        for rect in [*_annotation_rects(page.obj), *avoid]:
+        for rect in _annotation_rects(page.obj):
             _mark(mask, geo, rect, res)
         return mask, res, geo
-    finally:
-        if own:
-            doc.close()
+
+
+def ink_mask(pdf: bytes, index: int = -1, avoid=()) -> tuple[np.ndarray, float, Geometry]:
+    """The ink mask of one page (see :meth:`PageInk.mask`)."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        return PageInk(pdf, doc).mask(index, avoid)
 
 
 def _annotation_rects(page):
@@ -258,13 +280,12 @@ def _free_positions(blocked: np.ndarray, w: int, h: int) -> np.ndarray:
     return win == 0
 
 
-def find_place(pdf: bytes, sizes, *, page: int = -1, prefer: str = "bottom-right", doc=None,
-               avoid=()) -> Placement | None:
+def find_place(ink: PageInk, sizes, *, page: int = -1, prefer: str = "bottom-right", avoid=()) -> Placement | None:
     """The first of ``sizes`` (display points, largest first) that fits on ``page`` without
     covering ink, in the ``prefer``-red corner (bottom-right | top-right); None when none fits."""
     import cv2
 
-    mask, res, geo = ink_mask(pdf, page, doc=doc, avoid=avoid)
+    mask, res, geo = ink.mask(page, avoid)
     H, W = mask.shape
     edge = int(np.ceil(EDGE * res))
     blocked = mask.copy()
@@ -285,18 +306,8 @@ def find_place(pdf: bytes, sizes, *, page: int = -1, prefer: str = "bottom-right
         i = int(np.argmax(score))
         u0, v0 = cols[i] / res + 0.5, rows[i] / res + 0.5
         rect = geo.rect_to_user(u0, v0, u0 + sw, v0 + sh)
-        idx = page % _page_count(pdf, doc)
-        return Placement(page=idx, rect=rect, rotate=geo.rotate, size=(sw, sh))
+        return Placement(page=page % ink.pages, rect=rect, rotate=geo.rotate, size=(sw, sh))
     return None
-
-
-def _page_count(pdf: bytes, doc) -> int:
-    if doc is not None:
-        return len(doc.pages)
-    import pikepdf
-
-    with pikepdf.open(io.BytesIO(pdf)) as d:
-        return len(d.pages)
 
 
 def appended_page_place(page_count: int, size, page_size=A4) -> Placement:
@@ -308,38 +319,47 @@ def appended_page_place(page_count: int, size, page_size=A4) -> Placement:
     return Placement(page=page_count, rect=(x1 - sw, y1 - sh, x1, y1), rotate=0, size=(sw, sh), new_page=True)
 
 
-def stamp_place(pdf: bytes, sizes) -> Placement:
-    """Where the lời chứng goes: free space on the last page, else a new last page."""
+def plan(pdf: bytes, sizes, seal_size=None) -> tuple[Placement, Placement | None]:
+    """Where the lời chứng goes (free space on the last page, else a new last page) and, with
+    ``seal_size``, where the organisation seal goes — each page analysed once."""
     import pikepdf
 
     with pikepdf.open(io.BytesIO(pdf)) as doc:
+        ink = PageInk(pdf, doc)
         try:
-            place = find_place(pdf, sizes, page=-1, prefer="bottom-right", doc=doc)
+            stamp = find_place(ink, sizes, page=-1, prefer="bottom-right")
         except Exception:  # noqa: BLE001 - an unanalysable page: never risk covering it
             log.warning("last page could not be analysed: a certification page is added", exc_info=True)
-            place = None
-        return place or appended_page_place(len(doc.pages), sizes[0])
+            stamp = None
+        stamp = stamp or appended_page_place(ink.pages, sizes[0])
+        if seal_size is None:
+            return stamp, None
+        avoid = [stamp.rect] if stamp.page == 0 and not stamp.new_page else []
+        return stamp, _seal_place(ink, seal_size, avoid)
 
 
-def seal_place(pdf: bytes, size, avoid=()) -> Placement:
+def seal_place(pdf: bytes, size) -> Placement:
     """Decree 30/2020: top right of page 1 — in free space when there is some in the top half,
-    else in the top-right corner (the seal's text has no background: it covers nothing).
-    ``avoid``: rectangles on page 1 already promised (the lời chứng stamp)."""
+    else in the top-right corner (the seal's text has no background: it covers nothing)."""
     import pikepdf
 
     with pikepdf.open(io.BytesIO(pdf)) as doc:
-        geo = page_geometry(doc.pages[0].obj)
-        try:
-            place = find_place(pdf, [size], page=0, prefer="top-right", doc=doc, avoid=avoid)
-        except Exception:  # noqa: BLE001
-            log.warning("first page could not be analysed: the seal goes to the corner", exc_info=True)
-            place = None
-        dw, dh = geo.size
-        if place is not None:
-            u0, v0 = geo.user_to_display(place.rect[0], place.rect[1])
-            u1, v1 = geo.user_to_display(place.rect[2], place.rect[3])
-            if max(v0, v1) <= dh / 2 and min(u0, u1) >= dw / 3:
-                return place
-        sw, sh = size
-        u1, v0 = dw - 8, 6
-        return Placement(page=0, rect=geo.rect_to_user(u1 - sw, v0, u1, v0 + sh), rotate=geo.rotate, size=(sw, sh))
+        return _seal_place(PageInk(pdf, doc), size, ())
+
+
+def _seal_place(ink: PageInk, size, avoid) -> Placement:
+    geo = page_geometry(ink.doc.pages[0].obj)
+    try:
+        place = find_place(ink, [size], page=0, prefer="top-right", avoid=avoid)
+    except Exception:  # noqa: BLE001
+        log.warning("first page could not be analysed: the seal goes to the corner", exc_info=True)
+        place = None
+    dw, dh = geo.size
+    if place is not None:
+        u0, v0 = geo.user_to_display(place.rect[0], place.rect[1])
+        u1, v1 = geo.user_to_display(place.rect[2], place.rect[3])
+        if max(v0, v1) <= dh / 2 and min(u0, u1) >= dw / 3:
+            return place
+    sw, sh = size
+    u1, v0 = dw - 8, 6
+    return Placement(page=0, rect=geo.rect_to_user(u1 - sw, v0, u1, v0 + sh), rotate=geo.rotate, size=(sw, sh))
