@@ -166,20 +166,23 @@ def _fast_canvas(page, geo: Geometry, res: float):
         return None
     x0, y0, x1, y1 = geo.box
     cw, ch = max(1, round((x1 - x0) * res)), max(1, round((y1 - y0) * res))
-    canvas = Image.new("L", (cw, ch), 255)
+    canvas = None
     for x, (a, b, c, d, e, f) in images:
         if abs(b) > 1e-6 or abs(c) > 1e-6:
             return None  # a turned image: render for real
         w, h = max(1, round(abs(a) * res)), max(1, round(abs(d) * res))
-        img = _image_gray(x, (w, h)).resize((w, h))
+        img = _image_gray(x, (w, h)).resize((w, h), Image.Resampling.BOX)
         if a < 0:
             img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         if d < 0:
             img = img.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
         left, top = round((min(e, e + a) - x0) * res), round((y1 - max(f, f + d)) * res)
+        if canvas is None and (left, top, w, h) == (0, 0, cw, ch):
+            canvas = img  # the usual scan: one image covering the page
+            continue
         layer = Image.new("L", (cw, ch), 255)
         layer.paste(img, (left, top))
-        canvas = ImageChops.darker(canvas, layer)
+        canvas = ImageChops.darker(canvas if canvas is not None else Image.new("L", (cw, ch), 255), layer)
     turn = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
     return canvas.transpose(turn[geo.rotate]) if geo.rotate else canvas
 
