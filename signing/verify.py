@@ -26,7 +26,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 
 from signing.changes import BENIGN, Change, describe_changes
-from signing.trust import FETCH_TIMEOUT, Trust, set_label
+from signing.trust import Trust, set_label
 
 # pyHanko logs (with tracebacks) what it also returns in its results: keep stderr for people
 for _name in ("pyhanko.sign.diff_analysis", "pyhanko.sign.validation", "pyhanko_certvalidator",

@@ -4,7 +4,6 @@ whose CRLs, CA certificates and TSA are served on loopback; a temp SQLite regist
 Only the roots are configured. No mocks: pyHanko signs and validates for real."""
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
