@@ -209,7 +209,11 @@ def verify_pdf(data: bytes, trust: Trust, *, allow_fetching: bool = True, path: 
         report.errors.append("tài liệu không có chữ ký số")
         return report
     report.signed = True
-    ctx = _Context(trust, reader, allow_fetching, moment)
+    try:
+        ctx = _Context(trust, reader, allow_fetching, moment)
+    except Exception as exc:  # noqa: BLE001 - a damaged signature dictionary or DSS
+        report.errors.append(f"không đọc được dữ liệu chữ ký ({type(exc).__name__})")
+        return report
     last = len(sigs) - 1
     for idx, sig in enumerate(sigs):
         try:
