@@ -9,7 +9,8 @@ Public face (callers use these names, or the listed modules as namespaces)::
     Lookup, Placement, Recorded         what routes may ask; what the intake answers
     service     procedures, subjects, dossiers, components, staff corrections, audit
     reuse       once-only: a subject's reusable documents, reuse into a dossier, the ledger
-    lifecycle   pause / resume / complete / apology, late flags
+    lifecycle   pause / resume / complete / apology / return, late flags
+    outbox      portal sync: events written with each change, sender side (heads, acks, dead letters)
     indicators  the province's figures;  shapes  one JSON builder per entity
     auth        API clients and scoped tokens;  staff  web accounts;  integrity  store check
     codes       dossier codes;  models  the typed ORM models
@@ -19,5 +20,5 @@ from registry.intake import FieldRead, Incoming, IntakeTx, Lookup, Placement, Re
 from registry.store import Store
 
 __all__ = ["Database", "Store", "Incoming", "FieldRead", "IntakeTx", "Lookup", "Placement", "Recorded",
-           "service", "reuse", "lifecycle", "indicators", "shapes", "auth", "staff", "integrity", "codes",
+           "service", "reuse", "lifecycle", "outbox", "indicators", "shapes", "auth", "staff", "integrity", "codes",
            "models"]

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from registry import outbox
 from registry.models import AuditEvent, Document, Dossier, Result, utcnow
 from registry.service import audit
 from vocab.clock import VN_TZ
@@ -56,6 +57,7 @@ def pause(s: Session, d: Dossier, reason: str, *, actor: str, now: dt.datetime |
     d.status, d.pause_reason = "paused", reason
     audit(s, actor, "dossier.pause", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
           detail={"reason": reason, "at": now.isoformat()})
+    outbox.dossier_event(s, d, "dossier.paused", actor=actor, reason=reason)
     s.flush()
     return d
 
@@ -76,6 +78,7 @@ def resume(s: Session, d: Dossier, *, actor: str, now: dt.datetime | None = None
     d.late = is_late(d, now)
     audit(s, actor, "dossier.resume", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
           detail={"due_at": d.due_at.isoformat() if d.due_at else None})
+    outbox.dossier_event(s, d, "dossier.resumed", actor=actor)
     s.flush()
     return d
 
@@ -104,6 +107,8 @@ def complete(s: Session, d: Dossier, *, actor: str, result_document_id: int | No
     audit(s, actor, "dossier.complete", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
           detail={"result_document_id": result_document_id, "late": d.late, "electronic": electronic})
     s.flush()
+    outbox.dossier_event(s, d, "dossier.completed", actor=actor, late=d.late, completed_at=now,
+                         result=outbox.result_json(s, result))
     return result
 
 
@@ -132,5 +137,23 @@ def apology(s: Session, d: Dossier, *, reason: str, new_date: dt.date, out: str 
     audit(s, actor, "dossier.apology", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
           detail={"reason": reason, "new_date": new_date.isoformat(), "file": str(out),
                   "old_due_at": old_due.isoformat() if old_due else None})
+    outbox.dossier_event(s, d, "dossier.apology", actor=actor, reason=reason, new_date=new_date,
+                         apology_ref=d.apology_ref)
     s.flush()
     return out
+
+
+def return_dossier(s: Session, d: Dossier, reason: str, *, actor: str, now: dt.datetime | None = None) -> Dossier:
+    """Give the dossier back to the applicant without a result (trả lại hồ sơ), with the written reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("trả lại hồ sơ cần ghi rõ lý do")
+    if d.status in ("completed", "returned"):
+        raise Conflict(f"hồ sơ {d.code} đã ở trạng thái {d.status}")
+    now = now or utcnow()
+    d.status, d.completed_at, d.pause_reason = "returned", now, None
+    audit(s, actor, "dossier.return", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
+          detail={"reason": reason})
+    outbox.dossier_event(s, d, "dossier.returned", actor=actor, reason=reason, returned_at=now)
+    s.flush()
+    return d

@@ -286,3 +286,76 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OutboxEvent(Base):
+    """The transactional outbox of the portal sync (issue 12): one row per change the national
+    portal must know, written in the same transaction as the change. ``seq`` orders the events of
+    one dossier; ``key`` is the idempotency key the portal deduplicates on."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("dossier_code", "seq", name="uq_outbox_dossier_seq"),
+                      Index("ix_outbox_state_dossier", "state", "dossier_code"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    dossier_code: Mapped[str] = mapped_column(String(64), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))  # dossier.received | dossier.step | … (registry.outbox.KINDS)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | acknowledged | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)  # last delivery attempt
+    acked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class SyncLease(Base):
+    """Who sends the outbox now: one sender at a time across processes and machines (per ``name``)."""
+
+    __tablename__ = "sync_lease"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class BacklogRun(Base):
+    """One ``sohoa backlog import SOURCE``: the folder, the manifest, and when it ran."""
+
+    __tablename__ = "backlog_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(1000), index=True)
+    manifest: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="listing")  # listing | ready | finished
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class BacklogItem(Base):
+    """The backlog journal: one row per scan (one result) of a run, committed before any work on it.
+
+    States: pending → working (leased) → imported | review | rejected | duplicate."""
+
+    __tablename__ = "backlog_items"
+    __table_args__ = (UniqueConstraint("run_id", "rel_path", name="uq_backlog_run_path"),
+                      Index("ix_backlog_state", "run_id", "state"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("backlog_runs.id"), index=True)
+    rel_path: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str] = mapped_column(String(64), default="", index=True)  # of the scan as found
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    row_no: Mapped[int | None] = mapped_column(Integer, nullable=True)  # manifest line, when any
+    row: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the manifest row, parsed
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    read: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what OCR read (for review)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    result_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

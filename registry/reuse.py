@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import String, bindparam, cast, func, insert, select, union
 from sqlalchemy.orm import Session
 
+from registry import outbox
 from registry.models import AuditEvent, CertifiedCopy, Component, Document, Dossier, Result, ReuseEvent, Subject
 from registry.service import attach, audit
 from vocab.clock import iso as _iso
@@ -259,6 +260,7 @@ def reuse_into_dossier(s: Session, dossier: Dossier, document_id: int, *, actor:
         if src is not None:
             doc_type = src.doc_type
     comp = attach(s, dossier, doc, origin="reused", routed_by="reuse", doc_type=doc_type)
+    outbox.component_event(s, comp, actor=actor)
     s.add(ReuseEvent(document_id=doc.id, dossier_id=dossier.id, client_id=client_id, system=actor,
                      purpose=purpose or f"component {doc_type} of dossier {dossier.code}"))
     audit(s, actor, "reuse.attach", subject_id=dossier.subject_id, object_type="dossier",

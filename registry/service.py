@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from registry import outbox
 from registry.codes import format_dossier_code
 from registry.models import (
     AuditEvent,
@@ -152,6 +153,7 @@ def create_dossier(s: Session, *, procedure: str, subject: str, name: str | None
                       due_at=add_working_days(now, proc.days), created_by=created_by)
     s.add(dossier)
     s.flush()
+    outbox.dossier_event(s, dossier, "dossier.received", actor=created_by)
     return dossier
 
 
@@ -179,7 +181,10 @@ def attach(s: Session, dossier: Dossier, document: Document, *, origin: str = "s
     s.add(comp)
     if dossier.status == "received":
         dossier.status = "processing"
+        outbox.dossier_event(s, dossier, "dossier.step", name="Bắt đầu xử lý")
     s.flush()
+    if origin != "reused":  # a reuse is reported by registry.reuse, with its origin and actor
+        outbox.component_event(s, comp)
     return comp
 
 

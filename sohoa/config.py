@@ -45,6 +45,14 @@ class Settings:
     # where the QR code of a certified copy leads (required outside dev mode, never loopback)
     public_base_url: str = ""
     dev_mode: bool = False  # set by `sohoa pki dev`: dev PKI published at /pki/, loopback QR allowed
+    # portal sync (issue 12): empty portal_url = events wait in the outbox; the token is a secret
+    portal_url: str = ""
+    portal_token: str = ""
+    portal_timeout: float = 10.0  # seconds per request
+    sync_max_attempts: int = 10  # failed deliveries before an event is dead-lettered
+    sync_backoff: float = 2.0  # first retry delay, seconds; doubles per attempt
+    sync_backoff_max: float = 600.0
+    sync_batch: int = 50  # events per request (one per dossier)
     extra: dict = field(default_factory=dict)
 
     # -- derived paths -------------------------------------------------------------------
@@ -113,7 +121,7 @@ def load_settings(home: str | os.PathLike | None = None, env: dict | None = None
         key = "SOHOA_" + name.upper()
         if key in env and env[key] != "":
             values[name] = _coerce(env[key], typ)
-        elif key in env and name in ("database_url", "broker_url", "tsa_url"):
+        elif key in env and name in ("database_url", "broker_url", "tsa_url", "portal_url"):
             values[name] = ""
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(home=home_path, extra=extra, **values)

@@ -17,6 +17,7 @@ import threading
 
 from celery import Celery
 
+from sohoa.backlog import BACKLOG_TASK
 from sohoa.config import Settings
 
 TASK = "sohoa.process_batch"
@@ -50,5 +51,20 @@ def make_app(settings: Settings) -> Celery:
                  len(out.quarantined), len(out.retry))
         return {"documents": out.documents, "quarantined": out.quarantined, "retry": out.retry}
 
+    def backlog_items_task(item_ids: list[int]) -> dict:
+        from registry.db import Database
+        from sohoa.backlog import BacklogContext, process_items
+        from sohoa.jobs import JobHost
+
+        with host_lock:
+            if not host:
+                host.append(JobHost(settings, Database(settings.db_url)))
+        h = host[0]
+        out = process_items(BacklogContext(settings, h.db, h.ctx.store, h.ctx.executor, h.ctx.sealer), list(item_ids))
+        if out.pool_broken:  # the scans were given back: the importer sends them again
+            h.renew_pool()
+        return {"states": out.states, "pages": out.pages}
+
     app.task(name=TASK)(process_batch_task)
+    app.task(name=BACKLOG_TASK)(backlog_items_task)
     return app

@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from starlette.middleware.sessions import SessionMiddleware
 
-from registry import service, shapes
+from registry import backlog, outbox, service, shapes
 from registry.models import Document, Dossier, IngestEntry, Procedure, Subject
 from registry.reuse import reusable_for_dossier, reuse_into_dossier
 from registry.staff import authenticate
@@ -96,6 +96,9 @@ def build_router(settings, db) -> APIRouter:
         ctx.update(request=request, user=request.session.get("user"), csrf=csrf(request),
                    unit=settings.unit_name, flash=request.session.pop("flash", None),
                    flash_error=request.session.pop("flash_error", False))
+        if ctx["user"]:  # portal sync alerts (dead letters, events waiting too long) on every page
+            with db.session() as s:
+                ctx["sync_alerts"] = outbox.alerts(s)
         return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status)
 
     def flash(request: Request, msg: str, *, error: bool = False) -> None:
@@ -146,10 +149,11 @@ def build_router(settings, db) -> APIRouter:
             working = s.scalar(select(func.count()).select_from(IngestEntry)
                                .where(IngestEntry.state.in_(("pending", "working", "retry"))))
             procedures = list(s.scalars(select(Procedure).order_by(Procedure.code)))
+            backlog_status = backlog.status(s)
             if q.strip():
                 service.audit(s, actor(u), "dossier.search", detail={"q": fold(q)[:40]})
         return page(request, "home.html", dossiers=dossiers, unassigned=unassigned, quarantined=quarantined,
-                    working=working, procedures=procedures, q=q)
+                    working=working, procedures=procedures, q=q, backlog=backlog_status)
 
     # -- dossiers ------------------------------------------------------------------------------------
     @r.post("/dossiers")

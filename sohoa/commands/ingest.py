@@ -94,6 +94,7 @@ def run(ctx: Ctx, once: bool, workers: int | None, no_web: bool, verbose: bool) 
         if not no_web:
             server = _start_web(ctx)
         stop = threading.Event()
+        _start_sync(ctx, stop)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         click.echo(f"watching {ctx.settings.inbox}" + (f"; web on http://{ctx.settings.web_host}:"
@@ -104,6 +105,14 @@ def run(ctx: Ctx, once: bool, workers: int | None, no_web: bool, verbose: bool) 
         if server is not None:
             server.should_exit = True
         rt.close()
+
+
+def _start_sync(ctx: Ctx, stop: threading.Event) -> None:
+    """The portal sync worker in the background (nothing when SOHOA_PORTAL_URL is empty)."""
+    from sohoa.sync import start_background
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    start_background(ctx.settings, ctx.db, stop)
 
 
 def _start_web(ctx: Ctx):
@@ -141,6 +150,7 @@ def worker(ctx: Ctx, concurrency: int, verbose: bool) -> None:
         raise click.ClickException("SOHOA_BROKER_URL is not set: without a broker, `sohoa run` works in-process")
     ctx.db  # fail early when the registry is not initialised
     app = make_app(ctx.settings)
+    _start_sync(ctx, threading.Event())  # one sender across all workers: the outbox lease decides
     app.worker_main(["worker", "-P", "threads", "-c", str(concurrency), "-Q", ctx.settings.queue, "--without-gossip",
                      "--without-mingle", "--without-heartbeat", "-l", "DEBUG" if verbose else "INFO",
                      "-n", f"sohoa-{os.getpid()}@%h"])

@@ -60,6 +60,20 @@ def birth_certificate(child: Person, so: str = "125") -> list[list[str]]:
     return [p1, p2]
 
 
+def marital_status(p: Person, so: str = "45/2024/XNTTHN") -> list[str]:
+    """One page: Giấy xác nhận tình trạng hôn nhân (a result of a civil-status procedure)."""
+    return HEADER + ["#GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN", f"Số: {so}",
+                     "Xét đề nghị của Ông/Bà về việc xác nhận tình trạng hôn nhân,",
+                     "ỦY BAN NHÂN DÂN XÃ BẢN BO XÁC NHẬN:",
+                     f"Họ, chữ đệm, tên: {p.name.upper()}",
+                     f"Ngày, tháng, năm sinh: {p.dob}   Giới tính: {p.sex}",
+                     f"Số định danh cá nhân: {p.pid}",
+                     "Nơi cư trú: xã Bản Bo, tỉnh Lai Châu",
+                     "Tình trạng hôn nhân: Hiện tại chưa đăng ký kết hôn với ai.",
+                     "Mục đích sử dụng: Làm thủ tục đăng ký kết hôn.",
+                     "Giấy này có giá trị sử dụng trong thời hạn 6 tháng."]
+
+
 def id_card(p: Person, expiry: str = "15/08/2038") -> list[str]:
     return HEADER + ["#CĂN CƯỚC CÔNG DÂN", f"Số / No.: {p.pid}",
                      f"Họ và tên / Full name: {p.name.upper()}",
