@@ -1,13 +1,13 @@
 """officer revocation: when and why (an officer who left is not a key compromise)
 
 Revision ID: 0009_signing
-Revises: 0005_merge
+Revises: 0008_sync
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0009_signing"
-down_revision = "0005_merge"
+down_revision = "0008_sync"
 branch_labels = None
 depends_on = None
 
