@@ -69,7 +69,7 @@ class Engine:
             self.key.add_certs([asn1_x509.Certificate.load(d) for d in profile.extra_certs])
         self.timestamper = _timestamper(profile.tsa_url) if profile.tsa_url else None
         self.font = CachedFontFactory(Path(profile.font_file) if profile.font_file else font_path())
-        self._vc_local = threading.local()
+        self._vc_local = threading.local()  # per thread: validation context, last placement
         self._reserved: dict[str, int] = {}  # CMS space (hex digits) per kind of signature
         self._places: dict[str, object] = {}  # stamp placement per original (copies share it)
         self.md = digest_for(self.key.cert)
@@ -148,6 +148,7 @@ class Engine:
 
         base = unsigned_base(pdf)
         place, seal_at = self._place_for(base, seal_slot[1] if seal_slot is not None else None)
+        self._vc_local.added_page = place.new_page
         field_name = f"ChungThuc_{info.number}_{info.copy_index}_{secrets.token_hex(3)}"
         meta = self._meta(field_name, certify=True, docmdp_permissions=MDPPerm.FILL_FORMS, reason=reason,
                           location=info.body, name=info.officer_name)
@@ -159,9 +160,10 @@ class Engine:
         return self._sign(base, meta, "certify", new_page=place.new_page, stamp_style=style, field_spec=spec,
                           text_params={"url": info.verify_url}, extra_fields=extra)
 
-    def adds_page(self, pdf: bytes) -> bool:
-        """Whether certifying ``pdf`` appends a certification page (no free space for the stamp)."""
-        return self._place_for(unsigned_base(pdf))[0].new_page
+    @property
+    def added_page(self) -> bool:
+        """Whether the last certification by this thread appended a certification page."""
+        return bool(getattr(self._vc_local, "added_page", False))
 
     def _place_for(self, base: bytes, seal_size=None):
         """(stamp placement, seal placement or None), computed once per original and seal size
@@ -170,8 +172,6 @@ class Engine:
 
         key = (hashlib.sha256(base).hexdigest(), seal_size)
         found = self._places.get(key)
-        if found is None and seal_size is None:  # the stamp is placed the same with or without a seal
-            found = next((v for k, v in self._places.items() if k[0] == key[0]), None)
         if found is None:
             found = plan(base, STAMP_SIZES, seal_size)
             if len(self._places) > 64:

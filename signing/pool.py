@@ -49,7 +49,7 @@ def run_job(engine: Engine, sealer: Engine | None, job: dict) -> dict:
         tmp.write_bytes(out)
         os.replace(tmp, target)
         dest = str(target)
-    return {"sha256": sha, "size": len(out), "path": dest, "pages_added": int(engine.adds_page(pdf))}
+    return {"sha256": sha, "size": len(out), "path": dest, "pages_added": int(engine.added_page)}
 
 
 def start_method(*profiles: Profile | None) -> str:

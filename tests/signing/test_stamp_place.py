@@ -115,6 +115,10 @@ def test_stamp_hides_nothing(shape, make_settings, sign_db, put_doc, officer_id,
         (res,) = c.certify([put_doc(sign_db, original)], out_dir=tmp_path / "out")
     signed = Path(res.copies[0].path).read_bytes()
     assert _pages(signed) == 1 + int(appended)
+    from registry.models import Document
+
+    with sign_db.session() as s:  # the registry knows the copy's page count
+        assert s.get(Document, res.copies[0].document_id).pages == 1 + int(appended)
     before = _render(original, 1, tmp_path, "orig")
     after = _render(signed, 1, tmp_path, "signed")
     if appended:  # no room: the original page is untouched, the lời chứng is on a new last page
