@@ -218,6 +218,9 @@ class Officer(Base):
     key_ref: Mapped[str] = mapped_column(String(1000), default="")  # pkcs12 path or pkcs11 URI
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | revoked | disabled
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # migration 0009 (signing): when and why the officer's right to sign was revoked
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    revocation_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # left | key-compromise | …
 
 
 class CertifiedCopy(Base):
