@@ -409,3 +409,35 @@ class BacklogItem(Base):
     result_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+# -- the web UI (issue 11): sign-in lockout and session revocation on Staff, certification requests --
+Staff.failed_logins = mapped_column(Integer, default=0, server_default="0", nullable=False)  # in a row
+Staff.locked_until = mapped_column(DateTime(timezone=True), nullable=True)
+Staff.last_login_at = mapped_column(DateTime(timezone=True), nullable=True)
+Staff.session_epoch = mapped_column(Integer, default=0, server_default="0", nullable=False)  # bump = sign out everywhere
+
+
+class CertificationRequest(Base):
+    """A clerk marked a scanned original "cần chứng thực" with the number of copies asked; the
+    certifying officer's queue is the pending ones. Certified or refused, the row keeps the outcome."""
+
+    __tablename__ = "certification_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), nullable=True)
+    copies: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | certified | refused
+    requested_by: Mapped[str] = mapped_column(String(100), default="")
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    certified_copy_id: Mapped[int | None] = mapped_column(ForeignKey("certified_copies.id"), nullable=True)
+    refusal_id: Mapped[int | None] = mapped_column(ForeignKey("certification_refusals.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+    document: Mapped[Document] = relationship()
+    dossier: Mapped[Dossier | None] = relationship()
+Index("ix_dossiers_procedure_received", Dossier.procedure_code, Dossier.received_at)
+Index("ix_dossiers_unit_received", Dossier.unit, Dossier.received_at)
+Index("ix_dossiers_due_at", Dossier.due_at)
+Index("ix_audit_object", AuditEvent.object_type, AuditEvent.object_id)

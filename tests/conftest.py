@@ -67,3 +67,24 @@ def db(settings):
         service.seed_procedures(s)
     yield d
     d.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per test module (Playwright's sync API allows
+    one running instance at a time, and stops before the next module's tests run)."""
+    import shutil
+
+    CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+    if CHROMIUM is None:
+        pytest.fail("Debian's chromium is required for the web UI tests (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--font-render-hinting=none"])
+        yield b
+        b.close()
+
+

@@ -10,6 +10,7 @@ from registry import service, shapes
 from registry.models import Dossier, Procedure
 from registry.reuse import reusable_for_dossier
 from sohoa.commands.context import Ctx, pass_ctx
+from sohoa.i18n import fmt_date, fmt_time, label
 from vocab.text import mask_pid
 
 
@@ -127,11 +128,11 @@ def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None
                "required": list(d.procedure.required_types), "reusable": reusable}
     from registry.verifier import STATUS_LABELS
 
-    human = (f"dossier {obj['code']} opened; due {obj['due_at'][:16].replace('T', ' ') if obj['due_at'] else '—'}\n"
+    human = (f"đã tiếp nhận hồ sơ {obj['code']}; hẹn trả {fmt_date(obj['due_at'])}\n"
              f"  kiểm tra danh tính: {STATUS_LABELS.get(obj['identity_status'] or '', '—')}")
     if reusable:
-        human += "\n  already digitized, do not ask for paper: " + ", ".join(
-            f"{r.get('doc_type')} (document {r.get('document_id')})" for r in reusable)
+        human += "\n  đã có bản số hóa, không yêu cầu nộp lại: " + ", ".join(
+            f"{label('doc_type', r.get('doc_type'))} (văn bản {r.get('document_id')})" for r in reusable)
     ctx.emit(obj, human)
 
 
@@ -151,20 +152,21 @@ def dossier_show(ctx: Ctx, code: str) -> None:
     if ctx.as_json:
         ctx.emit(obj)
         return
-    lines = [f"{obj['code']}  {obj['status']}  procedure {obj['procedure']}  subject {mask_pid(obj['subject'])}"
-             f" {obj['subject_name']}"]
+    lines = [f"{obj['code']}  {label('status', obj['status'])}  thủ tục {obj['procedure']}  "
+             f"công dân {mask_pid(obj['subject'])} {obj['subject_name']}  nhận {fmt_time(obj['received_at'])}  "
+             f"hẹn trả {fmt_date(obj['due_at'])}"]
     for c in obj["components"]:
         doc = c["document"] or {}
-        lines.append(f"  - {c['doc_type']:22} document {doc.get('id')}  {doc.get('pages')} p.  "
-                     f"{service.STATE_LABELS.get(c['state'], c['state'])}"
-                     f" via {c['routed_by'] or '—'}  sealed={doc.get('sealed')}"
-                     + (f"  ({service.EXEMPT_REASONS[c['exempt_reason']]})" if c["exempt_reason"] else "")
+        lines.append(f"  - {label('doc_type', c['doc_type'])}: văn bản {doc.get('id')}, {doc.get('pages')} trang, "
+                     f"{service.STATE_LABELS.get(c['state'], label('origin', c['origin']))}, "
+                     f"{label('routed_by', c['routed_by'])}, ký số lưu kho: {'có' if doc.get('sealed') else 'chưa'}"
+                     + (f" ({service.EXEMPT_REASONS[c['exempt_reason']]})" if c["exempt_reason"] else "")
                      + (f"  {c['note']}" if c["note"] else ""))
     missing = [c["doc_type"] for c in obj["component_states"] if c["state"] == "missing"]
     if missing:
-        lines.append("  missing: " + ", ".join(missing))
+        lines.append("  còn thiếu: " + ", ".join(label("doc_type", t) for t in missing))
     for r in obj["reusable"]:
-        lines.append(f"  reusable: {r.get('doc_type')} (document {r.get('document_id')})")
+        lines.append(f"  dùng lại được: {label('doc_type', r.get('doc_type'))} (văn bản {r.get('document_id')})")
     click.echo("\n".join(lines))
 
 
@@ -182,8 +184,8 @@ def dossier_list(ctx: Ctx, status: str | None, limit: int) -> None:
             types = [c.doc_type for c in d.components]
             ctx.emit({"code": d.code, "status": d.status, "procedure": d.procedure_code,
                       "subject": mask_pid(d.subject.identifier), "components": types},
-                     f"{d.code}  {d.status:10} {d.procedure_code}  {mask_pid(d.subject.identifier)}  "
-                     f"[{', '.join(types)}]")
+                     f"{d.code}  {label('status', d.status):14} {d.procedure_code}  {mask_pid(d.subject.identifier)}  "
+                     f"[{', '.join(label('doc_type', x) for x in types)}]")
 
 
 def _record_component(ctx: Ctx, code: str, record, human) -> None:
@@ -256,7 +258,7 @@ def receipt(ctx: Ctx, code: str, out_path: str) -> None:
     with ctx.db.session() as s:
         pdf = receipt_for(s, service.get_dossier(s, code), ctx.settings)
     Path(out_path).write_bytes(pdf)
-    ctx.emit({"code": code, "out": out_path}, f"receipt for {code} written to {out_path}")
+    ctx.emit({"code": code, "out": out_path}, f"đã ghi giấy tiếp nhận hồ sơ {code} vào {out_path}")
 
 
 @click.command()
@@ -266,7 +268,8 @@ def unassigned(ctx: Ctx) -> None:
     with ctx.db.session() as s:
         for doc in service.unassigned_documents(s):
             ctx.emit(shapes.document_json(doc) | {"source": doc.source_name},
-                     f"document {doc.id}  {doc.doc_type:22} from {doc.source_name}")
+                     f"văn bản {doc.id}  {label('doc_type', doc.doc_type)}  (tệp quét {doc.source_name}, "
+                     f"{fmt_time(doc.created_at)})")
 
 
 @click.command()
@@ -287,7 +290,8 @@ def assign(ctx: Ctx, document_id: int, code: str, doc_type: str | None, override
                                        override_reason=override_reason)
         obj = {"document_id": comp.document_id, "dossier": code, "doc_type": comp.doc_type}
     overridden = " (đã ghi lý do ghi đè vào nhật ký)" if override_reason and override_reason.strip() else ""
-    ctx.emit(obj, f"document {obj['document_id']} attached to {obj['dossier']} as {obj['doc_type']}{overridden}")
+    ctx.emit(obj, f"đã gắn văn bản {obj['document_id']} vào hồ sơ {obj['dossier']}: "
+                  f"{label('doc_type', obj['doc_type'])}{overridden}")
 
 
 @click.group()
@@ -310,15 +314,17 @@ def document_show(ctx: Ctx, document_id: int) -> None:
     if ctx.as_json:
         ctx.emit(obj)
         return
-    click.echo(f"document {obj['id']}  {obj['doc_type']} ({obj['confidence']:.0%})  {obj['pages']} p.  "
-               f"quality {obj['quality']}  sealed={obj['sealed']}  from {obj['source']}")
+    click.echo(f"văn bản {obj['id']}  {label('doc_type', obj['doc_type'])} ({obj['confidence']:.0%})  "
+               f"{obj['pages']} trang  chất lượng: {label('quality', obj['quality'])}  "
+               f"ký số lưu kho: {'có' if obj['sealed'] else 'chưa'}  tệp quét: {obj['source']}")
     for k, v in obj["fields"].items():
         conf = (obj["field_confidences"] or {}).get(k, {}).get("confidence")
-        click.echo(f"  {k:22} {v}" + (f"  ({conf:.0%})" if conf is not None else ""))
+        shown = mask_pid(v) if k.startswith("so_dinh_danh") else v
+        click.echo(f"  {label('field', k) + ':':26} {shown}" + (f"  ({conf:.0%})" if conf is not None else ""))
     for k, v in obj["metadata"].items():
-        click.echo(f"  [{k}] {v}")
-    click.echo(f"  hiệu lực đến: {obj['valid_until'] or '—'}   của: {', '.join(obj['subjects']) or '—'}")
-    click.echo(f"  dossiers: {', '.join(obj['dossiers']) or '— (unassigned)'}")
+        click.echo(f"  {label('field', k) + ':':26} {v}")
+    click.echo(f"  hiệu lực đến: {fmt_date(obj['valid_until'])}   của: {', '.join(obj['subjects']) or '—'}")
+    click.echo(f"  hồ sơ: {', '.join(obj['dossiers']) or '— (chưa gắn hồ sơ)'}")
 
 
 def _subject_identifiers(s, doc) -> list[str]:
@@ -349,30 +355,74 @@ def document_correct(ctx: Ctx, document_id: int, doc_type: str | None, field_val
         doc = service.correct_document(s, document_id, actor="staff:cli", doc_type=doc_type, fields=fields,
                                        meta=meta)
         obj = shapes.document_json(doc)
-    ctx.emit(obj, f"document {obj['id']} is now {obj['doc_type']} with {len(obj['fields'])} field(s)")
+    ctx.emit(obj, f"đã sửa văn bản {obj['id']}: {label('doc_type', obj['doc_type'])}, {len(obj['fields'])} trường")
 
 
 @click.group()
 def staff() -> None:
-    """Staff accounts for the web UI."""
+    """Staff accounts for the web UI (roles: clerk, officer, manager, admin)."""
+
+
+def _staff_password(prompt: str = "Mật khẩu") -> str:
+    import os
+
+    return os.environ.get("SOHOA_STAFF_PASSWORD") or click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+def _staff_op(ctx: Ctx, action: str, fn, username: str, human: str, **detail) -> None:
+    with ctx.db.session() as s:  # typed errors (Invalid, NotFound) are mapped once by the CLI
+        st = fn(s)
+        service.audit(s, "staff:cli", action, object_type="staff", object_id=st.username, detail=detail)
+        obj = {"id": st.id, "username": st.username, "role": st.role, "disabled": st.disabled}
+    ctx.emit(obj, human.format(**obj))
 
 
 @staff.command("add")
 @click.argument("username")
 @click.option("--name", default="", help="Full name shown in the UI and the audit trail.")
-@click.option("--role", type=click.Choice(["clerk", "officer", "manager"]), default="clerk", show_default=True)
+@click.option("--role", type=click.Choice(["clerk", "officer", "manager", "admin"]), default="clerk",
+              show_default=True, help="clerk: counter; officer: certifying officer; manager: indicators; "
+                                      "admin: staff accounts.")
 @pass_ctx
 def staff_add(ctx: Ctx, username: str, name: str, role: str) -> None:
     """Add (or reset) a staff account. The password is read from SOHOA_STAFF_PASSWORD or asked
     for at the prompt, never taken as an argument (shell history and process lists keep those)."""
-    import os
-
     from registry.staff import add_staff
+    from sohoa.i18n import label
 
-    password = os.environ.get("SOHOA_STAFF_PASSWORD") or click.prompt(
-        "Password", hide_input=True, confirmation_prompt=True)
+    password = _staff_password()
+    _staff_op(ctx, "staff.add", lambda s: add_staff(s, username, password, name=name, role=role), username,
+              "tài khoản {username} (" + label("role", role) + ") đã sẵn sàng", role=role)
+
+
+@staff.command("disable")
+@click.argument("username")
+@pass_ctx
+def staff_disable(ctx: Ctx, username: str) -> None:
+    """Disable an account (its open sessions end)."""
+    from registry.staff import set_disabled
+
+    _staff_op(ctx, "staff.disable", lambda s: set_disabled(s, username, True), username, "đã khóa tài khoản {username}")
+
+
+@staff.command("unlock")
+@click.argument("username")
+@pass_ctx
+def staff_unlock(ctx: Ctx, username: str) -> None:
+    """Lift a sign-in lockout after repeated wrong passwords."""
+    from registry.staff import unlock
+
+    _staff_op(ctx, "staff.unlock", lambda s: unlock(s, username), username, "đã mở khóa đăng nhập cho {username}")
+
+
+@staff.command("list")
+@pass_ctx
+def staff_list(ctx: Ctx) -> None:
+    """List staff accounts."""
+    from registry.staff import list_staff
+    from sohoa.i18n import label
+
     with ctx.db.session() as s:
-        st = add_staff(s, username, password, name=name, role=role)
-        service.audit(s, "staff:cli", "staff.add", object_type="staff", object_id=st.username)
-        obj = {"id": st.id, "username": st.username, "role": st.role}
-    ctx.emit(obj, f"staff account {obj['username']} ({obj['role']}) ready")
+        for st in list_staff(s):
+            ctx.emit({"id": st.id, "username": st.username, "name": st.name, "role": st.role, "disabled": st.disabled},
+                     f"{st.username:16} {label('role', st.role):32} {st.name}" + ("  [đã khóa]" if st.disabled else ""))
