@@ -1,8 +1,16 @@
-"""Type accuracy and field exact-match of sohoa's OCR + classifier over citizen_docs.py output.
+"""Type accuracy, field exact-match and orientation of sohoa's OCR + classifier on labelled scans.
 
-Usage: bench/classify.py CORPUS_DIR [--jobs N] [--limit N] [--show-errors]
-CORPUS_DIR holds <id>.jpg|.pdf with <id>.json = {"doc_type", "fields", ...} beside each.
+Usage:
+  bench/classify.py CORPUS_DIR [--jobs N] [--limit N] [--show-errors]
+  bench/classify.py --make-heldout DIR [--n 60] [--seed 7]   # write a varied set (tests/civil_forms.py)
+  bench/classify.py --make-public DIR [--n 60] [--seed 1]    # ../shared/bench/citizen_docs.py, if present
+
+CORPUS_DIR holds <id>.jpg|.pdf with <id>.json = {"doc_type", "fields", "angle"?} beside each.
 Names compare case-insensitively; every other field exactly (after NFC and whitespace folding).
+The held-out set differs from the public one in wordings (bilingual labels, "Họ, chữ đệm, tên",
+role words before/after labels, sections, two-column marriage forms, lost colons), fonts
+(Liberation, FreeFont, Noto, DejaVu Condensed), layouts and damage, and holds upright sparse
+pages (doc_type "khac") that test orientation.
 """
 from __future__ import annotations
 
@@ -26,13 +34,74 @@ def norm(v: str, key: str) -> str:
     return v.casefold() if key.startswith("ho_ten") else v
 
 
+def make_heldout(outdir: str, n: int, seed: int) -> None:
+    import random
+
+    from PIL import Image
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+    import civil_forms as cf  # noqa: E402
+
+    os.makedirs(outdir, exist_ok=True)
+    rng = random.Random(seed)
+    kinds = list(cf.TYPES) + ["khac"]
+    for i in range(n):
+        t = kinds[i % len(kinds)]
+        lines, fields = cf.sparse(rng) if t == "khac" else cf.make(t, rng)
+        arr, ang = cf.degrade(cf.render(lines, rng), rng, upside_down=0.0 if t == "khac" else 0.12)
+        sid = f"h{seed:02d}_{i:03d}"
+        ext = "pdf" if rng.random() < 0.25 else "jpg"
+        path = os.path.join(outdir, f"{sid}.{ext}")
+        if ext == "pdf":
+            Image.fromarray(arr).save(path, resolution=300)
+        else:
+            Image.fromarray(arr).save(path, quality=rng.choice([60, 75, 90]), dpi=(300, 300))
+        with open(os.path.join(outdir, sid + ".json"), "w", encoding="utf-8") as fh:
+            json.dump({"doc_type": t, "fields": fields, "text": cf.text_of(lines), "angle": round(ang, 2)}, fh,
+                      ensure_ascii=False, indent=1)
+    print(f"wrote {n} held-out documents to {outdir}")
+
+
+def shared_path(*parts: str) -> str:
+    """``shared/...`` beside the checkout (a repository clone or a worktree one level deeper)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for up in (("..", ".."), ("..", "..", "..")):
+        p = os.path.normpath(os.path.join(here, *up, "shared", *parts))
+        if os.path.exists(p):
+            return p
+    return os.path.normpath(os.path.join(here, "..", "..", "shared", *parts))
+
+
+def make_public(outdir: str, n: int, seed: int) -> None:
+    import subprocess
+
+    gen = os.environ.get("SOHOA_CITIZEN_DOCS") or shared_path("bench", "citizen_docs.py")
+    if not os.path.exists(gen):
+        sys.exit(f"no public generator at {gen}")
+    subprocess.run([sys.executable, gen, outdir, "--n", str(n), "--seed", str(seed)], check=True,
+                   stdout=subprocess.DEVNULL)
+    print(f"wrote {n} public documents to {outdir}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("corpus")
+    ap.add_argument("corpus", nargs="?")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--show-errors", action="store_true")
+    ap.add_argument("--make-heldout", metavar="DIR")
+    ap.add_argument("--make-public", metavar="DIR")
+    ap.add_argument("--n", type=int, default=60)
+    ap.add_argument("--seed", type=int, default=7)
     a = ap.parse_args()
+    if a.make_heldout or a.make_public:
+        if a.make_heldout:
+            make_heldout(a.make_heldout, a.n, a.seed)
+        if a.make_public:
+            make_public(a.make_public, a.n, a.seed)
+        return
+    if not a.corpus:
+        ap.error("CORPUS_DIR is required")
     items = []
     for js in sorted(glob.glob(os.path.join(a.corpus, "*.json"))):
         stem = js[:-5]
@@ -53,12 +122,20 @@ def main() -> None:
     elapsed = time.time() - t0
     ok_type = 0
     f_tot = f_ok = 0
+    o_tot = o_ok = 0
     confusion: dict[str, Counter] = defaultdict(Counter)
     per_field: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     errors = []
     for src, truth in items:
         r = results[src]
         confusion[truth["doc_type"]][r.doc_type] += 1
+        if "angle" in truth:  # orientation: an upside-down feed must be turned by 180, an upright page not at all
+            o_tot += 1
+            want = 180 if abs(abs(truth["angle"]) - 180) < 45 else 0
+            got = r.pages[0].rotation if r.pages else 0
+            o_ok += got == want
+            if got != want:
+                errors.append(f"ORIENTATION {os.path.basename(src)}: want {want} got {got}")
         ok_type += r.doc_type == truth["doc_type"]
         if r.doc_type != truth["doc_type"]:
             errors.append(f"TYPE {os.path.basename(src)}: {truth['doc_type']} -> {r.doc_type} ({r.confidence:.2f})")
@@ -88,6 +165,8 @@ def main() -> None:
             print("  " + e)
     print(f"type accuracy: {ok_type / n * 100:.1f}% ({ok_type}/{n})")
     print(f"field exact-match: {f_ok / max(1, f_tot) * 100:.1f}% ({f_ok}/{f_tot})")
+    if o_tot:
+        print(f"orientation: {o_ok / o_tot * 100:.1f}% ({o_ok}/{o_tot})")
 
 
 if __name__ == "__main__":

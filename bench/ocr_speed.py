@@ -1,6 +1,7 @@
 """OCR speed and accuracy: sohoa vs OCRmyPDF on the same pages, same cores, same run.
 
 Usage: bench/ocr_speed.py CORPUS_DIR [--limit N] [--jobs N] [--skip-ocrmypdf]
+       bench/ocr_speed.py --memory    # peak RSS of one 9000×9000 page (process tree), JPEG and PNG
 CORPUS_DIR holds page images with <stem>.gt.txt beside them (bench/make_corpus.sh output).
 Both engines run one page per process on all cores (OMP_THREAD_LIMIT=1). OCRmyPDF gets each
 image as a 1-page PDF (img2pdf, lossless) and runs `ocrmypdf --deskew --rotate-pages -l vie`;
@@ -54,7 +55,46 @@ def _summary(name: str, n: int, secs: float, cers: list[float]) -> tuple[float, 
     return ppm, f"{name}: {ppm:.1f} pages/min, mean CER {mean:.2f}%, worst {worst:.2f}% ({n} pages, {secs:.1f}s)"
 
 
+MEMORY_PAGE = """
+import sys, ocr
+r = ocr.read_page(sys.argv[1], 0)
+print(f"{r.width}x{r.height} px at {r.dpi} dpi, {len(r.text.split())} words, quality {r.quality}")
+"""
+
+
+def memory() -> None:
+    """One 9000×9000 page (a colour JPEG with small print, a grey PNG) read in its own process;
+    the peak resident memory of that process and its Tesseract children (README "Memory per page")."""
+    import subprocess
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from proctree import PeakSampler
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 50)
+    line = "Ủy ban nhân dân tỉnh tổ chức hội nghị tổng kết công tác số hóa hồ sơ thủ tục hành chính năm 2023"
+    with tempfile.TemporaryDirectory(prefix="bench-memory-") as td:
+        for name, mode, bg, dpi in (("page.jpg", "RGB", (250, 248, 240), 300), ("page.png", "L", 255, 600)):
+            im = Image.new(mode, (9000, 9000), bg)
+            d = ImageDraw.Draw(im)
+            for i in range(120):
+                d.text((300, 200 + i * 72), f"Dòng {i}: {line}", font=font, fill=(20, 20, 30) if mode == "RGB" else 20)
+            path = os.path.join(td, name)
+            im.save(path, dpi=(dpi, dpi), **({"quality": 90} if name.endswith(".jpg") else {}))
+            del im, d
+            t0 = time.perf_counter()
+            p = subprocess.Popen([sys.executable, "-c", MEMORY_PAGE, path], stdout=subprocess.PIPE, text=True)
+            with PeakSampler(p.pid) as s:
+                out = p.communicate()[0].strip()
+            print(f"9000x9000 {name[5:].upper()} ({mode}, {dpi} dpi): peak {s.peak / 2**20:.0f} MiB (process tree), "
+                  f"{time.perf_counter() - t0:.1f} s; read as {out}")
+
+
 def main() -> None:
+    if "--memory" in sys.argv[1:]:
+        memory()
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("corpus")
     ap.add_argument("--limit", type=int, default=0)

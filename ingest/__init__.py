@@ -3,12 +3,15 @@ durable journal that owns every state change of a file (``journal``).
 
 Public face::
 
-    InboxWatcher(inbox, on_batch, quiet=, rescan=, polling=)   finished files, in batches
+    InboxWatcher(inbox, on_batch, quiet=, rescan=, polling=, empty_timeout=)   finished files, in batches
     Candidate                                                  a file (or folder run) ready to take
-    Journal(db, Paths(...))  take → claim → finishing / quarantine / retry_later → finish_files; recover
+    Journal(db, Paths(...))  take → claim → finishing / quarantine / retry_later / defer / retake
+                             → finish_files; recover; changed (bytes no longer those journaled)
     Claimed                                                    a leased entry, as the job sees it
+    reasons.explain(code, detail) / reasons.for_exception(exc)  the clerk's reason (Vietnamese) + detail
 """
+from ingest import reasons
 from ingest.journal import Claimed, Journal, Paths
 from ingest.watcher import Candidate, InboxWatcher
 
-__all__ = ["InboxWatcher", "Candidate", "Journal", "Paths", "Claimed"]
+__all__ = ["InboxWatcher", "Candidate", "Journal", "Paths", "Claimed", "reasons"]

@@ -5,10 +5,15 @@ Pure functions of a path and its bytes; no database, no moving.
 from __future__ import annotations
 
 import fnmatch
+import mmap
 import os
+import re
 from pathlib import Path
 
-SUPPORTED = {".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".tif": "tiff", ".tiff": "tiff"}
+from vocab.formats import sniff_bytes
+
+SUPPORTED = {".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".jfif": "jpeg", ".png": "png",
+             ".tif": "tiff", ".tiff": "tiff"}
 
 # scanner / OS / NAS litter and names of files still being written
 IGNORED_NAMES = ("*.part", "*.partial", "*.tmp", "*.temp", "*.crdownload", "*.download", "~$*", ".*",
@@ -29,7 +34,18 @@ def is_ignored(rel: str | os.PathLike) -> bool:
 
 
 def kind_of(path: str | os.PathLike) -> str | None:
+    """The scan kind a file's *name* suggests (for files not readable yet); content decides later."""
     return SUPPORTED.get(Path(path).suffix.lower())
+
+
+def content_kind(path: str | os.PathLike) -> str | None:
+    """'pdf' | 'jpeg' | 'png' | 'tiff' by the file's bytes (a .jfif or .jpe is a JPEG), or None."""
+    try:
+        head, tail = _head(Path(path), 65536), _tail(Path(path), 4096)
+    except OSError:  # unreadable right now: not known
+        return None
+    kind = sniff_bytes(head, tail)
+    return kind.lower() if kind else None
 
 
 def display_name(rel: str | os.PathLike) -> str:
@@ -61,32 +77,70 @@ def _head(path: Path, n: int = 16) -> bytes:
         return fh.read(n)
 
 
+_STARTXREF = re.compile(rb"startxref\s+(\d+)\s*$")
+_OBJ_HEAD = re.compile(rb"\s*(xref\b|\d+\s+\d+\s+obj\b)")
+_OBJ_ANY = re.compile(rb"\d+\s+\d+\s+obj\b")
+
+
+def pdf_complete(path: Path) -> bool:
+    """A PDF is complete when its last %%EOF ends a PDF: the ``startxref`` just before it points
+    at a cross-reference inside the file. Whatever follows that %%EOF (padding, a mail footer,
+    kilobytes of junk) is fine, unless it is more PDF objects still being written."""
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        end = mm.rfind(b"%%EOF")
+        if end < 0:
+            return False
+        m = _STARTXREF.search(mm[max(0, end - 1024): end].rstrip())
+        if not m:
+            return False
+        offset = int(m.group(1))
+        if offset >= end or not _OBJ_HEAD.match(mm[offset: offset + 64]):
+            return False
+        return not _OBJ_ANY.search(mm[end: end + 65536])
+
+
+def jpeg_complete(path: Path, size: int) -> bool:
+    """The end-of-image marker is near the end (0xFF never stands alone inside the coded data,
+    so FFD9 there is the marker; cameras and phones may append a few KB after it)."""
+    tail = _tail(path, 4096)
+    if tail.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        return True
+    return size > 8192 and b"\xff\xd9" in tail
+
+
 def looks_complete(path: str | os.PathLike) -> bool:
-    """Whether the file's bytes end the way a finished file of its claimed type ends.
+    """Whether the file's bytes end the way a finished file of its type (by content) ends. A
+    TIFF has no trailer: it is complete when it opens (and, for the watcher, when its page count
+    holds still; see :func:`tiff_pages`).
 
     A file that will never look complete (a text file renamed .pdf) is still handed on once it has
     been quiet for long enough: the decoder then quarantines it with the real reason.
     """
     p = Path(path)
-    kind = kind_of(p)
     try:
-        if p.stat().st_size == 0:
+        size = p.stat().st_size
+        if size == 0:
             return False
-        head = _head(p)
+        kind = content_kind(p)
         if kind == "pdf":
-            return head.startswith(b"%PDF") and b"%%EOF" in _tail(p, 4096)
+            return pdf_complete(p)
         if kind == "jpeg":
-            return head.startswith(b"\xff\xd8") and _tail(p, 64).rstrip(b"\x00").endswith(b"\xff\xd9")
+            return jpeg_complete(p, size)
         if kind == "png":
-            return head.startswith(b"\x89PNG") and b"IEND" in _tail(p, 64)
+            return b"IEND" in _tail(p, 64)
         if kind == "tiff":
-            if not head[:4] in (b"II*\x00", b"MM\x00*"):
-                return False
-            from PIL import Image  # TIFF has no trailer: a complete one opens and loads its first frame
-
-            with Image.open(p) as im:
-                im.load()
-            return True
-    except Exception:
+            return tiff_pages(p) is not None
+    except Exception:  # noqa: BLE001
         return False
     return False
+
+
+def tiff_pages(path: str | os.PathLike) -> int | None:
+    """Pages (frames) of a TIFF that opens, or None."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return getattr(im, "n_frames", 1) or 1
+    except Exception:  # noqa: BLE001 - not (yet) a readable TIFF
+        return None

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from ingest import reasons
 from ingest.files import display_name
 from ingest.watcher import Candidate
 from registry.codes import find_dossier_code
@@ -118,13 +119,40 @@ class Journal:
                 entry_id = self._take_one(c, batch_id)
             except FileNotFoundError:
                 continue  # gone before we got to it (removed by staff): nothing to lose
+            except OSError as exc:  # no permission, immutable, I/O error: this file only
+                self._cannot_take(c, exc)
+                continue
             if entry_id is not None:
                 ids.append(entry_id)
         return ids
 
+    def _cannot_take(self, c: Candidate, exc: OSError) -> None:
+        """A file that cannot be read or moved: quarantined if it can at least be moved there,
+        otherwise left where it is, journaled with the reason (an alert in the log and a reason
+        file in quarantine/). It is not tried again until it changes."""
+        name = safe_name(os.path.basename(c.rel))
+        rel_shown = display_name(c.rel)
+        why = reasons.for_exception(exc)
+        with self.db.session() as s:
+            e = IngestEntry(rel_path=rel_shown, name=name, size=c.size, mtime=c.mtime, sha256="",
+                            state="pending", batch_id=uuid.uuid4().hex)
+            s.add(e)
+            s.flush()
+            entry_id = e.id
+        self._quarantine_file(entry_id, c.path, name, why.text())
+
+    def _left_before(self, c: Candidate) -> bool:
+        """This very file (same place, size and time) was left in the inbox before, with an alert."""
+        with self.db.session() as s:
+            return s.scalar(select(IngestEntry.id).where(
+                IngestEntry.final_path == display_name(str(c.path)), IngestEntry.state == "quarantined",
+                IngestEntry.size == c.size, IngestEntry.mtime == c.mtime).limit(1)) is not None
+
     def _take_one(self, c: Candidate, batch_id: str) -> int | None:
         name = safe_name(os.path.basename(c.rel))
         rel_shown = display_name(c.rel)
+        if self._left_before(c):
+            return None
         if c.problem:
             with self.db.session() as s:
                 e = IngestEntry(rel_path=rel_shown, name=name, size=c.size, mtime=c.mtime, sha256="",
@@ -149,10 +177,29 @@ class Journal:
             s.flush()
             e.work_path = str(self.paths.work / str(e.id) / name)
             entry_id, work = e.id, Path(e.work_path)
-        _move(c.path, work)  # the row is committed first: a kill here is undone by recover()
+        try:
+            _move(c.path, work)  # the row is committed first: a kill here is undone by recover()
+        except FileNotFoundError:
+            self._forget(entry_id)  # deleted while it was hashed: it never entered
+            raise
+        except OSError as exc:
+            _rmdir_quiet(work.parent)
+            self._quarantine_file(entry_id, c.path, name, reasons.for_exception(exc).text())
+            return None
         log.info("journaled #%d %s (%d bytes, sha256 %s…)%s", entry_id, redact_pids(rel_shown), c.size,
                  digest[:12], f", same content as #{original.id}" if original else "")
         return entry_id
+
+    def _forget(self, entry_id: int) -> None:
+        """Undo the journaling of a file that vanished before it was moved: no row, no folder."""
+        with self.db.session() as s:
+            e = s.get(IngestEntry, entry_id)
+            if e is not None:
+                work = Path(e.work_path) if e.work_path else None
+                s.delete(e)
+        if work is not None:
+            _rmdir_quiet(work.parent)
+        log.info("journal entry #%d dropped: the file disappeared before it was moved", entry_id)
 
     # -- leases ------------------------------------------------------------------------------------
     def claim(self, ids: list[int]) -> list[Claimed]:
@@ -206,7 +253,11 @@ class Journal:
             for e in rows:
                 if e.work_path and Path(e.work_path).exists():
                     dest = _unique(self.paths.done, e.name, e.id)
-                    _move(Path(e.work_path), dest)
+                    try:
+                        _move(Path(e.work_path), dest)
+                    except OSError as exc:  # recorded already; the file stays in work/ (recover retries)
+                        log.error("ALERT: #%d %s is done but cannot be moved to done/: %s", e.id, e.name, exc)
+                        continue
                     e.final_path = str(dest)
                     _rmdir_quiet(Path(e.work_path).parent)
 
@@ -218,21 +269,99 @@ class Journal:
         self._quarantine_file(entry_id, src, name, reason)
 
     def _quarantine_file(self, entry_id: int, src: Path | None, name: str, reason: str) -> None:
+        """Move the file into quarantine/ with its reason beside it. A file that cannot be moved
+        stays where it is: the journal says so (``final_path`` is where it lies), the reason file
+        in quarantine/ says where to find it, and the log carries an alert."""
         reason = redact_pids(reason)
         dest = _unique(self.paths.quarantine, name, entry_id)
-        with self.db.session() as s:
+        with self.db.session() as s:  # the row first: a kill before the move is finished by recover()
             e = s.get(IngestEntry, entry_id)
             e.state, e.error, e.finished_at, e.final_path = "quarantined", reason, utcnow(), str(dest)
             e.lease_owner = e.lease_until = None
+        left = None
         if src is not None and (src.exists() or src.is_symlink()):
-            _move(src, dest)
-            if src.parent.parent == self.paths.work:
-                _rmdir_quiet(src.parent)
+            try:
+                _move(src, dest)
+            except OSError as exc:
+                left = src
+                reason += (f"\n\nTệp vẫn nằm ở: {display_name(self._shown(src))} "
+                           f"(không chuyển được: {exc.strerror or exc})")
+                with self.db.session() as s:
+                    e = s.get(IngestEntry, entry_id)
+                    e.error, e.final_path = reason, display_name(str(src))
+            else:
+                if src.parent.parent == self.paths.work:
+                    _rmdir_quiet(src.parent)
         dest.parent.mkdir(parents=True, exist_ok=True)
         Path(str(dest) + ".reason.txt").write_text(
             f"{reason}\n\nfile: {name}\njournal entry: #{entry_id}\nquarantined at: {utcnow():%Y-%m-%d %H:%M:%S} UTC\n",
             encoding="utf-8")
-        log.warning("quarantined #%d %s: %s", entry_id, name, reason)
+        if left is not None:
+            log.error("ALERT: #%d %s cannot be moved and stays at %s: %s", entry_id, name, display_name(self._shown(left)),
+                      reason.splitlines()[0])
+        else:
+            log.warning("quarantined #%d %s: %s", entry_id, name, reason.splitlines()[0])
+
+    def _shown(self, p: Path) -> str:
+        """A path as staff know it: relative to the sohoa home (inbox/…, work/…)."""
+        home = self.paths.inbox.parent
+        try:
+            return str(p.relative_to(home))
+        except ValueError:
+            return p.name
+
+    def defer(self, entry_ids: list[int], why: str, seconds: float = 10.0) -> None:
+        """Not now, and not a failure: e.g. a duplicate waiting for its original to be done. The
+        entries go back to ``retry`` without spending an attempt."""
+        with self.db.session() as s:
+            for e in s.scalars(select(IngestEntry).where(IngestEntry.id.in_(entry_ids))):
+                if e.state != "working":
+                    continue
+                e.state, e.error = "retry", redact_pids(why)[:2000]
+                e.attempts = max(0, e.attempts - 1)  # the claim counted one
+                e.next_attempt_at = utcnow() + dt.timedelta(seconds=seconds)
+                e.lease_owner = e.lease_until = None
+
+    def changed(self, entry_ids: list[int]) -> list[int]:
+        """Entries whose work file no longer holds the bytes that were journaled (a scanner still
+        appending pages to a file it had open when it was taken)."""
+        out = []
+        with self.db.session() as s:
+            rows = [(e.id, e.work_path, e.size, e.mtime, e.sha256) for e in
+                    s.scalars(select(IngestEntry).where(IngestEntry.id.in_(entry_ids)))]
+        for entry_id, work, size, mtime, digest in rows:
+            try:
+                st = os.stat(work)
+            except OSError:
+                continue
+            if st.st_size == size and abs(st.st_mtime - mtime) < 1e-6:
+                continue
+            if st.st_size != size or sha256_file(Path(work)) != digest:
+                out.append(entry_id)
+        return out
+
+    def retake(self, entry_ids: list[int]) -> None:
+        """Put files whose bytes changed back in the inbox (same place, or a unique name there):
+        the watcher takes each again, as a new entry, once it is quiet and complete."""
+        for entry_id in entry_ids:
+            with self.db.session() as s:
+                e = s.get(IngestEntry, entry_id)
+                src, rel, name = Path(e.work_path), e.rel_path, e.name
+            back = self.paths.inbox / rel
+            if back.exists():
+                back = back.with_name(f"{back.stem}-{entry_id}{back.suffix}")
+            try:
+                _move(src, back)
+            except OSError as exc:
+                self._quarantine_file(entry_id, src, name, reasons.for_exception(exc).text())
+                continue
+            _rmdir_quiet(src.parent)
+            with self.db.session() as s:
+                e = s.get(IngestEntry, entry_id)
+                e.state, e.finished_at, e.final_path = "retaken", utcnow(), str(back)
+                e.error = "tệp thay đổi sau khi được nhận (máy quét còn ghi thêm): được nhận lại từ đầu"
+                e.lease_owner = e.lease_until = None
+            log.warning("#%d %s changed after it was taken: back to the inbox to be taken again", entry_id, name)
 
     def retry_later(self, entry_ids: list[int], error: str, max_attempts: int) -> list[int]:
         """Schedule a transient failure for another try with exponential backoff; entries out of
@@ -250,7 +379,8 @@ class Journal:
                 e.lease_owner = e.lease_until = None
                 again.append(e.id)
         for i in give_up:
-            self.quarantine(i, f"gave up after {max_attempts} attempts; last error: {error}")
+            self.quarantine(i, reasons.explain("gave_up", f"gave up after {max_attempts} attempts; last error: {error}",
+                                               attempts=max_attempts).text())
         return again
 
     def due_retries(self) -> list[list[int]]:
@@ -271,15 +401,19 @@ class Journal:
             rows = list(s.scalars(select(IngestEntry).where(
                 IngestEntry.state.in_(("pending", "done", "duplicate", "quarantined")),
                 IngestEntry.work_path.is_not(None))))
-            pending_missing = []
+            pending_missing: list[int] = []
+            unmovable: list[tuple[int, Path, str, str]] = []
             for e in rows:
                 work = Path(e.work_path)
                 if e.state == "pending" and not work.exists():
                     src = self.paths.inbox / e.rel_path
-                    if src.exists():
-                        _move(src, work)  # killed between journaling and moving
-                    else:
+                    if not src.exists():
                         pending_missing.append(e.id)
+                        continue
+                    try:
+                        _move(src, work)  # killed between journaling and moving
+                    except OSError as exc:  # cannot be moved (permission, immutable): left, with an alert
+                        unmovable.append((e.id, src, e.name, reasons.for_exception(exc).text()))
             done_left = [e.id for e in rows if e.state in ("done", "duplicate") and Path(e.work_path).exists()]
             quarantined_left = [(e.id, e.error or "") for e in rows
                                 if e.state == "quarantined" and Path(e.work_path).exists()]
@@ -289,12 +423,16 @@ class Journal:
             self.finish_files(done_left)
         for i, reason in quarantined_left:
             self.quarantine(i, reason)
+        for i, src, name, reason in unmovable:
+            self._quarantine_file(i, src, name, reason)
         for i in pending_missing:
             with self.db.session() as s:
                 e = s.get(IngestEntry, i)
-                e.state, e.error, e.finished_at = "quarantined", "file vanished from the work area", utcnow()
+                e.state, e.finished_at = "quarantined", utcnow()
+                e.error = reasons.explain("vanished", "file vanished from the work area").text()
             log.error("journal entry #%d: file vanished from the work area", i)
-        return [b for b in _group(batches) if not set(b) & set(pending_missing)]
+        skip = set(pending_missing) | {u[0] for u in unmovable}
+        return [[i for i in b if i not in skip] for b in _group(batches) if set(b) - skip]
 
     def any_active(self, entry_ids) -> bool:
         """Is any of these entries still pending, working or waiting for a retry?"""

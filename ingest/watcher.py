@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.files import display_name, has_odd_name, is_ignored, kind_of, looks_complete
+from ingest import reasons
+from ingest.files import content_kind, display_name, has_odd_name, is_ignored, kind_of, looks_complete, tiff_pages
 
 log = logging.getLogger("sohoa.ingest")
 
@@ -26,7 +27,8 @@ class Candidate:
     rel: str  # relative to the inbox (may hold surrogate-escaped bytes)
     size: int
     mtime: float
-    problem: str | None = None  # set when the file must be quarantined without reading it
+    problem: str | None = None  # set when the file must be quarantined without reading it: the reason text
+    problem_code: str | None = None  # its code in ingest.reasons.CATALOGUE
 
 
 @dataclass
@@ -34,6 +36,11 @@ class _Seen:
     size: int
     mtime: float
     since: float  # monotonic time the (size, mtime) pair was first seen
+    pages: int | None = None  # a TIFF's page count when it was first quiet
+    pages_at: float | None = None  # when that count was taken
+
+
+EMPTY_TIMEOUT = 900.0  # s: an empty file is waited for this long (scanners create it, then fill it)
 
 
 @dataclass
@@ -42,7 +49,10 @@ class StabilityTracker:
 
     quiet: float
     incomplete_grace: float = 30.0  # a file quiet this long is handed on even if it never looks complete
+    empty_timeout: float = EMPTY_TIMEOUT  # an empty file is quarantined only after this long
     seen: dict[str, _Seen] = field(default_factory=dict)
+    waiting: set[str] = field(default_factory=set)  # empty files waited for (not "settling")
+    handed: dict[str, tuple[int, float]] = field(default_factory=dict)  # handed over, yet still here
 
     def observe(self, rel: str, size: int, mtime: float, now: float) -> float:
         """Record a sighting; returns how long the file has been unchanged."""
@@ -52,8 +62,25 @@ class StabilityTracker:
             return 0.0
         return now - s.since
 
+    def pages_settled(self, rel: str, pages: int | None, now: float) -> bool:
+        """A multi-page TIFF is written page by page, with pauses while the scanner feeds the
+        next sheet: it is settled when its page count held still across two quiet periods."""
+        s = self.seen.get(rel)
+        if s is None or pages is None:
+            return False
+        if s.pages != pages or s.pages_at is None:
+            s.pages, s.pages_at = pages, now
+            return False
+        return now - s.pages_at >= self.quiet
+
     def forget(self, rel: str) -> None:
         self.seen.pop(rel, None)
+        self.waiting.discard(rel)
+
+    @property
+    def settling(self) -> int:
+        """Files seen that are still expected to become ready soon."""
+        return len(self.seen) - len(self.waiting & self.seen.keys())
 
 
 def walk_inbox(inbox: Path):
@@ -84,32 +111,55 @@ def scan_ready(inbox: Path, tracker: StabilityTracker, now: float | None = None)
     present: set[str] = set()
     for rel, full, st in walk_inbox(inbox):
         present.add(rel)
+        if tracker.handed.get(rel) == (st.st_size, st.st_mtime):
+            continue  # handed over and not taken (it could not be moved): not again until it changes
+        tracker.handed.pop(rel, None)
         folder = os.path.dirname(rel)
-        problem = None
+        problem = code = None
         if statmod.S_ISLNK(st.st_mode):
-            problem = "symbolic link: the inbox takes only regular files (a link could point anywhere)"
+            code, problem = "symlink", "symbolic link: the inbox takes only regular files (a link could point anywhere)"
         elif not statmod.S_ISREG(st.st_mode):
-            problem = "not a regular file"
+            code, problem = "not_regular", "not a regular file"
         elif has_odd_name(rel):
-            problem = f"file name is not valid UTF-8 or holds control characters: «{display_name(rel)}»"
-        elif kind_of(rel) is None:
-            problem = f"unsupported file type {Path(rel).suffix or '(no extension)'!r}: expected PDF, JPEG, PNG or TIFF"
+            code, problem = "bad_name", f"file name is not valid UTF-8 or holds control characters: «{display_name(rel)}»"
         quiet_for = tracker.observe(rel, st.st_size, st.st_mtime, now)
         ready = False
+        waiting_empty = False
         if problem:
             ready = quiet_for >= min(tracker.quiet, 1.0) or statmod.S_ISLNK(st.st_mode)
         elif quiet_for >= tracker.quiet:
             if st.st_size == 0:
-                ready = quiet_for >= tracker.incomplete_grace / 3
+                # scanners and copy tools create the file first and fill it later: wait, long
+                ready = quiet_for >= tracker.empty_timeout
+                waiting_empty = quiet_for >= tracker.incomplete_grace
                 if ready:
-                    problem = "empty file (0 bytes)"
+                    code, problem = "empty_file", f"empty file (0 bytes) for {int(quiet_for)} s"
             else:
-                ready = looks_complete(full) or quiet_for >= tracker.incomplete_grace
+                kind = content_kind(full)
+                if kind is None and kind_of(rel) is None:
+                    code, problem = "unsupported_type", (
+                        f"unsupported file type {Path(rel).suffix or '(no extension)'!r}: expected PDF, JPEG, "
+                        "PNG or TIFF (by content)")
+                    ready = True
+                elif kind == "tiff":
+                    pages = tiff_pages(full)
+                    settled = tracker.pages_settled(rel, pages, now)
+                    ready = settled or quiet_for >= tracker.incomplete_grace
+                else:
+                    ready = looks_complete(full) or quiet_for >= tracker.incomplete_grace
+        text = reasons.explain(code, problem).text() if problem else None
+        if waiting_empty and not ready:
+            tracker.waiting.add(rel)
+            continue  # a long-empty file does not hold back the rest of its folder
+        tracker.waiting.discard(rel)
         by_dir.setdefault(folder, []).append(
-            (Candidate(full, rel, st.st_size, st.st_mtime, problem), ready))
+            (Candidate(full, rel, st.st_size, st.st_mtime, text, code), ready))
     for rel in list(tracker.seen):
         if rel not in present:
             tracker.forget(rel)
+    for rel in list(tracker.handed):
+        if rel not in present:
+            del tracker.handed[rel]
     batches = []
     for folder, items in sorted(by_dir.items()):
         # problems go out one by one at once; good files only when the whole folder is settled
@@ -127,10 +177,11 @@ class InboxWatcher:
     rescans every ``rescan`` seconds whatever happened (inotify misses network-share changes)."""
 
     def __init__(self, inbox: Path, on_batch: Callable[[list[Candidate]], None], *, quiet: float,
-                 rescan: float, polling: bool = False) -> None:
+                 rescan: float, polling: bool = False, empty_timeout: float = EMPTY_TIMEOUT) -> None:
         self.inbox = inbox
         self.on_batch = on_batch
-        self.tracker = StabilityTracker(quiet=quiet, incomplete_grace=max(quiet * 5, 10.0))
+        self.tracker = StabilityTracker(quiet=quiet, incomplete_grace=max(quiet * 5, 10.0),
+                                        empty_timeout=max(empty_timeout, quiet))
         self.rescan = rescan
         self.polling = polling
         self._wake = threading.Event()
@@ -160,12 +211,23 @@ class InboxWatcher:
             self._observer = None
 
     def poll_once(self) -> int:
-        """One scan; hands ready batches over. Returns the number of files still settling."""
+        """One scan; hands ready batches over. Returns the number of files still settling (an
+        empty file waited for does not count: ``run --once`` leaves it for a later run)."""
         for batch in scan_ready(self.inbox, self.tracker):
             for c in batch:
                 self.tracker.forget(c.rel)
-            self.on_batch(batch)
-        return len(self.tracker.seen)
+            try:
+                self.on_batch(batch)
+            except Exception:  # noqa: BLE001 - one batch's failure must not stop the watcher
+                log.exception("handing over %s failed; will try again", [display_name(c.rel) for c in batch])
+                continue
+            for c in batch:
+                try:
+                    st = c.path.lstat()
+                except OSError:
+                    continue
+                self.tracker.handed[c.rel] = (st.st_size, st.st_mtime)
+        return self.tracker.settling
 
     def run(self, until_idle: bool = False, tick: float = 0.25) -> None:
         """Loop until :meth:`stop` (or, with ``until_idle``, until nothing is left settling)."""
@@ -176,12 +238,12 @@ class InboxWatcher:
             while not self._stop.is_set():
                 now = time.monotonic()
                 settling = self.poll_once() if (self._wake.is_set() or now - last_scan >= min(self.rescan, tick * 4)
-                                                 or self.tracker.seen) else len(self.tracker.seen)
+                                                 or self.tracker.settling) else self.tracker.settling
                 self._wake.clear()
                 last_scan = now
                 if until_idle and settling == 0:
                     return
-                self._wake.wait(tick if self.tracker.seen else min(self.rescan, 1.0))
+                self._wake.wait(tick if self.tracker.settling else min(self.rescan, 1.0))
         finally:
             if self._observer is not None:
                 self._observer.stop()

@@ -10,15 +10,22 @@ Public API (other stages call exactly this):
     assemble(path, pages) -> DocumentResult
     merge_pdfs(pdfs) -> bytes
     ocr_file(path, executor=None, **kw) -> DocumentResult
+    sniff(path) -> 'PDF' | 'JPEG' | 'PNG' | 'TIFF' | None            (by content, not by name)
+    content_key(pages) -> str        (a document's identity: input sha256 + page ranges)
+
+Errors: OcrInputError (permanent, ``.code`` a Problem, ``.detail``), OcrPageError (one page
+failed unexpectedly: retry that page alone, then quarantine its file).
 """
 from ocr.classify import TYPES, classify, starts_document
 from ocr.fields import FIELDS_BY_TYPE, check_pid, extract_fields
-from ocr.inputs import count_pages
-from ocr.pipeline import assemble, detect_qr, merge_pdfs, ocr_file, read_page, read_pages
-from ocr.types import DocumentResult, Field, OcrInputError, PageResult
+from ocr.inputs import count_pages, image_frames, sniff
+from ocr.pipeline import (assemble, content_key, detect_qr, file_sha256, merge_pdfs, ocr_file, read_page,
+                          read_pages)
+from ocr.types import DocumentResult, Field, OcrInputError, OcrPageError, PageResult, Problem
 
 __all__ = [
     "count_pages", "read_page", "read_pages", "classify", "extract_fields", "check_pid", "assemble",
-    "merge_pdfs", "ocr_file", "detect_qr", "starts_document", "TYPES", "FIELDS_BY_TYPE",
-    "OcrInputError", "Field", "PageResult", "DocumentResult",
+    "merge_pdfs", "ocr_file", "detect_qr", "starts_document", "sniff", "image_frames", "content_key",
+    "file_sha256", "TYPES", "FIELDS_BY_TYPE",
+    "OcrInputError", "OcrPageError", "Problem", "Field", "PageResult", "DocumentResult",
 ]

@@ -134,7 +134,7 @@ def _clean_name(raw: str) -> str | None:
             else:
                 break
         words = keep
-    words = [w.strip(".,:;") for w in words if re.search(r"\w", w)]
+    words = [w.strip(".,:;_|") for w in words if re.search(r"\w", w)]  # OCR glues '_' or '|' to a word
     words = [w for w in words if not re.search(r"\d", w)]
     if not (2 <= len(words) <= 7):
         return None
@@ -143,46 +143,210 @@ def _clean_name(raw: str) -> str | None:
     return repair_name(title_case(" ".join(words)))[0]
 
 
+# Role words that say whose name a label introduces, wherever they stand: after the label
+# ("Họ và tên chồng", "Họ, chữ đệm, tên (vợ)"), before it ("Chồng - Họ và tên:", "Mẹ: Họ tên:") or
+# as a section heading over it ("THÔNG TIN NGƯỜI VỢ", "BÊN CHỒNG", "Thông tin về người mẹ").
+ROLES: list[tuple[str, str]] = [
+    ("nguoi_chet", r"nguoi (da )?(chet|mat|tu)|deceased"),
+    ("nguoi_yeu_cau", r"nguoi (yeu cau|khai|di dang ky|de nghi|lam don|nop)|applicant"),
+    ("chu_ho", r"chu ho|dai dien|owner"),
+    ("nguoi_su_dung", r"nguoi su dung|chu su dung|chu so huu"),
+    ("chong", r"chong|husband"),
+    ("vo", r"vo|wife"),
+    ("cha", r"cha|bo|father"),
+    ("me", r"me|mother"),
+    ("con", r"nguoi duoc (khai sinh|dang ky)|tre|con"),
+]
+_ROLE_RE = [(r, re.compile(r"(?<![a-z])(?:" + p + r")(?![a-z])")) for r, p in ROLES]
+_SECTION = re.compile(r"^(?:[ivx\d]+\s*[.)/-]\s*)?(?:thong tin\s*(?:cua|ve)?\s*|ben\s*|phan\s*(?:khai ve)?\s*)?"
+                      r"(?:nguoi\s*)?(?P<role>[a-z ]{2,24}?)\s*[:.]?\s*$")
+
+
+def role_of(text_folded: str) -> str | None:
+    """The role a (folded) qualifier or heading names, or None."""
+    for role, rx in _ROLE_RE:
+        if rx.search(text_folded):
+            return role
+    return None
+
+
+def _section_role(line: str) -> str | None:
+    """A line that is only a role heading ("BÊN VỢ", "Thông tin người chồng", "Mẹ:") → its role."""
+    f = re.sub(r"\s+", " ", fold_keep(line)).strip(" -:.")
+    if not f or len(f) > 40 or NAME_LABEL.search(f):
+        return None
+    m = _SECTION.match(f)
+    if not m:
+        return None
+    return role_of(f) if len(f.split()) <= 5 else None
+
+
+def split_names(words: list[str]) -> list[list[str]]:
+    """'NGUYỄN VĂN AN TRẦN THỊ BÌNH' (two columns read as one line) → two names, cut before a
+    surname that follows two to five words and leaves two to five; of several such cuts, the one
+    nearest to two names of three words."""
+    from ocr.names import SURNAMES
+
+    known = {w.lower() for w in SURNAMES}
+    cuts = [i for i in range(2, len(words) - 1)
+            if words[i].lower() in known and 2 <= i <= 5 and 2 <= len(words) - i <= 5]
+    if not cuts:
+        return [words]
+    i = min(cuts, key=lambda k: (abs(k - 3) + abs(len(words) - k - 3), -k))
+    return [words[:i], words[i:]]
+
+
+def _names_in(raw: str) -> list[str]:
+    """One name, or two side by side (two-column forms)."""
+    words = [w for w in raw.strip(" :;.,-_|\t").split()]
+    head = []
+    for w in words:  # the value up to whatever label follows it on the line
+        if STOP_AFTER_NAME.search(" " + fold_keep(w) + " ") or re.search(r"\d", w):
+            break
+        head.append(w)
+    if len(head) >= 4:
+        parts = split_names(head)
+        if len(parts) == 2:
+            two = [_clean_name(" ".join(p)) for p in parts]
+            if all(two):
+                return two
+    one = _clean_name(raw)
+    return [one] if one else []
+
+
+_HONORIFIC = re.compile(r"^(ong|ba|anh|chi)\s*[:.]\s*(?=\S)")
+
+
+class _At:
+    """A match-like position (start, end) of a value's beginning."""
+
+    def __init__(self, start: int, end: int) -> None:
+        self._s, self._e = start, end
+
+    def start(self) -> int:
+        return self._s
+
+    def end(self) -> int:
+        return self._e
+
+
+def _bare_value(rest: str) -> _At | None:
+    """'Họ và tên chồng NGUYỄN VĂN AN' (no colon): where the capitals name begins after the label
+    and its qualifier words."""
+    words = [(m.start(), m.group(0)) for m in re.finditer(r"\S+", rest[:80])]
+    for k in range(len(words) - 1):
+        a, b = words[k][1].strip(".,;"), words[k + 1][1].strip(".,;")
+        if a.isalpha() and b.isalpha() and a.isupper() and b.isupper() and len(a) > 1:
+            return _At(words[k][0], words[k][0])
+    return None
+
+
 def find_names(lines: list[str]) -> list[dict]:
-    """Every 'name label [qualifier]: value' in the text."""
+    """Every 'name label [qualifier]: value' in the text, with the role it is given (by a
+    qualifier after the label, a role word before it, or the section it stands in)."""
     out = []
+    section: str | None = None
     for i, ln in enumerate(lines):
         f = fold_keep(ln)
+        heading = _section_role(ln)
+        if heading:
+            section = heading
+            continue
+        hm = _HONORIFIC.match(f)
+        if hm and not NAME_LABEL.search(f):
+            name = _clean_name(ln[hm.end():])
+            if name:
+                out.append({"name": name, "qual": "", "role": "nam" if hm.group(1) in ("ong", "anh") else "nu",
+                            "line": i, "conf": 0.85, "column": 0, "columns": 1})
+            continue
         for m in NAME_LABEL.finditer(f):
             rest = f[m.end():]
             c = re.search(r"[:;]", rest[:60])
             if not c:
-                continue
+                c = _bare_value(ln[m.end():])  # the colon lost: the value is the capitals run
+                if not c:
+                    continue
             qual = rest[: c.start()]
-            qual_s = re.sub(r"\s*/\s*[a-z' ]*$", "", qual).strip(" /()")
+            qual_s = re.sub(r"\s*/\s*[a-z' ,]*$", "", qual).strip(" /()")
             qual_s = "" if _ENG_QUAL.match(qual) else qual_s
             if qual_s and len(qual_s) > 40:
                 continue
+            before = f[: m.start()]
+            role = role_of(qual_s) or role_of(before[-30:]) or section
             start = m.end() + c.end()
             val = ln[start:]
             nxt = lines[i + 1] if i + 1 < len(lines) else ""
-            name = _clean_name(val)
+            names = _names_in(val)
             conf = 0.95
-            if name is None and not val.strip() and nxt:
-                name = _clean_name(nxt)
+            if not names and not val.strip(" .:;_-") and nxt and not NAME_LABEL.search(fold_keep(nxt)):
+                names = _names_in(nxt)
                 conf = 0.8
-            if name:
-                out.append({"name": name, "qual": qual_s, "line": i, "conf": conf})
+            for k, name in enumerate(names):
+                out.append({"name": name, "qual": qual_s, "role": role, "line": i, "conf": conf,
+                            "column": k, "columns": len(names)})
     return out
 
 
-def _name_where(names: list[dict], want: str | None, avoid: str = r"\b(me|cha|nguoi me|nguoi cha|vo|chong)\b") -> dict | None:
+_LEAD = r"ong\s*/\s*ba|ong|ba|chu so huu|chu su dung|nguoi su dung dat|ho va ten|ho ten"
+
+
+def _name_after_role(lines: list[str], labels: str) -> tuple[str, float] | None:
+    """'Người sử dụng đất, chủ sở hữu: Ông: NÔNG CÔNG TRUNG' → the name after the role label
+    and whatever other role words or honorifics follow it (or on the next line)."""
+    rx = re.compile(r"(" + labels + r")")
+    lead = re.compile(r"^[\s:;,.\-]*(?:(?:" + _LEAD + "|" + labels + r")(?![a-z]))?[\s:;,.\-]*")
+    for i, ln in enumerate(lines):
+        m = rx.search(fold_keep(ln))
+        if not m:
+            continue
+        tail = ln[m.end():]
+        for _ in range(6):
+            mm = lead.match(fold_keep(tail))
+            if not mm or mm.end() == 0:
+                break
+            tail = tail[mm.end():]
+        v = _clean_name(tail)
+        if v:
+            return v, 0.85
+        if not tail.strip() and i + 1 < len(lines):
+            v = _clean_name(lines[i + 1])
+            if v:
+                return v, 0.8
+    return None
+
+
+def _name_where(names: list[dict], want: str | None,
+                avoid: tuple[str, ...] = ("me", "cha", "vo", "chong", "nam", "nu")) -> dict | None:
+    """The holder's name: the one with the wanted role, else one with no role, else one whose
+    role is not a relative's."""
     if want:
         for n in names:
-            if re.search(want, n["qual"]):
+            if n["role"] == want:
                 return n
     for n in names:
-        if not n["qual"]:
+        if n["role"] is None:
             return n
     for n in names:
-        if not re.search(avoid, n["qual"]):
+        if n["role"] not in avoid:
             return n
     return None
+
+
+def _spouses(names: list[dict]) -> tuple[dict | None, dict | None]:
+    """Husband and wife: by role; in a two-column row, the husband's column comes first (the
+    official form); two names without roles: the first is the husband's."""
+    h = next((n for n in names if n["role"] == "chong"), None) or next((n for n in names if n["role"] == "nam"), None)
+    w = next((n for n in names if n["role"] == "vo"), None) or next((n for n in names if n["role"] == "nu"), None)
+    row = next((n for n in names if n["columns"] == 2 and n["role"] not in ("cha", "me")), None)
+    if row is not None and (h is None or w is None):
+        pair = [n for n in names if n["line"] == row["line"]]
+        h, w = h or pair[0], w or pair[1]
+    free = [n for n in names if n["role"] is None and n is not h and n is not w]
+    if h is None and free:
+        h = free.pop(0)
+    if w is None and free:
+        w = free.pop(0)
+    return h, w
 
 
 def _after_label(lines: list[str], label: str, parse, start: int = 0, end: int | None = None,
@@ -247,6 +411,39 @@ DEATH_LABEL = (r"ngay,?\s*thang,?\s*nam\s*chet|ngay\s*chet|ngay\s*mat|chet\s*vao
                r"qua\s*doi|chet\s*ngay|mat\s*ngay")
 
 
+def _dates_after(line: str, label: str) -> list[str]:
+    """Every date after ``label`` on one line (a row of a two-column form holds two)."""
+    m = re.search(label, fold_keep(line))
+    if not m:
+        return []
+    rest, out = line[m.end():], []
+    while True:
+        hit = parse_date(rest)
+        if not hit:
+            return out
+        out.append(hit[0])
+        rest = rest[hit[1] + 6:]
+
+
+def _number_hit(lines: list[str]):
+    """The register number near the top: "Số: 215", "Số 12", "Số: 45/TLKS" (not "Số định danh")."""
+    return _after_label(lines, r"^so\s*(dang\s*ky)?\s*(?=[:.;,]|\s+\d)", _token_value, 0, min(len(lines), 12),
+                        next_line=False)
+
+
+def _business_code(s: str) -> str | None:
+    """A household-business code: digits, or a province code, one letter and digits ('12A8001234');
+    OCR letter/digit slips repaired outside that letter."""
+    t = _token_value(s)
+    if not t or not re.search(r"\d", t):
+        return None
+    m = re.fullmatch(r"([0-9OoIl]{2,3})([A-ZĐ])([0-9OoIlSB]{5,})", t) or re.fullmatch(
+        r"([0-9OoIl]{2,3})[§|]([A-ZĐ])([0-9OoIlSB]{5,})", t)  # a stray mark before the letter
+    if m:
+        return repair_digits(m.group(1)) + m.group(2) + repair_digits(m.group(3))
+    return repair_digits(t)
+
+
 def _field(v, conf=0.95, flags=()) -> Field:
     return Field(value=nfc(v), confidence=round(conf, 4), flags=tuple(flags))
 
@@ -286,20 +483,21 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         return None
 
     if doc_type == "ket_hon":
-        husband = _name_where(names, r"chong|husband", avoid=r"\bvo\b|wife")
-        wife = next((n for n in names if re.search(r"\bvo\b|wife", n["qual"])), None)
-        if husband and re.search(r"\bvo\b", husband["qual"]):
-            husband = None
+        husband, wife = _spouses(names)
         if husband:
             out["ho_ten_chong"] = _field(husband["name"], husband["conf"])
         if wife:
             out["ho_ten_vo"] = _field(wife["name"], wife["conf"])
-        split = wife["line"] if wife else None
+        same_row = husband is not None and wife is not None and husband["line"] == wife["line"]
+        split = wife["line"] if wife and not same_row and wife["line"] > (husband or wife)["line"] else None
         if split is None:
+            # one row per item (two columns) or no structure: numbers in reading order, husband first
             pids = [(p, i) for i, ln in enumerate(lines) for p, _ in find_pids(ln)]
             if len(pids) >= 2:
-                out["so_dinh_danh_chong"] = _field(pids[0][0], 0.75)
-                out["so_dinh_danh_vo"] = _field(pids[1][0], 0.75)
+                row = [d for ln in lines for d in _dates_after(ln, DOB_LABEL)]
+                h_dob, w_dob = (row[0], row[1]) if len(row) >= 2 else (None, None)
+                out["so_dinh_danh_chong"] = _pid_field((pids[0][0], pids[0][1], 0.8), h_dob)
+                out["so_dinh_danh_vo"] = _pid_field((pids[1][0], pids[1][1], 0.8), w_dob)
         else:
             h_dob = _after_label(lines, DOB_LABEL, _date_value, 0, split)
             w_dob = _after_label(lines, DOB_LABEL, _date_value, split)
@@ -311,8 +509,7 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
             f = _pid_field(wp, w_dob[0] if w_dob else None)
             if f:
                 out["so_dinh_danh_vo"] = f
-        put("so", _after_label(lines, r"^so\s*(dang\s*ky)?\s*(?=[:.;,])", _token_value, 0, min(len(lines), 12),
-                               next_line=False))
+        put("so", _number_hit(lines))
         return out
 
     # ---- the holder's name
@@ -336,19 +533,9 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
             "khai_tu": r"nguoi chet|nguoi da chet",
             "to_khai": r"nguoi yeu cau",
         }[doc_type]
-        for i, ln in enumerate(lines):
-            f = fold_keep(ln)
-            m = re.search(r"(" + labels + r")\s*[:;]?\s*", f)
-            if m:
-                tail = ln[m.end():]
-                ft = fold_keep(tail)
-                mm = re.match(r"(ong\s*/\s*ba|ong|ba)\s*[:;]?\s*", ft)
-                if mm:
-                    tail = tail[mm.end():]
-                v = _clean_name(tail)
-                if v:
-                    name_val, name_conf = v, 0.85
-                    break
+        hit = _name_after_role(lines, labels)
+        if hit:
+            name_val, name_conf = hit
     if name_val and "ho_ten" in FIELDS_BY_TYPE[doc_type]:
         out["ho_ten"] = _field(name_val, name_conf)
 
@@ -371,8 +558,7 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         if f:
             out["so_dinh_danh"] = f
     if doc_type == "khai_sinh":
-        put("so", _after_label(lines, r"^so\s*(dang\s*ky)?\s*(?=[:.;,])", _token_value, 0, min(len(lines), 12),
-                               next_line=False))
+        put("so", _number_hit(lines))
     if doc_type == "giay_phep_lai_xe":
         hit = _after_label(lines, r"^so\s*(/\s*no\.?)?\s*(?=[:.;])|\bso\s*/\s*no\b|^no\.?\s*(?=:)",
                            lambda s: (lambda t: repair_digits(t) if t else None)(_token_value(s)))
@@ -396,6 +582,5 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
     if doc_type == "dang_ky_ho_kinh_doanh":
         put("ma_so_ho_kinh_doanh", _after_label(
             lines, r"ma\s*so\s*ho\s*kinh\s*doanh|so\s*dang\s*ky\s*ho\s*kinh\s*doanh|ma\s*so\s*dang\s*ky|"
-                   r"ma\s*so\s*ho|ma\s*so",
-            lambda s: (lambda t: repair_digits(t) if t and re.search(r"\d", t) else None)(_token_value(s))))
+                   r"ma\s*so\s*ho|ma\s*so", _business_code))
     return out

@@ -1,23 +1,29 @@
 """Per-page work (runs in a worker process) and per-document assembly.
 
-read_page: decode one page -> QR -> clean-up (border, light, orientation, deskew, denoise) ->
-Tesseract once (PDF + TSV) -> classify. Born-digital PDF pages keep their own text and page."""
+read_page: decode one page (within the work budget) -> QR -> clean-up (border, light,
+orientation, deskew, denoise) -> Tesseract once (PDF + TSV) -> if the read is weak or does not
+read as text, Tesseract's own evidence on orientation (OSD, the page read both ways up) ->
+classify. Born-digital PDF pages keep their own text and page when that text reads as text
+(legacy TCVN3/VNI layers converted); otherwise they are OCR'd. Anything unexpected on a page is
+raised as OcrPageError for that page; assemble() gives a document its content key."""
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import os
 import time
 import unicodedata
 from concurrent.futures import Executor
+from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from ocr.classify import classify as _classify_text, starts_document as _starts_document
-from ocr import engine, fields, inputs, preprocess
+from ocr import engine, fields, inputs, language, preprocess
 from ocr.cccd import apply_cccd_qr
-from ocr.types import DocumentResult, OcrInputError, PageResult
+from ocr.types import DocumentResult, OcrInputError, OcrPageError, PageResult, Problem
 
 log = logging.getLogger("sohoa.ocr")
 
@@ -33,14 +39,25 @@ cv2.setNumThreads(1)
 
 # --------------------------------------------------------------------------- QR
 
+QR_SIDE = 1100  # px: the long side of the copy searched for QR codes first
+
+
 def detect_qr(gray: np.ndarray) -> list[str]:
     """QR payloads on the page (OpenCV). A reduced copy first; full size only when something
-    QR-like was located but not decoded."""
+    QR-like was located but not decoded. Never raises: a page too thin or too odd to hold a code
+    simply has none."""
+    h, w = gray.shape[:2]
+    if min(h, w) < 21:  # the smallest QR code (version 1) is 21 modules square
+        return []
+    s = QR_SIDE / max(h, w)
+    img = gray
+    if s < 0.9:
+        img = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
+    attempts = (img, gray) if img is not gray and min(img.shape) >= 21 else (gray,)
+    if max(h, w) > 4 * QR_SIDE and len(attempts) > 1:
+        attempts = attempts[:1]  # a huge page: the reduced copy only (memory and time)
     det = cv2.QRCodeDetector()
-    h, w = gray.shape
-    s = 1100 / max(h, w)
-    img = cv2.resize(gray, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA) if s < 0.9 else gray
-    for attempt in (img, gray) if img is not gray else (gray,):
+    for attempt in attempts:
         try:
             _ok, texts, pts, _ = det.detectAndDecodeMulti(attempt)
         except cv2.error:
@@ -61,10 +78,14 @@ def detect_qr(gray: np.ndarray) -> list[str]:
 
 # --------------------------------------------------------------------------- page
 
-def _quality(conf: float, nwords: int, qr: list[str]) -> str:
+PLAUSIBLE = 0.5  # TextScore.plausibility below which OCR text is not trusted as read
+SURE_READ = 0.80  # a first read at least this confident and plausible is not read the other way
+
+
+def _quality(conf: float, nwords: int, qr: list[str], plausibility: float = 1.0) -> str:
     if nwords < MIN_WORDS and not qr:
         return "review"
-    if nwords >= MIN_WORDS and conf < REVIEW_CONFIDENCE:
+    if nwords >= MIN_WORDS and (conf < REVIEW_CONFIDENCE or plausibility < PLAUSIBLE):
         return "review"
     return "ok"
 
@@ -75,40 +96,110 @@ def _classify_page(res: PageResult) -> None:
     res.starts_document = _starts_document(res.text)
 
 
-def read_page(path: str, index: int, *, lang: str = "vie",
-              max_pixels: int = inputs.DEFAULT_MAX_PIXELS) -> PageResult:
-    """OCR page ``index`` of ``path`` (picklable; meant to run in a worker process)."""
+@lru_cache(maxsize=8)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_sha256(path: str) -> str:
+    st = os.stat(path)
+    return _file_sha256(path, st.st_size, st.st_mtime_ns)
+
+
+def read_page(path: str, index: int, *, lang: str = "vie", max_pixels: int = inputs.DEFAULT_MAX_PIXELS,
+              work_pixels: int = inputs.DEFAULT_WORK_PIXELS, source_sha256: str | None = None) -> PageResult:
+    """OCR page ``index`` of ``path`` (picklable; meant to run in a worker process).
+
+    Raises :class:`OcrInputError` (with a :class:`Problem` code) when the page cannot be read,
+    :class:`OcrPageError` for anything unexpected on this page (worth one retry of the page
+    alone), and ``OSError`` only for the file itself (gone, no permission)."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
     cv2.setNumThreads(1)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
     try:
-        d = inputs.decode_page(path, index, max_pixels)
+        res = _read_page(path, index, lang=lang, max_pixels=max_pixels, work_pixels=work_pixels)
+        res.source_sha256 = source_sha256 or file_sha256(path)
+        return res
+    except OcrInputError as exc:
+        if exc.page is None:
+            exc.page = index
+        raise
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except MemoryError as exc:
+        raise OcrPageError(f"out of memory on page {index + 1}", page=index, code=Problem.TOO_LARGE) from exc
+    except Exception as exc:  # noqa: BLE001 - one page's failure must stay that page's
+        log.warning("page %d of %s failed: %s: %s", index + 1, os.path.basename(path), type(exc).__name__, exc)
+        raise OcrPageError(f"{type(exc).__name__}: {exc}"[:1000], page=index) from exc
+
+
+def _decode(path: str, index: int, max_pixels: int, work_pixels: int, want_text: bool = True) -> dict:
+    try:
+        return inputs.decode_page(path, index, max_pixels, work_pixels, want_text)
     except OcrInputError:
         raise
-    except (OSError, ValueError, SyntaxError, EOFError, cv2.error) as exc:  # undecodable content: permanent
-        raise OcrInputError(f"cannot decode page {index}: {type(exc).__name__}: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - pikepdf.PdfError and friends
-        if type(exc).__module__.startswith(("pikepdf", "PIL")):
-            raise OcrInputError(f"cannot decode page {index}: {exc}") from exc
+    except (FileNotFoundError, PermissionError):
         raise
-    timings["decode"] = time.perf_counter() - t0
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:  # undecodable content: permanent
+        raise OcrInputError(f"cannot decode page {index + 1}: {type(exc).__name__}: {exc}",
+                            code=Problem.IMAGE_CORRUPT, page=index) from exc
 
+
+def _born_digital(path: str, index: int, d: dict, timings: dict, t0: float) -> PageResult | None:
+    """The page's own text layer, if it reads as text (converted from a legacy Vietnamese font
+    encoding when that is what it is); None when the page must be OCR'd instead."""
+    raw = unicodedata.normalize("NFC", d["text"])
+    raw = "\n".join(ln.rstrip() for ln in raw.replace("\f", "").splitlines()).strip("\n")
+    reading = language.best_reading(raw, d.get("fonts") or ())
+    sc = reading.score
+    trusted = sc.words >= 3 and sc.odd < 0.05 and (sc.is_vietnamese or sc.wordlike >= 0.7)
+    if not trusted:
+        log.info("page %d of %s: text layer does not read as text (%s); OCR instead", index + 1,
+                 os.path.basename(path), sc)
+        return None
+    w_pt, h_pt = d["size_pt"]
+    res = PageResult(index=index, text=reading.text, confidence=1.0 if reading.source == "plain" else 0.95,
+                     born_digital=True, pdf=d["pdf"], width=int(round(w_pt / 72 * d["dpi"])),
+                     height=int(round(h_pt / 72 * d["dpi"])), dpi=d["dpi"], timings=timings,
+                     plausibility=sc.plausibility,
+                     text_source="pdf" if reading.source == "plain" else f"pdf-{reading.source}")
+    t = time.perf_counter()
+    small = inputs.rasterize_pdf_page(path, index, dpi=min(150, inputs.raster_dpi(w_pt, h_pt, 4_000_000)))
+    res.qr = detect_qr(small) if small is not None else []
+    timings["qr"] = time.perf_counter() - t
+    res.quality = "ok" if len(reading.text.split()) >= MIN_WORDS or res.qr else "review"
+    _classify_page(res)
+    timings["total"] = time.perf_counter() - t0
+    return res
+
+
+def _read(clean: np.ndarray, lang: str, dpi: int) -> dict:
+    tess = engine.run_tesseract(clean, lang=lang, dpi=dpi)
+    tess["score"] = language.score_text(tess["text"])
+    return tess
+
+
+def _merit(tess: dict) -> float:
+    """How well a read went: confidence weighted by whether the words are words."""
+    sc = tess["score"]
+    if tess["nwords"] < 3:
+        return 0.5 * tess["confidence"]
+    return tess["confidence"] * (0.35 + 0.65 * sc.plausibility)
+
+
+def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels: int) -> PageResult:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    d = _decode(path, index, max_pixels, work_pixels)
+    timings["decode"] = time.perf_counter() - t0
     if d["text"] is not None:  # born-digital page: its own text, its own page, no OCR
-        text = unicodedata.normalize("NFC", d["text"])
-        text = "\n".join(ln.rstrip() for ln in text.replace("\f", "").splitlines()).strip("\n")
-        w_pt, h_pt = d["size_pt"]
-        res = PageResult(index=index, text=text, confidence=1.0, born_digital=True, pdf=d["pdf"],
-                         width=int(round(w_pt / 72 * d["dpi"])), height=int(round(h_pt / 72 * d["dpi"])),
-                         dpi=d["dpi"], timings=timings)
-        t = time.perf_counter()
-        small = inputs.rasterize_pdf_page(path, index, dpi=150)
-        res.qr = detect_qr(small) if small is not None else []
-        timings["qr"] = time.perf_counter() - t
-        res.quality = "ok" if len(text.split()) >= MIN_WORDS or res.qr else "review"
-        _classify_page(res)
-        timings["total"] = time.perf_counter() - t0
-        return res
+        res = _born_digital(path, index, d, timings, t0)
+        if res is not None:
+            return res
+        d = _decode(path, index, max_pixels, work_pixels, want_text=False)
 
     gray = d["image"]
     dpi = d["dpi"]
@@ -118,18 +209,21 @@ def read_page(path: str, index: int, *, lang: str = "vie",
 
     t = time.perf_counter()
     clean, info = preprocess.prepare(gray)
-    del gray
+    del gray, d
     full_h, full_w, full_dpi = clean.shape[0], clean.shape[1], dpi
     scale = preprocess.ocr_scale(info, clean.shape)
     if scale < 1.0:
-        clean = cv2.resize(clean, (int(round(clean.shape[1] * scale)), int(round(clean.shape[0] * scale))),
+        clean = cv2.resize(clean, (max(1, int(round(clean.shape[1] * scale))), max(1, int(round(clean.shape[0] * scale)))),
                            interpolation=cv2.INTER_AREA)
         dpi = int(round(dpi * scale))
     timings["preprocess"] = time.perf_counter() - t
     rotation = info["rotation"]
-    if not info.get("sure") and info.get("ink", 0) > 0.002 and info.get("lines", 0) >= 1:
+    has_text = info.get("ink", 0) > 0.002 and info.get("lines", 0) >= 1
+    osd_done = False
+    if not info.get("sure") and has_text:
         t = time.perf_counter()
         osd = engine.osd_rotation(clean, dpi)
+        osd_done = True
         timings["osd"] = time.perf_counter() - t
         if osd and osd[0] and osd[1] >= 2.0:
             rotation = (rotation + osd[0]) % 360
@@ -138,26 +232,40 @@ def read_page(path: str, index: int, *, lang: str = "vie",
                 full_h, full_w = full_w, full_h
 
     t = time.perf_counter()
-    tess = engine.run_tesseract(clean, lang=lang, dpi=dpi)
+    tess = _read(clean, lang, dpi)
     timings["ocr"] = time.perf_counter() - t
-    if tess["confidence"] < LOW_CONFIDENCE_FLIP and abs(info.get("updown", 0.5) - 0.5) < 0.3:
-        # unreadable as it stands: maybe the orientation guess was wrong; read it the other way up
+    conf, plaus = tess["confidence"], tess["score"].plausibility
+    doubtful = tess["nwords"] >= 3 and (plaus < PLAUSIBLE or conf < LOW_CONFIDENCE_FLIP or (
+        conf < SURE_READ and abs(info.get("updown", 0.5) - 0.5) < 0.25))
+    if doubtful and has_text:
+        # the fast test and the result disagree (or the read is weak): let Tesseract's own
+        # evidence decide — read the page the other way up, and ask OSD if it was not asked yet
         t = time.perf_counter()
+        cands = [(tess, clean, rotation, False)]
         flipped = np.ascontiguousarray(clean[::-1, ::-1])
-        other = engine.run_tesseract(flipped, lang=lang, dpi=dpi)
+        cands.append((_read(flipped, lang, dpi), flipped, (rotation + 180) % 360, False))
+        if not osd_done:
+            osd = engine.osd_rotation(clean, dpi)
+            if osd and osd[0] in (90, 270) and osd[1] >= 2.0:
+                turned = preprocess.rot90k(clean, osd[0])
+                cands.append((_read(turned, lang, dpi), turned, (rotation + osd[0]) % 360, True))
+        best = max(cands, key=lambda c: _merit(c[0]))
+        if best[0] is not tess and _merit(best[0]) > _merit(tess) + 0.05:
+            tess, clean, rotation, sideways = best
+            if sideways:
+                full_h, full_w = full_w, full_h
         timings["ocr_flip"] = time.perf_counter() - t
-        if other["confidence"] > tess["confidence"] + 0.1:
-            tess, clean, rotation = other, flipped, (rotation + 180) % 360
     t = time.perf_counter()
     if engine.reread_weak_lines(clean, tess["lines"], lang=lang, dpi=dpi):
         tess["text"] = engine.lines_text(tess["lines"])
         tess["confidence"], tess["nwords"] = engine.lines_confidence(tess["lines"])
+        tess["score"] = language.score_text(tess["text"])
     timings["reread"] = time.perf_counter() - t
     h, w, dpi = full_h, full_w, full_dpi  # the page as scanned (upright); the OCR copy may be smaller
-    res = PageResult(index=index, text=unicodedata.normalize("NFC", tess["text"]), confidence=tess["confidence"], rotation=rotation,
-                     skew=round(float(info["skew"]), 3), qr=qr, pdf=tess["pdf"], width=w, height=h, dpi=dpi,
-                     timings=timings)
-    res.quality = _quality(res.confidence, tess["nwords"], qr)
+    res = PageResult(index=index, text=unicodedata.normalize("NFC", tess["text"]), confidence=tess["confidence"],
+                     rotation=rotation, skew=round(float(info["skew"]), 3), qr=qr, pdf=tess["pdf"], width=w, height=h,
+                     dpi=dpi, timings=timings, plausibility=tess["score"].plausibility)
+    res.quality = _quality(res.confidence, tess["nwords"], qr, res.plausibility)
     _classify_page(res)
     timings["total"] = time.perf_counter() - t0
     return res
@@ -166,6 +274,7 @@ def read_page(path: str, index: int, *, lang: str = "vie",
 def read_pages(path: str, executor: Executor | None = None, **kw) -> list[PageResult]:
     """All pages of ``path`` in order; one task per page on ``executor`` (serial when None)."""
     n = inputs.count_pages(path, max_pixels=kw.get("max_pixels", inputs.DEFAULT_MAX_PIXELS))
+    kw.setdefault("source_sha256", file_sha256(path))
     if executor is None:
         return [read_page(path, i, **kw) for i in range(n)]
     futures = [executor.submit(read_page, path, i, **kw) for i in range(n)]
@@ -174,31 +283,69 @@ def read_pages(path: str, executor: Executor | None = None, **kw) -> list[PageRe
 
 # --------------------------------------------------------------------------- document
 
+def normalize_pdf(pdf) -> bytes:
+    """Save a PDF so that the same pages give the same bytes: no creation/modification time in
+    the document information, no XMP packet, a file identifier derived from the content."""
+    import pikepdf
+
+    info = pdf.trailer.get("/Info")
+    if info is not None:
+        for key in ("/CreationDate", "/ModDate"):
+            if key in info:
+                del info[key]
+    if "/Metadata" in pdf.Root:
+        del pdf.Root["/Metadata"]
+    buf = io.BytesIO()
+    pdf.save(buf, deterministic_id=True, static_id=False)
+    return buf.getvalue()
+
+
 def merge_pdfs(pdfs: list[bytes]) -> bytes:
-    """Concatenate one-page (or any) PDFs in order."""
+    """Concatenate one-page (or any) PDFs in order; deterministic bytes (:func:`normalize_pdf`)."""
     import pikepdf
 
     parts = [p for p in pdfs if p]
     if not parts:
         return b""
     if len(parts) == 1:
-        return parts[0]
+        with pikepdf.open(io.BytesIO(parts[0])) as one:
+            return normalize_pdf(one)
     out = pikepdf.new()
     srcs = []
     for p in parts:
         src = pikepdf.open(io.BytesIO(p))
         srcs.append(src)
         out.pages.extend(src.pages)
-    buf = io.BytesIO()
-    out.save(buf)
+    data = normalize_pdf(out)
     for s in srcs:
         s.close()
-    return buf.getvalue()
+    return data
+
+
+def content_key(pages: list[PageResult]) -> str:
+    """The identity of a document by its input: sha256 over each source file's sha256 and the
+    page ranges taken from it, in order. Two different inputs never share it; the same input
+    always gets it, whatever the OCR output's bytes."""
+    runs: list[list] = []
+    for p in pages:
+        if runs and runs[-1][0] == p.source_sha256 and runs[-1][2] == p.index - 1:
+            runs[-1][2] = p.index
+        else:
+            runs.append([p.source_sha256, p.index, p.index])
+    return hashlib.sha256("\n".join(f"{sha}:{a + 1}-{b + 1}" for sha, a, b in runs).encode()).hexdigest()
+
+
+def _in_order(pages: list[PageResult]) -> list[PageResult]:
+    """Pages in their sources' order (as given), each source's pages by index."""
+    first: dict[str, int] = {}
+    for i, p in enumerate(pages):
+        first.setdefault(p.source_sha256, i)
+    return sorted(pages, key=lambda p: (first[p.source_sha256], p.index))
 
 
 def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
     """Classify and extract over all pages' text; merge the page PDFs."""
-    pages = sorted(pages, key=lambda p: p.index)
+    pages = _in_order(pages)
     text = "\n\n".join(p.text for p in pages if p.text)
     doc_type, conf = _classify_text(text)
     # a multi-page document: the first titled page names the document
@@ -214,8 +361,9 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
         quality = "review"
     if ocr_conf:
         conf = min(conf, 0.5 + 0.5 * float(np.mean(ocr_conf))) if doc_type != "khac" else conf
-    return apply_cccd_qr(DocumentResult(path=path, pages=pages, doc_type=doc_type, confidence=float(conf), fields=flds,
-                                        text=text, quality=quality, pdf=merge_pdfs([p.pdf for p in pages])))
+    return apply_cccd_qr(DocumentResult(path=path, pages=pages, doc_type=doc_type, confidence=float(conf),
+                                        fields=flds, text=text, quality=quality,
+                                        pdf=merge_pdfs([p.pdf for p in pages]), content_key=content_key(pages)))
 
 
 def ocr_file(path: str, executor: Executor | None = None, **kw) -> DocumentResult:
@@ -224,4 +372,5 @@ def ocr_file(path: str, executor: Executor | None = None, **kw) -> DocumentResul
     return assemble(path, pages)
 
 
-__all__ = ["read_page", "read_pages", "assemble", "merge_pdfs", "ocr_file", "detect_qr", "OcrInputError"]
+__all__ = ["read_page", "read_pages", "assemble", "merge_pdfs", "normalize_pdf", "content_key", "file_sha256",
+           "ocr_file", "detect_qr", "OcrInputError", "OcrPageError"]

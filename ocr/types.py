@@ -2,10 +2,48 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+from vocab.errors import Invalid
 
 
-class OcrInputError(Exception):
-    """The file cannot be read as a document (corrupt, encrypted, bomb, wrong type): permanent."""
+class Problem(StrEnum):
+    """Why a file or a page cannot be read: the stable codes that ``ingest.reasons`` turns into a
+    message a clerk can act on (the technical detail travels separately)."""
+
+    EMPTY = "empty_file"
+    NOT_A_SCAN = "not_a_scan"  # content is no PDF/JPEG/PNG/TIFF
+    PDF_PASSWORD = "pdf_password"
+    PDF_CERTIFICATE = "pdf_certificate"  # encrypted for the holders of certain certificates
+    PDF_TRUNCATED = "pdf_truncated"
+    PDF_CORRUPT = "pdf_corrupt"
+    PDF_NO_PAGES = "pdf_no_pages"
+    IMAGE_CORRUPT = "image_corrupt"
+    TOO_LARGE = "too_large"  # pixel cap (decompression bomb, absurd page size)
+    PAGE_FAILED = "page_failed"  # an unexpected error on one page
+    UNREADABLE = "unreadable"  # anything else that makes the file unreadable
+
+
+class OcrInputError(Invalid):
+    """The file cannot be read as a document (corrupt, encrypted, bomb, wrong type): permanent.
+
+    ``code`` is a :class:`Problem`; ``detail`` (also ``str(exc)``) is the technical reason for the
+    log; ``page`` the 0-based page it concerns, when it concerns one page."""
+
+    kind = "unreadable"
+
+    def __init__(self, detail: str, *, code: str = Problem.UNREADABLE, page: int | None = None) -> None:
+        super().__init__(detail, detail=detail)
+        self.code = Problem(code)
+        self.page = page
+
+
+class OcrPageError(OcrInputError):
+    """An unexpected failure on one page (a library assertion, a Tesseract crash). Worth one more
+    try of that page alone; if it fails again, its file is quarantined and the batch goes on."""
+
+    def __init__(self, detail: str, *, page: int, code: str = Problem.PAGE_FAILED) -> None:
+        super().__init__(detail, code=code, page=page)
 
 
 @dataclass(frozen=True)
@@ -33,6 +71,9 @@ class PageResult:
     type_confidence: float = 0.0
     starts_document: bool = False  # carries a document title: a new document starts here
     timings: dict[str, float] = field(default_factory=dict)
+    source_sha256: str = ""  # content key of the input file this page was read from
+    plausibility: float = 1.0  # 0..1: how much the text reads as Vietnamese (or another real text)
+    text_source: str = "ocr"  # ocr | pdf | pdf-tcvn3 | pdf-vni (a legacy-font layer converted)
 
 
 @dataclass
@@ -45,6 +86,7 @@ class DocumentResult:
     text: str
     quality: str  # ok | review
     pdf: bytes = b""  # searchable PDF of all pages
+    content_key: str = ""  # sha256 of the input file(s) + page ranges: the document's identity
 
     def to_json(self) -> dict:
         """The shape of spec §6: {"path", "doc_type", "confidence", "fields", "text", "pages", "quality"}."""

@@ -48,6 +48,7 @@ class Incoming:
     page_from: int  # 1-based pages of the source file
     page_to: int
     created_by: str = "ingest"
+    content_key: str = ""  # identity by input: sha256 over the source file(s) and page ranges (ocr.content_key)
 
     def subject_pids(self) -> list[str]:
         """Personal ID numbers the document names that passed the structure check (province code,
@@ -59,7 +60,7 @@ class Incoming:
 @dataclass(frozen=True)
 class Recorded:
     id: int
-    new: bool  # False: the same stored bytes were recorded before
+    new: bool  # False: the same scanned document (same input pages) was recorded before
     subject_pid: str | None
 
 
@@ -98,10 +99,17 @@ class IntakeTx:
         """Store the PDF (content-addressed) and record the document with the people it names,
         taken from what the document itself says — its ID fields, which the chip ID card's QR has
         already put right (a flagged ID number may be a misread: nobody is linked by it) — and the
-        metadata and validity it carries (``service.derive_from_content``)."""
+        metadata and validity it carries (``service.derive_from_content``).
+
+        A document is the same document when it comes from the same input pages (its content
+        key), never because two outputs happen to have the same bytes: two different scans
+        whose searchable PDFs coincide are two documents sharing one stored file."""
         s = self.session
         digest, _ = self.store.put_bytes(doc.pdf)
-        existing = s.scalar(select(Document).where(Document.sha256 == digest))
+        if doc.content_key:
+            existing = s.scalar(select(Document).where(Document.content_key == doc.content_key))
+        else:  # a caller that does not know the input: the stored bytes are all there is
+            existing = s.scalar(select(Document).where(Document.sha256 == digest).limit(1))
         if existing is not None:
             return Recorded(existing.id, False, None)
         text = nfc(doc.text)
@@ -112,7 +120,7 @@ class IntakeTx:
                                           for k, f in doc.fields.items()},
                        quality=doc.quality, sealed=doc.sealed, ingest_id=doc.ingest_id,
                        page_from=doc.page_from, page_to=doc.page_to, source_name=doc.source_name,
-                       created_by=doc.created_by, doc_metadata={})
+                       created_by=doc.created_by, doc_metadata={}, content_key=doc.content_key or None)
         s.add(row)
         s.flush()
         service.derive_from_content(s, row)

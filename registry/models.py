@@ -97,7 +97,7 @@ class Document(Base):
 
     __tablename__ = "documents"
     id: Mapped[int] = mapped_column(primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)  # of the stored PDF
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # of the stored PDF (two documents may share it)
     size: Mapped[int] = mapped_column(Integer, default=0)
     pages: Mapped[int] = mapped_column(Integer, default=1)
     mime: Mapped[str] = mapped_column(String(64), default="application/pdf")
@@ -115,6 +115,9 @@ class Document(Base):
     page_from: Mapped[int] = mapped_column(Integer, default=1)
     page_to: Mapped[int] = mapped_column(Integer, default=1)
     source_name: Mapped[str] = mapped_column(String(500), default="")
+    # identity by input (ocr.content_key: the source files' sha256 and page ranges); NULL for
+    # documents sohoa made itself (certified copies) and for rows older than migration 0010
+    content_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     valid_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     created_by: Mapped[str] = mapped_column(String(100), default="")
@@ -215,6 +218,9 @@ class Officer(Base):
     key_ref: Mapped[str] = mapped_column(String(1000), default="")  # pkcs12 path or pkcs11 URI
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | revoked | disabled
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # migration 0009 (signing): when and why the officer's right to sign was revoked
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    revocation_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # left | key-compromise | …
 
 
 class CertifiedCopy(Base):

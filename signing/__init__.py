@@ -1,28 +1,50 @@
-"""signing/ — pyHanko-based organisation seal, e-certified copies and verification (spec §2, §5).
+"""signing/ — the organisation seal, e-certified copies and verification (spec §2, §5), on pyHanko.
 
-Public API::
+Public face (callers use these names, not the submodules)::
 
-    from signing import Sealer, Certifier, verify_pdf, VerifyReport
-    sealer = Sealer.from_settings(settings)          # None when no seal key is configured
-    sealed = sealer.seal(pdf_bytes)                   # PAdES B-B (B-T with settings.tsa_url)
-    report = verify_pdf(pdf_bytes, trust_roots)       # VerifyReport(...).to_json()
+    from signing import Trust, Sealer, Certifier, verify_pdf
+    trust = Trust.from_settings(settings)            # the gov / public anchor sets, intermediates, CRLs
+    sealer = Sealer.from_settings(settings)          # None without settings.seal_key; load once
+    sealed = sealer.seal(pdf_bytes)                  # Decree 30/2020 seal, B-B … B-LTA
+    with Certifier(settings, db, officer_id) as c:   # officer + certificate checked once
+        results = c.certify([doc_id], copies=1, out_dir="out/")
+    report = verify_pdf(pdf_bytes, trust)            # VerifyReport: .valid, .to_json(), .summary_lines()
 
+Expected failures raise :class:`SigningError` subclasses (typed on ``vocab.errors``).
 Heavy imports (pyHanko) happen on first use of these names, so ``import signing`` stays cheap.
 """
 from __future__ import annotations
 
-__all__ = ["Sealer", "Certifier", "CertifyError", "CertificateRefused", "verify_pdf", "VerifyReport",
-           "SignatureReport", "check_signing_cert", "record_refusal", "register_rows", "REFUSAL_REASONS",
-           "find_certified",
-           "DevPKI", "KeyLoadError", "load_signer"]
+__all__ = [
+    # trust and verification
+    "Trust", "verify_pdf", "VerifyReport", "SignatureReport", "Change",
+    # signing
+    "Sealer", "Certifier", "CertifiedResult",
+    # officers, the register, refusals
+    "add_officer", "list_officers", "revoke_officer", "REVOCATION_REASONS",
+    "register_rows", "find_certified", "record_refusal", "REFUSAL_REASONS",
+    # long-term archive
+    "refresh_archive", "RefreshReport",
+    # keys
+    "key_secret", "is_token",
+    # errors
+    "SigningError", "CertificateRefused", "KeyUnavailable", "SigningFailed", "SigningNotFound",
+    "SigningInvalid", "SigningConflict",
+]
 
 _LAZY = {
-    "Sealer": "signing.service", "Certifier": "signing.service", "CertifyError": "signing.service",
-    "CertificateRefused": "signing.service", "check_signing_cert": "signing.service",
-    "record_refusal": "signing.service", "register_rows": "signing.service",
-    "REFUSAL_REASONS": "signing.service", "find_certified": "signing.service",
+    "Trust": "signing.trust",
     "verify_pdf": "signing.verify", "VerifyReport": "signing.verify", "SignatureReport": "signing.verify",
-    "DevPKI": "signing.pki", "KeyLoadError": "signing.keys", "load_signer": "signing.keys",
+    "Change": "signing.changes",
+    "Sealer": "signing.seal", "Certifier": "signing.certify", "CertifiedResult": "signing.register",
+    "add_officer": "signing.officers", "list_officers": "signing.officers", "revoke_officer": "signing.officers",
+    "REVOCATION_REASONS": "signing.officers",
+    "register_rows": "signing.register", "find_certified": "signing.register",
+    "record_refusal": "signing.refusals", "REFUSAL_REASONS": "signing.refusals",
+    "refresh_archive": "signing.archive", "RefreshReport": "signing.archive",
+    "key_secret": "signing.keys", "is_token": "signing.keys",
+    **{name: "signing.errors" for name in ("SigningError", "CertificateRefused", "KeyUnavailable", "SigningFailed",
+                                           "SigningNotFound", "SigningInvalid", "SigningConflict")},
 }
 
 
@@ -35,3 +57,7 @@ def __getattr__(name: str):
     value = getattr(importlib.import_module(mod), name)
     globals()[name] = value
     return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,239 +1,38 @@
 """The signing engine: one loaded key, reused for many documents.
 
-* :meth:`Engine.certify` — the certifying officer's certification signature (DocMDP, form filling
-  and signing still allowed) with the visible lời chứng stamp (Vietnamese text in an embedded
-  Noto Sans subset, QR code to the verification endpoint) on the last page.
-* :meth:`Engine.seal` — the organisation seal: an invisible PAdES approval signature.
+* :meth:`Engine.certify` — the certifying officer's certification signature (DocMDP: form
+  filling and further signatures allowed) with the lời chứng stamp placed where it hides nothing
+  (free space on the last page, else a new last page; see :mod:`signing.placement`).
+* :meth:`Engine.seal` — the organisation seal: an approval signature whose appearance follows
+  Decree 30/2020 (top right of page 1, agency name and time, no image).
 
 PAdES B-B without a TSA, B-T with one (RFC 3161), B-LT when revocation information for the chain
-is reachable (validation data embedded in the DSS). SHA-256; RSA keys sign with PSS.
+is reachable (validation data in the DSS), B-LTA (a document timestamp over it) when asked.
+The space reserved for the CMS is measured, not guessed: the first signature of an Engine lets
+pyHanko estimate it from a dry run with the real chain and timestamp; later ones reserve the
+measured size plus a margin, and a signature that still does not fit is redone once with a
+fresh estimate. SHA-256 (SHA-384 for P-384 keys); RSA keys sign with PSS.
 """
 from __future__ import annotations
 
-import datetime as dt
+import hashlib
 import io
 import logging
-import os
+import re
 import secrets
 import threading
-import zlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from signing.keys import LoadedKey, load_signer, load_trust_roots, validation_context
+from signing.keys import LoadedKey, digest_for, load_signer
+from signing.stamp import (CERT_PHRASE, SEAL_REASON, STAMP_SIZES, CachedFontFactory, StampInfo,
+                           certification_style, font_path, seal_size, seal_style, seal_text)
+from signing.trust import Trust
 
 log = logging.getLogger(__name__)
-
-FONT_FILE = Path(__file__).with_name("fonts") / "NotoSans-VN.ttf"
-SYSTEM_FONT = Path("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf")
-CERT_PHRASE = "Chứng thực bản sao đúng với bản chính"
-VN_TZ_NAME = "Asia/Ho_Chi_Minh"
-
-
-def vn_now() -> dt.datetime:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return dt.datetime.now(ZoneInfo(VN_TZ_NAME))
-    except Exception:  # noqa: BLE001 - no tzdata: Vietnam has no DST, UTC+7 is exact
-        return dt.datetime.now(dt.timezone(dt.timedelta(hours=7)))
-
-
-def font_path() -> Path:
-    return FONT_FILE if FONT_FILE.is_file() else SYSTEM_FONT
-
-
-@dataclass
-class StampInfo:
-    """What the lời chứng says."""
-
-    number: int
-    book: str
-    date: dt.date
-    body: str
-    officer_name: str
-    officer_title: str
-    verify_url: str
-    copy_index: int = 1
-    copies: int = 1
-
-    def text(self) -> str:
-        d = self.date
-        lines = [
-            CERT_PHRASE,
-            f"Số chứng thực: {self.number}    Quyển số: {self.book}",
-            f"Ngày {d.day:02d} tháng {d.month:02d} năm {d.year}",
-            self.body,
-            f"{self.officer_title}: {self.officer_name}" if self.officer_title else self.officer_name,
-        ]
-        if self.copies > 1:
-            lines.append(f"Bản sao số {self.copy_index}/{self.copies}")
-        return "\n".join(lines)
-
-
-from pyhanko.pdf_utils.font.api import FontEngineFactory  # noqa: E402
-
-
-class CachedFontFactory(FontEngineFactory):
-    """pyHanko's glyph accumulator (HarfBuzz shaping, CID font, ToUnicode map) for a font that is
-    read once per process. With ``presubset=True`` (our shipped Noto Sans Vietnamese subset, 45 kB)
-    the font program is embedded as is, compressed once, instead of being re-subset with fontTools
-    for every document (that alone was ~40 ms per signature)."""
-
-    def __init__(self, path: Path, font_size: int = 8, presubset: bool | None = None) -> None:
-        self.path = path
-        self.font_size = font_size
-        self._bytes = path.read_bytes()
-        self.presubset = (path == FONT_FILE) if presubset is None else presubset
-        self._compressed = zlib.compress(self._bytes, 6) if self.presubset else None
-
-    def create_font_engine(self, writer, obj_stream=None):
-        from pyhanko.pdf_utils import generic
-        from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
-
-        if obj_stream is None and writer.stream_xrefs:
-            obj_stream = writer.prepare_object_stream()
-        if self.presubset:
-            try:
-                ga = self._shared_accumulator(writer, obj_stream)
-            except Exception:  # noqa: BLE001 - pyHanko internals changed: the plain way still works
-                log.debug("shared font accumulator unavailable", exc_info=True)
-                ga = GlyphAccumulator(writer=writer, font_handle=io.BytesIO(self._bytes),
-                                      font_size=self.font_size, obj_stream=obj_stream)
-        else:
-            ga = GlyphAccumulator(writer=writer, font_handle=io.BytesIO(self._bytes), font_size=self.font_size,
-                                  obj_stream=obj_stream)
-        if self.presubset and ga.cff_charset is None:
-            compressed = self._compressed
-            cidfont = ga.cidfont_obj
-
-            def set_font_file(w, _cf=cidfont):
-                stream = generic.StreamObject({generic.pdf_name("/Filter"): generic.pdf_name("/FlateDecode"),
-                                               generic.pdf_name("/Length1"): generic.NumberObject(len(self._bytes))},
-                                              encoded_data=compressed)
-                ref = w.add_object(stream)
-                _cf._font_descriptor[generic.pdf_name("/FontFile2")] = ref
-                return ref
-
-            cidfont.set_font_file = set_font_file
-            ga._subset_created = True  # GIDs are kept: the whole (pre-subset) font is embedded
-        return ga
-
-    def _shared_accumulator(self, writer, obj_stream):
-        """A GlyphAccumulator that reuses one parsed font (fontTools + HarfBuzz) per process: the
-        font is never subset here (it is embedded whole), so the parsed tables are read-only."""
-        from pyhanko.pdf_utils.font.api import FontEngine
-        from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, _read_ps_name
-
-        shared = self.__dict__.get("_shared")
-        if shared is None:
-            import uharfbuzz as hb
-            from fontTools import ttLib
-
-            tt = ttLib.TTFont(io.BytesIO(self._bytes))
-            if "CFF " in tt:
-                raise ValueError("CFF font: use the plain accumulator")
-            glyph_set = tt.getGlyphSet(preferCFF=True)
-            shared = self._shared = {
-                "tt": tt, "hb_font": hb.Font(hb.Face(self._bytes)), "glyph_set": glyph_set,
-                "ps_name": _read_ps_name(tt), "upem": tt["head"].unitsPerEm,
-                "reverse_cmap": tt["cmap"].buildReversed(),
-            }
-            for tag in ("hhea", "head", "OS/2", "post", "hmtx", "cmap"):
-                tt[tag]  # noqa: B018 - parse now, read-only afterwards
-        ga = GlyphAccumulator.__new__(GlyphAccumulator)
-        FontEngine.__init__(ga, writer, shared["ps_name"], embedded_subset=True, obj_stream=obj_stream,
-                            font_size=self.font_size)
-        ga.hb_font = shared["hb_font"]
-        ga.tt = shared["tt"]
-        ga._font_ref = writer.allocate_placeholder()
-        ga.cff_charset = None
-        ga.use_raw_gids = True
-        ga.cidfont_obj = CIDFontType2(shared["tt"], shared["ps_name"], ga.subset_prefix)
-        ga.features = None
-        ga.units_per_em = shared["upem"]
-        ga._glyphs = {}
-        ga._glyph_set = shared["glyph_set"]
-        ga._cid_to_unicode = {}
-        ga._GlyphAccumulator__reverse_cmap = shared["reverse_cmap"]
-        ga.ot_language_tag = ga.ot_script_tag = ga.writing_direction = ga.bcp47_lang_code = None
-        ga._subset_created = ga._write_prepared = False
-        return ga
-
-
-def _fast_qr_style_class():
-    """pyHanko's QR stamp, with a fixed QR mask pattern: ``qrcode`` otherwise renders the symbol
-    eight times to pick the 'best' mask (~10 ms a stamp); any mask is a valid, readable QR code."""
-    from dataclasses import dataclass as _dc
-
-    from pyhanko.pdf_utils.layout import LayoutError
-    from pyhanko.pdf_utils.writer import init_xobject_dictionary
-    from pyhanko.stamp import QRStampStyle
-    from pyhanko.stamp.qr import QRStamp
-
-    class FastQRStamp(QRStamp):
-        def _qr_xobject(self):
-            import qrcode
-            from pyhanko.pdf_utils.qr import PdfStreamQRImage
-
-            qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, mask_pattern=2)
-            qr.add_data(self.url)
-            qr.make(fit=True)
-            img = qr.make_image(image_factory=PdfStreamQRImage)
-            command_stream = img.render_command_stream()
-            bbox_size = (qr.modules_count + 2 * qr.border) * qr.box_size
-            qr_xobj = init_xobject_dictionary(command_stream, bbox_size, bbox_size)
-            qr_xobj.compress()
-            return self.writer.add_object(qr_xobj), bbox_size
-
-    @_dc(frozen=True)
-    class FastQRStampStyle(QRStampStyle):
-        def create_stamp(self, writer, box, text_params):
-            try:
-                url = text_params.pop("url")
-            except KeyError:
-                raise LayoutError("Using a QR stamp style requires a 'url' text parameter.") from None
-            return FastQRStamp(writer, style=self, url=url, text_params=text_params, box=box)
-
-    return FastQRStampStyle
-
-
-_QR_STYLE = None
-
-
-def _white_background():
-    """An opaque white box under the stamp, so it stays legible over a noisy scan."""
-    from pyhanko.pdf_utils.content import RawContent
-    from pyhanko.pdf_utils.layout import BoxConstraints
-
-    return RawContent(b"1 g -2 -2 104 104 re f", box=BoxConstraints(100, 100))
-
-
-class _FloatNoiseFilter(logging.Filter):
-    """pyHanko warns when a stretched box exceeds its container by 1e-14 (float rounding)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        msg = record.getMessage()
-        return not ("is too wide for container" in msg or "is too tall for container" in msg)
-
-
-logging.getLogger("pyhanko.pdf_utils.layout").addFilter(_FloatNoiseFilter())
-
-
-def _full_bleed():
-    from pyhanko.pdf_utils import layout
-
-    return layout.SimpleBoxLayoutRule(x_align=layout.AxisAlignment.ALIGN_MID,
-                                      y_align=layout.AxisAlignment.ALIGN_MID,
-                                      margins=layout.Margins.uniform(0.5),
-                                      inner_content_scaling=layout.InnerScaling.STRETCH_FILL)
-
-
-def qr_style_class():
-    global _QR_STYLE
-    if _QR_STYLE is None:
-        _QR_STYLE = _fast_qr_style_class()
-    return _QR_STYLE
+VC_MAX_AGE = 600.0  # seconds a per-thread validation context (and the CRLs it fetched) is reused
+_BYTERANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
 
 
 @dataclass
@@ -244,151 +43,231 @@ class Profile:
     secret: bytes | None = None  # passphrase / PIN, resolved once by the parent
     env_var: str = "SOHOA_OFFICER_PASSPHRASE"
     tsa_url: str = ""
-    trust_roots: list = field(default_factory=list)  # DER bytes or paths
-    crl_dirs: list = field(default_factory=list)
+    trust: Trust = field(default_factory=Trust)
+    extra_certs: list = field(default_factory=list)  # path intermediates (DER) to carry in the CMS
     embed_validation: bool = False  # B-LT
-    use_lta: bool = False  # B-LTA (document timestamp), needs a TSA
+    use_lta: bool = False  # B-LTA (document timestamp), needs a TSA and B-LT
     font_file: str = ""
-    prefer_local_tsa_cache: bool = True
+    agency: str = ""  # the seal's appearance: the unit's name
+
+    @property
+    def level(self) -> str:
+        if self.embed_validation and self.tsa_url:
+            return "B-LTA" if self.use_lta else "B-LT"
+        return "B-T" if self.tsa_url else "B-B"
 
 
 class Engine:
     """A loaded key plus everything reused between documents. Thread-safe."""
 
     def __init__(self, profile: Profile, key: LoadedKey | None = None) -> None:
+        from asn1crypto import x509 as asn1_x509
+
         self.profile = profile
         self.key = key or load_signer(profile.key_ref, env_var=profile.env_var, secret=profile.secret)
-        self.trust_roots = load_trust_roots(list(profile.trust_roots))
+        if profile.extra_certs:
+            self.key.add_certs([asn1_x509.Certificate.load(d) for d in profile.extra_certs])
         self.timestamper = _timestamper(profile.tsa_url) if profile.tsa_url else None
         self.font = CachedFontFactory(Path(profile.font_file) if profile.font_file else font_path())
-        self._vc_local = threading.local()
-        self._lock = threading.Lock()
+        self._vc_local = threading.local()  # per thread: validation context, last placement
+        self._reserved: dict[str, int] = {}  # CMS space (hex digits) per kind of signature
+        self._places: dict[str, object] = {}  # stamp placement per original (copies share it)
+        self.md = digest_for(self.key.cert)
 
-    # -- helpers ------------------------------------------------------------------------------
     @property
     def cert(self):
         return self.key.cert
 
     def _vc(self):
-        """A validation context per thread (they cache fetched revocation data)."""
-        vc = getattr(self._vc_local, "vc", None)
-        if vc is None:
-            vc = validation_context(self.trust_roots, self.profile.crl_dirs, allow_fetching=True,
-                                    revocation_mode="hard-fail")
-            self._vc_local.vc = vc
+        """A validation context per thread (it caches fetched revocation data), renewed every
+        ``VC_MAX_AGE`` seconds so a long-running process does not embed stale CRLs."""
+        vc, born = getattr(self._vc_local, "vc", None), getattr(self._vc_local, "born", 0.0)
+        if vc is None or time.monotonic() - born > VC_MAX_AGE:
+            vc = self.profile.trust.validation_context(allow_fetching=True, revocation_mode="hard-fail",
+                                                       other_certs=self.key.chain_certs)
+            self._vc_local.vc, self._vc_local.born = vc, time.monotonic()
         return vc
 
-    def _sign(self, pdf: bytes, meta, *, stamp_style=None, field_spec=None, text_params=None) -> bytes:
-        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    def _meta(self, field_name: str, **kw):
         from pyhanko.sign import signers
-
-        w = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        if field_spec is not None and field_spec.box is not None and field_spec.on_page == -1:
-            field_spec = self._place_on_last_page(w, field_spec)
-        pdf_signer = signers.PdfSigner(meta, signer=self.key.signer, timestamper=self.timestamper,
-                                       stamp_style=stamp_style, new_field_spec=field_spec)
-        out = io.BytesIO()
-        # a fixed reservation spares pyHanko a dummy signature per document to measure the size
-        reserved = 8192 + (8192 if self.timestamper is not None else 0) + (16384 if meta.embed_validation_info else 0)
-        kw = dict(output=out, appearance_text_params=text_params, bytes_reserved=reserved)
-        # asn1crypto parses lazily and is not thread-safe, and pyHanko is pure Python (GIL-bound):
-        # one signature at a time per Engine; parallelism comes from processes (see service.py)
-        with self.key.lock:
-            pdf_signer.sign_pdf(w, **kw)
-        return out.getvalue()
-
-    @staticmethod
-    def _place_on_last_page(w, spec):
-        """Bottom-right of the last page, inside its MediaBox / CropBox."""
-        from dataclasses import replace
-
-        page_ref, _ = w.find_page_for_modification(-1)
-        page = page_ref.get_object()
-        box = None
-        node = page
-        while node is not None and box is None:
-            box = node.get("/CropBox") or node.get("/MediaBox")
-            parent = node.get("/Parent")
-            node = parent.get_object() if parent is not None and box is None else None
-        x0, y0, x1, y1 = ([float(v) for v in box] if box is not None else [0, 0, 595.28, 841.89])
-        width, height = spec.box[2] - spec.box[0], spec.box[3] - spec.box[1]
-        width = min(width, (x1 - x0) - 20)
-        height = min(height, (y1 - y0) / 3)
-        margin = 18.0
-        bx1 = x1 - margin
-        by0 = y0 + margin
-        return replace(spec, box=(int(bx1 - width), int(by0), int(bx1), int(by0 + height)))
-
-    # -- officer certification --------------------------------------------------------------
-    def certify(self, pdf: bytes, info: StampInfo, *, reason: str = CERT_PHRASE) -> bytes:
-        """The officer's certification signature. A certification signature must be the first one
-        in a PDF, so an original that already carries signatures (the organisation seal from the
-        pipeline) is certified from its last unsigned revision (see :func:`unsigned_base`)."""
-        return self._certify(unsigned_base(pdf), info, reason=reason)
-
-    def _certify(self, pdf: bytes, info: StampInfo, *, reason: str = CERT_PHRASE) -> bytes:
-        from pyhanko.pdf_utils.text import TextBoxStyle
-        from pyhanko.sign import fields, signers
-        from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
-
-        field_name = f"ChungThuc_{info.number}_{info.copy_index}_{secrets.token_hex(3)}"
-        embed = bool(self.profile.embed_validation)
-        meta = signers.PdfSignatureMetadata(
-            field_name=field_name, md_algorithm="sha256", certify=True,
-            docmdp_permissions=MDPPerm.FILL_FORMS, subfilter=SigSeedSubFilter.PADES,
-            reason=reason, location=info.body, name=info.officer_name,
-            embed_validation_info=embed,
-            use_pades_lta=bool(self.profile.use_lta and embed and self.timestamper is not None),
-            validation_context=self._vc() if embed else None,
-        )
-        style = qr_style_class()(
-            stamp_text=info.text().replace("%", "%%"),
-            text_box_style=TextBoxStyle(font=self.font, font_size=8, leading=10),
-            border_width=1, innsep=4,
-            background=_white_background(), background_opacity=1.0,
-            background_layout=_full_bleed(),
-        )
-        spec = fields.SigFieldSpec(sig_field_name=field_name, on_page=-1, box=(0, 0, 330, 112))
-        return self._sign(pdf, meta, stamp_style=style, field_spec=spec, text_params={"url": info.verify_url})
-
-    # -- organisation seal ---------------------------------------------------------------------
-    def seal(self, pdf: bytes, *, reason: str = "Ký số lưu kho", location: str = "") -> bytes:
-        from pyhanko.sign import fields, signers
         from pyhanko.sign.fields import SigSeedSubFilter
 
-        field_name = f"DauCoQuan_{secrets.token_hex(4)}"
         embed = bool(self.profile.embed_validation)
-        meta = signers.PdfSignatureMetadata(
-            field_name=field_name, md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES,
-            reason=reason, location=location or None, embed_validation_info=embed,
-            validation_context=self._vc() if embed else None,
-        )
-        spec = fields.SigFieldSpec(sig_field_name=field_name)
-        return self._sign(pdf, meta, field_spec=spec)
+        return signers.PdfSignatureMetadata(
+            field_name=field_name, md_algorithm=self.md, subfilter=SigSeedSubFilter.PADES,
+            embed_validation_info=embed, validation_context=self._vc() if embed else None,
+            use_pades_lta=bool(self.profile.use_lta and embed and self.timestamper is not None), **kw)
+
+    def _sign(self, pdf: bytes, meta, kind: str, *, new_page: bool = False, stamp_style=None, field_spec=None,
+              text_params=None, extra_fields=()) -> bytes:
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import fields, signers
+        from pyhanko.sign.general import SigningError
+
+        def once(reserved):
+            w = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+            if new_page:
+                w.insert_page(_blank_page())
+            for spec in extra_fields:
+                fields.append_signature_field(w, spec)
+            out = io.BytesIO()
+            pdf_signer = signers.PdfSigner(meta, signer=self.key.signer, timestamper=self.timestamper,
+                                           stamp_style=stamp_style, new_field_spec=field_spec)
+            # asn1crypto parses lazily and is not thread-safe, and pyHanko is pure Python
+            # (GIL-bound): one signature at a time per Engine; parallelism comes from processes
+            with self.key.lock:
+                pdf_signer.sign_pdf(w, output=out, appearance_text_params=dict(text_params or {}),
+                                    bytes_reserved=reserved)
+            return out.getvalue()
+
+        reserved = self._reserved.get(kind)
+        try:
+            data = once(reserved)
+        except SigningError as exc:
+            if reserved is None or "larger than expected" not in str(exc):
+                raise
+            log.info("%s signature larger than the measured size: estimated again", kind)
+            data = once(None)
+            reserved = None
+        if reserved is None:
+            self._reserved[kind] = _measured_reservation(data, len(pdf))
+        return data
+
+    # -- officer certification --------------------------------------------------------------
+    def certify(self, pdf: bytes, info: StampInfo, *, reason: str = CERT_PHRASE,
+                seal_slot: tuple[str, tuple[float, float]] | None = None) -> bytes:
+        """The officer's certification signature with the lời chứng stamp. A certification
+        signature must be the first one in a PDF, so an original that already carries signatures
+        (the organisation seal from the pipeline) is certified from its last unsigned revision.
+
+        ``seal_slot``: ``(field name, size)`` of the organisation seal that will follow. Its empty
+        signature field is created here, top right of page 1, because DocMDP lets later
+        signatures fill existing fields but not add visible ones."""
+        from pyhanko.sign import fields
+        from pyhanko.sign.fields import MDPPerm
+
+        base = unsigned_base(pdf)
+        place, seal_at = self._place_for(base, seal_slot[1] if seal_slot is not None else None)
+        self._vc_local.added_page = place.new_page
+        field_name = f"ChungThuc_{info.number}_{info.copy_index}_{secrets.token_hex(3)}"
+        meta = self._meta(field_name, certify=True, docmdp_permissions=MDPPerm.FILL_FORMS, reason=reason,
+                          location=info.body, name=info.officer_name)
+        spec = fields.SigFieldSpec(sig_field_name=field_name, on_page=place.page, box=_box(place.rect))
+        style = certification_style(info, self.font, rotate=place.rotate)
+        extra = []
+        if seal_at is not None:
+            extra.append(fields.SigFieldSpec(sig_field_name=seal_slot[0], on_page=0, box=_box(seal_at.rect)))
+        return self._sign(base, meta, "certify", new_page=place.new_page, stamp_style=style, field_spec=spec,
+                          text_params={"url": info.verify_url}, extra_fields=extra)
+
+    @property
+    def added_page(self) -> bool:
+        """Whether the last certification by this thread appended a certification page."""
+        return bool(getattr(self._vc_local, "added_page", False))
+
+    def _place_for(self, base: bytes, seal_size=None):
+        """(stamp placement, seal placement or None), computed once per original and seal size
+        (the copies of one act share them)."""
+        from signing.placement import plan
+
+        key = (hashlib.sha256(base).hexdigest(), seal_size)
+        found = self._places.get(key)
+        if found is None:
+            found = plan(base, STAMP_SIZES, seal_size)
+            if len(self._places) > 64:
+                self._places.clear()
+            self._places[key] = found
+        return found
+
+    # -- organisation seal ---------------------------------------------------------------------
+    def seal_slot(self) -> tuple[str, tuple[float, float]]:
+        """The field name and size a certification signature should reserve for this seal."""
+        agency = self.agency
+        return f"DauCoQuan_{secrets.token_hex(4)}", seal_size(agency)
+
+    @property
+    def agency(self) -> str:
+        return self.profile.agency or _cert_org(self.cert)
+
+    def seal(self, pdf: bytes, *, reason: str = SEAL_REASON) -> bytes:
+        """The organisation seal (Decree 30/2020 appearance: top right of page 1, no image, the
+        agency's name and the signing time with +07:00) — in the empty seal field a
+        certification signature reserved, else in a new field."""
+        from pyhanko.sign import fields
+
+        from signing.placement import seal_place
+        from vocab.clock import vn_now
+
+        agency = self.agency
+        slot, rotate = _empty_seal_field(pdf)
+        spec = None
+        if slot is None:
+            place = seal_place(pdf, seal_size(agency))
+            slot, rotate = f"DauCoQuan_{secrets.token_hex(4)}", place.rotate
+            spec = fields.SigFieldSpec(sig_field_name=slot, on_page=place.page, box=_box(place.rect))
+        meta = self._meta(slot, reason=reason, location=agency, name=agency)
+        style = seal_style(seal_text(agency, vn_now()), self.font, rotate=rotate)
+        return self._sign(pdf, meta, "seal", stamp_style=style, field_spec=spec)
 
     def close(self) -> None:
         self.key.close()
 
 
-# -- process pool plumbing: one Engine per worker process ---------------------------------------
+def _empty_seal_field(pdf: bytes) -> tuple[str | None, int]:
+    """The empty seal field reserved by a certification signature and its page's /Rotate."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.fields import enumerate_sig_fields
 
-_PROC_ENGINE: Engine | None = None
+    r = PdfFileReader(io.BytesIO(pdf), strict=False)
+    for name, _value, field_ref in enumerate_sig_fields(r, filled_status=False):
+        if name.startswith("DauCoQuan_"):
+            page = field_ref.get_object().get("/P")
+            rotate = 0
+            node = page.get_object() if page is not None else None
+            while node is not None:
+                if "/Rotate" in node:
+                    rotate = int(node["/Rotate"]) % 360
+                    break
+                parent = node.get("/Parent")
+                node = parent.get_object() if parent is not None else None
+            return name, rotate
+    return None, 0
 
 
-def _pool_init(profile: Profile) -> None:
-    global _PROC_ENGINE
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    _PROC_ENGINE = Engine(profile)
+def _measured_reservation(data: bytes, start: int) -> int:
+    """Hex digits to reserve next time: the CMS just written (the first signature of this
+    update), plus room for a timestamp token or chain a little longer."""
+    m = _BYTERANGE.search(data, start)
+    if m is None:
+        return 0
+    a, b = int(m.group(2)), int(m.group(3))
+    used = len(data[a + 1:b - 1].rstrip(b"0"))
+    used += used % 2
+    return used + max(2048, used // 8) * 2
 
 
-def _pool_certify(pdf: bytes, info: StampInfo) -> bytes:
-    assert _PROC_ENGINE is not None, "pool initializer did not run"
-    return _PROC_ENGINE.certify(pdf, info)
+def _box(rect) -> tuple:
+    return tuple(round(v, 2) for v in rect)
 
 
-def _pool_seal(pdf: bytes) -> bytes:
-    assert _PROC_ENGINE is not None, "pool initializer did not run"
-    return _PROC_ENGINE.seal(pdf)
+def _blank_page():
+    from pyhanko.pdf_utils import generic
+
+    from signing.placement import A4
+
+    return generic.DictionaryObject({
+        generic.pdf_name("/Type"): generic.pdf_name("/Page"),
+        generic.pdf_name("/MediaBox"): generic.ArrayObject([generic.FloatObject(v) for v in (0, 0, *A4)]),
+        generic.pdf_name("/Resources"): generic.DictionaryObject(),
+    })
+
+
+def _cert_org(cert) -> str:
+    try:
+        subj = cert.subject.native
+        return str(subj.get("organization_name") or subj.get("common_name") or "")
+    except Exception:  # noqa: BLE001
+        return ""
 
 
 def _timestamper(url: str):
@@ -431,10 +310,10 @@ def unsigned_base(pdf: bytes) -> bytes:
                     return base
             except Exception:  # noqa: BLE001
                 pass
-    return _strip_signatures(pdf)
+    return strip_signatures(pdf)
 
 
-def _strip_signatures(pdf: bytes) -> bytes:
+def strip_signatures(pdf: bytes) -> bytes:
     import pikepdf
 
     with pikepdf.open(io.BytesIO(pdf)) as doc:
@@ -454,9 +333,8 @@ def _strip_signatures(pdf: bytes) -> bytes:
             annots = page.obj.get("/Annots")
             if annots is None:
                 continue
-            kept = pikepdf.Array([a for a in annots if a.objgen not in sig_fields
-                                  and a.get("/FT") != pikepdf.Name.Sig])
-            page.obj.Annots = kept
+            page.obj.Annots = pikepdf.Array([a for a in annots if a.objgen not in sig_fields
+                                             and a.get("/FT") != pikepdf.Name.Sig])
         for key in ("/Perms", "/DSS"):
             if key in doc.Root:
                 del doc.Root[key]

@@ -11,29 +11,23 @@ Passphrases and PINs never come from a command-line argument: in order, an expli
 by the caller (a prompt, a file named on the command line), the ``pin-source`` file of the key
 reference, an environment variable (``SOHOA_SEAL_PASSPHRASE`` / ``SOHOA_OFFICER_PASSPHRASE`` /
 ``SOHOA_PKCS11_PIN``), and a sibling ``<file>.p12.pass`` file (written by ``sohoa pki dev``).
-Trust roots are the PEM/DER files named in ``settings.trust_roots``; the OS store is never used.
+Trust anchors, intermediates and CRLs: :mod:`signing.trust`.
 """
 from __future__ import annotations
 
-import glob
 import os
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asn1crypto import crl as asn1_crl
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 
-FETCH_TIMEOUT = float(os.environ.get("SOHOA_FETCH_TIMEOUT", "5"))
+from signing.errors import KeyUnavailable
 DEFAULT_PKCS11_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
                           "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
                           "/usr/local/lib/softhsm/libsofthsm2.so")
-
-
-class KeyLoadError(Exception):
-    """A key could not be loaded (wrong passphrase, missing file, token not found)."""
 
 
 @dataclass(frozen=True)
@@ -69,10 +63,6 @@ class KeyRef:
         q = dict(urllib.parse.parse_qsl(query))
         return cls(kind="pkcs12", path=path, pin_source=q.get("pin-source", ""), raw=ref)
 
-    @property
-    def label(self) -> str:
-        return self.object if self.kind == "pkcs11" else Path(self.path).name
-
 
 def _read_secret_file(path: str | os.PathLike) -> bytes:
     return Path(path).expanduser().read_bytes().rstrip(b"\r\n")
@@ -100,6 +90,19 @@ def resolve_secret(ref: KeyRef, env_var: str, explicit: bytes | str | None = Non
     return None
 
 
+def is_token(key_ref: str) -> bool:
+    """A PKCS#11 URI (a PIN opens it) rather than a PKCS#12 file (a passphrase)."""
+    return KeyRef.parse(key_ref).kind == "pkcs11"
+
+
+def key_secret(key_ref: str, secret_file: str | None = None) -> bytes | None:
+    """The passphrase / PIN for an officer's key from a file, the key reference, the environment
+    or a sibling ``.pass`` file (None: ask the person)."""
+    ref = KeyRef.parse(key_ref)
+    return resolve_secret(ref, "SOHOA_PKCS11_PIN" if ref.kind == "pkcs11" else "SOHOA_OFFICER_PASSPHRASE", None,
+                          extra_file=secret_file)
+
+
 def find_pkcs11_module(ref: KeyRef | None = None, env: dict | None = None) -> str:
     env = os.environ if env is None else env
     if ref is not None and ref.module_path:
@@ -109,87 +112,7 @@ def find_pkcs11_module(ref: KeyRef | None = None, env: dict | None = None) -> st
     for p in DEFAULT_PKCS11_MODULES:
         if os.path.exists(p):
             return p
-    raise KeyLoadError("no PKCS#11 module: set module-path in the key URI or SOHOA_PKCS11_MODULE")
-
-
-# -- certificates, trust roots, CRLs ----------------------------------------------------------
-
-def load_certs_from_bytes(data: bytes) -> list[asn1_x509.Certificate]:
-    if pem.detect(data):
-        return [asn1_x509.Certificate.load(der) for typ, _, der in pem.unarmor(data, multiple=True)
-                if typ == "CERTIFICATE"]
-    return [asn1_x509.Certificate.load(data)]
-
-
-def load_cert_file(path: str | os.PathLike) -> list[asn1_x509.Certificate]:
-    return load_certs_from_bytes(Path(path).read_bytes())
-
-
-def load_trust_roots(spec: str | list | tuple | None) -> list[asn1_x509.Certificate]:
-    """Trust roots from a comma-separated list of PEM/DER files (or directories of them), or a
-    list of such paths / certificate objects. Never the OS store."""
-    if not spec:
-        return []
-    items = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
-    out: list[asn1_x509.Certificate] = []
-    for item in items:
-        if not item:
-            continue
-        if isinstance(item, asn1_x509.Certificate):
-            out.append(item)
-            continue
-        if hasattr(item, "public_bytes"):  # a cryptography certificate
-            from cryptography.hazmat.primitives.serialization import Encoding
-            out.append(asn1_x509.Certificate.load(item.public_bytes(Encoding.DER)))
-            continue
-        if isinstance(item, (bytes, bytearray)):
-            out.extend(load_certs_from_bytes(bytes(item)))
-            continue
-        p = Path(item).expanduser()
-        if p.is_dir():
-            for f in sorted(p.glob("*.pem")) + sorted(p.glob("*.crt")) + sorted(p.glob("*.cer")):
-                out.extend(load_cert_file(f))
-        else:
-            out.extend(load_cert_file(p))
-    return out
-
-
-def load_local_crls(dirs: list | tuple) -> list[asn1_crl.CertificateList]:
-    """CRLs (``*.crl``, DER or PEM) found in the given directories, e.g. ``settings.pki_dir``."""
-    out = []
-    for d in dirs:
-        if not d:
-            continue
-        for f in sorted(glob.glob(os.path.join(str(d), "*.crl"))):
-            data = Path(f).read_bytes()
-            if pem.detect(data):
-                _, _, data = pem.unarmor(data)
-            try:
-                out.append(asn1_crl.CertificateList.load(data))
-                out[-1].native  # parse now, fail early
-            except Exception:  # noqa: BLE001 - a broken CRL file is skipped, not fatal
-                out.pop()
-    return out
-
-
-def validation_context(trust_roots, crl_dirs=(), *, allow_fetching: bool = True,
-                       revocation_mode: str = "soft-fail", other_certs=(), extra_crls=(),
-                       ocsps=(), moment=None):
-    from pyhanko_certvalidator import ValidationContext
-
-    crls = load_local_crls(crl_dirs) + list(extra_crls)
-    kw = dict(trust_roots=list(trust_roots), allow_fetching=allow_fetching,
-              revocation_mode=revocation_mode, other_certs=list(other_certs), crls=crls,
-              ocsps=list(ocsps))
-    if allow_fetching:
-        # synchronous 'requests' fetchers with a short timeout: no aiohttp sessions left open, and
-        # an unreachable CRL/OCSP server costs seconds, not a hang
-        from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
-
-        kw["fetcher_backend"] = RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT)
-    if moment is not None:
-        kw["moment"] = moment
-    return ValidationContext(**kw)
+    raise KeyUnavailable("không tìm thấy thư viện PKCS#11: đặt module-path trong URI khóa hoặc SOHOA_PKCS11_MODULE")
 
 
 # -- signers -----------------------------------------------------------------------------------
@@ -208,8 +131,19 @@ class LoadedKey:
         return self.signer.signing_cert
 
     @property
-    def thread_safe(self) -> bool:
-        return self.ref.kind == "pkcs12"
+    def chain_certs(self) -> list[asn1_x509.Certificate]:
+        """The other certificates the key came with (a PKCS#12's CA certificates), and those
+        added with :meth:`add_certs`: candidates for path building, embedded in every CMS."""
+        cert = self.cert
+        return [c for c in (self.signer.cert_registry or ()) if c.dump() != cert.dump()]
+
+    def add_certs(self, certs) -> None:
+        """Carry these certificates (the path's intermediates) in every signature from now on."""
+        have = {c.dump() for c in (self.signer.cert_registry or ())}
+        new = [c for c in certs if c.dump() not in have]
+        if new:
+            self.signer.cert_registry.register_multiple(new)
+            self.signer.__dict__.pop("_sohoa_pkg", None)
 
     def close(self) -> None:
         if self.session is not None:
@@ -230,16 +164,18 @@ def load_signer(key_ref: str, *, env_var: str = "SOHOA_OFFICER_PASSPHRASE",
     if ref.kind == "pkcs12":
         p = Path(ref.path).expanduser()
         if not p.is_file():
-            raise KeyLoadError(f"PKCS#12 file not found: {p}")
+            raise KeyUnavailable(f"không có tệp khóa PKCS#12: {p}")
         pw = resolve_secret(ref, env_var, secret, env, secret_file)
         try:
             signer = signers.SimpleSigner.load_pkcs12_data(p.read_bytes(), other_certs=list(other_certs),
                                                            passphrase=pw)
         except Exception as exc:  # noqa: BLE001
-            raise KeyLoadError(f"cannot open {p}: wrong passphrase or not a PKCS#12 file ({exc})") from exc
+            raise KeyUnavailable(f"không mở được {p}: sai mật khẩu hoặc không phải tệp PKCS#12",
+                                 detail=str(exc)) from exc
         if signer is None:
-            raise KeyLoadError(f"cannot open {p}: wrong passphrase or not a PKCS#12 file")
+            raise KeyUnavailable(f"không mở được {p}: sai mật khẩu hoặc không phải tệp PKCS#12")
         _prefer_pss(signer)
+        signer.embed_roots = False  # the verifier has its own anchors: roots only add bytes
         return LoadedKey(signer=signer, ref=ref)
     # PKCS#11
     from pyhanko.sign import pkcs11 as p11
@@ -259,8 +195,8 @@ def load_signer(key_ref: str, *, env_var: str = "SOHOA_OFFICER_PASSPHRASE",
                 raise
             session = p11.open_pkcs11_session(module, token_criteria=criteria, user_pin=None)
     except Exception as exc:  # noqa: BLE001
-        raise KeyLoadError(f"cannot open PKCS#11 token {ref.token!r} with {module}: "
-                           f"{type(exc).__name__} {exc}") from exc
+        raise KeyUnavailable(f"không mở được thiết bị ký PKCS#11 {ref.token!r} ({module}): sai mã PIN "
+                             f"hoặc thiết bị không có", detail=f"{type(exc).__name__} {exc}") from exc
     try:
         kw = {}
         if ref.key_id:
@@ -270,9 +206,11 @@ def load_signer(key_ref: str, *, env_var: str = "SOHOA_OFFICER_PASSPHRASE",
             kw["cert_label"] = ref.object
         signer = _fast_class("pkcs11")(session, other_certs_to_pull=None, prefer_pss=True, **kw)
         signer.signing_cert  # noqa: B018 - fetch the certificate now, fail early
+        signer.embed_roots = False
     except Exception as exc:  # noqa: BLE001
         session.close()
-        raise KeyLoadError(f"key {ref.object!r} not usable on token {ref.token!r}: {exc}") from exc
+        raise KeyUnavailable(f"không dùng được khóa {ref.object!r} trên thiết bị {ref.token!r}",
+                             detail=str(exc)) from exc
     return LoadedKey(signer=signer, ref=ref, session=session)
 
 
@@ -286,7 +224,7 @@ def _prefer_pss(signer) -> None:
     signer._sohoa_key = serialization.load_der_private_key(signer.signing_key.dump(), password=None)
     signer.__class__ = _fast_class("simple")
     # fix the mechanism once (pyHanko recomputes the PSS parameters for every call otherwise)
-    signer._signature_mechanism = signer.get_signature_mechanism_for_digest("sha256")
+    signer._signature_mechanism = signer.get_signature_mechanism_for_digest(digest_for(signer.signing_cert))
 
 
 class _FastCMSMixin:
@@ -425,6 +363,16 @@ def _fast_class(kind: str):
         cls = FastSimpleSigner
     _FAST_CLASSES[kind] = cls
     return cls
+
+
+def digest_for(cert) -> str:
+    """SHA-256, or the digest matching an ECDSA curve (SHA-384 for P-384, SHA-512 for P-521)."""
+    try:
+        if cert.public_key.algorithm == "ec":
+            return {"secp384r1": "sha384", "secp521r1": "sha512"}.get(cert.public_key.curve[1], "sha256")
+    except Exception:  # noqa: BLE001
+        pass
+    return "sha256"
 
 
 def cert_fingerprint(cert: asn1_x509.Certificate) -> str:

@@ -24,6 +24,8 @@ class Settings:
     rescan_seconds: float = 5.0  # periodic rescan of the inbox, whatever the observer says
     max_attempts: int = 5  # transient failures are retried this many times, with backoff
     max_pixels: int = 200_000_000  # decompression-bomb cap per page
+    work_pixels: int = 30_000_000  # a page is analysed and OCR'd at most this big (memory per page worker)
+    empty_timeout_seconds: float = 900.0  # an empty file in the inbox is waited for this long
     ocr_lang: str = "vie"
     agency_code: str = "000.00.01.H29"  # the unit's code, first part of every dossier code
     unit_name: str = "Ủy ban nhân dân xã"  # shown on receipts and certification stamps
@@ -36,13 +38,21 @@ class Settings:
     # comma-separated; never the OS store)
     seal_key: str = ""
     seal_passphrase_file: str = ""
-    trust_roots: str = ""
+    trust_roots: str = ""  # older name of trust_roots_gov
     # identity check at intake (registry.verifier): a population-database gateway's URL and bearer
     # token; or identity_verifier = "stub" with identity_stub_file (JSON of known people) for dev
     identity_url: str = ""
     identity_token: str = ""
     identity_verifier: str = ""
     identity_stub_file: str = ""
+    # the two anchor sets kept apart (spec §5): the government special-use CA and the public CAs;
+    # intermediates: a PEM bundle (or directory) used to build paths for keys that lack them
+    trust_roots_gov: str = ""
+    trust_roots_public: str = ""
+    intermediates: str = ""
+    # where the QR code of a certified copy leads (required outside dev mode, never loopback)
+    public_base_url: str = ""
+    dev_mode: bool = False  # set by `sohoa pki dev`: dev PKI published at /pki/, loopback QR allowed
     # portal sync (issue 12): empty portal_url = events wait in the outbox; the token is a secret
     portal_url: str = ""
     portal_token: str = ""
@@ -127,3 +137,34 @@ def load_settings(home: str | os.PathLike | None = None, env: dict | None = None
 
 def with_overrides(settings: Settings, **kw) -> Settings:
     return replace(settings, **{k: v for k, v in kw.items() if v is not None})
+
+
+def update_config_file(home: str | os.PathLike, values: dict) -> Path:
+    """Set top-level keys in ``$SOHOA_HOME/sohoa.toml``, keeping everything else (comments,
+    tables) as is; refuses to touch a file that is not valid TOML."""
+    import json
+    import re
+
+    path = Path(home) / "sohoa.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if text:
+        tomllib.loads(text)
+    lines = text.splitlines()
+    first_table = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("[")), len(lines))
+    for k, v in values.items():
+        rendered = f"{k} = {json.dumps(v, ensure_ascii=False)}"
+        pat = re.compile(rf"^\s*{re.escape(k)}\s*=")
+        for i in range(first_table):
+            if pat.match(lines[i]):
+                lines[i] = rendered
+                break
+        else:
+            lines.insert(first_table, rendered)
+            first_table += 1
+    out = "\n".join(lines) + "\n"
+    tomllib.loads(out)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(out, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import ocr
-from ingest import Claimed, Journal
-from ocr import DocumentResult, OcrInputError, PageResult
+from ingest import Claimed, Journal, reasons
+from ocr import DocumentResult, OcrInputError, OcrPageError, PageResult, Problem
 from registry.codes import parse_receipt_qr
 from registry import FieldRead, Incoming, IntakeTx, Store
 from sohoa.config import Settings
@@ -73,6 +73,8 @@ class BatchOutcome:
     quarantined: list[int] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
     retry: list[int] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)  # duplicates waiting for their original (no attempt spent)
+    retaken: list[int] = field(default_factory=list)  # bytes changed after they were taken: back to the inbox
     pool_broken: bool = False
     seconds: float = 0.0
 
@@ -129,9 +131,14 @@ def process_batch(ctx: JobContext, entry_ids: list[int]) -> BatchOutcome:
         dups = _check_duplicates(ctx, [e for e in entries if e.duplicate_of is not None], ids, out)
         good = _validate(ctx, originals, out)
         refs = _ocr_pages(ctx, good, out)
+        out.retaken = ctx.journal.changed([e.id for e, _ in good if e.id not in out.quarantined])
+        if out.retaken:  # a scanner still writing into a file it had open when it was taken
+            ctx.journal.retake(out.retaken)
+            refs = [r for r in refs if r.entry_id not in out.retaken]
         documents = [_incoming(ctx, seg, by_id[seg.pages[0].entry_id]) for seg in split_documents(refs)]
         late_quarantine = [e.id for e in dups if e.duplicate_of in out.quarantined]  # its twin here was bad
-        finished = [i for i in ids if i not in out.quarantined and i not in late_quarantine]
+        skip = set(out.quarantined) | set(late_quarantine) | set(out.deferred) | set(out.retaken)
+        finished = [i for i in ids if i not in skip]
         with ctx.journal.finishing(finished) as session:
             tx = IntakeTx(session, ctx.store)
             for doc, hints in documents:
@@ -140,19 +147,34 @@ def process_batch(ctx: JobContext, entry_ids: list[int]) -> BatchOutcome:
                 if e.id not in late_quarantine:
                     _link_duplicate(ctx, tx, e, out)
         for i in late_quarantine:
-            ctx.journal.quarantine(i, "same content as a file of the same batch that was quarantined")
+            other = by_id[i].duplicate_of
+            ctx.journal.quarantine(i, reasons.explain("duplicate_of_quarantined", f"same content as #{other}",
+                                                      other=f"#{other}").text())
             out.quarantined.append(i)
-        ctx.journal.finish_files([i for i in ids if i not in out.quarantined])
+        ctx.journal.finish_files(finished)
     except Transient as exc:
-        out.pool_broken = isinstance(exc, PoolBroken)
-        out.retry = ctx.journal.retry_later([i for i in ids if i not in out.quarantined], str(exc),
-                                            ctx.settings.max_attempts)
+        out.pool_broken = out.pool_broken or isinstance(exc, PoolBroken)
+        _retry(ctx, ids, str(exc), out)
     except Exception as exc:  # unexpected: retried with backoff, quarantined when attempts run out
         log.exception("batch %s failed", ids)
-        out.retry = ctx.journal.retry_later([i for i in ids if i not in out.quarantined],
-                                            f"{type(exc).__name__}: {exc}", ctx.settings.max_attempts)
+        _retry(ctx, ids, f"{type(exc).__name__}: {exc}", out)
     out.seconds = time.monotonic() - t0
     return out
+
+
+def _retry(ctx: JobContext, ids: list[int], error: str, out: BatchOutcome) -> None:
+    """The batch's files still in hand go back for another try; those out of attempts are
+    quarantined by the journal, and counted so."""
+    rest = [i for i in ids if i not in out.quarantined and i not in out.deferred and i not in out.retaken]
+    out.retry = ctx.journal.retry_later(rest, error, ctx.settings.max_attempts)
+    states = ctx.journal.states([i for i in rest if i not in out.retry])
+    out.quarantined += [i for i, st in states.items() if st == "quarantined"]
+
+
+def _quarantine(ctx: JobContext, entry_id: int, exc: BaseException, out: BatchOutcome) -> None:
+    why = reasons.for_exception(exc)
+    ctx.journal.quarantine(entry_id, why.text())
+    out.quarantined.append(entry_id)
 
 
 def _validate(ctx: JobContext, entries: list[Claimed], out: BatchOutcome) -> list[tuple[Claimed, int]]:
@@ -161,41 +183,75 @@ def _validate(ctx: JobContext, entries: list[Claimed], out: BatchOutcome) -> lis
         try:
             n = ocr.count_pages(e.work_path, max_pixels=ctx.settings.max_pixels)
             if n < 1:
-                raise OcrInputError("no pages")
+                raise OcrInputError("no pages", code=Problem.PDF_NO_PAGES)
             good.append((e, n))
             ctx.journal.note_progress(e.id, 0, n)
-        except OcrInputError as exc:
-            ctx.journal.quarantine(e.id, str(exc))
-            out.quarantined.append(e.id)
+        except (OcrInputError, OSError) as exc:  # unreadable, or the file itself gone / not readable
+            _quarantine(ctx, e.id, exc, out)
     return good
 
 
 def _ocr_pages(ctx: JobContext, good: list[tuple[Claimed, int]], out: BatchOutcome) -> list[PageRef]:
-    kw = dict(lang=ctx.settings.ocr_lang, max_pixels=ctx.settings.max_pixels)
+    """Every page of every good file, concurrently. A page that fails is read again alone (in a
+    fresh process when a worker died); if it fails again, its file is quarantined with the
+    page's reason and the rest of the batch goes on."""
+    kw = dict(lang=ctx.settings.ocr_lang, max_pixels=ctx.settings.max_pixels, work_pixels=ctx.settings.work_pixels)
     tasks: list[tuple[Claimed, int, Future | None]] = []
     for e, n in good:
         for i in range(n):
-            fut = None if ctx.executor is None else ctx.executor.submit(ocr.read_page, e.work_path, i, **kw)
+            fut = None if ctx.executor is None else ctx.executor.submit(ocr.read_page, e.work_path, i,
+                                                                         source_sha256=e.sha256, **kw)
             tasks.append((e, i, fut))
     refs: list[PageRef] = []
     failed: set[int] = set()
     for e, i, fut in tasks:
         if e.id in failed:
+            if fut is not None:
+                fut.cancel()
             continue
         try:
-            page = ocr.read_page(e.work_path, i, **kw) if fut is None else fut.result()
-        except OcrInputError as exc:
+            page = _read_page(ctx, e, i, fut, kw, out)
+        except (OcrInputError, OSError) as exc:
             failed.add(e.id)
-            ctx.journal.quarantine(e.id, f"page {i + 1}: {exc}")
-            out.quarantined.append(e.id)
+            _quarantine(ctx, e.id, exc, out)
             continue
-        except Exception as exc:
-            if type(exc).__name__ == "BrokenProcessPool":
-                raise PoolBroken("the OCR worker pool broke (a worker died); will retry") from exc
-            raise
         refs.append(PageRef(e.id, Path(e.work_path), page))
         ctx.journal.note_progress(e.id, i + 1)
     return [r for r in refs if r.entry_id not in failed]
+
+
+def _read_page(ctx: JobContext, e: Claimed, i: int, fut: Future | None, kw: dict, out: BatchOutcome) -> PageResult:
+    try:
+        if fut is None:
+            return ocr.read_page(e.work_path, i, source_sha256=e.sha256, **kw)
+        return fut.result()
+    except OcrPageError as exc:
+        log.warning("page %d of #%d failed (%s); reading it again alone", i + 1, e.id, exc)
+        return _page_alone(e, i, kw, isolated=False)
+    except (OcrInputError, OSError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a worker died (killed, out of memory) or the result did not come back
+        if type(exc).__name__ == "BrokenProcessPool":
+            out.pool_broken = True  # the host replaces the pool after this batch
+        log.warning("page %d of #%d: %s: %s; reading it again alone", i + 1, e.id, type(exc).__name__, exc)
+        return _page_alone(e, i, kw, isolated=True)
+
+
+def _page_alone(e: Claimed, i: int, kw: dict, *, isolated: bool) -> PageResult:
+    """One page on its own: here, or in a one-off process when the last try killed its worker."""
+    if not isolated:
+        return ocr.read_page(e.work_path, i, source_sha256=e.sha256, **kw)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver")) as one:
+        try:
+            return one.submit(ocr.read_page, e.work_path, i, source_sha256=e.sha256, **kw).result()
+        except (OcrInputError, OSError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise OcrPageError(f"the page worker died on this page again ({type(exc).__name__}: {exc}); "
+                               "out of memory?", page=i) from exc
 
 
 def _incoming(ctx: JobContext, seg: Segment, first: Claimed) -> tuple[Incoming, RouteHints]:
@@ -206,7 +262,8 @@ def _incoming(ctx: JobContext, seg: Segment, first: Claimed) -> tuple[Incoming, 
                    doc_type=res.doc_type, type_confidence=res.confidence,
                    fields={k: FieldRead(f.value, f.confidence, tuple(f.flags)) for k, f in res.fields.items()},
                    quality=res.quality, ingest_id=first.id, source_name=first.name,
-                   page_from=seg.pages[0].page.index + 1, page_to=seg.pages[-1].page.index + 1)
+                   page_from=seg.pages[0].page.index + 1, page_to=seg.pages[-1].page.index + 1,
+                   content_key=res.content_key)
     return doc, RouteHints(qr_target=seg.qr_target, folder=first.route_hint)
 
 
@@ -226,7 +283,8 @@ def _record_and_route(ctx: JobContext, tx: IntakeTx, doc: Incoming, hints: Route
 
 def _check_duplicates(ctx: JobContext, dups: list[Claimed], batch: list[int], out: BatchOutcome) -> list[Claimed]:
     """Same bytes as an earlier file: link to its documents, never OCR again. Checked before any
-    OCR so that waiting for an original still in progress wastes no work."""
+    OCR. A duplicate whose original is still being processed waits (deferred, no attempt spent)
+    while the rest of the batch goes on."""
     ready = []
     for e in dups:
         if e.duplicate_of in batch:
@@ -234,9 +292,14 @@ def _check_duplicates(ctx: JobContext, dups: list[Claimed], batch: list[int], ou
             continue
         state = ctx.journal.state_of(e.duplicate_of) or "missing"
         if state in ("pending", "working", "retry"):
-            raise Transient(f"same content as journal entry #{e.duplicate_of}, which is still being processed")
+            ctx.journal.defer([e.id], f"same content as journal entry #{e.duplicate_of}, which is still being "
+                                      "processed: waiting for it")
+            out.deferred.append(e.id)
+            continue
         if state == "quarantined":
-            ctx.journal.quarantine(e.id, f"same content as journal entry #{e.duplicate_of}, quarantined earlier")
+            ctx.journal.quarantine(e.id, reasons.explain(
+                "duplicate_of_quarantined", f"same content as journal entry #{e.duplicate_of}, quarantined earlier",
+                other=f"#{e.duplicate_of}").text())
             out.quarantined.append(e.id)
             continue
         ready.append(e)

@@ -64,7 +64,8 @@ class Runtime:
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
         self.watcher = InboxWatcher(settings.inbox, self._on_batch, quiet=settings.quiet_seconds,
-                                    rescan=settings.rescan_seconds, polling=settings.polling_observer)
+                                    rescan=settings.rescan_seconds, polling=settings.polling_observer,
+                                    empty_timeout=settings.empty_timeout_seconds)
 
     # -- dispatch ---------------------------------------------------------------------------------
     def _on_batch(self, batch: list[Candidate]) -> None:

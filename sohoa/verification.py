@@ -40,11 +40,10 @@ class Verification:
 
 def check_signatures(settings, data: bytes):
     """The signing report for ``data`` against the configured trust anchors (never the OS store)."""
-    from signing import verify_pdf
-    from signing.service import crl_dirs_of, trust_roots_of
+    from signing import Trust, verify_pdf
 
     try:
-        return verify_pdf(data, trust_roots_of(settings), crl_dirs_of(settings), allow_fetching=False)
+        return verify_pdf(data, Trust.from_settings(settings), allow_fetching=False)
     except Exception as exc:  # not a PDF, an unreadable signature dictionary, …
         raise Invalid("không xác minh được tệp này: đây không phải tệp PDF đọc được",
                       detail=f"{type(exc).__name__}: {exc}") from None

@@ -72,5 +72,22 @@ def create_app(settings, db) -> FastAPI:
             return JSONResponse({"error": exc.kind, "detail": exc.message}, status_code=exc.http_status)
         return webui.error_page(request, exc.http_status, exc.message)
 
+    if settings.dev_mode:
+        _publish_dev_pki(app, settings)
     install_log_redaction()
     return app
+
+
+def _publish_dev_pki(app: FastAPI, settings) -> None:
+    """Dev mode: the dev PKI's CRLs and CA certificates at the addresses written in its
+    certificates (``<base>/pki/<ca>.crl|.crt``)."""
+    from fastapi import Response
+
+    from sohoa.dev.servers import pki_file
+
+    @app.get("/pki/{name}", include_in_schema=False)
+    def dev_pki(name: str) -> Response:
+        found = pki_file(settings.pki_dir, f"/pki/{name}")
+        if found is None:
+            return Response(status_code=404)
+        return Response(content=found[0], media_type=found[1])

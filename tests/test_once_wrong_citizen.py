@@ -190,3 +190,45 @@ def test_a_paper_that_names_the_applicant_as_a_parent_is_his_to_bring(home, sett
     assert "giấy tờ của người khác" in cli.refused("assign", str(card), code)
     shown = cli.ok("document", "show", str(birth))[0]
     assert shown["subjects"] == ["*********" + child.pid[-3:]]  # still the child's, not re-labelled
+
+
+def test_a_route_never_attaches_another_citizens_paper(settings, db):
+    """The intake (the ingest job's door): a receipt QR or an inbox folder that names An's dossier
+    does not put Hạnh's card on it — the card waits for staff and the refusal is audited; An's own
+    card, and a form that names nobody, are attached (the form then is An's, audited)."""
+    from registry import IntakeTx
+    from registry.intake import FieldRead, Incoming
+    from tests.api.apitest_helpers import pdf_bytes
+
+    def incoming(label, doc_type, fields):
+        return Incoming(pdf=pdf_bytes(label), sealed=False, pages=1, text="", doc_type=doc_type, type_confidence=0.9,
+                        fields={k: FieldRead(v, 0.9) for k, v in fields.items()}, quality="ok", ingest_id=None,
+                        source_name=f"{label}.jpg", page_from=1, page_to=1)
+
+    from registry import service
+
+    with db.session() as s:
+        code = service.create_dossier(s, procedure="1.001193", subject=AN.pid, name=AN.name,
+                                      agency=settings.agency_code).code
+        tx = IntakeTx(s, Store(settings.store_dir))
+        hers = tx.record(incoming("hers", "cccd", id_card_fields(HANH)))
+        his = tx.record(incoming("his", "cccd", id_card_fields(AN)))
+        form = tx.record(incoming("form", "to_khai", {}))
+        assert hers.subject_pid == HANH.pid and his.subject_pid == AN.pid and form.subject_pid is None
+        assert tx.attach(hers.id, code, "qr").dossier_code is None
+        assert tx.attach(his.id, code, "folder").dossier_code == code
+        assert tx.attach(form.id, code, "qr").dossier_code == code
+        refused = audits(s, "document.route.refused")
+        assert [(a.object_id, a.detail["dossier"], a.detail["routed_by"], a.actor) for a in refused] == [
+            (str(hers.id), code, "qr", "system:intake")]
+        assert [c.document_id for c in service.get_dossier(s, code).components] == [his.id, form.id]
+        assert s.get(Subject, s.get(Document, form.id).subject_id).identifier == AN.pid
+        assert [a.object_id for a in audits(s, "document.subject")] == [str(form.id)]
+    assert [d.id for d in _unassigned(db)] == [hers.id]
+
+
+def _unassigned(db):
+    from registry import service
+
+    with db.session() as s:
+        return service.unassigned_documents(s)

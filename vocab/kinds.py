@@ -48,6 +48,7 @@ class EntryState(StrEnum):
     DONE = "done"
     DUPLICATE = "duplicate"
     QUARANTINED = "quarantined"
+    RETAKEN = "retaken"  # its bytes changed before it was done: put back in the inbox, taken anew
 
 
 ACTIVE_STATES: tuple[str, ...] = (EntryState.PENDING, EntryState.WORKING, EntryState.RETRY)

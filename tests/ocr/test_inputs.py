@@ -61,15 +61,18 @@ def test_encrypted_pdf(tmp_path):
         ocr.count_pages(str(p))
 
 
-def test_text_renamed_pdf_and_wrong_extension(tmp_path):
+def test_text_renamed_pdf_is_refused_and_content_decides_the_type(tmp_path):
     p = tmp_path / "notes.pdf"
     p.write_text("just some text, not a PDF\n")
-    with pytest.raises(OcrInputError):
+    with pytest.raises(OcrInputError) as exc:
         ocr.count_pages(str(p))
-    q = tmp_path / "photo.png"
-    Image.fromarray(np.full((20, 20), 255, np.uint8)).save(q, format="JPEG")
-    with pytest.raises(OcrInputError, match="JPEG"):
-        ocr.count_pages(str(q))
+    assert exc.value.code == "not_a_scan" and "text" in exc.value.detail
+    # a JPEG is a JPEG whatever its name says (.png, .jfif, .jpe, no extension)
+    for name in ("photo.png", "scan.jfif", "scan.jpe", "scan"):
+        q = tmp_path / name
+        Image.fromarray(np.full((20, 20), 255, np.uint8)).save(q, format="JPEG")
+        assert ocr.sniff(str(q)) == "JPEG"
+        assert ocr.count_pages(str(q)) == 1
 
 
 def _png_header_only(w: int, h: int) -> bytes:

@@ -1,8 +1,9 @@
-"""Fixtures for signing tests: a real test PKI (CA, officers, seal, TSA, CRL served on loopback),
-a temp SQLite registry and a temp Store. No mocks: pyHanko signs and validates for real."""
+"""Fixtures for signing tests: a real test PKI shaped like a CA's (RSA-4096 root and issuing CA,
+RSA-3072 end entities with policies, CRL distribution points and AIA; an ECDSA P-384 chain)
+whose CRLs, CA certificates and TSA are served on loopback; a temp SQLite registry and Store.
+Only the roots are configured. No mocks: pyHanko signs and validates for real."""
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -20,7 +21,7 @@ if _mod is not None and getattr(_mod, "__file__", None) is None:
 
 @pytest.fixture(scope="session")
 def tpki(tmp_path_factory):
-    from signing.devtools import make_test_pki
+    from sohoa.dev.testpki import make_test_pki
 
     d = tmp_path_factory.mktemp("signhome") / "pki"
     t = make_test_pki(d)
@@ -30,7 +31,7 @@ def tpki(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def scan_pdf() -> bytes:
-    from signing.devtools import scanned_pdf
+    from sohoa.dev.scans import scanned_pdf
 
     return scanned_pdf(dpi=100, noise=False)
 
@@ -39,14 +40,15 @@ def scan_pdf() -> bytes:
 def sign_home(tmp_path, tpki) -> Path:
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copytree(tpki.directory, home / "pki")  # settings.pki_dir: local CRL copy lives here
+    (home / "pki").mkdir()  # settings.pki_dir: no local CRLs — they come from the distribution points
     return home
 
 
 def _settings(home: Path, tpki, **kw):
     from sohoa.config import load_settings
 
-    base = dict(trust_roots=tpki.ca_pem, tsa_url="", seal_key="")
+    base = dict(trust_roots_gov=",".join(tpki.roots), tsa_url="", seal_key="", dev_mode=True,
+                unit_name="Ủy ban nhân dân xã Tân Phú")
     base.update(kw)
     return load_settings(home, env={}, workers=2, **base)
 
@@ -56,6 +58,13 @@ def make_settings(sign_home, tpki):
     def make(**kw):
         return _settings(sign_home, tpki, **kw)
     return make
+
+
+@pytest.fixture
+def trust(tpki):
+    from signing import Trust
+
+    return Trust.build(gov=tpki.roots)
 
 
 @pytest.fixture
@@ -88,8 +97,16 @@ def put_doc(sign_home):
 
 
 @pytest.fixture
-def officer_id(sign_db, tpki):
-    from signing.admin import add_officer
+def add_off(sign_db, trust):
+    """Register an officer from a test certificate (checked like ``sohoa officer add``)."""
+    from signing import add_officer
 
-    return add_officer(sign_db, "Nguyễn Văn An", str(tpki.officer.p12_path), title="Phó Chủ tịch UBND xã",
-                       body="Ủy ban nhân dân xã Tân Phú")["id"]
+    def add(issued, title="Phó Chủ tịch UBND xã", **kw):
+        return add_officer(sign_db, str(issued.p12_path), title=title, body="Ủy ban nhân dân xã Tân Phú",
+                           trust=trust, **kw)["id"]
+    return add
+
+
+@pytest.fixture
+def officer_id(add_off, tpki):
+    return add_off(tpki.officer)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from signing.devtools import validate_all
+from sigcheck import validate_all
 
 
 def _dead_url() -> str:
@@ -19,11 +19,11 @@ def _dead_url() -> str:
 
 def test_failed_signing_keeps_number_for_retry(make_settings, sign_db, put_doc, officer_id, tpki, scan_pdf):
     from registry.models import CertifiedCopy
-    from signing import Certifier, CertifyError
+    from signing import Certifier, SigningFailed
 
     doc = put_doc(sign_db, scan_pdf)
     with Certifier(make_settings(tsa_url=_dead_url()), sign_db, officer_id, workers=1) as c:
-        with pytest.raises(CertifyError):
+        with pytest.raises(SigningFailed):
             c.certify([doc])
     with sign_db.session() as ses:
         (row,) = ses.query(CertifiedCopy).all()
@@ -39,36 +39,37 @@ def test_failed_signing_keeps_number_for_retry(make_settings, sign_db, put_doc, 
 def test_revocation_unreachable_is_a_warning(tmp_path, scan_pdf):
     """A PKI whose CRL server is down: signing still works (B-T/B-B, no LT data) with a warning,
     and verification says the revocation status could not be checked."""
-    from signing.devtools import make_test_pki
+    from signing import Trust, verify_pdf
+    from signing.checks import check_signing_cert
     from signing.engine import Engine, Profile
-    from signing.service import check_signing_cert
-    from signing.keys import load_trust_roots
-    from signing.verify import verify_pdf
+    from sohoa.dev.testpki import make_test_pki
 
     t = make_test_pki(tmp_path / "pki", serve=False)  # nothing listens on the CRL URL
-    roots = load_trust_roots(t.ca_pem)
-    key_cert = Engine(Profile(key_ref=str(t.officer.p12_path))).cert
-    check = check_signing_cert(key_cert, roots, crl_dirs=[])
-    assert not check.revocation_checked and check.warnings
-    out = Engine(Profile(key_ref=str(t.seal.p12_path))).seal(scan_pdf)
-    rep = verify_pdf(out, t.ca_pem, crl_dirs=[])
+    trust = Trust.build(gov=t.roots)
+    officer = Engine(Profile(key_ref=str(t.officer.p12_path), trust=trust))
+    check = check_signing_cert(officer.cert, trust, other_certs=officer.key.chain_certs)
+    assert not check.revocation_checked and check.warnings and check.anchor_set == "gov"
+    out = Engine(Profile(key_ref=str(t.seal.p12_path), trust=trust)).seal(scan_pdf)
+    rep = verify_pdf(out, trust)
     sig = rep.signatures[0]
     assert sig.revocation == "unknown" and any("thu hồi" in w for w in sig.warnings)
-    assert rep.trusted and rep.intact
-    # with the CRL available locally the status is known
-    rep = verify_pdf(out, t.ca_pem, crl_dirs=[str(tmp_path / "pki")])
+    assert rep.trusted and rep.intact and rep.valid
+    # with the CRLs available locally the status is known
+    local = Trust.build(gov=t.roots, crl_dirs=[str(tmp_path / "pki")])
+    rep = verify_pdf(out, local)
     assert rep.signatures[0].revocation == "good" and rep.valid
     # the revoked certificate, known from the local CRL
-    out = Engine(Profile(key_ref=str(t.revoked.p12_path))).seal(scan_pdf)
-    rep = verify_pdf(out, t.ca_pem, crl_dirs=[str(tmp_path / "pki")])
+    out = Engine(Profile(key_ref=str(t.revoked.p12_path), trust=trust)).seal(scan_pdf)
+    rep = verify_pdf(out, local)
     assert rep.signatures[0].revocation == "revoked" and not rep.valid
+    assert rep.signatures[0].revocation_reason == "key_compromise"
 
 
-def test_verify_unsigned_and_garbage(tpki, scan_pdf):
+def test_verify_unsigned_and_garbage(trust, scan_pdf):
     from signing import verify_pdf
 
-    rep = verify_pdf(scan_pdf, tpki.ca_pem)
+    rep = verify_pdf(scan_pdf, trust)
     assert not rep.valid and not rep.signed and rep.errors
-    rep = verify_pdf(b"not a pdf", tpki.ca_pem)
+    rep = verify_pdf(b"not a pdf", trust)
     assert not rep.valid and rep.errors
     assert '"valid": false' in rep.to_json()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from signing.devtools import validate_all
+from sigcheck import pdfsig_all_valid, validate_all
 
 pytestmark = pytest.mark.skipif(shutil.which("softhsm2-util") is None,
                                 reason="softhsm2 is not installed (apt-get install softhsm2)")
@@ -17,7 +17,7 @@ def token(tmp_path_factory, tpki):
     """One token per test run: SoftHSM2 reads its configuration once per process."""
     import os
 
-    from signing.devtools import softhsm_token
+    from sohoa.dev.pki import softhsm_token
 
     tok = softhsm_token(tmp_path_factory.mktemp("hsm"), tpki.officer, label="officer1")
     old = os.environ.get("SOFTHSM2_CONF")
@@ -29,17 +29,19 @@ def token(tmp_path_factory, tpki):
         os.environ["SOFTHSM2_CONF"] = old
 
 
-def test_pkcs11_certify(token, make_settings, sign_db, put_doc, tpki, scan_pdf, tmp_path):
-    from signing import Certifier, verify_pdf
-    from signing.admin import add_officer
+def test_pkcs11_certify(token, make_settings, sign_db, put_doc, tpki, scan_pdf, tmp_path, trust):
+    """The token holds only the officer's certificate: the path is built through the AIA
+    caIssuers address, and the intermediate is carried in the signature."""
+    from signing import Certifier, add_officer, verify_pdf
 
-    oid = add_officer(sign_db, "Nguyễn Văn An", token["uri"], title="Phó Chủ tịch UBND xã")["id"]
+    oid = add_officer(sign_db, token["uri"], title="Phó Chủ tịch UBND xã", trust=trust)["id"]
     s = make_settings(tsa_url=tpki.tsa_url)
     with Certifier(s, sign_db, oid, workers=1) as c:
         (res,) = c.certify([put_doc(sign_db, scan_pdf)], out_dir=tmp_path)
     data = Path(res.copies[0].path).read_bytes()
     validate_all(data, tpki, expect_timestamp=True)
-    assert verify_pdf(data, tpki.ca_pem).signatures[0].signer == "Nguyễn Văn An"
+    pdfsig_all_valid(data, tpki.roots)
+    assert verify_pdf(data, trust).signatures[0].signer == "Nguyễn Văn An"
 
 
 def test_pkcs11_seal_pin_from_env(token, make_settings, tpki, scan_pdf, monkeypatch):
@@ -47,18 +49,18 @@ def test_pkcs11_seal_pin_from_env(token, make_settings, tpki, scan_pdf, monkeypa
 
     uri = token["uri"].split("&pin-source=")[0]
     monkeypatch.setenv("SOHOA_PKCS11_PIN", Path(token["pin_file"]).read_text())
-    sealer = Sealer.from_settings(make_settings(seal_key=uri))
+    # the configured intermediates bundle builds the path (no fetching needed)
+    sealer = Sealer.from_settings(make_settings(seal_key=uri, intermediates=tpki.intermediate_pem))
     validate_all(sealer.seal(scan_pdf), tpki)
     validate_all(sealer.seal(scan_pdf), tpki)  # the session stays open for many documents
 
 
-def test_pkcs11_batch_in_pool(token, make_settings, sign_db, put_doc, tpki, scan_pdf, tmp_path):
+def test_pkcs11_batch_in_pool(token, make_settings, sign_db, put_doc, tpki, scan_pdf, tmp_path, trust):
     """Batches sign in worker processes; each opens its own token session once."""
-    from signing import Certifier
-    from signing.admin import add_officer
-    from signing.devtools import scanned_pdf
+    from signing import Certifier, add_officer
+    from sohoa.dev.scans import scanned_pdf
 
-    oid = add_officer(sign_db, "Nguyễn Văn An", token["uri"], title="Phó Chủ tịch UBND xã")["id"]
+    oid = add_officer(sign_db, token["uri"], title="Phó Chủ tịch UBND xã", trust=trust)["id"]
     docs = [put_doc(sign_db, scan_pdf), put_doc(sign_db, scanned_pdf(dpi=50, noise=False, seed=7))]
     with Certifier(make_settings(), sign_db, oid, workers=2) as c:
         res = c.certify(docs, out_dir=tmp_path)
@@ -75,7 +77,7 @@ def test_cli_officer_add_pkcs11(token, tpki, tmp_path):
     from sohoa.cli import cli
 
     home = tmp_path / "h"
-    env = {"SOHOA_HOME": str(home), "SOHOA_TRUST_ROOTS": tpki.ca_pem,
+    env = {"SOHOA_HOME": str(home), "SOHOA_TRUST_ROOTS_GOV": tpki.ca_pem,
            "SOHOA_PKCS11_PIN": Path(token["pin_file"]).read_text()}
     uri = token["uri"].split("&pin-source=")[0]  # PIN from the environment this time
     r = CliRunner().invoke(cli, ["pki", "dev"], env=env, catch_exceptions=False)  # creates the registry

@@ -56,15 +56,22 @@ def test_cli_flow(run, scan_pdf, tpki, tmp_path):
     assert first["created"] and not second["created"] and first["officer_id"] == second["officer_id"]
     cfg = tomllib.loads((run.home / "sohoa.toml").read_text(encoding="utf-8"))
     assert cfg["unit_name"] == "Ủy ban nhân dân xã Tân Phú" and cfg["workers"] == 2  # kept
-    assert cfg["seal_key"].endswith("seal.p12") and cfg["trust_roots"].endswith("ca.pem")
+    assert cfg["seal_key"].endswith("seal.p12") and cfg["trust_roots_gov"].endswith("ca.pem") and cfg["dev_mode"]
     officers = _lines(run("officer", "list", "--json"))
     assert officers == [{"id": first["officer_id"], "name": "Nguyễn Văn An", "title": "Phó Chủ tịch UBND xã",
                          "status": "active"}]
-    # another officer from a PKCS#12 file, passphrase from the environment (never an argument)
-    pw = tpki.officer.pass_path.read_text()
-    (added,) = _lines(run("officer", "add", "--name", "Nguyễn Văn An (test CA)", "--title", "Chủ tịch",
-                          "--cert", str(tpki.officer.p12_path), "--json", env={"SOHOA_OFFICER_PASSPHRASE": pw}))
-    assert added["created"]
+    # another officer from a PKCS#12 file, passphrase from the environment (never an argument); the
+    # test CA is configured as a public CA this time
+    env = {"SOHOA_OFFICER_PASSPHRASE": tpki.officer.pass_path.read_text(), "SOHOA_TRUST_ROOTS_PUBLIC": tpki.ca_pem}
+    r = run("officer", "add", "--name", "Lò Văn Sơn", "--title", "Chủ tịch", "--cert", str(tpki.officer.p12_path),
+            env=env, ok=False)
+    assert r.exit_code == 2 and "không phải Lò Văn Sơn" in r.output  # someone else's certificate
+    r = run("officer", "add", "--title", "Chủ tịch", "--cert", str(tpki.officer.p12_path), ok=False,
+            env={"SOHOA_OFFICER_PASSPHRASE": env["SOHOA_OFFICER_PASSPHRASE"]})
+    assert r.exit_code == 5 and "gốc tin cậy" in r.output and "Traceback" not in r.output  # foreign without it
+    (added,) = _lines(run("officer", "add", "--name", "nguyen van an", "--title", "Chủ tịch",
+                          "--cert", str(tpki.officer.p12_path), "--json", env=env))
+    assert added["created"] and added["name"] == "Nguyễn Văn An" and added["anchor_set"] == "public"
     doc = _put(run.home, scan_pdf)
     out = tmp_path / "out"
     (res,) = _lines(run("certify", str(doc), "--officer", str(first["officer_id"]), "--out", str(out), "--json"))
@@ -96,7 +103,8 @@ def test_cli_flow(run, scan_pdf, tpki, tmp_path):
     reg = _lines(run("register", "--book", res["book"], "--year", str(res["year"]), "--json"))
     assert [x["number"] for x in reg] == [1] and reg[0]["status"] == "signed"
     # revoke: refused, nothing allocated
-    run("officer", "revoke", str(first["officer_id"]))
+    (rv,) = _lines(run("officer", "revoke", str(first["officer_id"]), "--reason", "left", "--json"))
+    assert rv["crl_updated"] and rv["crl_reason"] == "affiliation_changed"  # leaving is not a key compromise
     r = run("certify", str(doc), "--officer", str(first["officer_id"]), "--out", str(out), ok=False)
     assert r.exit_code != 0 and "không được ký" in r.output
     assert len(_lines(run("register", "--json"))) == 1

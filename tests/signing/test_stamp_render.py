@@ -15,7 +15,7 @@ def _norm(s: str) -> str:
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")
 def test_stamp_renders_on_last_page(make_settings, sign_db, put_doc, officer_id, tmp_path):
     from signing import Certifier
-    from signing.devtools import scanned_pdf
+    from sohoa.dev.scans import scanned_pdf
 
     data = scanned_pdf(dpi=100, noise=False, pages=2)
     with Certifier(make_settings(), sign_db, officer_id, workers=1, seal=False) as c:

@@ -2,7 +2,7 @@
 and the full-text index of document text (SQLite FTS5 / PostgreSQL tsvector)
 
 Revision ID: 0007_web
-Revises: 0006_once
+Revises: 0009_signing
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from registry.search import create_fulltext, drop_fulltext
 
 revision = "0007_web"
-down_revision = "0006_once"
+down_revision = "0009_signing"  # linear: 0005 → 0008_sync → 0006_once → 0010_ingest → 0009_signing → 0007_web
 branch_labels = None
 depends_on = None
 

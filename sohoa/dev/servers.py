@@ -1,12 +1,16 @@
-"""A loopback RFC 3161 time-stamping authority and CRL publisher for tests and dev installs.
+"""Loopback dev services: the dev PKI's publication point and an RFC 3161 time-stamping authority.
 
-``POST /tsa`` answers an RFC 3161 ``TimeStampReq`` (``application/timestamp-query``) with a
-``TimeStampResp`` signed by the dev PKI's TSA key (pyHanko's ``DummyTimeStamper`` does the CMS
-work). ``GET /crl`` (or ``/pki/ca.crl``) serves the current CRL of the dev PKI, re-read from disk
-on every request so a revocation is visible at once.
+``GET /pki/<ca>.crl`` and ``GET /pki/<ca>.crt`` serve the dev PKI's CRLs and CA certificates —
+the addresses written in its certificates (CRL distribution points, AIA caIssuers) when the PKI
+was created with ``base_url = <this server>/pki``. CRLs are read on every request (re-issued when
+about to expire), so a revocation is visible at once. ``POST /tsa`` answers an RFC 3161
+``TimeStampReq`` with a token signed by a TSA certificate of the dev PKI (pyHanko's
+``DummyTimeStamper`` does the CMS work). ``sohoa run``/``serve`` publish the same ``/pki/`` files
+in dev mode (see :func:`pki_file`).
 """
 from __future__ import annotations
 
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,6 +18,26 @@ from pathlib import Path
 from asn1crypto import keys as asn1_keys
 from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
+
+_PKI_FILE = re.compile(r"^/pki/([a-z0-9][a-z0-9-]{0,63})\.(crl|crt)$")
+CONTENT_TYPES = {"crl": "application/pkix-crl", "crt": "application/pkix-cert"}
+
+
+def pki_file(pki_dir: str | Path, path: str) -> tuple[bytes, str] | None:
+    """``(body, content type)`` for a URL path ``/pki/<ca>.crl|.crt`` of the dev PKI in
+    ``pki_dir``, or None (unknown name, or not a dev PKI publication)."""
+    from sohoa.dev.pki import fresh_crl
+
+    m = _PKI_FILE.match(path.split("?")[0])
+    if m is None:
+        return None
+    name, ext = m.groups()
+    if ext == "crl":
+        body = fresh_crl(pki_dir, name)
+    else:
+        f = Path(pki_dir) / f"{name}.crt"
+        body = f.read_bytes() if f.is_file() and (Path(pki_dir) / "ca" / f"{name}.p12").is_file() else None
+    return (body, CONTENT_TYPES[ext]) if body is not None else None
 
 
 def _asn1_cert(cert) -> asn1_x509.Certificate:
@@ -59,15 +83,14 @@ def _fast_dummy_class():
 
 
 class DevServices:
-    """``with DevServices(tsa_cert, tsa_key, ca_cert, crl_path) as svc: svc.tsa_url, svc.crl_url``."""
+    """``with DevServices(pki_dir) as svc: svc.tsa_url, svc.pki_url`` — a threaded HTTP server on
+    loopback (port 0 = any free port, known before the PKI is created)."""
 
-    def __init__(self, tsa_cert=None, tsa_key=None, ca_cert=None, crl_path: str | Path | None = None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
-        self.crl_path = Path(crl_path) if crl_path else None
+    def __init__(self, pki_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.pki_dir = Path(pki_dir) if pki_dir else None
         self.timestamper = None
         self.requests = 0
-        if tsa_cert is not None and tsa_key is not None:
-            self.set_tsa(tsa_cert, tsa_key, ca_cert)
+        self.fetches: list[str] = []
         svc = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -84,11 +107,12 @@ class DevServices:
                 self.wfile.write(body)
 
             def do_GET(self):  # noqa: N802
-                if self.path.split("?")[0] in ("/crl", "/ca.crl", "/pki/ca.crl") and svc.crl_path \
-                        and svc.crl_path.exists():
-                    self._send(200, "application/pkix-crl", svc.crl_path.read_bytes())
-                else:
+                found = pki_file(svc.pki_dir, self.path) if svc.pki_dir else None
+                if found is None:
                     self._send(404, "text/plain", b"not found")
+                    return
+                svc.fetches.append(self.path)
+                self._send(200, found[1], found[0])
 
             def do_POST(self):  # noqa: N802
                 n = int(self.headers.get("Content-Length") or 0)
@@ -109,11 +133,11 @@ class DevServices:
         self.host, self.port = self.httpd.server_address[:2]
         self._thread: threading.Thread | None = None
 
-    def set_tsa(self, tsa_cert, tsa_key, ca_cert=None) -> None:
-        """Sign time-stamps with this (``cryptography``) certificate and RSA key."""
-        embed = [_asn1_cert(ca_cert)] if ca_cert is not None else []
+    def set_tsa(self, tsa_cert, tsa_key, chain=()) -> None:
+        """Sign time-stamps with this (``cryptography``) certificate and RSA key; ``chain``: the
+        CA certificates to embed in the tokens."""
         self.timestamper = _fast_dummy_class()(tsa_cert=_asn1_cert(tsa_cert), tsa_key=_asn1_key(tsa_key),
-                                               certs_to_embed=embed)
+                                               certs_to_embed=[_asn1_cert(c) for c in chain])
         self.timestamper._pyca_key = tsa_key
 
     @property
@@ -121,16 +145,16 @@ class DevServices:
         return f"http://{self.host}:{self.port}"
 
     @property
+    def pki_url(self) -> str:
+        """The base URL to create a dev PKI with (its CRLs and CA certificates live here)."""
+        return self.base_url + "/pki"
+
+    @property
     def tsa_url(self) -> str:
         return self.base_url + "/tsa"
 
-    @property
-    def crl_url(self) -> str:
-        return self.base_url + "/crl"
-
     def start(self) -> "DevServices":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="sohoa-devservices",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="sohoa-devservices", daemon=True)
         self._thread.start()
         return self
 
@@ -147,14 +171,18 @@ class DevServices:
         self.stop()
 
     @classmethod
-    def for_pki_dir(cls, pki_dir, host="127.0.0.1", port=0) -> "DevServices":
-        """Serve the TSA and CRL of a ``sohoa pki dev`` directory."""
+    def for_pki_dir(cls, pki_dir, host="127.0.0.1", port=0, tsa: str = "tsa") -> "DevServices":
+        """Serve the TSA and the publications of a ``sohoa pki dev`` directory."""
         from cryptography.hazmat.primitives.serialization import pkcs12
 
-        d = Path(pki_dir)
-        pw = (d / "tsa.p12.pass").read_bytes().strip()
-        key, cert, _ = pkcs12.load_key_and_certificates((d / "tsa.p12").read_bytes(), pw)
-        from cryptography import x509
+        from sohoa.dev.pki import DevPKI
 
-        ca = x509.load_pem_x509_certificate((d / "ca.pem").read_bytes())
-        return cls(cert, key, ca, d / "ca.crl", host=host, port=port)
+        d = Path(pki_dir)
+        svc = cls(d, host=host, port=port)
+        pw = (d / f"{tsa}.p12.pass").read_bytes().strip()
+        key, cert, chain = pkcs12.load_key_and_certificates((d / f"{tsa}.p12").read_bytes(), pw)
+        if not chain:
+            pki = DevPKI.load(d)
+            chain = pki.chain_of(next(n for n, c in pki.cas.items() if c.cert.subject == cert.issuer))
+        svc.set_tsa(cert, key, chain)
+        return svc

@@ -1,0 +1,234 @@
+"""E-certified copies (chứng thực bản sao điện tử từ bản chính, spec §5), bound to the registry.
+
+``Certifier`` checks the officer (registry status, key, certificate: validity, key usage, path
+to a configured anchor set, revocation — refused before anything is allocated), allocates the
+numbers of a batch in one transaction (:mod:`signing.register`), signs — the officer's
+certification signature with the lời chứng stamp, then the organisation seal — in a process pool
+for batches (:mod:`signing.pool`), and records the copies as Documents and register rows.
+The name on the stamp is the certificate holder's; title and body come from the registry.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import urllib.parse
+from concurrent.futures import FIRST_COMPLETED, wait
+from pathlib import Path
+
+from signing import pool as pools
+from signing import register
+from signing.checks import holder_name
+from signing.engine import Engine
+from signing.errors import (CertificateRefused, SigningConflict, SigningFailed, SigningInvalid,
+                            SigningNotFound)
+from signing.keys import KeyRef, cert_fingerprint, resolve_secret
+from signing.register import CertifiedResult
+from signing.seal import Sealer, open_checked, signing_profile
+from signing.stamp import StampInfo
+from signing.trust import Trust
+from vocab.clock import vn_today
+
+log = logging.getLogger(__name__)
+
+
+def verify_base_url(settings) -> str:
+    """Where the QR code of a stamp leads: ``public_base_url``; outside dev mode it is required
+    and must not be a loopback address (a citizen's phone cannot reach it)."""
+    base = (getattr(settings, "public_base_url", "") or "").strip().rstrip("/")
+    dev = bool(getattr(settings, "dev_mode", False))
+    if not base:
+        if dev:
+            return f"http://{settings.web_host}:{settings.web_port}"
+        raise SigningInvalid("chưa cấu hình địa chỉ công khai của trang xác minh (public_base_url hoặc "
+                             "SOHOA_PUBLIC_BASE_URL): mã QR trên bản sao phải dẫn tới một địa chỉ người dân "
+                             "truy cập được, ví dụ https://motcua.tanphu.gov.vn")
+    u = urllib.parse.urlparse(base)
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise SigningInvalid(f"địa chỉ công khai không hợp lệ: {base} (cần dạng https://tên-miền)")
+    if _loopback(u.hostname) and not dev:
+        raise SigningInvalid(f"địa chỉ công khai {base} là địa chỉ nội bộ của máy chủ (loopback): mã QR sẽ không "
+                             "dẫn tới đâu; cấu hình public_base_url bằng địa chỉ người dân truy cập được")
+    return base
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Certifier:
+    """Certify originals for one officer. Keys and configuration are loaded and checked once per
+    Certifier (and loaded once per worker process for batches)."""
+
+    def __init__(self, settings, db, officer_id: int, *, secret: bytes | str | None = None,
+                 secret_file: str | None = None, workers: int | None = None, seal: bool = True,
+                 allow_fetching: bool = True, lt: bool | None = None, lta: bool = True,
+                 trust: Trust | None = None) -> None:
+        """``lt``: embed validation data (B-LT); default: when a TSA is configured and the
+        revocation status could be checked. ``lta``: then a document timestamp over everything
+        (B-LTA; added after the organisation seal when there is one)."""
+        from registry.models import Officer
+        from registry.store import Store
+
+        self.settings, self.db = settings, db
+        self.store = Store(settings.store_dir)
+        self.workers = workers if workers is not None else settings.worker_count
+        self._pool = None
+        with db.session() as s:
+            officer = s.get(Officer, officer_id)
+            if officer is None or officer.kind != "officer":
+                raise SigningNotFound(f"không có người có thẩm quyền chứng thực số {officer_id}")
+            if officer.status != "active":
+                raise CertificateRefused(f"người ký {officer.name} (số {officer.id}) đã bị thu hồi quyền ký "
+                                         f"({officer.status}): không được ký")
+            self.officer = {"id": officer.id, "name": officer.name, "title": officer.title,
+                            "body": officer.body or settings.unit_name, "key_ref": officer.key_ref,
+                            "fingerprint": officer.cert_fingerprint}
+        self.base_url = verify_base_url(settings)
+        self.trust = trust or Trust.from_settings(settings)
+        ref = KeyRef.parse(self.officer["key_ref"])
+        env_var = "SOHOA_PKCS11_PIN" if ref.kind == "pkcs11" else "SOHOA_OFFICER_PASSPHRASE"
+        pw = resolve_secret(ref, env_var, secret, extra_file=secret_file)
+        key, check = open_checked(self.officer["key_ref"], self.trust, env_var=env_var, secret=pw,
+                                  allow_fetching=allow_fetching)
+        if check is None:
+            key.close()
+            raise CertificateRefused("chưa cấu hình gốc tin cậy (trust_roots_gov / trust_roots_public): "
+                                     "không kiểm tra được chứng thư số của người ký")
+        self.check = check
+        if self.officer["fingerprint"] and cert_fingerprint(key.cert) != self.officer["fingerprint"]:
+            key.close()
+            raise SigningConflict("khóa ký không khớp với chứng thư số đã đăng ký cho người ký này")
+        self.holder = holder_name(key.cert)
+        self.sealer = None
+        if seal and settings.seal_key:
+            try:
+                self.sealer = Sealer.from_settings(settings, trust=self.trust, lt=lt, lta=lta)
+            except Exception:
+                key.close()
+                raise
+        seal_lta = self.sealer is not None and self.sealer.profile.use_lta
+        self.profile = signing_profile(self.officer["key_ref"], settings, self.trust, pw, env_var, check=check,
+                                       lt=lt, lta=lta and self.sealer is None)
+        self.engine = Engine(self.profile, key=key)
+        level = self.profile.level
+        self.level = "B-LTA" if level == "B-LT" and seal_lta else level
+
+    @property
+    def seal_profile(self):
+        return self.sealer.profile if self.sealer is not None else None
+
+    def _stamp(self, act, today, i: int, n: int) -> StampInfo:
+        q = urllib.parse.urlencode({"quyen": act.book, "nam": act.year, "so": act.number})
+        return StampInfo(number=act.number, book=act.book, date=today, body=self.officer["body"],
+                         officer_name=self.holder, officer_title=self.officer["title"],
+                         verify_url=f"{self.base_url}/verify?{q}", copy_index=i, copies=n)
+
+    def allocate(self, document_ids, *, book: str | None = None, year: int | None = None, copies: int = 1):
+        year = year or vn_today().year
+        return register.allocate(self.db, [int(d) for d in document_ids],
+                                 book=book or register.default_book(year, self.settings), year=year,
+                                 copies=copies, officer_id=self.officer["id"])
+
+    def certify(self, document_ids, *, copies: int = 1, out_dir: str | os.PathLike | None = None,
+                book: str | None = None, commit_every: int = 32) -> list[CertifiedResult]:
+        """Certify each original (``copies`` copies sharing its number). Numbers for the whole
+        batch are allocated first; signing runs in the process pool while finished acts are
+        recorded."""
+        if copies < 1:
+            raise SigningInvalid("số bản sao phải từ 1 trở lên")
+        today = vn_today()
+        acts = self.allocate(document_ids, book=book, year=today.year, copies=copies)
+        out = Path(out_dir) if out_dir else None
+        jobs = []  # (act index, copy index, job)
+        for ai, act in enumerate(acts):
+            if not self.store.exists(act.sha256):
+                register.mark_failed(self.db, act.id, "missing from store")
+                raise SigningNotFound(f"tệp của tài liệu {act.source_id} không có trong kho (chạy `sohoa check`)")
+            for i in range(1, copies + 1):
+                suffix = f"-{i}" if copies > 1 else ""
+                name = f"chung-thuc-{act.year}-{act.number:05d}-tl{act.source_id}{suffix}.pdf"
+                jobs.append((ai, i, {"store_root": str(self.store.root), "src_sha": act.sha256,
+                                     "info": self._stamp(act, today, i, copies),
+                                     "out_path": str(out / name) if out is not None else None}))
+        signed: dict[int, dict[int, dict]] = {}
+        errors: dict[int, str] = {}
+        results: dict[int, CertifiedResult] = {}
+        pending: list[int] = []
+
+        def flush(force: bool = False) -> None:
+            if not pending or (not force and len(pending) < commit_every):
+                return
+            batch = [(acts[ai], [signed[ai][i] for i in sorted(signed[ai])]) for ai in pending]
+            recorded = register.record(self.db, batch, officer_id=self.officer["id"], level=self.level,
+                                       sealed=self.sealer is not None)
+            for ai, outs in zip(pending, recorded):
+                act = acts[ai]
+                results[ai] = CertifiedResult(source_document_id=act.source_id, certified_copy_id=act.id,
+                                              number=act.number, book=act.book, year=act.year,
+                                              officer_id=self.officer["id"], level=self.level, copies=outs,
+                                              warnings=list(self.check.warnings))
+            pending.clear()
+
+        def done(ai: int, i: int, res: dict | None, err: str | None) -> None:
+            if err is not None:
+                errors[ai] = err
+            else:
+                signed.setdefault(ai, {})[i] = res
+            if ai not in errors and len(signed.get(ai, {})) == copies:
+                pending.append(ai)
+                flush()
+
+        if self.workers > 1 and len(jobs) > 1:
+            if self._pool is None:
+                self._pool = pools.make_pool(self.workers, self.profile, self.seal_profile)
+            futs = {pools.submit(self._pool, job): (ai, i) for ai, i, job in jobs}
+            while futs:
+                finished, _ = wait(futs, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    ai, i = futs.pop(f)
+                    try:
+                        done(ai, i, f.result(), None)
+                    except Exception as exc:  # noqa: BLE001 - recorded on the act, reported below
+                        done(ai, i, None, _describe(exc))
+        else:
+            seal_engine = self.sealer.engine if self.sealer is not None else None
+            for ai, i, job in jobs:
+                try:
+                    done(ai, i, pools.run_job(self.engine, seal_engine, job), None)
+                except Exception as exc:  # noqa: BLE001
+                    done(ai, i, None, _describe(exc))
+        flush(force=True)
+        for ai, err in errors.items():
+            register.mark_failed(self.db, acts[ai].id, err)
+        if errors:
+            first = next(iter(errors.values()))
+            raise SigningFailed(f"ký thất bại cho {len(errors)} tài liệu (số chứng thực được giữ lại để ký lại): "
+                                f"{first}")
+        return [results[ai] for ai in range(len(acts))]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+        self.engine.close()
+        if self.sealer is not None:
+            self.sealer.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _describe(exc: BaseException) -> str:
+    msg = getattr(exc, "message", None) or str(exc)
+    if "timestamp" in msg.lower() or "tsa" in msg.lower() or "connection" in msg.lower():
+        return f"không lấy được dấu thời gian hoặc dữ liệu xác minh ({type(exc).__name__}: {msg})"
+    return f"{type(exc).__name__}: {msg}"
