@@ -171,4 +171,10 @@ def reason_code(text: str | None) -> str:
 
 
 def reason_label(text: str | None, locale: str = DEFAULT_LOCALE) -> str:
+    """What a clerk reads for a quarantine reason. The journal keeps the ingest catalogue's sentence
+    first (Vietnamese, with what to do) and the technical detail after a blank line: the sentence is
+    shown as it is; an older, technical-only text is named by its code."""
+    first = (text or "").split("\n\n", 1)[0].strip()
+    if locale == DEFAULT_LOCALE and first and not first.isascii():
+        return first
     return label("reason", reason_code(text), locale)

@@ -75,6 +75,11 @@ def test_quarantine_reasons_have_names(text, code):
     assert i18n.reason_label(text) == i18n.label("reason", code)
 
 
+def test_quarantine_reasons_from_the_ingest_catalogue_are_shown_as_written():
+    text = "PDF có mật khẩu: mở khóa rồi quét lại.\n\nChi tiết kỹ thuật (pdf_password):\nqpdf: invalid password"
+    assert i18n.reason_label(text) == "PDF có mật khẩu: mở khóa rồi quét lại."
+
+
 def test_catalogue_compiles_from_the_po_when_the_mo_is_missing(tmp_path, monkeypatch):
     import shutil
 

@@ -98,7 +98,7 @@ def router(web: Web) -> APIRouter:
             by_copies: dict[int, list[tuple[int, int]]] = defaultdict(list)
             for x in s.scalars(select(CertificationRequest).where(CertificationRequest.id.in_(ids))):
                 by_copies[x.copies].append((x.id, x.document_id))
-        from signing import CertifyError
+        from signing import SigningError
 
         done: list[tuple[int, object]] = []
         warnings: list[str] = []
@@ -109,8 +109,8 @@ def router(web: Web) -> APIRouter:
                                                         [d for _, d in items], copies)
                 warnings += warn
                 done += [(rid, res) for (rid, _), res in zip(items, results)]
-        except CertifyError as exc:
-            failure = str(exc)
+        except SigningError as exc:  # a wrong passphrase, a refused certificate, a failed signature
+            failure = exc.message
         finally:
             secret = ""
             release([rid for rid in ids if rid not in {d for d, _ in done}])

@@ -108,8 +108,8 @@ def seed(office) -> dict:
     finally:
         db.dispose()
     # and two files the inbox must quarantine (through the real watcher)
-    (office.home / "inbox" / "empty-scan.jpg").write_bytes(b"")
-    (office.home / "inbox" / "not-really.pdf").write_bytes(b"this is no PDF at all\n" * 20)
+    (office.home / "inbox" / "ghi-chu.docx").write_bytes(b"PK\x03\x04 not a scan")  # quarantined at once
+    (office.home / "inbox" / "empty-scan.jpg").write_bytes(b"")  # waited for: a scanner may still fill it
     office.data["seeded"] = out
     return out
 
@@ -146,7 +146,7 @@ def test_every_page_as_every_role(office, browser):
     data = seed(office)
     codes = raw_codes()
     assert {"ket_hon", "so_dinh_danh_chong", "processing", "scanned", "quarantined"} <= codes
-    time.sleep(3)  # the watcher quarantines the two bad files
+    time.sleep(3)  # the watcher quarantines the file that is no scan
     problems: list[str] = []
     d_paused, d_late, d_done = data["codes"]
 
@@ -163,7 +163,8 @@ def test_every_page_as_every_role(office, browser):
         assert resp.status == 200, path
         problems += check(clerk, f"clerk{path}", codes)
     clerk.goto(office.base + "/quarantine")
-    expect(clerk.locator("#quarantine")).to_contain_text("Tệp rỗng")
+    expect(clerk.locator("#quarantine")).to_contain_text("ghi-chu.docx")
+    expect(clerk.locator("#quarantine")).to_contain_text("chỉ nhận PDF, JPEG, PNG, TIFF")
     clerk.goto(office.base + "/dossiers?q=hoang+van+tung")
     expect(clerk.locator("#dossiers")).to_contain_text(d_paused)  # without diacritics
     clerk.goto(office.base + "/dossiers?q=Hoàng+Văn+Tùng")
