@@ -5,10 +5,8 @@ Tesseract; the in-process job (no pool) unless said otherwise."""
 from __future__ import annotations
 
 import io
-import subprocess
 from pathlib import Path
 
-import pytest
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import func, select
 
@@ -18,7 +16,7 @@ from registry.models import Document, IngestEntry
 from registry.store import Store
 from sohoa.config import with_overrides
 from sohoa.pipeline import JobContext, process_batch
-from tests.robustness.robust_fixtures import SANS
+from tests.robustness.robust_fixtures import SANS, chattr
 
 
 def _journal(settings, db, owner=None) -> Journal:
@@ -54,19 +52,13 @@ def _entry(db, i) -> IngestEntry:
         return s.get(IngestEntry, i)
 
 
-def _chattr(flag: str, path: Path) -> None:
-    r = subprocess.run(["chattr", flag, str(path)], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"this file system has no immutable flag ({r.stderr.strip()})")
-
-
 # -- case 1: a file that cannot be moved ---------------------------------------------------------
 
 def test_unmovable_file_is_left_with_an_alert_and_recover_survives_it(settings, db, caplog):
     j = _journal(settings, db)
     good = _drop(settings, "good.jpg", _page("Giấy biên nhận số 1"), format="JPEG")
     stuck = _drop(settings, "stuck.jpg", _page("Giấy biên nhận số 2"), format="JPEG")
-    _chattr("+i", stuck.path)  # immutable: not even root can rename it
+    chattr("+i", stuck.path)  # immutable: not even root can rename it
     try:
         ids = j.take([good, stuck])  # does not raise
         assert len(ids) == 1 and _entry(db, ids[0]).name == "good.jpg"
@@ -87,16 +79,16 @@ def test_unmovable_file_is_left_with_an_alert_and_recover_survives_it(settings, 
         (oid,) = j.take([other])
         e = _entry(db, oid)
         Path(e.work_path).rename(other.path)
-        _chattr("+i", other.path)
+        chattr("+i", other.path)
         try:
             batches = j.recover()  # does not raise
             assert all(oid not in b for b in batches) and ids[0] in sum(batches, [])
             e = _entry(db, oid)
             assert e.state == "quarantined" and e.final_path == str(other.path)
         finally:
-            _chattr("-i", other.path)
+            chattr("-i", other.path)
     finally:
-        _chattr("-i", stuck.path)
+        chattr("-i", stuck.path)
 
 
 # -- case 2: waiting for a duplicate's original is not an attempt ---------------------------------
@@ -208,11 +200,11 @@ def test_quarantined_after_retries_is_counted(settings, db):
     ctx = _ctx(settings, db, max_attempts=1)
     (i,) = ctx.journal.take([_drop(settings, "q.png", _page("Biên nhận"), format="PNG")])
     settings.store_dir.mkdir(parents=True, exist_ok=True)
-    _chattr("+i", settings.store_dir)  # the store cannot take the PDF: the batch fails
+    chattr("+i", settings.store_dir)  # the store cannot take the PDF: the batch fails
     try:
         out = process_batch(ctx, [i])
     finally:
-        _chattr("-i", settings.store_dir)
+        chattr("-i", settings.store_dir)
     assert out.retry == [] and out.quarantined == [i]
     assert _entry(db, i).error.startswith("Lỗi hệ thống, đã thử 1 lần")
 

@@ -3,21 +3,15 @@ owned by another user on a share is to sohoa) — it leaves that file with an al
 others, keeps running, and a restart does not stop on it either."""
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from sohoa.dev import samples
+from tests.robustness.robust_fixtures import chattr
 from tests.scanning import Watcher, card_page, dump, journal, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def _chattr(flag: str, path) -> None:
-    r = subprocess.run(["chattr", flag, str(path)], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"this file system has no immutable flag ({r.stderr.strip()})")
 
 
 def test_watch_survives_a_file_it_cannot_move(sohoa, tmp_path):
@@ -27,7 +21,7 @@ def test_watch_survives_a_file_it_cannot_move(sohoa, tmp_path):
     scan.write_bytes(samples.images_to_pdf([card_page(person, seed=2)]))
     stuck = inbox / "khoa.pdf"
     stuck.write_bytes(scan.read_bytes() + b"\n% another copy\n")
-    _chattr("+i", stuck)
+    chattr("+i", stuck)
     try:
         w = Watcher(sohoa)
         try:
@@ -49,4 +43,4 @@ def test_watch_survives_a_file_it_cannot_move(sohoa, tmp_path):
         assert "Traceback" not in again.stderr
         assert [e["name"] for e in journal(sohoa.home)].count("khoa.pdf") == 1, dump(journal(sohoa.home))
     finally:
-        _chattr("-i", stuck)
+        chattr("-i", stuck)
