@@ -66,7 +66,8 @@ def _move(src: Path, dest: Path) -> None:
     fsync_dir(dest.parent)
 
 
-def _pid_alive(owner: str | None) -> bool:
+def lease_owner_alive(owner: str | None) -> bool:
+    """Is the worker named ``host:pid`` still running? (Another host's worker is judged by its lease.)"""
     if not owner:
         return False
     host, _, pid = owner.rpartition(":")
@@ -211,7 +212,7 @@ class Journal:
             out = []
             for e in rows:
                 if e.state in ("pending", "retry") or (e.state == "working" and (
-                        e.lease_until is None or _as_utc(e.lease_until) < now or not _pid_alive(e.lease_owner))):
+                        e.lease_until is None or _as_utc(e.lease_until) < now or not lease_owner_alive(e.lease_owner))):
                     e.state, e.lease_owner, e.lease_until = "working", self.owner, now + self.lease
                     e.attempts += 1
                     out.append(Claimed(e.id, e.name, e.work_path or "", e.sha256, e.duplicate_of, e.route_hint))
@@ -396,7 +397,7 @@ class Journal:
         with self.db.session() as s:
             # leases of dead local workers (or expired anywhere) go back to pending
             for e in s.scalars(select(IngestEntry).where(IngestEntry.state == "working")):
-                if not _pid_alive(e.lease_owner) or (e.lease_until and _as_utc(e.lease_until) < utcnow()):
+                if not lease_owner_alive(e.lease_owner) or (e.lease_until and _as_utc(e.lease_until) < utcnow()):
                     e.state, e.lease_owner, e.lease_until = "pending", None, None
             rows = list(s.scalars(select(IngestEntry).where(
                 IngestEntry.state.in_(("pending", "done", "duplicate", "quarantined")),

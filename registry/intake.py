@@ -43,7 +43,7 @@ class Incoming:
     type_confidence: float
     fields: Mapping[str, FieldRead]
     quality: str
-    ingest_id: int
+    ingest_id: int | None  # None: not from the inbox journal (the backlog import)
     source_name: str
     page_from: int  # 1-based pages of the source file
     page_to: int

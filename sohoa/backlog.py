@@ -20,7 +20,6 @@ import datetime as dt
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
@@ -30,7 +29,7 @@ from typing import Any
 
 import ocr
 from ingest.files import is_ignored, kind_of
-from ingest.journal import _pid_alive
+from ingest.journal import lease_owner_alive
 from ocr import DocumentResult, OcrInputError
 from registry import Database, FieldRead, Incoming, Store
 from registry import backlog as journal
@@ -281,7 +280,7 @@ def process_items(ctx: BacklogContext, ids: list[int]) -> Outcome:
     """Claim, OCR, check, seal and record the given journal rows (those still to do)."""
     out = Outcome()
     with ctx.db.session() as s:
-        mine = journal.claim(s, ids, ctx.owner, lease=LEASE, alive=_pid_alive, max_attempts=MAX_ATTEMPTS)
+        mine = journal.claim(s, ids, ctx.owner, lease=LEASE, alive=lease_owner_alive, max_attempts=MAX_ATTEMPTS)
         todo = []
         for i in mine:
             if journal.finish_if_held(s, i, ctx.owner):
@@ -372,7 +371,7 @@ class Importer:
             run_id, state = run.id, run.state
             skip = journal.known_paths(s, run_id) if resumed else set()
             if resumed:
-                journal.recover(s, run_id, _pid_alive)
+                journal.recover(s, run_id, lease_owner_alive)
         if state == "listing":
             batch: list[journal.PlannedItem] = []
             for it in plan(source, rows, skip=skip):
@@ -405,7 +404,7 @@ class Importer:
                     with self.db.session() as s:
                         if journal.finish_run(s, run_id):
                             break
-                        journal.recover(s, run_id, _pid_alive)
+                        journal.recover(s, run_id, lease_owner_alive)
                         left = journal.pending_ids(s, run_id, limit=1)
                     if not left:
                         time.sleep(every)  # rows held by another live process: wait for them
@@ -432,7 +431,7 @@ class Importer:
 
     def _run_remote(self, run_id: int, progress, every: float) -> dict:
         with self.db.session() as s:
-            journal.recover(s, run_id, _pid_alive)
+            journal.recover(s, run_id, lease_owner_alive)
             ids = journal.pending_ids(s, run_id)
         for i in ids:  # one scan per message: the queue spreads them over the workers
             self.remote.send_task(BACKLOG_TASK, args=[[i]], queue=self.settings.queue)
@@ -442,7 +441,7 @@ class Importer:
                 st = journal.status(s, run_id)
                 if journal.finish_run(s, run_id):
                     break
-                journal.recover(s, run_id, _pid_alive)
+                journal.recover(s, run_id, lease_owner_alive)
                 again = [(i, a) for i, a in journal.given_back(s, run_id) if sent_at.get(i) != a]
             for i, a in again:  # a worker gave them back (its pool broke) or died on this machine
                 sent_at[i] = a

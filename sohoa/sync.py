@@ -18,7 +18,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ingest.journal import _pid_alive  # the journal's lease owners are "host:pid" too
+from ingest.journal import lease_owner_alive  # the journal's lease owners are "host:pid" too
 from registry import outbox
 from registry.db import Database
 from sohoa.config import Settings
@@ -51,7 +51,7 @@ class SyncWorker:
 
     def _lease(self) -> bool:
         with self.db.session() as s:
-            return outbox.take_lease(s, self.owner, seconds=self.lease_seconds, alive=_pid_alive)
+            return outbox.take_lease(s, self.owner, seconds=self.lease_seconds, alive=lease_owner_alive)
 
     def run_once(self) -> tuple[int, int]:
         """One pass; returns (events sent, events acknowledged). (0, 0) without the lease."""
