@@ -179,6 +179,10 @@ def main() -> None:
             base = sum(ocr_runs) / len(ocr_runs)
             print(f"  ratios to the mean OCR rate {base:.1f} pages/min: " + ", ".join(
                 f"{k} {v / base:.2f}×" for k, v in rates.items()), flush=True)
+            if "celery1" in rates:  # one worker has one OCR process: compare it with one process's share
+                per = base / (os.cpu_count() or 1)
+                print(f"  per OCR process: sohoa ocr {per:.1f} pages/min, 1 Celery worker {rates['celery1']:.1f} "
+                      f"pages/min ({rates['celery1'] / per:.2f}×)", flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

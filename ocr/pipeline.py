@@ -286,8 +286,6 @@ def read_pages(path: str, executor: Executor | None = None, **kw) -> list[PageRe
 def normalize_pdf(pdf) -> bytes:
     """Save a PDF so that the same pages give the same bytes: no creation/modification time in
     the document information, no XMP packet, a file identifier derived from the content."""
-    import pikepdf
-
     info = pdf.trailer.get("/Info")
     if info is not None:
         for key in ("/CreationDate", "/ModDate"):

@@ -1,8 +1,6 @@
 """Text helpers for OCR: digit repair and name casing; NFC and the diacritic fold come from vocab.text."""
 from __future__ import annotations
 
-import re
-
 from vocab import text
 
 

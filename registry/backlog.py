@@ -21,12 +21,15 @@ from registry.intake import Incoming, IntakeTx
 from registry.models import BacklogItem, BacklogRun, Document, Result
 from registry.store import Store
 from vocab.clock import as_utc, iso, utcnow
-from vocab.errors import NotFound
+from vocab.errors import Conflict, Invalid, NotFound
 
 __all__ = ["PlannedItem", "Decision", "open_run", "add_items", "mark_ready", "claim", "release", "recover",
-           "item", "record_result", "finish_if_held", "given_back", "pending_ids", "known_paths", "finish_run", "finish", "status", "listing", "latest_run", "STATES", "DONE_STATES"]
+           "item", "record_result", "finish_if_held", "take_for_review", "back_to_review", "reject_reviewed", "note_settled",
+           "REVIEW_OWNER", "given_back", "pending_ids", "known_paths", "finish_run", "finish", "status", "listing", "latest_run", "STATES", "DONE_STATES"]
 
 STATES = ("pending", "working", "imported", "review", "rejected", "duplicate")
+STATE_LABELS = {"pending": "chờ xử lý", "working": "đang xử lý", "imported": "đã nhập", "review": "cần xem lại",
+                "rejected": "bị từ chối", "duplicate": "trùng kết quả đã có"}
 DONE_STATES = ("imported", "review", "rejected", "duplicate")
 NUMBER_FIELDS = ("so_ky_hieu", "so", "so_hieu", "so_phat_hanh")
 
@@ -101,12 +104,22 @@ def latest_run(s: Session, run_id: int | None = None) -> BacklogRun | None:
 
 # -- leases ------------------------------------------------------------------------------------
 
+REVIEW_OWNER = "review@"  # prefix of the lease of a review item an officer is settling
+
+
+def _stale(it: BacklogItem, alive: Callable[[str], bool], now: dt.datetime) -> bool:
+    owner = (it.lease_owner or "").removeprefix(REVIEW_OWNER)
+    return not alive(owner) or (it.lease_until is not None and as_utc(it.lease_until) < now)
+
+
 def recover(s: Session, run_id: int, alive: Callable[[str], bool]) -> int:
-    """Rows left ``working`` by a dead (or expired) worker go back to ``pending``."""
+    """Rows left ``working`` by a dead (or expired) worker go back to ``pending``; a review item
+    whose settling was cut off goes back to ``review``."""
     now, n = utcnow(), 0
     for it in s.scalars(select(BacklogItem).where(BacklogItem.run_id == run_id, BacklogItem.state == "working")):
-        if not alive(it.lease_owner or "") or (it.lease_until and as_utc(it.lease_until) < now):
-            it.state, it.lease_owner, it.lease_until = "pending", None, None
+        if _stale(it, alive, now):
+            back = "review" if (it.lease_owner or "").startswith(REVIEW_OWNER) else "pending"
+            it.state, it.lease_owner, it.lease_until = back, None, None
             n += 1
     return n
 
@@ -132,8 +145,8 @@ def claim(s: Session, ids: list[int], owner: str, *, lease: dt.timedelta, alive:
     claimed ``max_attempts`` times already (it crashed or failed each time) is rejected instead."""
     now, out = utcnow(), []
     for it in s.scalars(select(BacklogItem).where(BacklogItem.id.in_(ids)).order_by(BacklogItem.id).with_for_update()):
-        stale = it.state == "working" and (not alive(it.lease_owner or "") or
-                                           (it.lease_until is not None and as_utc(it.lease_until) < now))
+        stale = (it.state == "working" and not (it.lease_owner or "").startswith(REVIEW_OWNER)
+                 and _stale(it, alive, now))  # an officer's settling is not the importer's to take
         if (it.state == "pending" or stale) and it.attempts >= max_attempts:
             it.state, it.reason, it.finished_at = "rejected", f"bỏ qua sau {it.attempts} lần xử lý lỗi", now
             it.lease_owner = it.lease_until = None
@@ -163,6 +176,61 @@ def _owned(s: Session, item_id: int, owner: str) -> BacklogItem | None:
     if it is None or it.state != "working" or it.lease_owner != owner:
         return None  # finished by another worker meanwhile (its lease was taken over)
     return it
+
+
+# -- settling the review queue ------------------------------------------------------------------
+
+def take_for_review(s: Session, item_id: int, owner: str, *, lease: dt.timedelta,
+                    alive: Callable[[str], bool]) -> tuple[BacklogItem, BacklogRun]:
+    """Lease a review item to the officer settling it (``owner`` = ``host:pid`` of that process).
+    A settling cut off before (its process died) may be taken again."""
+    it = s.execute(select(BacklogItem).where(BacklogItem.id == item_id).with_for_update()).scalar_one_or_none()
+    if it is None:
+        raise NotFound(f"không có mục tồn đọng #{item_id}")
+    now = utcnow()
+    cut_off = (it.state == "working" and (it.lease_owner or "").startswith(REVIEW_OWNER) and _stale(it, alive, now))
+    if it.state != "review" and not cut_off:
+        raise Conflict(f"mục tồn đọng #{item_id} không ở hàng chờ xem lại (đang {STATE_LABELS.get(it.state, it.state)})")
+    it.state, it.lease_owner, it.lease_until = "working", REVIEW_OWNER + owner, now + lease
+    s.flush()
+    return it, s.get(BacklogRun, it.run_id)
+
+
+def back_to_review(s: Session, item_id: int, owner: str) -> None:
+    """The settling failed (the scan could not be read again, a check refused): the item waits again."""
+    it = s.get(BacklogItem, item_id)
+    if it is not None and it.state == "working" and it.lease_owner == REVIEW_OWNER + owner:
+        it.state, it.lease_owner, it.lease_until = "review", None, None
+
+
+def reject_reviewed(s: Session, item_id: int, reason: str, *, actor: str) -> BacklogItem:
+    """An officer rejects a review item (a scan that is not a result to keep, a wrong paper)."""
+    it = s.execute(select(BacklogItem).where(BacklogItem.id == item_id).with_for_update()).scalar_one_or_none()
+    if it is None:
+        raise NotFound(f"không có mục tồn đọng #{item_id}")
+    if it.state != "review":
+        raise Conflict(f"mục tồn đọng #{item_id} không ở hàng chờ xem lại (đang {STATE_LABELS.get(it.state, it.state)})")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("cần ghi lý do từ chối")
+    before = it.reason
+    it.state, it.reason, it.finished_at = "rejected", f"cán bộ từ chối: {reason}", utcnow()
+    service.audit(s, actor, "backlog.reject", object_type="backlog_item", object_id=str(it.id),
+                  detail={"run": it.run_id, "file": it.rel_path, "row": it.row_no, "reason": reason,
+                          "review_reason": before})
+    return it
+
+
+def note_settled(s: Session, item_id: int, row: dict[str, Any], *, actor: str, review_reason: str | None,
+                 override_reason: str | None) -> None:
+    """Keep the row as the officer corrected it, and audit the settling (with what was corrected)."""
+    it = s.get(BacklogItem, item_id)
+    before = dict(it.row or {})
+    it.row = dict(row)
+    service.audit(s, actor, "backlog.accept", object_type="backlog_item", object_id=str(it.id),
+                  detail={"run": it.run_id, "file": it.rel_path, "row": it.row_no, "review_reason": review_reason,
+                          "corrected": {k: [before.get(k), v] for k, v in row.items() if before.get(k) != v},
+                          "override_reason": override_reason, "state": it.state, "document": it.document_id})
 
 
 # -- endings -------------------------------------------------------------------------------------
@@ -277,7 +345,7 @@ def listing(s: Session, run_id: int, states: tuple[str, ...]) -> list[dict[str, 
     rows = s.scalars(select(BacklogItem).where(BacklogItem.run_id == run_id, BacklogItem.state.in_(states))
                      .order_by(BacklogItem.id))
     return [{"id": it.id, "file": it.rel_path, "row": it.row_no, "state": it.state, "reason": it.reason,
-             "document_id": it.document_id, "read": it.read or {}} for it in rows]
+             "document_id": it.document_id, "read": it.read or {}, "manifest": dict(it.row or {})} for it in rows]
 
 
 def finish_run(s: Session, run_id: int) -> bool:

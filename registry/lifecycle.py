@@ -25,6 +25,7 @@ from registry.service import audit, link_subject, refuse_unless_overridden, subj
 from registry.subjects import owners
 from vocab.clock import VN_TZ
 from vocab.errors import Conflict, Invalid, NotFound
+from vocab.kinds import status_name
 
 
 def _aware(t: dt.datetime | None) -> dt.datetime | None:
@@ -66,7 +67,7 @@ def pause(s: Session, d: Dossier, reason: str, *, actor: str, now: dt.datetime |
     if not reason:
         raise Invalid("tạm dừng hồ sơ cần ghi rõ lý do")
     if d.status not in ("received", "processing"):
-        raise Conflict(f"hồ sơ {d.code} đang ở trạng thái {d.status}: chỉ tạm dừng được hồ sơ mới tiếp nhận hoặc đang xử lý")
+        raise Conflict(f"hồ sơ {d.code} đang ở trạng thái “{status_name(d.status).lower()}”: chỉ tạm dừng được hồ sơ mới tiếp nhận hoặc đang xử lý")
     now = now or utcnow()
     d.late = is_late(d, now)
     d.status, d.pause_reason = "paused", reason
@@ -80,7 +81,7 @@ def pause(s: Session, d: Dossier, reason: str, *, actor: str, now: dt.datetime |
 def resume(s: Session, d: Dossier, *, actor: str, now: dt.datetime | None = None) -> Dossier:
     """Back to processing; the due date moves by the time spent paused (not counted against the unit)."""
     if d.status != "paused":
-        raise Conflict(f"hồ sơ {d.code} đang ở trạng thái {d.status}, không phải tạm dừng")
+        raise Conflict(f"hồ sơ {d.code} đang ở trạng thái “{status_name(d.status).lower()}”, không phải tạm dừng")
     now = now or utcnow()
     ev = s.scalar(select(AuditEvent).where(AuditEvent.action == "dossier.pause", AuditEvent.object_type == "dossier",
                                            AuditEvent.object_id == d.code).order_by(AuditEvent.id.desc()).limit(1))
@@ -121,7 +122,7 @@ def complete(s: Session, d: Dossier, *, actor: str, result_document_id: int | No
     as ``dossier.complete.override``). The result's validity defaults to the expiry the document
     carries."""
     if d.status in ("completed", "returned"):
-        raise Conflict(f"hồ sơ {d.code} đã ở trạng thái {d.status}")
+        raise Conflict(f"hồ sơ {d.code} đã ở trạng thái “{status_name(d.status).lower()}”")
     now = now or utcnow()
     result = None
     doc = None
@@ -163,7 +164,7 @@ def apology(s: Session, d: Dossier, *, reason: str, new_date: dt.date, out: str 
     if not reason:
         raise Invalid("phiếu xin lỗi cần ghi rõ lý do chậm")
     if d.status in ("completed", "returned"):
-        raise Conflict(f"hồ sơ {d.code} đã ở trạng thái {d.status}")
+        raise Conflict(f"hồ sơ {d.code} đã ở trạng thái “{status_name(d.status).lower()}”")
     now = now or utcnow()
     due = _aware(d.due_at)
     if not declare_late and not (due is not None and now > due):
@@ -203,7 +204,7 @@ def return_dossier(s: Session, d: Dossier, reason: str, *, actor: str, now: dt.d
     if not reason:
         raise Invalid("trả lại hồ sơ cần ghi rõ lý do")
     if d.status in ("completed", "returned"):
-        raise Conflict(f"hồ sơ {d.code} đã ở trạng thái {d.status}")
+        raise Conflict(f"hồ sơ {d.code} đã ở trạng thái “{status_name(d.status).lower()}”")
     now = now or utcnow()
     d.status, d.completed_at, d.pause_reason = "returned", now, None
     audit(s, actor, "dossier.return", subject_id=d.subject_id, object_type="dossier", object_id=d.code,

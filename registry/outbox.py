@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from registry.models import (Component, Document, Dossier, OutboxEvent, Result, Staff, SyncLease)
-from vocab.clock import as_utc, iso, utcnow
+from vocab.clock import as_utc, iso, local, utcnow
 from vocab.errors import Invalid
 
 __all__ = [
@@ -271,6 +271,10 @@ def details(s: Session) -> dict[str, Any]:
             "last_error": last_error, "dossiers_without_events": unsynced}
 
 
+def _pct(rate: float) -> str:
+    return f"{rate:.2f}".replace(".", ",") + "%"  # Vietnamese decimal comma
+
+
 def alerts(s: Session, *, stale_after: dt.timedelta = dt.timedelta(hours=1),
            now: dt.datetime | None = None) -> list[dict[str, str]]:
     """Messages the web UI shows staff (Vietnamese): dead letters, and events waiting too long."""
@@ -286,7 +290,7 @@ def alerts(s: Session, *, stale_after: dt.timedelta = dt.timedelta(hours=1),
     if oldest is not None and now - oldest > stale_after:
         out.append({"level": "warning", "message": (
             f"{st['pending']} sự kiện đang chờ đồng bộ lên Cổng Dịch vụ công quốc gia, lâu nhất từ "
-            f"{iso(oldest)[:16].replace('T', ' ')}. Tỷ lệ đồng bộ: {st['rate']:.2f}%.")})
+            f"{local(oldest):%H:%M ngày %d/%m/%Y}. Tỷ lệ đồng bộ: {_pct(st['rate'])}.")})
     return out
 
 

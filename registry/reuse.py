@@ -29,7 +29,7 @@ from registry.service import (attach, audit, check_type, component_states, get_o
 from vocab.clock import iso as _iso
 from vocab.clock import vn_today
 from vocab.errors import Conflict, Invalid, NotFound
-from vocab.kinds import CERTIFIED_COPY
+from vocab.kinds import CERTIFIED_COPY, status_name
 from vocab.text import mask_pid
 
 CERTIFIED_COPY_TYPE = CERTIFIED_COPY
@@ -265,7 +265,7 @@ def reuse_into_dossier(s: Session, dossier: Dossier, document_id: int, *, actor:
     component without a second ledger entry.
     """
     if dossier.status in CLOSED_STATUSES:
-        raise Conflict(f"hồ sơ {dossier.code} đang ở trạng thái {dossier.status}: không thể gắn thêm thành phần")
+        raise Conflict(f"hồ sơ {dossier.code} đang ở trạng thái “{status_name(dossier.status).lower()}”: không thể gắn thêm thành phần")
     doc = s.get(Document, int(document_id))
     if doc is None:
         raise NotFound(f"không có tài liệu số {document_id}")
@@ -352,7 +352,7 @@ def reuse_from_national_store(s: Session, dossier: Dossier, *, doc_type: str, da
     written to the reuse ledger with the store's reference."""
     check_type(doc_type)
     if dossier.status in CLOSED_STATUSES:
-        raise Conflict(f"hồ sơ {dossier.code} đang ở trạng thái {dossier.status}: không thể gắn thêm thành phần")
+        raise Conflict(f"hồ sơ {dossier.code} đang ở trạng thái “{status_name(dossier.status).lower()}”: không thể gắn thêm thành phần")
     refusal = type_not_required(dossier, doc_type)
     if refusal is not None:
         raise refusal

@@ -10,7 +10,7 @@ import re
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -254,16 +254,22 @@ def attach(s: Session, dossier: Dossier, document: Document, *, origin: str = "s
     return comp
 
 
-def unassigned_documents(s: Session) -> list[Document]:
-    """Digitized documents attached to no dossier and issued as no result: staff must route them."""
+def _unassigned_where() -> tuple:
     attached = select(Component.document_id).where(Component.document_id.is_not(None))
     results = select(Result.document_id)
     copies = select(CertifiedCopy.signed_document_id).where(CertifiedCopy.signed_document_id.is_not(None))
-    return list(s.scalars(select(Document).where(Document.id.not_in(attached), Document.id.not_in(results),
-                                                 Document.id.not_in(copies), Document.kind == "scan",
-                                                 Document.certified_from_id.is_(None),
-                                                 Document.doc_type != "certified_copy")
-                          .order_by(Document.id)))
+    return (Document.id.not_in(attached), Document.id.not_in(results), Document.id.not_in(copies),
+            Document.kind == "scan", Document.certified_from_id.is_(None), Document.doc_type != "certified_copy")
+
+
+def unassigned_documents(s: Session, limit: int | None = None) -> list[Document]:
+    """Digitized documents attached to no dossier and issued as no result: staff must route them."""
+    q = select(Document).where(*_unassigned_where()).order_by(Document.id)
+    return list(s.scalars(q.limit(limit) if limit else q))
+
+
+def unassigned_count(s: Session) -> int:
+    return s.scalar(select(func.count()).select_from(Document).where(*_unassigned_where())) or 0
 
 
 def audit(s: Session, actor: str, action: str, *, subject_id: int | None = None, object_type: str = "",

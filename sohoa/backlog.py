@@ -35,12 +35,13 @@ from registry import Database, FieldRead, Incoming, Store
 from registry import backlog as journal
 from registry.store import sha256_file
 from sohoa.config import Settings
+from sohoa.i18n import label
 from vocab.errors import Invalid
 from vocab.kinds import DOC_TYPES
 from vocab.text import mask_pid, nfc
 
 __all__ = ["HEADER", "ManifestRow", "read_manifest", "plan", "decide", "BacklogContext", "process_items",
-           "Importer", "Outcome"]
+           "Importer", "Outcome", "settle", "correct_row", "StillInReview", "CORRECTABLE"]
 
 log = logging.getLogger("sohoa.backlog")
 
@@ -204,8 +205,12 @@ def _read_json(res: DocumentResult) -> dict[str, Any]:
             "fields": {k: f.value for k, f in res.fields.items()}}
 
 
-def decide(row: dict[str, Any], res: DocumentResult) -> journal.Decision | str:
-    """The result to record, or the reason (Vietnamese, IDs masked) it goes to review."""
+def decide(row: dict[str, Any], res: DocumentResult, *, trust_row: bool = False) -> journal.Decision | str:
+    """The result to record, or the reason (Vietnamese, IDs masked) it goes to review.
+
+    ``trust_row``: an officer settling the review queue vouches for the row (with a reason that
+    is audited): what the page says no longer contradicts it, but a subject and a type are still
+    needed."""
     pids: list[tuple[str, tuple[str, ...]]] = []
     for name in PID_FIELDS:
         f = res.fields.get(name)
@@ -213,7 +218,7 @@ def decide(row: dict[str, Any], res: DocumentResult) -> journal.Decision | str:
             pids.append((f.value, tuple(f.flags)))
     read_pids = [p for p, _ in pids]
     subject = row.get("subject_id") or ""
-    if subject and read_pids and subject not in read_pids:
+    if subject and read_pids and subject not in read_pids and not trust_row:
         return (f"số định danh trên trang ({', '.join(mask_pid(p) for p in read_pids)}) khác với bảng kê "
                 f"({mask_pid(subject)})")
     if not subject:
@@ -223,13 +228,13 @@ def decide(row: dict[str, Any], res: DocumentResult) -> journal.Decision | str:
         if flags:
             return f"số định danh đọc được ({mask_pid(subject)}) không khớp ngày sinh hoặc mã tỉnh: cần kiểm tra"
     doc_type = row.get("doc_type") or ""
-    if doc_type and res.doc_type not in ("khac", doc_type) and res.confidence >= TYPE_SURE:
-        return f"loại giấy tờ trên trang ({res.doc_type}) khác với bảng kê ({doc_type})"
+    if doc_type and res.doc_type not in ("khac", doc_type) and res.confidence >= TYPE_SURE and not trust_row:
+        return f"loại giấy tờ trên trang ({label('doc_type', res.doc_type)}) khác với bảng kê ({label('doc_type', doc_type)})"
     if not doc_type:
         if res.doc_type == "khac" or res.confidence < TYPE_SURE:
             return "không xác định được loại giấy tờ và bảng kê không ghi"
         doc_type = res.doc_type
-        if res.quality != "ok":
+        if res.quality != "ok" and not trust_row:
             return "chất lượng bản quét thấp và không có bảng kê để đối chiếu"
     fields = {k: f.value for k, f in res.fields.items()}
     meta = {"so_ky_hieu": row.get("number"), "ma_ket_qua": row.get("result_code"),
@@ -345,6 +350,94 @@ def _finish_one(ctx: BacklogContext, item_id: int, path: Path, row: dict, res: D
     if state:
         out.add(state, pages)
         log.info("backlog #%d %s → %s (document #%s)", item_id, path.name, state, doc_id)
+
+
+# -- settling the review queue ---------------------------------------------------------------------
+
+class StillInReview(Invalid):
+    """The corrected row still disagrees with the page (or still lacks a subject or a type)."""
+
+
+CORRECTABLE = ("subject_id", "doc_type", "result_code", "number", "issued_on", "issuer", "valid_until")
+
+
+def correct_row(row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The manifest row with an officer's corrections (same names and checks as the manifest's
+    columns; dates as dd/mm/yyyy or dates). Raises Invalid with every problem found."""
+    unknown = sorted(set(changes) - set(CORRECTABLE))
+    if unknown:
+        raise Invalid(f"không sửa được cột {', '.join(unknown)}; các cột sửa được: {', '.join(CORRECTABLE)}")
+    out = dict(row)
+    problems: list[str] = []
+    for k, v in changes.items():
+        if v is None:
+            continue
+        if k in ("issued_on", "valid_until"):
+            d = _date(v, k, problems)
+            out[k] = d.isoformat() if d else None
+            continue
+        v = nfc(str(v).strip())
+        if k == "subject_id" and v:
+            from registry.service import subject_kind
+
+            try:
+                subject_kind(v)
+            except Invalid:
+                problems.append(f"“{mask_pid(v)}” không phải số định danh 12 chữ số hay mã số thuế")
+        if k == "doc_type" and v and v not in DOC_TYPES:
+            problems.append(f"“{v}” không phải loại giấy tờ đã biết")
+        out[k] = v
+    if out.get("issued_on") and out.get("valid_until") and out["valid_until"] < out["issued_on"]:
+        problems.append("ngày hết hiệu lực trước ngày ban hành")
+    if problems:
+        raise Invalid("; ".join(problems))
+    return out
+
+
+def settle(ctx: BacklogContext, item_id: int, changes: dict[str, Any], *, actor: str,
+           override_reason: str | None = None) -> tuple[str, int | None]:
+    """An officer settles a review item: the scan is read again, checked against the row as the
+    officer corrected it, sealed and recorded as its subject's result. When the page still
+    contradicts the row, ``override_reason`` (audited) lets the officer's row stand.
+    Returns (final state ``imported`` | ``duplicate``, document id)."""
+    override_reason = (override_reason or "").strip() or None
+    with ctx.db.session() as s:
+        it, run = journal.take_for_review(s, item_id, ctx.owner, lease=LEASE, alive=lease_owner_alive)
+        path, row, was, sha = Path(run.source) / it.rel_path, dict(it.row or {}), it.reason, it.sha256
+    try:
+        row = correct_row(row, changes)
+        if not sha or not path.is_file():
+            raise Invalid(f"không còn bản quét {path}: không thể nhập mục #{item_id}")
+        if sha256_file(path) != sha:
+            raise Invalid(f"bản quét {path.name} đã đổi từ khi được lập danh sách: không thể nhập mục #{item_id}")
+        kw = dict(lang=ctx.settings.ocr_lang, max_pixels=ctx.settings.max_pixels)
+        try:
+            n = ocr.count_pages(str(path), max_pixels=ctx.settings.max_pixels)
+            res = ocr.assemble(str(path), [ocr.read_page(str(path), p, **kw) for p in range(n)])
+        except (OcrInputError, OSError) as exc:
+            raise Invalid(f"không đọc được bản quét {path.name}: {exc}") from exc
+        verdict = decide(row, res, trust_row=override_reason is not None)
+        if isinstance(verdict, str):
+            raise StillInReview(f"mục #{item_id} vẫn cần xem lại: {verdict}", detail=verdict)
+        pages = len(res.pages)
+        pdf = ctx.sealer.seal(res.pdf) if ctx.sealer is not None else res.pdf
+        incoming = Incoming(pdf=pdf, sealed=ctx.sealer is not None, pages=pages, text=res.text,
+                            doc_type=verdict.doc_type, type_confidence=res.confidence,
+                            fields={k: FieldRead(f.value, f.confidence, tuple(f.flags)) for k, f in res.fields.items()},
+                            quality=res.quality, ingest_id=None, source_name=path.name, page_from=1, page_to=pages,
+                            created_by="backlog")
+        with ctx.db.session() as s:
+            state, doc_id = journal.record_result(s, ctx.store, item_id, journal.REVIEW_OWNER + ctx.owner, incoming,
+                                                  verdict, agency=ctx.settings.agency_code, actor=actor)
+            if not state:
+                raise Invalid(f"mục #{item_id} đã được người khác xử lý")
+            journal.note_settled(s, item_id, row, actor=actor, review_reason=was, override_reason=override_reason)
+        log.info("backlog #%d %s settled by %s → %s (document #%s)", item_id, path.name, actor, state, doc_id)
+        return state, doc_id
+    except BaseException:
+        with ctx.db.session() as s:
+            journal.back_to_review(s, item_id, ctx.owner)
+        raise
 
 
 # -- running a whole import ------------------------------------------------------------------------

@@ -9,6 +9,26 @@ from pathlib import Path
 
 import pytest
 
+
+def need(ok: object, what: str) -> None:
+    """A part the test needs is missing: fail with how to get it (never skip: a skipped check
+    would count as passing)."""
+    if not ok:
+        pytest.fail(f"{what} is required by this test (bash scripts/install.sh test installs the Debian parts; "
+                    "the servers are PostgreSQL on 127.0.0.1:5432 and RabbitMQ on 127.0.0.1:5672)", pytrace=False)
+
+
+def pg_test_url(*, sqlalchemy: bool) -> str:
+    """The PostgreSQL the postgres-marked tests use: SOHOA_TEST_PG_URL in either spelling
+    (``postgresql://…`` or ``postgresql+psycopg://…``), given in the form the caller needs —
+    SQLAlchemy's (``+psycopg``) or libpq's (psycopg.connect)."""
+    import re
+
+    url = os.environ.get("SOHOA_TEST_PG_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+    return re.sub(r"^postgres(?:ql)?(?:\+\w+)?://", "postgresql+psycopg://" if sqlalchemy else "postgresql://", url)
+
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

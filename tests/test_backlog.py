@@ -174,3 +174,53 @@ def test_folder_without_manifest_ocr_decides_and_sends_the_rest_to_review(sohoa,
     assert scans[0].person == scans[1].person  # one person, two results
     got = sohoa.json("reuse", "find", "--subject", scans[0].person.pid)
     assert sorted(e.get("doc_type") or e.get("type") for e in got) == sorted(s.doc_type for s in scans)
+
+
+def test_the_review_queue_is_settled_by_an_officer(sohoa, tmp_path):
+    """Three rows name the wrong person: one is corrected and imported, one is kept as the manifest
+    says only with an audited override reason, one is rejected; none can be settled twice."""
+    src = tmp_path / "src"
+    scans = make_backlog(src, 6, seed=11, wrong=3)
+    rep = sohoa.json("backlog", "import", str(src), "--manifest", str(src / "manifest.csv"))[0]
+    assert (rep["imported"], rep["review"]) == (3, 3), rep
+    by_file = {s.file: s for s in scans}
+    fix, keep, drop = [(r["id"], by_file[r["file"]]) for r in rep["needs_review"]]
+
+    # the corrected row still has to agree with the page: another person's number is refused …
+    other = next(s.person.pid for s in scans if s.person.pid != fix[1].person.pid)
+    p = sohoa.run("backlog", "accept", str(fix[0]), "--subject", other, check=False)
+    assert p.returncode == 2 and "vẫn cần xem lại" in p.stderr and other not in p.stderr + p.stdout, p
+    p = sohoa.run("backlog", "accept", str(fix[0]), "--issued-on", "31/02/2019", check=False)
+    assert p.returncode == 2 and "dd/mm/yyyy" in p.stderr, p
+    # … the number printed on the page is taken
+    out = sohoa.json("backlog", "accept", str(fix[0]), "--subject", fix[1].person.pid, "--number", "77/2020")[0]
+    assert out["state"] == "imported" and out["document_id"]
+    got = sohoa.json("reuse", "find", "--subject", fix[1].person.pid)
+    assert out["document_id"] in {e["id"] for e in got}
+
+    # the manifest's subject kept against the page: only with a reason, which is audited
+    p = sohoa.run("backlog", "accept", str(keep[0]), check=False)
+    assert p.returncode == 2 and "--override-reason" in p.stderr, p
+    out = sohoa.json("backlog", "accept", str(keep[0]), "--override-reason", "đối chiếu sổ hộ tịch: bảng kê đúng")[0]
+    assert out["state"] == "imported"
+    got = sohoa.json("reuse", "find", "--subject", keep[1].manifest_subject)
+    assert out["document_id"] in {e["id"] for e in got}
+
+    out = sohoa.json("backlog", "reject", str(drop[0]), "--reason", "bản quét của hồ sơ khác")[0]
+    assert out["state"] == "rejected" and "bản quét của hồ sơ khác" in out["reason"]
+
+    assert sohoa.json("backlog", "review") == []
+    st = sohoa.json("backlog", "status")[0]
+    assert (st["imported"], st["review"], st["rejected"]) == (5, 0, 1), st
+    for item in (fix[0], keep[0], drop[0]):  # settled once
+        p = sohoa.run("backlog", "accept", str(item), check=False)
+        assert p.returncode == 4 and "không ở hàng chờ xem lại" in p.stderr, p
+    p = sohoa.run("backlog", "reject", "9999", "--reason", "x", check=False)
+    assert p.returncode == 3 and "không có mục tồn đọng #9999" in p.stderr, p
+
+    con = sqlite3.connect(sohoa.home / "sohoa.db")
+    audit = {(a, json.loads(d).get("override_reason")) for a, d in con.execute(
+        "select action, detail from audit_events where action like 'backlog.%'")}
+    con.close()
+    assert ("backlog.accept", "đối chiếu sổ hộ tịch: bảng kê đúng") in audit and ("backlog.accept", None) in audit
+    assert any(a == "backlog.reject" for a, _ in audit)

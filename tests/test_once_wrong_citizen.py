@@ -11,6 +11,7 @@ import pytest
 from registry.models import Document, Subject
 from registry.staff import add_staff
 from registry.store import Store
+from tests.conftest import need
 from tests.once_helpers import Cli, audits, id_card_fields, intake_document, person
 from tests.test_webui import server  # noqa: F401  (the fixture: the web app on loopback)
 
@@ -108,8 +109,8 @@ def test_correcting_an_id_field_relabels_with_an_audit_trail(home, db, papers):
     assert papers["hanh_card"] not in [f["id"] for f in cli.ok("reuse", "find", "--subject", HANH.pid, "--all")]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_web_ui_asks_for_a_reason_before_attaching_another_citizens_paper(settings, db, papers, server):
+    need(CHROMIUM, "Debian's chromium")
     from playwright.sync_api import expect, sync_playwright
 
     from registry import service

@@ -12,11 +12,12 @@ import uuid
 import pytest
 
 from sohoa.dev import samples
+from tests.conftest import need, pg_test_url
 from tests.scanning import birth_pages, card_page, dump, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-PG_ADMIN = os.environ.get("SOHOA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN = pg_test_url(sqlalchemy=False)
 AMQP = os.environ.get("SOHOA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
@@ -30,9 +31,9 @@ def _reachable(host: str, port: int) -> bool:
 
 @pytest.fixture
 def pg_url():
-    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
-    if not _reachable("127.0.0.1", 5432):
-        pytest.skip(reason="no PostgreSQL at 127.0.0.1:5432")
+    import psycopg
+
+    need(_reachable("127.0.0.1", 5432), "PostgreSQL at 127.0.0.1:5432 (SOHOA_TEST_PG_URL)")
     name = f"sohoa_t_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as con:
         con.execute(f'CREATE DATABASE "{name}"')
@@ -43,8 +44,7 @@ def pg_url():
 
 @pytest.fixture
 def scaled(sohoa, pg_url):
-    if not _reachable("127.0.0.1", 5672):
-        pytest.skip(reason="no RabbitMQ at 127.0.0.1:5672")
+    need(_reachable("127.0.0.1", 5672), "RabbitMQ at 127.0.0.1:5672 (SOHOA_TEST_AMQP_URL)")
     sohoa.env.update(SOHOA_DATABASE_URL=pg_url, SOHOA_BROKER_URL=AMQP, SOHOA_QUEUE=f"sohoa-test-{uuid.uuid4().hex[:8]}")
     sohoa.run("init")
     return sohoa

@@ -113,3 +113,13 @@ def test_migration_history_is_linear():
 
     cfg = Database("sqlite://").alembic_config()
     assert len(ScriptDirectory.from_config(cfg).get_heads()) == 1
+
+
+def test_status_names_below_the_web_agree_with_the_catalogue():
+    """Registry messages name a dossier's status as people read it, in the words of the web UI."""
+    from sohoa import i18n
+    from vocab.kinds import STATUS_NAMES, DossierStatus
+
+    assert set(STATUS_NAMES) == set(DossierStatus)
+    for status, name in STATUS_NAMES.items():
+        assert i18n.label("status", status) == name, status

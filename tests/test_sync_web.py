@@ -1,16 +1,16 @@
 """The web UI shows portal-sync alerts (dead letters) on every page and the backlog import's
-progress on the dashboard; checked in Debian's chromium."""
+progress on the dashboard and, live, on the inbox view; checked in Debian's chromium."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
-import pytest
-
 from test_webui import CHROMIUM, server  # noqa: F401  (the uvicorn fixture)
+from tests.conftest import need
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_dead_letters_and_backlog_progress_are_shown(server, settings, db):  # noqa: F811
+    need(CHROMIUM, "Debian's chromium")
     from playwright.sync_api import expect, sync_playwright
 
     from registry import backlog, outbox, service
@@ -24,7 +24,7 @@ def test_dead_letters_and_backlog_progress_are_shown(server, settings, db):  # n
         run, _ = backlog.open_run(s, "/srv/hop-ho-so", None)
         backlog.add_items(s, run.id, [backlog.PlannedItem(f"kq-{i}.pdf", f"{i:064x}", 1, None, {}) for i in range(4)])
         backlog.mark_ready(s, run)
-        code = d.code
+        code, run_id = d.code, run.id
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
@@ -36,6 +36,18 @@ def test_dead_letters_and_backlog_progress_are_shown(server, settings, db):  # n
         page.click("button[type=submit]")
         expect(page.locator(".sync-alert")).to_contain_text("1 sự kiện không gửi được lên Cổng Dịch vụ công quốc gia")
         expect(page.locator("#backlog")).to_contain_text(re.compile(r"0/4\s+bản quét xong"))
+        # the inbox view shows it too, and follows the import without a reload
+        page.goto(server + "/inbox")
+        expect(page.locator("#backlog")).to_contain_text(re.compile(r"0/4\s+bản quét xong"))
+        expect(page.locator("#live-badge")).to_be_visible()
+        page.evaluate("window.__sameDocument = 'yes'")
+        with db.session() as s:
+            ids = backlog.pending_ids(s, run_id)
+            backlog.claim(s, ids[:1], "test:1", lease=dt.timedelta(minutes=5), alive=lambda _o: True)
+            backlog.finish(s, ids[0], "test:1", "review", "không đọc được số định danh", {}, 1)
+        expect(page.locator("#backlog")).to_contain_text(re.compile(r"1/4\s+bản quét xong"))
+        expect(page.locator("#backlog a[href='/backlog']")).to_be_visible()
+        assert page.evaluate("window.__sameDocument") == "yes"
         page.goto(server + f"/dossiers/{code}")
         expect(page.locator(".sync-alert")).to_contain_text("sohoa sync retry")
         with db.session() as s:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import os
 import re
 
 from pathlib import Path
@@ -22,6 +21,7 @@ from registry.search import DossierFilter, list_dossiers, search, snippet
 from registry.staff import LoginPolicy, add_staff, authenticate, set_disabled
 from registry.store import Store
 from sohoa import i18n
+from tests.conftest import pg_test_url
 from sohoa.dev import samples
 from vocab.kinds import DOC_TYPES, DossierStatus, EntryState, Origin, RoutedBy
 from vocab.text import fold
@@ -144,8 +144,7 @@ def _doc(s, store, text: str, doc_type: str = "khac") -> Document:
     return d
 
 
-PG_URL = re.sub(r"^postgresql(\+\w+)?://", "postgresql+psycopg://",
-                os.environ.get("SOHOA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+PG_URL = pg_test_url(sqlalchemy=True)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -36,6 +36,18 @@ class DossierStatus(StrEnum):
     RETURNED = "returned"
 
 
+# What people read for a status in messages raised below the web layer (the web catalogue,
+# sohoa/locale, has the same names: tests/test_structure.py checks they agree).
+STATUS_NAMES: dict[str, str] = {DossierStatus.RECEIVED: "Mới tiếp nhận", DossierStatus.PROCESSING: "Đang xử lý",
+                                DossierStatus.PAUSED: "Tạm dừng", DossierStatus.COMPLETED: "Đã giải quyết",
+                                DossierStatus.RETURNED: "Đã trả lại"}
+
+
+def status_name(status: str) -> str:
+    """“Đã giải quyết” for ``completed``; an unknown status as it is."""
+    return STATUS_NAMES.get(status, status)
+
+
 OPEN_STATUSES: tuple[str, ...] = (DossierStatus.RECEIVED, DossierStatus.PROCESSING, DossierStatus.PAUSED)
 
 

@@ -11,14 +11,14 @@ import click
 
 
 def _date(value: str | None, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            pass
-    raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD or dd/mm/yyyy)", param_hint=name)
+    """A date option (dd/mm/yyyy or yyyy-mm-dd), parsed as the web forms parse it."""
+    from sohoa.i18n import parse_date
+    from vocab.errors import Invalid
+
+    try:
+        return parse_date(value)
+    except Invalid as exc:
+        raise Invalid(f"{name}: {exc.message}") from None
 
 
 def _staff(ctx) -> str:

@@ -1,4 +1,5 @@
-"""Backlog commands: ``backlog import SOURCE [--manifest FILE]``, ``backlog status``, ``backlog review``."""
+"""Backlog commands: ``backlog import SOURCE [--manifest FILE]``, ``status``, ``review``, and settling the review
+queue with ``accept ITEM`` / ``reject ITEM --reason``."""
 from __future__ import annotations
 
 import sys
@@ -141,7 +142,10 @@ def backlog_status(ctx: Ctx, run_id: int | None) -> None:
 @click.option("--run", "run_id", type=int, default=None, help="A run id (default: the latest run).")
 @pass_ctx
 def backlog_review(ctx: Ctx, run_id: int | None) -> None:
-    """The review queue: scans OCR could not settle or that contradict their manifest row."""
+    """The review queue: scans OCR could not settle or that contradict their manifest row.
+
+    Settle each with `sohoa backlog accept ITEM [--subject …] [--doc-type …]` or
+    `sohoa backlog reject ITEM --reason …`."""
     from registry import backlog as journal
     from vocab.text import mask_pid
 
@@ -149,10 +153,74 @@ def backlog_review(ctx: Ctx, run_id: int | None) -> None:
         run = journal.latest_run(s, run_id)
         if run is None:
             raise NotFound("chưa có lượt nhập tồn đọng nào")
-        items = journal.listing(s, run.id, ("review",))
+        run_no = run.id
+        items = journal.listing(s, run_no, ("review",))
     for i in items:
         read = i.pop("read")
         i["read"] = {"doc_type": read.get("doc_type"), "confidence": read.get("confidence"),
                      "fields": {k: mask_pid(v) if k.startswith("so_dinh_danh") else v
                                 for k, v in (read.get("fields") or {}).items()}}
+        man = i.pop("manifest")
+        i["manifest"] = {k: man.get(k) for k in ("subject_id", "doc_type", "number")} | {
+            "subject_id": mask_pid(man["subject_id"]) if man.get("subject_id") else None}
         ctx.emit(i, f"#{i['id']} {i['file']}" + (f" (dòng {i['row']})" if i["row"] else "") + f": {i['reason']}")
+    if not items and not ctx.as_json:
+        click.echo(f"Lượt #{run_no}: hàng chờ xem lại trống.")
+
+
+@backlog.command("accept")
+@click.argument("item_id", metavar="ITEM", type=int)
+@click.option("--subject", "subject_id", default=None, help="Số định danh (12 chữ số) hoặc mã số thuế của chủ thể.")
+@click.option("--doc-type", default=None, help="Loại giấy tờ (mã, ví dụ khai_sinh).")
+@click.option("--number", default=None, help="Số/ký hiệu của kết quả.")
+@click.option("--result-code", default=None, help="Mã kết quả (ví dụ KQ.G15.000031).")
+@click.option("--issued-on", default=None, metavar="DD/MM/YYYY", help="Ngày ban hành.")
+@click.option("--issuer", default=None, help="Cơ quan ban hành.")
+@click.option("--valid-until", default=None, metavar="DD/MM/YYYY", help="Hiệu lực đến ngày.")
+@click.option("--override-reason", default=None,
+              help="Khi trang vẫn khác bảng kê đã sửa: lý do giữ bảng kê (ghi vào nhật ký kiểm tra).")
+@pass_ctx
+def backlog_accept(ctx: Ctx, item_id: int, subject_id: str | None, doc_type: str | None, number: str | None,
+                   result_code: str | None, issued_on: str | None, issuer: str | None, valid_until: str | None,
+                   override_reason: str | None) -> None:
+    """Settle an item of the review queue: correct its row, read the scan again, and import it.
+
+    The corrected row is checked against the page like a manifest row: a different ID number on
+    the page still stops it, unless --override-reason says why the row is right. Example:
+
+      sohoa backlog accept 12 --subject 001090001234 --doc-type khai_sinh
+    """
+    from sohoa.backlog import BacklogContext, StillInReview, settle
+    from sohoa.commands.api import _staff
+    from sohoa.jobs import load_sealer
+    from registry import Store
+
+    st = ctx.settings
+    st.ensure_dirs()
+    bctx = BacklogContext(st, ctx.db, Store(st.store_dir), None, load_sealer(st))
+    changes = {"subject_id": subject_id, "doc_type": doc_type, "number": number, "result_code": result_code,
+               "issued_on": issued_on, "issuer": issuer, "valid_until": valid_until}
+    try:
+        state, doc_id = settle(bctx, item_id, {k: v for k, v in changes.items() if v is not None},
+                               actor=_staff(ctx), override_reason=override_reason)
+    except StillInReview as exc:
+        raise StillInReview(f"{exc.message}. Sửa bằng --subject/--doc-type, hoặc ghi --override-reason nếu bảng kê "
+                            "đúng", detail=exc.detail) from None
+    human = (f"Mục #{item_id}: đã nhập thành kết quả số hóa (tài liệu #{doc_id})" if state == "imported" else
+             f"Mục #{item_id}: trùng kết quả đã có (tài liệu #{doc_id}), không nhập lần nữa")
+    ctx.emit({"id": item_id, "state": state, "document_id": doc_id}, human)
+
+
+@backlog.command("reject")
+@click.argument("item_id", metavar="ITEM", type=int)
+@click.option("--reason", required=True, help="Vì sao không nhập (ghi vào báo cáo và nhật ký kiểm tra).")
+@pass_ctx
+def backlog_reject(ctx: Ctx, item_id: int, reason: str) -> None:
+    """Reject an item of the review queue (not a result to keep, an unreadable or wrong paper)."""
+    from registry import backlog as journal
+    from sohoa.commands.api import _staff
+
+    with ctx.db.session() as s:
+        it = journal.reject_reviewed(s, item_id, reason, actor=_staff(ctx))
+        out = {"id": it.id, "state": it.state, "reason": it.reason}
+    ctx.emit(out, f"Mục #{item_id}: đã từ chối — {out['reason']}")

@@ -2,7 +2,7 @@
 
 Areas, one module each: :mod:`.auth` (sign-in, lockout), :mod:`.clerk` (dossiers, documents,
 inbox, unassigned queue, quarantine, upload), :mod:`.officer` (certification queue, register),
-:mod:`.manager` (indicators, late dossiers), :mod:`.admin` (staff accounts), :mod:`.live`
+:mod:`.manager` (indicators, late dossiers), :mod:`.backlog` (the backlog's review queue), :mod:`.admin` (staff accounts), :mod:`.live`
 (server-sent events), :mod:`.public` (the verification page behind a certified copy's QR).
 
 ``mount(app, settings, db)`` adds it to the web app: the session middleware, the routers, the
@@ -136,8 +136,8 @@ def mount(app: FastAPI, settings, db) -> None:
         log.info("invalid form on %s: %s", request.url.path, exc.errors())
         return error_page(request, 422, _MESSAGES[422], "invalid")
 
-    from sohoa.webui import admin, auth, clerk, live, manager, officer, public
+    from sohoa.webui import admin, auth, backlog, clerk, live, manager, officer, public
 
-    for mod in (auth, clerk, officer, manager, admin, live, public):
+    for mod in (auth, clerk, backlog, officer, manager, admin, live, public):
         app.include_router(mod.router(web))
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

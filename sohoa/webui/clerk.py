@@ -56,7 +56,7 @@ def inbox_counts(s) -> dict[str, int]:
     working = s.scalar(select(func.count()).select_from(IngestEntry).where(IngestEntry.state.in_(ACTIVE_STATES))) or 0
     quarantined = s.scalar(select(func.count()).select_from(IngestEntry)
                            .where(IngestEntry.state == EntryState.QUARANTINED)) or 0
-    unassigned = len(service.unassigned_documents(s))
+    unassigned = service.unassigned_count(s)
     return {"working": working, "unassigned": unassigned, "quarantined": quarantined}
 
 
@@ -378,16 +378,18 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
         with web.db.session() as s:
             rows = journal_rows(s)
             counts = inbox_counts(s)
+            backlog_status = backlog.status(s)
             dossier_codes = [c for c, in s.execute(select(Dossier.code).where(Dossier.status.in_(OPEN_STATUSES))
                                                     .order_by(Dossier.id.desc()).limit(200))]
-        return web.page(request, "inbox.html", rows=rows, counts=counts, open_dossiers=dossier_codes)
+        return web.page(request, "inbox.html", rows=rows, counts=counts, open_dossiers=dossier_codes,
+                        backlog=backlog_status)
 
     # -- the unassigned queue ----------------------------------------------------------------------
     @r.get("/unassigned")
     def unassigned(request: Request, u: Principal = clerk):
         with web.db.session() as s:
             docs = []
-            for x in service.unassigned_documents(s)[:200]:
+            for x in service.unassigned_documents(s, limit=200):
                 docs.append(shapes.document_json(x) | {"source": x.source_name, "created_at": x.created_at,
                                                         "suggest": [d.code for d in suggestions(s, x)]})
             open_dossiers = [d.code for d in s.scalars(select(Dossier).where(

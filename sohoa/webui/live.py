@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
+from registry import backlog
 from registry.models import Component, Dossier, IngestEntry
 from sohoa.webui.clerk import dossier_view, inbox_counts, journal_rows
 from sohoa.webui.core import CLERK, MANAGER, Principal, Web
@@ -35,8 +36,10 @@ def router(web: Web) -> APIRouter:
 
     def inbox_state(csrf: str) -> tuple[tuple, dict]:
         with web.db.session() as s:
-            mark = journal_mark(s) + (s.scalar(select(func.sum(IngestEntry.pages_done))),)
-            return mark, {"rows": journal_rows(s), "counts": inbox_counts(s)}
+            run = backlog.status(s)  # a backlog import's progress, when one is running
+            mark = journal_mark(s) + (s.scalar(select(func.sum(IngestEntry.pages_done))),) + (
+                (run["run"], run["state"], run["done"], run["pages"]) if run else ())
+            return mark, {"rows": journal_rows(s), "counts": inbox_counts(s), "backlog": run}
 
     def dossier_state(code: str, role: str, csrf: str) -> tuple[tuple, dict]:
         with web.db.session() as s:
@@ -72,6 +75,7 @@ def router(web: Web) -> APIRouter:
 
         def render(ctx):
             yield "inbox", web.fragment("_inbox_rows.html", rows=ctx["rows"])
+            yield "backlog", web.fragment("_backlog.html", backlog=ctx["backlog"])
             yield "counts", json.dumps(ctx["counts"])
 
         return StreamingResponse(stream(request, lambda: inbox_state(csrf), render, initial=True),

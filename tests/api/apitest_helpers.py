@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import socket
 import threading
@@ -13,7 +12,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
-PG_URL = os.environ.get("SOHOA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from tests.conftest import pg_test_url
+
+PG_URL = pg_test_url(sqlalchemy=True)
 
 
 def _pg_reachable(url: str) -> str | None:

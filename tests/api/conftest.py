@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import need
 from apitest_helpers import PG_URL, SCOPE_SETS, Env, ServerThread, _pg_reachable
 
 
@@ -16,8 +17,7 @@ def db_url(request, tmp_path_factory):
         yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'registry.db'}"
         return
     reason = _pg_reachable(PG_URL)
-    if reason:
-        pytest.skip(reason=reason)
+    need(not reason, f"PostgreSQL ({reason})")
     from sqlalchemy import create_engine, text
 
     schema = f"sohoa_test_{uuid.uuid4().hex[:10]}"

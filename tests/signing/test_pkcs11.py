@@ -7,9 +7,13 @@ from pathlib import Path
 import pytest
 
 from sigcheck import pdfsig_all_valid, validate_all
+from tests.conftest import need
 
-pytestmark = pytest.mark.skipif(shutil.which("softhsm2-util") is None,
-                                reason="softhsm2 is not installed (apt-get install softhsm2)")
+
+
+@pytest.fixture(autouse=True)
+def _softhsm():
+    need(shutil.which("softhsm2-util"), "SoftHSM2 (Debian package softhsm2)")
 
 
 @pytest.fixture(scope="module")

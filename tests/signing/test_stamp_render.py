@@ -5,15 +5,15 @@ import shutil
 import subprocess
 import unicodedata
 
-import pytest
+from tests.conftest import need
 
 
 def _norm(s: str) -> str:
     return unicodedata.normalize("NFC", s)
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")
 def test_stamp_renders_on_last_page(make_settings, sign_db, put_doc, officer_id, tmp_path):
+    need(shutil.which("pdftoppm"), "poppler-utils (pdftoppm)")
     from signing import Certifier
     from sohoa.dev.scans import scanned_pdf
 

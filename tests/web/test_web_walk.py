@@ -154,7 +154,7 @@ def test_every_page_as_every_role(office, browser):
     sign_in(clerk, office, "clerk")
     expect(clerk).to_have_url(re.compile(r"/dossiers$"))
     pages = ["/dossiers", "/dossiers?status=paused", "/dossiers?q=hoang+van+tung", "/dossiers?q=Quyết+định",
-             "/dossiers?late=1&sort=due&dir=asc", "/inbox", "/unassigned", "/quarantine"]
+             "/dossiers?late=1&sort=due&dir=asc", "/inbox", "/unassigned", "/quarantine", "/backlog"]
     pages += [f"/dossiers/{c}" for c in data["codes"]] + [f"/documents/{i}" for i in data["docs"]]
     if office.data.get("code"):
         pages += [f"/dossiers/{office.data['code']}", f"/documents/{office.data['doc_id']}"]
@@ -195,7 +195,7 @@ def test_every_page_as_every_role(office, browser):
 
     manager = new_page(browser, office)
     sign_in(manager, office, "manager")
-    for path in ("/dashboard", "/late", "/dossiers", f"/dossiers/{d_late}", f"/dossiers/{d_done}"):
+    for path in ("/dashboard", "/late", "/dossiers", f"/dossiers/{d_late}", f"/dossiers/{d_done}", "/backlog"):
         assert manager.goto(office.base + path).status == 200, path
         problems += check(manager, f"manager{path}", codes)
     manager.goto(office.base + "/late")
@@ -215,6 +215,7 @@ def test_every_page_as_every_role(office, browser):
 
 @pytest.mark.parametrize("role,path", [("clerk", "/admin/staff"), ("officer", "/dossiers"), ("officer", "/inbox"),
                                        ("manager", "/certify"), ("manager", "/unassigned"), ("admin", "/dossiers"),
+                                       ("officer", "/backlog"),
                                        ("admin", "/dashboard")])
 def test_roles_are_enforced(office, browser, role, path):
     page = new_page(browser, office)
