@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +31,7 @@ from typing import Any
 
 import ocr
 from ingest.files import is_ignored, kind_of
+from ingest.reasons import for_exception
 from ingest.journal import lease_owner_alive
 from ocr import DocumentResult, OcrInputError
 from registry import Database, FieldRead, Incoming, Store
@@ -45,6 +48,7 @@ __all__ = ["HEADER", "ManifestRow", "read_manifest", "plan", "decide", "BacklogC
 
 log = logging.getLogger("sohoa.backlog")
 
+HEADER_SEARCH_ROWS = 20  # how far down a sheet the header row is looked for
 HEADER = ("file", "subject_id", "doc_type", "result_code", "number", "issued_on", "issuer", "valid_until")
 PID_FIELDS = ("so_dinh_danh", "so_dinh_danh_chong", "so_dinh_danh_vo")
 TYPE_SURE = 0.6  # OCR's type confidence from which it may contradict the manifest
@@ -82,8 +86,11 @@ def _date(value: Any, name: str, problems: list[str]) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
+    v = str(value).strip()
     try:
-        return dt.datetime.strptime(str(value).strip(), "%d/%m/%Y").date()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):  # ISO, as some exports write it
+            return dt.date.fromisoformat(v)
+        return dt.datetime.strptime(re.sub(r"[.\-]", "/", v), "%d/%m/%Y").date()  # also dd-mm-yyyy, dd.mm.yyyy
     except ValueError:
         problems.append(f"cột {name}: “{value}” không phải ngày dạng dd/mm/yyyy")
         return None
@@ -103,11 +110,40 @@ def _cells(path: Path) -> Iterator[list[Any]]:
         finally:
             wb.close()
         return
+    text = _csv_text(path)
+    yield from csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.splitlines()[:HEADER_SEARCH_ROWS]))
+
+
+def _csv_text(path: Path) -> str:
+    """A CSV manifest's text: UTF-8 (with or without the BOM Excel's "CSV UTF-8" writes), UTF-16
+    (Excel's "Unicode text"), else Windows-1258 — what Excel's plain "CSV" writes on a Vietnamese
+    Windows (its tone marks are combining characters, composed to NFC here)."""
+    raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise Invalid(f"bảng kê {path.name} hỏng: không đọc được dạng UTF-16") from exc
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            yield from csv.reader(fh)
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return nfc(raw.decode("cp1258"))
     except UnicodeDecodeError as exc:
-        raise Invalid(f"bảng kê {path.name} không phải văn bản UTF-8") from exc
+        raise Invalid(f"bảng kê {path.name} không phải văn bản UTF-8 hay Windows-1258: hãy lưu lại dạng "
+                      "“CSV UTF-8” hoặc XLSX") from exc
+
+
+def _delimiter(lines: list[str]) -> str:
+    """Comma, or the semicolon Excel uses where the decimal mark is a comma (Vietnamese Windows), or a
+    tab: the one that splits some line of the top into the most header names."""
+    best, most = ",", 0
+    for d in (",", ";", "\t"):
+        n = max((sum(c.strip().strip('"').lower() in HEADER for c in line.split(d)) for line in lines), default=0)
+        if n > most:
+            best, most = d, n
+    return best
 
 
 def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
@@ -118,14 +154,22 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
     if not path.is_file():
         raise Invalid(f"không có tệp bảng kê {path}")
     rows = _cells(path)
-    head = next(rows, None)
-    names = [str(h).strip().lower() for h in (head or [])]
+    head, first, line_no = None, None, 0
+    for line_no, cells in enumerate(rows, start=1):  # a title above the header (common in spreadsheets) is skipped
+        if "file" in [str(h).strip().lower() for h in cells]:
+            head = cells
+            break
+        if first is None and any(str(c).strip() for c in cells):
+            first = cells
+        if line_no >= HEADER_SEARCH_ROWS:
+            break
+    names = [str(h).strip().lower() for h in (head or first or [])]
     missing = [h for h in HEADER if h not in names]
     if missing:
         raise Invalid(f"bảng kê {path.name} thiếu cột {', '.join(missing)}; dòng tiêu đề phải là {','.join(HEADER)}")
     idx = {h: names.index(h) for h in HEADER}
     out = []
-    for line, cells in enumerate(rows, start=2):
+    for line, cells in enumerate(rows, start=line_no + 1):
         if not any(str(c).strip() for c in cells):
             continue
         raw = {h: (cells[i] if i < len(cells) else "") for h, i in idx.items()}
@@ -294,14 +338,14 @@ def process_items(ctx: BacklogContext, ids: list[int]) -> Outcome:
             it, run = journal.item(s, i)
             todo.append((i, Path(run.source) / it.rel_path, dict(it.row or {})))
     kw = dict(lang=ctx.settings.ocr_lang, max_pixels=ctx.settings.max_pixels)
-    jobs: list[tuple[int, Path, dict, list[Future] | str]] = []
+    jobs: list[tuple[int, Path, dict, list[Future] | BaseException]] = []
     for i, path, row in todo:  # submit every page of every item first: the pool stays busy
         try:
             n = ocr.count_pages(str(path), max_pixels=ctx.settings.max_pixels)
             if n < 1:
-                raise OcrInputError("không có trang nào")
+                raise OcrInputError("no pages", code="pdf_no_pages")
         except (OcrInputError, OSError) as exc:
-            jobs.append((i, path, row, f"không đọc được bản quét: {exc}"))
+            jobs.append((i, path, row, exc))
             continue
         if ctx.executor is None:
             jobs.append((i, path, row, [None] * n))
@@ -309,14 +353,21 @@ def process_items(ctx: BacklogContext, ids: list[int]) -> Outcome:
             jobs.append((i, path, row, [ctx.executor.submit(ocr.read_page, str(path), p, **kw) for p in range(n)]))
     for k, (i, path, row, pages) in enumerate(jobs):
         try:
-            if isinstance(pages, str):
-                raise OcrInputError(pages)
+            if isinstance(pages, BaseException):
+                raise pages
             results = [f.result() if f is not None else ocr.read_page(str(path), p, **kw) for p, f in enumerate(pages)]
             _finish_one(ctx, i, path, row, ocr.assemble(str(path), results), out)
-        except OcrInputError as exc:
+        except (OcrInputError, OSError) as exc:  # the catalogue's sentence; the technical detail kept beside it
+            if isinstance(exc, OSError) and not isinstance(pages, BaseException):  # mid-read: another pass
+                log.warning("backlog item #%d: %s; it is taken again later", i, exc)
+                with ctx.db.session() as s:
+                    journal.release(s, [i], ctx.owner)
+                continue
+            why = for_exception(exc)
             with ctx.db.session() as s:
-                journal.finish(s, i, ctx.owner, "rejected", str(exc), {}, 0)
+                journal.finish(s, i, ctx.owner, "rejected", why.message, {"error": why.code, "detail": why.detail}, 0)
             out.add("rejected")
+            log.info("backlog #%d %s → rejected: %s", i, path.name, why.detail)
         except Exception as exc:
             if type(exc).__name__ == "BrokenProcessPool":
                 out.pool_broken = True
@@ -415,7 +466,7 @@ def settle(ctx: BacklogContext, item_id: int, changes: dict[str, Any], *, actor:
             n = ocr.count_pages(str(path), max_pixels=ctx.settings.max_pixels)
             res = ocr.assemble(str(path), [ocr.read_page(str(path), p, **kw) for p in range(n)])
         except (OcrInputError, OSError) as exc:
-            raise Invalid(f"không đọc được bản quét {path.name}: {exc}") from exc
+            raise Invalid(f"bản quét {path.name}: {for_exception(exc).message}", detail=str(exc)) from exc
         verdict = decide(row, res, trust_row=override_reason is not None)
         if isinstance(verdict, str):
             raise StillInReview(f"mục #{item_id} vẫn cần xem lại: {verdict}", detail=verdict)

@@ -121,8 +121,11 @@ class HttpPortalClient:
         sent = {e.key for e in events}
         try:
             r = self._http.post(self.url, json={"events": [to_portal(e) for e in events]})
+            if r.status_code in (401, 403):
+                raise PortalError(f"Cổng từ chối mã truy cập (HTTP {r.status_code}): kiểm tra SOHOA_PORTAL_TOKEN")
             if r.status_code >= 300:
-                raise PortalError(f"Cổng trả lỗi HTTP {r.status_code}")
+                said = " ".join(r.text.split())[:200] if 400 <= r.status_code < 500 else ""
+                raise PortalError(f"Cổng trả lỗi HTTP {r.status_code}" + (f": {said}" if said else ""))
             acks = r.json().get("acks")
             if not isinstance(acks, list):
                 raise PortalError("Cổng trả lời không có danh sách xác nhận (acks)")

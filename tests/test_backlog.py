@@ -171,6 +171,7 @@ def test_folder_without_manifest_ocr_decides_and_sends_the_rest_to_review(sohoa,
     assert (rep["imported"], rep["review"], rep["rejected"]) == (2, 1, 1), rep
     assert rep["needs_review"][0]["file"] == "khac.png" and "số định danh" in rep["needs_review"][0]["reason"]
     assert rep["rejected_items"][0]["file"] == "hong.pdf"
+    assert rep["rejected_items"][0]["reason"].startswith("PDF bị"), rep  # the catalogue's sentence, in Vietnamese
     assert scans[0].person == scans[1].person  # one person, two results
     got = sohoa.json("reuse", "find", "--subject", scans[0].person.pid)
     assert sorted(e.get("doc_type") or e.get("type") for e in got) == sorted(s.doc_type for s in scans)
@@ -224,3 +225,59 @@ def test_the_review_queue_is_settled_by_an_officer(sohoa, tmp_path):
     con.close()
     assert ("backlog.accept", "đối chiếu sổ hộ tịch: bảng kê đúng") in audit and ("backlog.accept", None) in audit
     assert any(a == "backlog.reject" for a, _ in audit)
+
+
+def test_manifests_as_office_spreadsheets_write_them(tmp_path):
+    """Excel on a Vietnamese Windows writes CSV with semicolons in Windows-1258 (tone marks as
+    combining characters), or UTF-16 with tabs; sheets often carry a title above the header;
+    dates come as d/m/yyyy, dd-mm-yyyy or dd.mm.yyyy."""
+    import datetime as dt
+    import unicodedata
+
+    from openpyxl import Workbook
+
+    from sohoa.backlog import HEADER, read_manifest
+    from vocab.errors import Invalid
+
+    issuer = "UBND xã Bản Bo"
+    rows = [["a.pdf", "001088012345", "khai_sinh", "", "12/2019", "1/3/2019", issuer, ""],
+            ["b.pdf", "", "", "", "", "12-03-2019", issuer, "31.12.2030"]]
+
+    def check(path):
+        got = read_manifest(path)
+        assert [(r.line, r.file, r.subject_id, r.issued_on, r.issuer, r.valid_until, r.problems) for r in got] == [
+            (got[0].line, "a.pdf", "001088012345", dt.date(2019, 3, 1), issuer, None, ()),
+            (got[0].line + 1, "b.pdf", "", dt.date(2019, 3, 12), issuer, dt.date(2030, 12, 31), ())], path.name
+        assert all(unicodedata.is_normalized("NFC", r.issuer) for r in got)
+        return got[0].line
+
+    title = "DANH SÁCH KẾT QUẢ GIẢI QUYẾT TTHC CÒN HIỆU LỰC"
+    def cp1258(text: str) -> bytes:  # as Windows writes it: base letters with their hats, tone marks combining
+        tones = "\u0300\u0301\u0303\u0309\u0323"
+        out = ""
+        for ch in unicodedata.normalize("NFC", text):
+            d = unicodedata.normalize("NFD", ch)
+            out += unicodedata.normalize("NFC", "".join(c for c in d if c not in tones)) + "".join(c for c in d if c in tones)
+        return out.encode("cp1258")
+
+    data = cp1258("\r\n".join([title, ";".join(HEADER)] + [";".join(r) for r in rows]))
+    assert b"\xec" in data  # a combining tone mark (acute) is there
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    (tmp_path / "excel.csv").write_bytes(data)
+    assert check(tmp_path / "excel.csv") == 3  # the title is line 1, the header line 2
+    (tmp_path / "unicode.txt").write_text("\t".join(HEADER) + "\n" + "\n".join("\t".join(r) for r in rows),
+                                          encoding="utf-16")
+    assert check(tmp_path / "unicode.txt") == 2
+    wb = Workbook()
+    ws = wb.active
+    ws.append([title])
+    ws.append([])
+    ws.append(list(HEADER))
+    for r in rows:
+        ws.append(r)
+    wb.save(tmp_path / "titled.xlsx")
+    assert check(tmp_path / "titled.xlsx") == 4
+    (tmp_path / "no-header.csv").write_text("tên tệp;số định danh\na.pdf;001088012345\n", encoding="utf-8")
+    with pytest.raises(Invalid, match="thiếu cột file"):
+        read_manifest(tmp_path / "no-header.csv")

@@ -297,3 +297,25 @@ def _up(url: str) -> bool:
         return httpx.get(url + "/received", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_wrong_portal_token_is_said_plainly(sohoa, tmp_path):
+    """HTTP 401 from the portal: the events wait (dead-lettered after N tries, nothing lost) and staff
+    are told to check SOHOA_PORTAL_TOKEN rather than a bare status code."""
+    from sohoa.dev.portal import FakePortal
+
+    db = _open_db(sohoa.home)
+    drive_dossier(db, 3, tmp_path, {}, {})  # received, processing, scanned, step, returned
+    portal = FakePortal(fail_rate=0.0, token=TOKEN, seed=1).start()
+    try:
+        env = _sync_env(sohoa, portal, SOHOA_SYNC_MAX_ATTEMPTS=2) | {"SOHOA_PORTAL_TOKEN": "not-the-token"}
+        p = subprocess.run([sys.executable, "-m", "sohoa", "sync", "run", "--until-idle"], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert portal.received()["events"] == []
+        st = sohoa.json("sync", "status")[0]
+        assert st["acknowledged"] == 0 and st["failed"] == 1 and st["pending"] == st["events"] - 1
+        human = sohoa.run("sync", "status").stdout
+        assert "HTTP 401" in human and "SOHOA_PORTAL_TOKEN" in human, human
+    finally:
+        portal.stop()

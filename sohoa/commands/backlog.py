@@ -17,7 +17,16 @@ def register(cli: click.Group) -> None:
 
 @click.group()
 def backlog() -> None:
-    """Số hóa kết quả giải quyết TTHC còn hiệu lực (tồn đọng): nhập hàng loạt từ thư mục bản quét."""
+    """Số hóa kết quả giải quyết TTHC còn hiệu lực (tồn đọng): nhập hàng loạt từ thư mục bản quét.
+
+    \b
+    A run, start to end:
+      sohoa backlog import hop-01 --manifest hop-01/bang-ke.xlsx   # resumable: run it again after a crash
+      sohoa backlog status                                         # from another terminal: rate, time left
+      sohoa backlog review                                         # what needs a person, with the reason
+      sohoa backlog accept 12 --subject 001088012345               # corrected, read again, imported
+      sohoa backlog reject 13 --reason "bản quét của hồ sơ khác"
+    """
 
 
 def _hms(seconds: int | None) -> str:
