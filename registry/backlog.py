@@ -190,7 +190,7 @@ def take_for_review(s: Session, item_id: int, owner: str, *, lease: dt.timedelta
     now = utcnow()
     cut_off = (it.state == "working" and (it.lease_owner or "").startswith(REVIEW_OWNER) and _stale(it, alive, now))
     if it.state != "review" and not cut_off:
-        raise Conflict(f"mục tồn đọng #{item_id} không ở hàng chờ xem lại (đang {STATE_LABELS.get(it.state, it.state)})")
+        raise Conflict(f"mục tồn đọng #{item_id} không ở hàng chờ xem lại (trạng thái: {STATE_LABELS.get(it.state, it.state)})")
     it.state, it.lease_owner, it.lease_until = "working", REVIEW_OWNER + owner, now + lease
     s.flush()
     return it, s.get(BacklogRun, it.run_id)
@@ -209,7 +209,7 @@ def reject_reviewed(s: Session, item_id: int, reason: str, *, actor: str) -> Bac
     if it is None:
         raise NotFound(f"không có mục tồn đọng #{item_id}")
     if it.state != "review":
-        raise Conflict(f"mục tồn đọng #{item_id} không ở hàng chờ xem lại (đang {STATE_LABELS.get(it.state, it.state)})")
+        raise Conflict(f"mục tồn đọng #{item_id} không ở hàng chờ xem lại (trạng thái: {STATE_LABELS.get(it.state, it.state)})")
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("cần ghi lý do từ chối")
