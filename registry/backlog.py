@@ -107,6 +107,11 @@ def latest_run(s: Session, run_id: int | None = None) -> BacklogRun | None:
 REVIEW_OWNER = "review@"  # prefix of the lease of a review item an officer is settling
 
 
+def _settling(it: BacklogItem) -> bool:
+    """Leased to an officer settling it from the review queue (not to an importer)."""
+    return (it.lease_owner or "").startswith(REVIEW_OWNER)
+
+
 def _stale(it: BacklogItem, alive: Callable[[str], bool], now: dt.datetime) -> bool:
     owner = (it.lease_owner or "").removeprefix(REVIEW_OWNER)
     return not alive(owner) or (it.lease_until is not None and as_utc(it.lease_until) < now)
@@ -118,7 +123,7 @@ def recover(s: Session, run_id: int, alive: Callable[[str], bool]) -> int:
     now, n = utcnow(), 0
     for it in s.scalars(select(BacklogItem).where(BacklogItem.run_id == run_id, BacklogItem.state == "working")):
         if _stale(it, alive, now):
-            back = "review" if (it.lease_owner or "").startswith(REVIEW_OWNER) else "pending"
+            back = "review" if _settling(it) else "pending"
             it.state, it.lease_owner, it.lease_until = back, None, None
             n += 1
     return n
@@ -145,8 +150,7 @@ def claim(s: Session, ids: list[int], owner: str, *, lease: dt.timedelta, alive:
     claimed ``max_attempts`` times already (it crashed or failed each time) is rejected instead."""
     now, out = utcnow(), []
     for it in s.scalars(select(BacklogItem).where(BacklogItem.id.in_(ids)).order_by(BacklogItem.id).with_for_update()):
-        stale = (it.state == "working" and not (it.lease_owner or "").startswith(REVIEW_OWNER)
-                 and _stale(it, alive, now))  # an officer's settling is not the importer's to take
+        stale = it.state == "working" and not _settling(it) and _stale(it, alive, now)  # an officer's is not ours
         if (it.state == "pending" or stale) and it.attempts >= max_attempts:
             it.state, it.reason, it.finished_at = "rejected", f"bỏ qua sau {it.attempts} lần xử lý lỗi", now
             it.lease_owner = it.lease_until = None
@@ -180,17 +184,22 @@ def _owned(s: Session, item_id: int, owner: str) -> BacklogItem | None:
 
 # -- settling the review queue ------------------------------------------------------------------
 
+def _in_review(s: Session, item_id: int, *, also: Callable[[BacklogItem], bool] = lambda _it: False) -> BacklogItem:
+    """The item, locked, when it waits in the review queue (or ``also`` accepts it); else why not."""
+    it = s.execute(select(BacklogItem).where(BacklogItem.id == item_id).with_for_update()).scalar_one_or_none()
+    if it is None:
+        raise NotFound(f"không có mục tồn đọng #{item_id}")
+    if it.state != "review" and not also(it):
+        raise Conflict(f"mục tồn đọng #{item_id} không ở hàng chờ xem lại (trạng thái: {STATE_LABELS.get(it.state, it.state)})")
+    return it
+
+
 def take_for_review(s: Session, item_id: int, owner: str, *, lease: dt.timedelta,
                     alive: Callable[[str], bool]) -> tuple[BacklogItem, BacklogRun]:
     """Lease a review item to the officer settling it (``owner`` = ``host:pid`` of that process).
     A settling cut off before (its process died) may be taken again."""
-    it = s.execute(select(BacklogItem).where(BacklogItem.id == item_id).with_for_update()).scalar_one_or_none()
-    if it is None:
-        raise NotFound(f"không có mục tồn đọng #{item_id}")
     now = utcnow()
-    cut_off = (it.state == "working" and (it.lease_owner or "").startswith(REVIEW_OWNER) and _stale(it, alive, now))
-    if it.state != "review" and not cut_off:
-        raise Conflict(f"mục tồn đọng #{item_id} không ở hàng chờ xem lại (trạng thái: {STATE_LABELS.get(it.state, it.state)})")
+    it = _in_review(s, item_id, also=lambda it: it.state == "working" and _settling(it) and _stale(it, alive, now))
     it.state, it.lease_owner, it.lease_until = "working", REVIEW_OWNER + owner, now + lease
     s.flush()
     return it, s.get(BacklogRun, it.run_id)
@@ -205,11 +214,7 @@ def back_to_review(s: Session, item_id: int, owner: str) -> None:
 
 def reject_reviewed(s: Session, item_id: int, reason: str, *, actor: str) -> BacklogItem:
     """An officer rejects a review item (a scan that is not a result to keep, a wrong paper)."""
-    it = s.execute(select(BacklogItem).where(BacklogItem.id == item_id).with_for_update()).scalar_one_or_none()
-    if it is None:
-        raise NotFound(f"không có mục tồn đọng #{item_id}")
-    if it.state != "review":
-        raise Conflict(f"mục tồn đọng #{item_id} không ở hàng chờ xem lại (trạng thái: {STATE_LABELS.get(it.state, it.state)})")
+    it = _in_review(s, item_id)
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("cần ghi lý do từ chối")

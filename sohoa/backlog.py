@@ -146,6 +146,27 @@ def _delimiter(lines: list[str]) -> str:
     return best
 
 
+def _check_values(subject_id: str, doc_type: str, issued_on: Any, valid_until: Any,
+                  problems: list[str]) -> tuple[dt.date | None, dt.date | None]:
+    """The checks of a row's values, for a manifest row and for an officer's corrections alike:
+    the subject's identifier, the document type, the two dates and their order. Problems are
+    appended; returns the dates."""
+    if subject_id:
+        from registry.service import subject_kind
+
+        try:
+            subject_kind(subject_id)
+        except Invalid:
+            problems.append(f"cột subject_id: “{mask_pid(subject_id)}” không phải số định danh 12 chữ số hay mã số thuế")
+    if doc_type and doc_type not in DOC_TYPES:
+        problems.append(f"cột doc_type: “{doc_type}” không phải loại giấy tờ đã biết")
+    issued = _date(issued_on, "issued_on", problems)
+    until = _date(valid_until, "valid_until", problems)
+    if issued and until and until < issued:
+        problems.append("valid_until trước issued_on")
+    return issued, until
+
+
 def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
     """Rows of a manifest with the header ``file,subject_id,doc_type,result_code,number,issued_on,
     issuer,valid_until`` (CSV in UTF-8, or the first sheet of an XLSX). Each row's problems are
@@ -179,20 +200,8 @@ def read_manifest(path: str | os.PathLike) -> list[ManifestRow]:
             text["subject_id"] = f"{int(raw['subject_id']):012d}"  # a spreadsheet ate the leading zeros
         if not text["file"]:
             problems.append("thiếu tên tệp (cột file)")
-        if text["subject_id"]:
-            from registry.service import subject_kind
-
-            try:
-                subject_kind(text["subject_id"])
-            except Invalid:
-                problems.append(f"cột subject_id: “{mask_pid(text['subject_id'])}” không phải số định danh "
-                                "12 chữ số hay mã số thuế")
-        if text["doc_type"] and text["doc_type"] not in DOC_TYPES:
-            problems.append(f"cột doc_type: “{text['doc_type']}” không phải loại giấy tờ đã biết")
-        issued = _date(raw["issued_on"], "issued_on", problems)
-        until = _date(raw["valid_until"], "valid_until", problems)
-        if issued and until and until < issued:
-            problems.append("valid_until trước issued_on")
+        issued, until = _check_values(text["subject_id"], text["doc_type"], raw["issued_on"], raw["valid_until"],
+                                      problems)
         out.append(ManifestRow(line, str(text["file"]), text["subject_id"], text["doc_type"], text["result_code"],
                                text["number"], issued, text["issuer"], until, tuple(problems)))
     return out
@@ -313,6 +322,14 @@ class BacklogContext:
     sealer: object | None = None  # signing.Sealer when a seal key is configured
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
+    @classmethod
+    def for_settling(cls, settings: Settings, db: Database) -> BacklogContext:
+        """One scan read in this process (no page pool), sealed with the configured key: for
+        :func:`settle` from the CLI or the web UI."""
+        from sohoa.jobs import load_sealer
+
+        return cls(settings, db, Store(settings.store_dir), None, load_sealer(settings))
+
 
 @dataclass
 class Outcome:
@@ -380,6 +397,17 @@ def process_items(ctx: BacklogContext, ids: list[int]) -> Outcome:
     return out
 
 
+def _incoming(ctx: BacklogContext, path: Path, res: DocumentResult, verdict: journal.Decision) -> Incoming:
+    """What the registry records for one backlog scan: its searchable PDF, sealed when a seal key is set."""
+    pages = len(res.pages)
+    pdf = ctx.sealer.seal(res.pdf) if ctx.sealer is not None else res.pdf
+    return Incoming(pdf=pdf, sealed=ctx.sealer is not None, pages=pages, text=res.text, doc_type=verdict.doc_type,
+                    type_confidence=res.confidence,
+                    fields={k: FieldRead(f.value, f.confidence, tuple(f.flags)) for k, f in res.fields.items()},
+                    quality=res.quality, ingest_id=None, source_name=path.name, page_from=1, page_to=pages,
+                    created_by="backlog")
+
+
 def _finish_one(ctx: BacklogContext, item_id: int, path: Path, row: dict, res: DocumentResult, out: Outcome) -> None:
     verdict = decide(row, res)
     pages = len(res.pages)
@@ -389,15 +417,9 @@ def _finish_one(ctx: BacklogContext, item_id: int, path: Path, row: dict, res: D
         out.add("review", pages)
         log.info("backlog #%d %s → review: %s", item_id, path.name, verdict)
         return
-    pdf = ctx.sealer.seal(res.pdf) if ctx.sealer is not None else res.pdf
-    incoming = Incoming(pdf=pdf, sealed=ctx.sealer is not None, pages=pages, text=res.text, doc_type=verdict.doc_type,
-                        type_confidence=res.confidence,
-                        fields={k: FieldRead(f.value, f.confidence, tuple(f.flags)) for k, f in res.fields.items()},
-                        quality=res.quality, ingest_id=None, source_name=path.name, page_from=1, page_to=pages,
-                        created_by="backlog")
     with ctx.db.session() as s:
-        state, doc_id = journal.record_result(s, ctx.store, item_id, ctx.owner, incoming, verdict,
-                                              agency=ctx.settings.agency_code)
+        state, doc_id = journal.record_result(s, ctx.store, item_id, ctx.owner, _incoming(ctx, path, res, verdict),
+                                              verdict, agency=ctx.settings.agency_code)
     if state:
         out.add(state, pages)
         log.info("backlog #%d %s → %s (document #%s)", item_id, path.name, state, doc_id)
@@ -419,29 +441,14 @@ def correct_row(row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise Invalid(f"không sửa được cột {', '.join(unknown)}; các cột sửa được: {', '.join(CORRECTABLE)}")
     out = dict(row)
+    out.update({k: v if isinstance(v, (dt.date, dt.datetime)) else nfc(str(v).strip())
+                for k, v in changes.items() if v is not None})
     problems: list[str] = []
-    for k, v in changes.items():
-        if v is None:
-            continue
-        if k in ("issued_on", "valid_until"):
-            d = _date(v, k, problems)
-            out[k] = d.isoformat() if d else None
-            continue
-        v = nfc(str(v).strip())
-        if k == "subject_id" and v:
-            from registry.service import subject_kind
-
-            try:
-                subject_kind(v)
-            except Invalid:
-                problems.append(f"“{mask_pid(v)}” không phải số định danh 12 chữ số hay mã số thuế")
-        if k == "doc_type" and v and v not in DOC_TYPES:
-            problems.append(f"“{v}” không phải loại giấy tờ đã biết")
-        out[k] = v
-    if out.get("issued_on") and out.get("valid_until") and out["valid_until"] < out["issued_on"]:
-        problems.append("ngày hết hiệu lực trước ngày ban hành")
+    issued, until = _check_values(out.get("subject_id") or "", out.get("doc_type") or "", out.get("issued_on"),
+                                  out.get("valid_until"), problems)  # the manifest keeps its dates as ISO text
     if problems:
         raise Invalid("; ".join(problems))
+    out["issued_on"], out["valid_until"] = (d.isoformat() if d else None for d in (issued, until))
     return out
 
 
@@ -461,25 +468,18 @@ def settle(ctx: BacklogContext, item_id: int, changes: dict[str, Any], *, actor:
             raise Invalid(f"không còn bản quét {path}: không thể nhập mục #{item_id}")
         if sha256_file(path) != sha:
             raise Invalid(f"bản quét {path.name} đã đổi từ khi được lập danh sách: không thể nhập mục #{item_id}")
-        kw = dict(lang=ctx.settings.ocr_lang, max_pixels=ctx.settings.max_pixels)
         try:
-            n = ocr.count_pages(str(path), max_pixels=ctx.settings.max_pixels)
-            res = ocr.assemble(str(path), [ocr.read_page(str(path), p, **kw) for p in range(n)])
+            res = ocr.ocr_file(str(path), lang=ctx.settings.ocr_lang, max_pixels=ctx.settings.max_pixels,
+                               source_sha256=sha)
         except (OcrInputError, OSError) as exc:
             raise Invalid(f"bản quét {path.name}: {for_exception(exc).message}", detail=str(exc)) from exc
         verdict = decide(row, res, trust_row=override_reason is not None)
         if isinstance(verdict, str):
             raise StillInReview(f"mục #{item_id} vẫn cần xem lại: {verdict}", detail=verdict)
-        pages = len(res.pages)
-        pdf = ctx.sealer.seal(res.pdf) if ctx.sealer is not None else res.pdf
-        incoming = Incoming(pdf=pdf, sealed=ctx.sealer is not None, pages=pages, text=res.text,
-                            doc_type=verdict.doc_type, type_confidence=res.confidence,
-                            fields={k: FieldRead(f.value, f.confidence, tuple(f.flags)) for k, f in res.fields.items()},
-                            quality=res.quality, ingest_id=None, source_name=path.name, page_from=1, page_to=pages,
-                            created_by="backlog")
         with ctx.db.session() as s:
-            state, doc_id = journal.record_result(s, ctx.store, item_id, journal.REVIEW_OWNER + ctx.owner, incoming,
-                                                  verdict, agency=ctx.settings.agency_code, actor=actor)
+            state, doc_id = journal.record_result(s, ctx.store, item_id, journal.REVIEW_OWNER + ctx.owner,
+                                                  _incoming(ctx, path, res, verdict), verdict,
+                                                  agency=ctx.settings.agency_code, actor=actor)
             if not state:
                 raise Invalid(f"mục #{item_id} đã được người khác xử lý")
             journal.note_settled(s, item_id, row, actor=actor, review_reason=was, override_reason=override_reason)

@@ -201,12 +201,9 @@ def backlog_accept(ctx: Ctx, item_id: int, subject_id: str | None, doc_type: str
     """
     from sohoa.backlog import BacklogContext, StillInReview, settle
     from sohoa.commands.api import _staff
-    from sohoa.jobs import load_sealer
-    from registry import Store
 
-    st = ctx.settings
-    st.ensure_dirs()
-    bctx = BacklogContext(st, ctx.db, Store(st.store_dir), None, load_sealer(st))
+    ctx.settings.ensure_dirs()
+    bctx = BacklogContext.for_settling(ctx.settings, ctx.db)
     changes = {"subject_id": subject_id, "doc_type": doc_type, "number": number, "result_code": result_code,
                "issued_on": issued_on, "issuer": issuer, "valid_until": valid_until}
     try:

@@ -9,17 +9,13 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
-from registry import Store
 from registry import backlog as journal
 from sohoa.webui.core import CLERK, MANAGER, Principal, Web
-from sohoa.webui.render import file_preview_png
+from sohoa.webui.render import preview
 from vocab.errors import NotFound, SohoaError
 from vocab.kinds import DOC_TYPES
 
 __all__ = ["router"]
-
-IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
-
 
 def router(web: Web) -> APIRouter:
     r = APIRouter(include_in_schema=False, dependencies=[Depends(Web.csrf_guard)])
@@ -41,32 +37,28 @@ def router(web: Web) -> APIRouter:
                         can_act=u.role == CLERK)
 
     @r.get("/backlog/items/{item_id}/preview")
-    def preview(request: Request, item_id: int, u: Principal = reader):
+    def scan_preview(request: Request, item_id: int, u: Principal = reader):
         with web.db.session() as s:
             it, run = journal.item(s, item_id)
             path, sha = Path(run.source) / it.rel_path, it.sha256
         if not sha or not path.is_file():
             raise NotFound("Bản quét không còn trong thư mục nguồn.")
-        if path.suffix.lower() in IMAGE_TYPES:
-            return FileResponse(path, media_type=IMAGE_TYPES[path.suffix.lower()])
-        png = file_preview_png(path, web.cache_dir, f"backlog-{sha}", dpi=70)
-        if png is None:
+        shown = preview(path, web.cache_dir, f"backlog-{sha}", dpi=70)
+        if shown is None:
             raise NotFound("Không xem trước được bản quét này.")
-        return FileResponse(png, media_type="image/png")
+        return FileResponse(shown[0], media_type=shown[1])
 
     @r.post("/backlog/items/{item_id}/accept")
     def accept(request: Request, item_id: int, subject_id: str = Form(""), doc_type: str = Form(""),
                number: str = Form(""), issued_on: str = Form(""), valid_until: str = Form(""),
                override_reason: str = Form(""), u: Principal = clerk):
         from sohoa.backlog import BacklogContext, StillInReview, settle
-        from sohoa.jobs import load_sealer
 
         changes = {"subject_id": subject_id, "doc_type": doc_type, "number": number, "issued_on": issued_on,
                    "valid_until": valid_until}
         changes = {k: v.strip() for k, v in changes.items() if v.strip()}
-        ctx = BacklogContext(web.settings, web.db, Store(web.settings.store_dir), None, load_sealer(web.settings))
         try:
-            state, doc_id = settle(ctx, item_id, changes, actor=u.actor, override_reason=override_reason)
+            state, doc_id = settle(BacklogContext.for_settling(web.settings, web.db), item_id, changes, actor=u.actor, override_reason=override_reason)
         except StillInReview as exc:
             web.flash(request, f"Chưa nhập được mục #{item_id}: {exc.detail or exc.message}. Sửa số định danh hoặc "
                                "loại giấy tờ cho đúng với trang, hoặc ghi lý do giữ bảng kê.", error=True)

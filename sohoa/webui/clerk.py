@@ -26,7 +26,7 @@ from sohoa.i18n import parse_date
 from sohoa.slips import apology_pdf
 from sohoa.webui import pageops
 from sohoa.webui.core import CLERK, MANAGER, OFFICER, Principal, Web
-from sohoa.webui.render import file_preview_png, page_png
+from sohoa.webui.render import page_png, preview
 from vocab.clock import vn_today
 from vocab.errors import Conflict, Invalid, NotFound, SohoaError
 from vocab.kinds import ACTIVE_STATES, DOC_TYPES, OPEN_STATUSES, SCAN_SUFFIXES, DossierStatus, EntryState
@@ -562,13 +562,10 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
         with web.db.session() as s:
             e, path = quarantined(s, entry_id)
             web.audit(s, u, "quarantine.show", object_type="ingest", object_id=str(entry_id))
-        suffix = path.suffix.lower()
-        if suffix in (".png", ".jpg", ".jpeg"):
-            return FileResponse(path, media_type="image/png" if suffix == ".png" else "image/jpeg")
-        png = file_preview_png(path, web.cache_dir, f"{entry_id}")
-        if png is None:
+        shown = preview(path, web.cache_dir, f"{entry_id}")
+        if shown is None:
             raise NotFound("Không xem trước được tệp này.")
-        return FileResponse(png, media_type="image/png")
+        return FileResponse(shown[0], media_type=shown[1])
 
     @r.post("/quarantine/{entry_id}/retry")
     def quarantine_retry(request: Request, entry_id: int, u: Principal = clerk):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from vocab.errors import NotFound, Unavailable
 
-__all__ = ["page_png", "file_preview_png"]
+__all__ = ["page_png", "file_preview_png", "preview", "IMAGE_TYPES"]
 
 
 def _render(pdf: Path, page: int, dpi: int, dest: Path) -> Path:
@@ -37,8 +37,21 @@ def page_png(store_path: Path, sha256: str, page: int, cache_dir: Path, dpi: int
     return _render(store_path, page, dpi, dest)
 
 
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+def preview(path: Path, cache_dir: Path, key: str, dpi: int = 60) -> tuple[Path, str] | None:
+    """What to send the browser for a file outside the store (quarantine, a backlog source): a PNG
+    or JPEG as it is, else its first page rendered; None when it cannot be shown."""
+    kind = IMAGE_TYPES.get(path.suffix.lower())
+    if kind is not None:
+        return path, kind
+    png = file_preview_png(path, cache_dir, key, dpi)
+    return (png, "image/png") if png is not None else None
+
+
 def file_preview_png(path: Path, cache_dir: Path, key: str, dpi: int = 60) -> Path | None:
-    """A first-page preview of a file in quarantine (PDF only; images are shown as they are)."""
+    """A first-page preview of a PDF outside the store (images are shown as they are), cached by ``key``."""
     dest = cache_dir / "quarantine" / f"{key}.png"
     if dest.is_file():
         return dest
