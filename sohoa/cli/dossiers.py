@@ -1,4 +1,4 @@
-"""Registry commands: init, procedure, dossier, receipt, unassigned."""
+"""Registry commands: init, procedure, dossier, receipt, unassigned, document, staff, unit."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from registry import service, shapes
-from registry.models import Dossier, Procedure
+from registry import service, shapes, units
+from registry.models import Dossier, Procedure, Staff
 from registry.reuse import reusable_for_dossier
 from sohoa.cli.context import Ctx, pass_ctx
 from sohoa.i18n import fmt_date, fmt_time, label
@@ -33,6 +33,7 @@ def register(cli: click.Group) -> None:
     cli.add_command(assign)
     cli.add_command(document)
     cli.add_command(staff)
+    cli.add_command(unit)
 
 
 @click.command()
@@ -47,6 +48,7 @@ def init(ctx: Ctx) -> None:
     db.migrate()
     with db.session() as s:
         added = service.seed_procedures(s)
+        units.ensure_unit(s, st.agency_code, st.unit_name)
     ctx.emit({"home": str(st.home), "database": _safe_url(st.db_url), "inbox": str(st.inbox),
               "procedures_added": added},
              f"sohoa is ready in {st.home}\n  registry: {_safe_url(st.db_url)}\n  inbox:    {st.inbox}\n"
@@ -373,7 +375,8 @@ def _staff_op(ctx: Ctx, action: str, fn, username: str, human: str, **detail) ->
     with ctx.db.session() as s:  # typed errors (Invalid, NotFound) are mapped once by the CLI
         st = fn(s)
         service.audit(s, "staff:cli", action, object_type="staff", object_id=st.username, detail=detail)
-        obj = {"id": st.id, "username": st.username, "role": st.role, "disabled": st.disabled}
+        obj = {"id": st.id, "username": st.username, "role": st.role, "disabled": st.disabled,
+               "unit": st.unit_code}
     ctx.emit(obj, human.format(**obj))
 
 
@@ -383,16 +386,53 @@ def _staff_op(ctx: Ctx, action: str, fn, username: str, human: str, **detail) ->
 @click.option("--role", type=click.Choice(["clerk", "officer", "manager", "admin"]), default="clerk",
               show_default=True, help="clerk: counter; officer: certifying officer; manager: indicators; "
                                       "admin: staff accounts.")
+@click.option("--unit", "unit_code", default=None,
+              help="The unit the account belongs to (see `sohoa unit list`); default: the office's own unit.")
 @pass_ctx
-def staff_add(ctx: Ctx, username: str, name: str, role: str) -> None:
+def staff_add(ctx: Ctx, username: str, name: str, role: str, unit_code: str | None) -> None:
     """Add (or reset) a staff account. The password is read from SOHOA_STAFF_PASSWORD or asked
     for at the prompt, never taken as an argument (shell history and process lists keep those)."""
     from registry.staff import add_staff
     from sohoa.i18n import label
 
     password = _staff_password()
-    _staff_op(ctx, "staff.add", lambda s: add_staff(s, username, password, name=name, role=role), username,
-              "tài khoản {username} (" + label("role", role) + ") đã sẵn sàng", role=role)
+    def add(s):
+        add_staff(s, username, password, name=name, role=role)
+        return units.set_staff_unit(s, username, unit_code) if unit_code else s.scalar(
+            select(Staff).where(Staff.username == username))
+
+    _staff_op(ctx, "staff.add", add, username,
+              "tài khoản {username} (" + label("role", role) + ") đã sẵn sàng", role=role, unit=unit_code)
+
+
+@click.group()
+def unit() -> None:
+    """Units of the office (đơn vị): a commune's counter, district and province offices. Staff
+    belong to one and see the dossiers of their unit and of the units below it."""
+
+
+@unit.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="The unit's name as printed, e.g. \"UBND xã Tân Phú\".")
+@click.option("--level", type=click.Choice(["commune", "district", "province"]), default="commune", show_default=True)
+@click.option("--parent", "parent_code", default=None, help="The code of the unit above it.")
+@pass_ctx
+def unit_add(ctx: Ctx, code: str, name: str, level: str, parent_code: str | None) -> None:
+    """Add (or rename) unit CODE."""
+    with ctx.db.session() as s:
+        u = units.add_unit(s, code, name, level=level, parent_code=parent_code)
+        service.audit(s, "staff:cli", "unit.add", object_type="unit", object_id=u.code,
+                      detail={"name": u.name, "level": u.level, "parent": u.parent_code})
+    ctx.emit(u.__dict__, f"đơn vị {u.code} — {u.name} ({units.LEVEL_NAMES[u.level]}) đã sẵn sàng")
+
+
+@unit.command("list")
+@pass_ctx
+def unit_list(ctx: Ctx) -> None:
+    """List the units."""
+    with ctx.db.session() as s:
+        for u in units.list_units(s):
+            ctx.emit(u.__dict__, f"{u.code}\t{u.name}\t{units.LEVEL_NAMES[u.level]}\t{u.parent_code or ''}")
 
 
 @staff.command("disable")
