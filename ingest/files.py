@@ -54,6 +54,28 @@ def display_name(rel: str | os.PathLike) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+MAX_NAME_BYTES = 120  # a stored name leaves room for "-<id>" and ".reason.txt" under every file system's 255
+
+
+def short_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """``name`` if its UTF-8 form fits ``limit`` bytes; otherwise its start, a hash of the whole
+    name (two long names that differ only at the end stay apart) and its extension (kept, up to
+    16 bytes), cut on a character boundary. The original name is kept in the journal."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= limit:
+        return name
+    import hashlib
+
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext.encode("utf-8", "surrogateescape")) > 16:
+        stem, ext = name, ""
+    tag = "-" + hashlib.sha256(raw).hexdigest()[:10]
+    tail = tag + ("." + ext if ext else "")
+    room = limit - len(tail.encode("utf-8", "surrogateescape"))
+    cut = stem.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore")
+    return cut + tail
+
+
 def has_odd_name(rel: str | os.PathLike) -> bool:
     """Names that are not valid UTF-8 or carry control characters cannot be shown or stored faithfully."""
     raw = os.fsencode(rel)

@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from ingest import reasons
-from ingest.files import display_name
+from ingest.files import display_name, short_name
 from ingest.watcher import Candidate
 from registry.codes import find_dossier_code
 from registry.db import Database
@@ -39,8 +39,16 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
 def safe_name(name: str) -> str:
-    """A file name we can always create: undecodable bytes shown as \\xNN, no control characters."""
-    return _UNSAFE.sub("_", display_name(name)).strip() or "unnamed"
+    """A file name we can always create: undecodable bytes shown as \\xNN, no control characters,
+    and short enough for every file system (with room for a reason file beside it): a long name is
+    cut, keeping its extension and a hash of the whole (``ingest.files.short_name``)."""
+    return short_name(_UNSAFE.sub("_", display_name(name)).strip() or "unnamed")
+
+
+def _rel(rel: str) -> str:
+    """The path as found, for the journal (the column holds 1000 characters)."""
+    shown = display_name(rel)
+    return shown if len(shown) <= 1000 else shown[:990] + "…" + shown[-9:]
 
 
 def _unique(dest_dir: Path, name: str, entry_id: int) -> Path:
@@ -132,7 +140,7 @@ class Journal:
         otherwise left where it is, journaled with the reason (an alert in the log and a reason
         file in quarantine/). It is not tried again until it changes."""
         name = safe_name(os.path.basename(c.rel))
-        rel_shown = display_name(c.rel)
+        rel_shown = _rel(c.rel)
         why = reasons.for_exception(exc)
         with self.db.session() as s:
             e = IngestEntry(rel_path=rel_shown, name=name, size=c.size, mtime=c.mtime, sha256="",
@@ -151,7 +159,7 @@ class Journal:
 
     def _take_one(self, c: Candidate, batch_id: str) -> int | None:
         name = safe_name(os.path.basename(c.rel))
-        rel_shown = display_name(c.rel)
+        rel_shown = _rel(c.rel)
         if self._left_before(c):
             return None
         if c.problem:
@@ -269,6 +277,24 @@ class Journal:
             name = e.name
         self._quarantine_file(entry_id, src, name, reason)
 
+    def quarantine_quietly(self, entry_id: int, reason: str) -> bool:
+        """:meth:`quarantine`, for one file of a batch: whatever goes wrong with this file is logged
+        and the row still says why (False); the caller goes on with the rest."""
+        try:
+            self.quarantine(entry_id, reason)
+            return True
+        except Exception as exc:  # noqa: BLE001 - one file's trouble never stops the others
+            log.error("ALERT: #%d could not be quarantined cleanly (%s)", entry_id, type(exc).__name__)
+            try:
+                with self.db.session() as s:
+                    e = s.get(IngestEntry, entry_id)
+                    if e is not None:
+                        e.state, e.error, e.finished_at = "quarantined", redact_pids(reason), utcnow()
+                        e.lease_owner = e.lease_until = None
+            except Exception:  # noqa: BLE001
+                log.exception("ALERT: #%d: the journal row could not be updated", entry_id)
+            return False
+
     def _quarantine_file(self, entry_id: int, src: Path | None, name: str, reason: str) -> None:
         """Move the file into quarantine/ with its reason beside it. A file that cannot be moved
         stays where it is: the journal says so (``final_path`` is where it lies), the reason file
@@ -293,15 +319,23 @@ class Journal:
             else:
                 if src.parent.parent == self.paths.work:
                     _rmdir_quiet(src.parent)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        Path(str(dest) + ".reason.txt").write_text(
-            f"{reason}\n\nfile: {name}\njournal entry: #{entry_id}\nquarantined at: {utcnow():%Y-%m-%d %H:%M:%S} UTC\n",
-            encoding="utf-8")
+        with self.db.session() as s:
+            original = s.get(IngestEntry, entry_id).rel_path
+        shown = redact_pids(name)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            Path(str(dest) + ".reason.txt").write_text(
+                f"{reason}\n\nfile: {name}\n" + (f"original name: {original}\n" if original != name else "")
+                + f"journal entry: #{entry_id}\nquarantined at: {utcnow():%Y-%m-%d %H:%M:%S} UTC\n",
+                encoding="utf-8")
+        except OSError as exc:  # the reason stays in the journal (the quarantine list shows it)
+            log.error("ALERT: #%d %s: the reason file cannot be written (%s); the reason is in the journal",
+                      entry_id, shown, exc.strerror or type(exc).__name__)
         if left is not None:
-            log.error("ALERT: #%d %s cannot be moved and stays at %s: %s", entry_id, name, display_name(self._shown(left)),
-                      reason.splitlines()[0])
+            log.error("ALERT: #%d %s cannot be moved and stays at %s: %s", entry_id, shown,
+                      redact_pids(display_name(self._shown(left))), reason.splitlines()[0])
         else:
-            log.warning("quarantined #%d %s: %s", entry_id, name, reason.splitlines()[0])
+            log.warning("quarantined #%d %s: %s", entry_id, shown, reason.splitlines()[0])
 
     def _shown(self, p: Path) -> str:
         """A path as staff know it: relative to the sohoa home (inbox/…, work/…)."""
@@ -380,8 +414,8 @@ class Journal:
                 e.lease_owner = e.lease_until = None
                 again.append(e.id)
         for i in give_up:
-            self.quarantine(i, reasons.explain("gave_up", f"gave up after {max_attempts} attempts; last error: {error}",
-                                               attempts=max_attempts).text())
+            self.quarantine_quietly(i, reasons.explain("gave_up", f"gave up after {max_attempts} attempts; "
+                                                                  f"last error: {error}", attempts=max_attempts).text())
         return again
 
     def due_retries(self) -> list[list[int]]:

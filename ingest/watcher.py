@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest import reasons
+from vocab.text import redact_pids
 from ingest.files import content_kind, display_name, has_odd_name, is_ignored, kind_of, looks_complete, tiff_pages
 
 log = logging.getLogger("sohoa.ingest")
@@ -218,16 +219,26 @@ class InboxWatcher:
                 self.tracker.forget(c.rel)
             try:
                 self.on_batch(batch)
-            except Exception:  # noqa: BLE001 - one batch's failure must not stop the watcher
-                log.exception("handing over %s failed; will try again", [display_name(c.rel) for c in batch])
+            except Exception as exc:  # noqa: BLE001 - one file's failure must not stop the others
+                log.error("handing over a batch of %d failed (%s); each file alone now", len(batch), type(exc).__name__)
+                for c in batch:  # the good ones go on; one that fails alone is left (an alert) until it changes
+                    try:
+                        self.on_batch([c])
+                    except Exception as one:  # noqa: BLE001
+                        log.error("ALERT: %s cannot be taken (%s); left in the inbox until it changes",
+                                  redact_pids(display_name(c.rel)), type(one).__name__)
+                    self._handed(c)
                 continue
             for c in batch:
-                try:
-                    st = c.path.lstat()
-                except OSError:
-                    continue
-                self.tracker.handed[c.rel] = (st.st_size, st.st_mtime)
+                self._handed(c)
         return self.tracker.settling
+
+    def _handed(self, c: Candidate) -> None:
+        try:
+            st = c.path.lstat()
+        except OSError:
+            return
+        self.tracker.handed[c.rel] = (st.st_size, st.st_mtime)
 
     def run(self, until_idle: bool = False, tick: float = 0.25) -> None:
         """Loop until :meth:`stop` (or, with ``until_idle``, until nothing is left settling)."""

@@ -66,13 +66,13 @@ def wait_for(pred, timeout: float, what: str, every: float = 0.5):
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
 
 
-def journal(home: Path) -> list[dict]:
+def journal(home: Path, columns: str = "id, name, sha256, state, error, duplicate_of") -> list[dict]:
     import sqlite3
 
     con = sqlite3.connect(home / "sohoa.db", timeout=30)
     try:
         con.row_factory = sqlite3.Row
-        return [dict(r) for r in con.execute("select id, name, sha256, state, error, duplicate_of from ingest_journal")]
+        return [dict(r) for r in con.execute(f"select {columns} from ingest_journal")]
     finally:
         con.close()
 

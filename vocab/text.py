@@ -50,9 +50,10 @@ def mask_pid(pid: str | None) -> str:
     return "*" * max(0, len(digits) - 3) + digits[-3:]
 
 
-_PID_IN_TEXT = re.compile(r"(?<!\d)(\d{9})(\d{3})(?!\d)")
+_PID_IN_TEXT = re.compile(r"(?<![0-9])([0-9]{6}(?:[0-9]{3})?)([0-9]{3})(?![0-9])")
 
 
 def redact_pids(text: str) -> str:
-    """Mask every 12-digit run in free text (log lines, error messages)."""
-    return _PID_IN_TEXT.sub(lambda m: "*" * 9 + m.group(2), text or "")
+    """Mask every 12-digit run (citizen ID) and 9-digit run (old ID card) in free text (log lines,
+    error messages), keeping the last three digits."""
+    return _PID_IN_TEXT.sub(lambda m: "*" * len(m.group(1)) + m.group(2), text or "")

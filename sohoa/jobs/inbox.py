@@ -28,6 +28,7 @@ from registry import FieldRead, Incoming, IntakeTx, Store
 from sohoa.config import Settings
 from sohoa.jobs.routes import DEFAULT_ROUTES, Route, RouteHints, first_match
 from vocab.kinds import IMAGE_SUFFIXES, RoutedBy
+from vocab.text import redact_pids
 
 log = logging.getLogger("sohoa.jobs.inbox")
 
@@ -148,7 +149,7 @@ def process_batch(ctx: JobContext, entry_ids: list[int]) -> BatchOutcome:
                     _link_duplicate(ctx, tx, e, out)
         for i in late_quarantine:
             other = by_id[i].duplicate_of
-            ctx.journal.quarantine(i, reasons.explain("duplicate_of_quarantined", f"same content as #{other}",
+            ctx.journal.quarantine_quietly(i, reasons.explain("duplicate_of_quarantined", f"same content as #{other}",
                                                       other=f"#{other}").text())
             out.quarantined.append(i)
         ctx.journal.finish_files(finished)
@@ -173,7 +174,7 @@ def _retry(ctx: JobContext, ids: list[int], error: str, out: BatchOutcome) -> No
 
 def _quarantine(ctx: JobContext, entry_id: int, exc: BaseException, out: BatchOutcome) -> None:
     why = reasons.for_exception(exc)
-    ctx.journal.quarantine(entry_id, why.text())
+    ctx.journal.quarantine_quietly(entry_id, why.text())
     out.quarantined.append(entry_id)
 
 
@@ -188,6 +189,9 @@ def _validate(ctx: JobContext, entries: list[Claimed], out: BatchOutcome) -> lis
             ctx.journal.note_progress(e.id, 0, n)
         except (OcrInputError, OSError) as exc:  # unreadable, or the file itself gone / not readable
             _quarantine(ctx, e.id, exc, out)
+        except Exception as exc:  # noqa: BLE001 - whatever else this one file does, the rest go on
+            log.warning("#%d could not be opened: %s", e.id, type(exc).__name__)
+            _quarantine(ctx, e.id, OcrInputError(f"{type(exc).__name__}: {exc}", code=Problem.UNREADABLE), out)
     return good
 
 
@@ -278,7 +282,7 @@ def _record_and_route(ctx: JobContext, tx: IntakeTx, doc: Incoming, hints: Route
     else:
         out.unassigned.append(rec.id)
     log.info("document #%d %s (%d p., %.0f%%) from %s → %s", rec.id, doc.doc_type, doc.pages,
-             100 * doc.type_confidence, doc.source_name, place.dossier_code or "unassigned")
+             100 * doc.type_confidence, redact_pids(doc.source_name or ""), place.dossier_code or "unassigned")
 
 
 def _check_duplicates(ctx: JobContext, dups: list[Claimed], batch: list[int], out: BatchOutcome) -> list[Claimed]:
@@ -297,7 +301,7 @@ def _check_duplicates(ctx: JobContext, dups: list[Claimed], batch: list[int], ou
             out.deferred.append(e.id)
             continue
         if state == "quarantined":
-            ctx.journal.quarantine(e.id, reasons.explain(
+            ctx.journal.quarantine_quietly(e.id, reasons.explain(
                 "duplicate_of_quarantined", f"same content as journal entry #{e.duplicate_of}, quarantined earlier",
                 other=f"#{e.duplicate_of}").text())
             out.quarantined.append(e.id)
