@@ -453,3 +453,17 @@ Index("ix_dossiers_procedure_received", Dossier.procedure_code, Dossier.received
 Index("ix_dossiers_unit_received", Dossier.unit, Dossier.received_at)
 Index("ix_dossiers_due_at", Dossier.due_at)
 Index("ix_audit_object", AuditEvent.object_type, AuditEvent.object_id)
+
+
+class StaffSession(Base):
+    """A signed-in session of the staff UI, held on the server (0011_sessions): the cookie carries
+    only a random token whose SHA-256 is the key. Sign-out, idle expiry and the session's age end
+    the row, and with it every copy of the cookie."""
+
+    __tablename__ = "staff_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's token
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_why: Mapped[str | None] = mapped_column(String(16), nullable=True)  # logout | idle | age

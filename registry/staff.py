@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.models import Staff
+from registry.models import Staff, StaffSession
 from vocab.clock import as_utc, utcnow
 from vocab.errors import Conflict, Invalid, NotFound
 
 __all__ = ["ROLES", "hash_password", "check_password", "add_staff", "authenticate", "LoginResult",
-           "LoginPolicy", "get_staff", "set_disabled", "reset_password", "unlock", "set_role", "list_staff"]
+           "LoginPolicy", "get_staff", "set_disabled", "reset_password", "unlock", "set_role", "list_staff",
+           "open_session", "session_user", "end_session", "check_password_rules"]
 
 ROLES = ("clerk", "officer", "manager", "admin")
 _N, _R, _P = 2 ** 14, 8, 1
@@ -74,9 +75,22 @@ def _check_username(username: str) -> str:
     return username
 
 
-def _check_password_rules(password: str) -> None:
-    if len(password or "") < 8:
-        raise Invalid("Mật khẩu phải có ít nhất 8 ký tự.")
+_COMMON = {"12345678", "123456789", "1234567890", "87654321", "password", "password1", "matkhau", "matkhau1",
+           "qwertyui", "qwerty123", "abcd1234", "1qaz2wsx", "admin123", "iloveyou", "11111111", "00000000",
+           "abc12345", "12341234", "88888888", "66666666", "sohoa123"}
+
+
+def check_password_rules(password: str) -> None:
+    """At least 8 characters that are not spaces, at least 4 different ones, not a run of digits
+    or letters (``12345678``, ``abcdefgh``) and not one of the passwords everyone tries first."""
+    pw = password or ""
+    if len(pw.strip()) < 8 or len("".join(pw.split())) < 8:
+        raise Invalid("Mật khẩu phải có ít nhất 8 ký tự (không tính khoảng trắng).")
+    low = pw.lower()
+    steps = {ord(b) - ord(a) for a, b in zip(low, low[1:])}
+    if len(set(low)) < 4 or low in _COMMON or (len(steps) == 1 and steps <= {1, -1}):
+        raise Invalid("Mật khẩu quá dễ đoán: hãy dùng một cụm từ dài hơn, có chữ và số.")
+
 
 
 def _check_role(role: str) -> None:
@@ -89,7 +103,7 @@ def add_staff(s: Session, username: str, password: str, *, name: str = "", role:
     """Create an account (or, with ``replace``, reset an existing one's name, role and password)."""
     username = _check_username(username)
     _check_role(role)
-    _check_password_rules(password)
+    check_password_rules(password)
     st = s.scalar(select(Staff).where(Staff.username == username))
     if st is not None and not replace:
         raise Conflict(f"Đã có tài khoản {username}.")
@@ -148,6 +162,8 @@ def authenticate(s: Session, username: str, password: str, *, policy: LoginPolic
 
 def set_disabled(s: Session, username: str, disabled: bool) -> Staff:
     st = get_staff(s, username)
+    if disabled and _last_admin(s, st):
+        raise Conflict("Đây là quản trị viên duy nhất: không khóa được.")
     st.disabled = disabled
     st.session_epoch = (st.session_epoch or 0) + 1
     s.flush()
@@ -155,7 +171,7 @@ def set_disabled(s: Session, username: str, disabled: bool) -> Staff:
 
 
 def reset_password(s: Session, username: str, password: str) -> Staff:
-    _check_password_rules(password)
+    check_password_rules(password)
     st = get_staff(s, username)
     st.password_hash = hash_password(password)
     st.failed_logins, st.locked_until = 0, None
@@ -171,11 +187,64 @@ def unlock(s: Session, username: str) -> Staff:
     return st
 
 
+def _last_admin(s: Session, st: Staff) -> bool:
+    others = s.scalar(select(Staff.id).where(Staff.role == "admin", Staff.disabled.is_(False),
+                                            Staff.id != st.id).limit(1))
+    return st.role == "admin" and not st.disabled and others is None
+
+
 def set_role(s: Session, username: str, role: str) -> Staff:
     _check_role(role)
     st = get_staff(s, username)
+    if role != "admin" and _last_admin(s, st):
+        raise Conflict("Đây là quản trị viên duy nhất: hãy chỉ định một quản trị viên khác trước khi đổi vai trò.")
     if st.role != role:
         st.role = role
         st.session_epoch = (st.session_epoch or 0) + 1
     s.flush()
     return st
+
+
+# -- sessions of the staff UI, held here (the cookie carries a random token only) ----------------------
+
+def _sid(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def open_session(s: Session, username: str, *, now: dt.datetime | None = None) -> str:
+    """A new session for ``username``; returns the token for the cookie (only its hash is kept)."""
+    import secrets
+
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    s.add(StaffSession(id=_sid(token), username=username, created_at=now, seen_at=now))
+    s.flush()
+    return token
+
+
+def session_user(s: Session, token: str | None, *, idle: dt.timedelta, max_age: dt.timedelta,
+                 now: dt.datetime | None = None, touch_every: dt.timedelta = dt.timedelta(seconds=20)) -> str | None:
+    """The user name of a live session, or None. A session idle longer than ``idle`` or older than
+    ``max_age`` is ended here (for every copy of its cookie); a live one's last use is noted."""
+    if not token:
+        return None
+    now = now or utcnow()
+    row = s.get(StaffSession, _sid(token))
+    if row is None or row.ended_at is not None:
+        return None
+    why = ("idle" if now - as_utc(row.seen_at) > idle else
+           "age" if now - as_utc(row.created_at) > max_age else None)
+    if why:
+        row.ended_at, row.ended_why = now, why
+        return None
+    if now - as_utc(row.seen_at) > touch_every:
+        row.seen_at = now
+    return row.username
+
+
+def end_session(s: Session, token: str | None, why: str = "logout") -> bool:
+    row = s.get(StaffSession, _sid(token)) if token else None
+    if row is None or row.ended_at is not None:
+        return False
+    row.ended_at, row.ended_why = utcnow(), why
+    return True

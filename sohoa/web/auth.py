@@ -2,14 +2,11 @@
 row the account is locked for a while (even the right password is refused until it ends)."""
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from registry import service
-from registry.staff import authenticate
-from sohoa import i18n
+from registry.staff import authenticate, end_session, open_session
 from sohoa.web.base import HOME_OF, Web, safe_next
 
 
@@ -34,16 +31,15 @@ def router(web: Web) -> APIRouter:
                                       "locked_until": res.locked_until.isoformat() if res.locked_until else None})
             else:
                 st = res.staff
-                user = {"username": st.username, "name": st.name or st.username, "role": st.role,
-                        "epoch": st.session_epoch or 0, "since": time.time(), "seen": time.time()}
+                user = {"username": st.username, "role": st.role, "epoch": st.session_epoch or 0,
+                        "sid": open_session(s, st.username)}
                 service.audit(s, f"staff:{st.username}", "staff.login", object_type="staff", object_id=st.username,
                               detail={"ip": ip})
         if not res.ok:
-            if res.reason == "locked" or res.locked_until is not None:
-                msg = (f"Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Hãy thử lại sau "
-                       f"{i18n.fmt_time(res.locked_until)} hoặc nhờ quản trị viên mở khóa.")
-            else:
-                msg = "Sai tên đăng nhập hoặc mật khẩu."
+            # one answer whether the account exists, is locked or disabled (no user enumeration);
+            # the lock itself is in the audit trail and on the administrator's page
+            msg = ("Sai tên đăng nhập hoặc mật khẩu. Sau nhiều lần sai, đăng nhập bị tạm khóa một thời gian; "
+                   "nếu cần, nhờ quản trị viên mở khóa.")
             return web.page(request, "login.html", status=401, next=safe_next(next), error=msg,
                             username=(username or "")[:64])
         csrf = request.session.get("csrf")
@@ -59,7 +55,9 @@ def router(web: Web) -> APIRouter:
         u = request.session.get("user")
         if u:
             with web.db.session() as s:
-                service.audit(s, f"staff:{u['username']}", "staff.logout", object_type="staff", object_id=u["username"])
+                if end_session(s, u.get("sid")):  # every copy of this cookie ends with it
+                    service.audit(s, f"staff:{u['username']}", "staff.logout", object_type="staff",
+                                  object_id=u["username"])
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 

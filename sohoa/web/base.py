@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -17,7 +16,7 @@ from sqlalchemy import select
 
 from registry import outbox, service
 from registry.models import Staff
-from registry.staff import LoginPolicy
+from registry.staff import LoginPolicy, session_user
 from registry.store import Store
 from sohoa import i18n
 from vocab.errors import Forbidden, SohoaError
@@ -45,6 +44,7 @@ class Principal:
     username: str
     name: str
     role: str
+    unit: str = ""  # the account's unit code (the office's own when it has none)
 
     @property
     def actor(self) -> str:
@@ -88,19 +88,18 @@ class Web:
         u = request.session.get("user")
         if not u:
             return None
-        now = time.time()
-        if now - float(u.get("seen", 0)) > self.idle or now - float(u.get("since", 0)) > self.max_age:
-            request.session.pop("user", None)
-            request.session["expired"] = True
-            return None
-        with self.db.session() as s:
-            st = s.scalar(select(Staff).where(Staff.username == u["username"]))
+        cached = getattr(request.state, "principal", None)
+        if cached is not None:
+            return cached
+        with self.db.session() as s:  # the server's session row decides: a copied cookie ends with it
+            who = session_user(s, u.get("sid"), idle=dt.timedelta(seconds=self.idle),
+                               max_age=dt.timedelta(seconds=self.max_age))
+            st = s.scalar(select(Staff).where(Staff.username == u.get("username"))) if who == u.get("username") else None
             if st is None or st.disabled or (st.session_epoch or 0) != u.get("epoch", 0):
                 request.session.pop("user", None)
+                request.session["expired"] = who is None
                 return None
-            p = Principal(st.username, st.name or st.username, st.role)
-        u["seen"] = now
-        request.session["user"] = u
+            p = Principal(st.username, st.name or st.username, st.role, st.unit_code or self.settings.agency_code)
         return p
 
     def require(self, *roles: str) -> Callable[[Request], Principal]:
