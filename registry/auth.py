@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from registry.models import ApiClient, utcnow
 from vocab.errors import Conflict, Invalid, NotFound
 
-SCOPES = ("reuse:read", "reuse:write", "documents:read")
+# pid:read: full personal ID numbers in document reads (without it they are masked)
+SCOPES = ("reuse:read", "reuse:write", "documents:read", "pid:read")
 TOKEN_PREFIX = "sohoa_"
 
 

@@ -27,7 +27,7 @@ from registry.models import (AuditEvent, CertifiedCopy, Component, Document, Doc
 from registry.service import (attach, audit, check_type, component_states, get_or_create_subject, link_subject,
                               refuse_unless_overridden, type_not_required)
 from vocab.clock import iso as _iso
-from vocab.clock import vn_today
+from vocab.clock import utcnow, vn_today
 from vocab.errors import Conflict, Invalid, NotFound
 from vocab.kinds import CERTIFIED_COPY, status_name
 from vocab.text import mask_pid
@@ -317,6 +317,27 @@ def record_external_reuse(s: Session, document_id: int, *, actor: str, system: s
           object_id=str(doc.id), detail={"system": system, "purpose": purpose, "dossier": dossier_code})
     s.flush()
     return ev
+
+
+LOOKUP_GRANTS_READ = dt.timedelta(hours=24)
+
+
+def client_may_read(s: Session, actor: str, doc: Document, named_subject: str | None = None, *,
+                    now: dt.datetime | None = None) -> bool:
+    """Need-to-know for other systems: a client reads a document only for a subject it names —
+    the identifier it sends with the read (``named_subject``), or one it looked up itself
+    (``POST /subjects/documents``) within the last :data:`LOOKUP_GRANTS_READ`. Walking ids finds
+    nothing: a document of anybody else is as absent as one that does not exist."""
+    sid = document_subject_id(s, doc)
+    if sid is None:
+        return False
+    if named_subject:
+        named = find_subject_id(s, named_subject)
+        return named is not None and (named == sid or _document_of_subject(s, named, doc.id))
+    since = (now or utcnow()) - LOOKUP_GRANTS_READ
+    return s.scalar(select(AuditEvent.id).where(
+        AuditEvent.actor == actor, AuditEvent.action == "subject.documents", AuditEvent.subject_id == sid,
+        AuditEvent.at >= since).limit(1)) is not None
 
 
 def find_subject_id(s: Session, identifier: str) -> int | None:

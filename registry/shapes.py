@@ -11,6 +11,7 @@ from typing import Any
 from registry.components import state_of_component
 from registry.models import CertifiedCopy, Component, Document, Dossier, Result, ReuseEvent
 from vocab.clock import iso
+from vocab.text import redact_pids
 
 
 def document_json(doc: Document, *, detail: bool = False) -> dict[str, Any]:
@@ -25,6 +26,12 @@ def document_json(doc: Document, *, detail: bool = False) -> dict[str, Any]:
                    field_confidences=doc.field_confidences or {},
                    pages_in_source=[doc.page_from, doc.page_to], ingest_id=doc.ingest_id)
     return out
+
+
+def masked_fields(fields: dict[str, Any] | None) -> dict[str, Any]:
+    """A document's fields with every personal ID number (12 or 9 digits) masked, for readers
+    without the right to see them whole."""
+    return {k: redact_pids(v) if isinstance(v, str) else v for k, v in (fields or {}).items()}
 
 
 def component_json(c: Component) -> dict[str, Any]:

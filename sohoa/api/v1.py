@@ -4,7 +4,7 @@ import datetime as dt
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Security, UploadFile
+from fastapi import APIRouter, Depends, File, Header, HTTPException, Path, Query, Security, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AliasChoices, BaseModel, Field, field_validator
@@ -158,23 +158,32 @@ def build_router(settings, db) -> APIRouter:
         log.info("subject documents for %s by %s: %d", mask_pid(q.subject_id), client.name, len(out["documents"]))
         return JSONResponse(out)  # already JSON-ready: skip response-model validation on the hot path
 
-    def _load(s, doc_id: int) -> Document:
+    subject_header = Header(alias="X-Subject-Id", pattern=_SUBJECT_RE,
+                            description="The subject the read is for (personal ID or tax code; never in the URL). "
+                                        "Without it, only documents of a subject this client looked up "
+                                        "(POST /subjects/documents) in the last 24 hours are found.")
+
+    def _load_for(s, doc_id: int, client: ClientInfo, named: str | None) -> Document:
         doc = s.get(Document, doc_id)
-        if doc is None:
-            raise NotFound(f"không có tài liệu số {doc_id}")
+        if doc is None or not reuse.client_may_read(s, client.actor, doc, named):
+            raise NotFound(f"không có tài liệu số {doc_id} của người đã nêu")
         return doc
 
-    @router.get("/documents/{doc_id}", summary="One document's metadata")
+    @router.get("/documents/{doc_id}", summary="One document's metadata (for a subject the caller names)")
     def get_document(doc_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-                     client: Annotated[ClientInfo, Depends(require("documents:read"))]) -> dict:
+                     client: Annotated[ClientInfo, Depends(require("documents:read"))],
+                     subject: Annotated[str | None, subject_header] = None) -> dict:
         with read_audit_session(db, relaxed) as s:
-            doc = _load(s, doc_id)
+            doc = _load_for(s, doc_id, client, subject)
             sid = reuse.document_subject_id(s, doc)
             results = list(s.scalars(select(Result).where(Result.document_id == doc.id)))
             copies = list(s.scalars(select(CertifiedCopy).where(CertifiedCopy.source_document_id == doc.id,
                                                                 CertifiedCopy.status == "signed")))
             audit(s, client.actor, "document.read", subject_id=sid, object_type="document", object_id=str(doc.id))
-            return shapes.document_json(doc) | {
+            out = shapes.document_json(doc)
+            if "pid:read" not in client.scopes:
+                out["fields"] = shapes.masked_fields(out["fields"])
+            return out | {
                 "mime": doc.mime, "size": doc.size,
                 "results": [shapes.result_json(r) for r in results],
                 "certified_copies": [shapes.certified_copy_json(c, link) for c in copies],
@@ -184,9 +193,10 @@ def build_router(settings, db) -> APIRouter:
     @router.get("/documents/{doc_id}/file", summary="The stored (sealed) PDF",
                 response_class=FileResponse, responses={200: {"content": {"application/pdf": {}}}})
     def get_document_file(doc_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-                          client: Annotated[ClientInfo, Depends(require("documents:read"))]):
+                          client: Annotated[ClientInfo, Depends(require("documents:read"))],
+                          subject: Annotated[str | None, subject_header] = None):
         with read_audit_session(db, relaxed) as s:
-            doc = _load(s, doc_id)
+            doc = _load_for(s, doc_id, client, subject)
             path = store.path_for(doc.sha256, ext_for(doc.mime))
             if not path.is_file():
                 path = store.path_for(doc.sha256)

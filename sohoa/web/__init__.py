@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from sohoa.api.guard import api_error
 from sohoa.web.base import HOME_OF, STATIC_DIR, LoginRequired, Web
 
 __all__ = ["mount", "session_secret", "error_page"]
@@ -124,7 +125,8 @@ def mount(app: FastAPI, settings, db) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         if _is_api(request):
-            return await http_exception_handler(request, exc)
+            detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Có lỗi xảy ra")
+            return api_error(exc.status_code, detail, headers=getattr(exc, "headers", None))
         msg = _MESSAGES.get(exc.status_code) or (exc.detail if isinstance(exc.detail, str) and exc.status_code < 500
                                                  and not exc.detail.isascii() else "Yêu cầu không thực hiện được.")
         return error_page(request, exc.status_code, msg)
@@ -132,7 +134,8 @@ def mount(app: FastAPI, settings, db) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         if _is_api(request):
-            return await request_validation_exception_handler(request, exc)
+            return api_error(422, _MESSAGES[422], errors=jsonable_encoder(exc.errors(), custom_encoder={
+                Exception: str, bytes: lambda b: b.decode("utf-8", "replace")}))
         log.info("invalid form on %s: %s", request.url.path, exc.errors())
         return error_page(request, 422, _MESSAGES[422], "invalid")
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from registry.db import dispose_read_engine
 from sohoa import web as staff_ui
+from sohoa.api.guard import UPLOAD_CAP, ApiGuard
 from sohoa.api.v1 import PREFIX, build_router
 from vocab.errors import SohoaError
 from vocab.text import redact_pids
@@ -57,11 +58,13 @@ def create_app(settings, db) -> FastAPI:
                               "Bearer tokens per client system with scopes reuse:read, reuse:write, documents:read. "
                               'Errors answer {"error": kind, "detail": message} with kind one of not_found, '
                               "conflict, invalid, forbidden, unavailable.",
-                  openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=None)
+                  openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.db = db
     app.include_router(build_router(settings, db))
     staff_ui.mount(app, settings, db)  # the staff UI: server-rendered pages at /
+    app.add_middleware(ApiGuard, prefix=PREFIX, caps={f"{PREFIX}/verify": UPLOAD_CAP})
+    _local_docs(app)
 
     @app.exception_handler(SohoaError)
     async def _expected_failure(request: Request, exc: SohoaError):
@@ -76,6 +79,24 @@ def create_app(settings, db) -> FastAPI:
         _publish_dev_pki(app, settings)
     install_log_redaction()
     return app
+
+
+def _local_docs(app: FastAPI) -> None:
+    """The API's interactive documentation at ``/api/v1/docs`` from files served here (the
+    swagger-ui-bundle package's Swagger UI, Apache-2.0): nothing is loaded from a CDN."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    assets = f"{PREFIX}/docs/assets"
+    app.mount(assets, StaticFiles(directory=str(swagger_ui_path)), name="api-docs-assets")
+
+    @app.get(f"{PREFIX}/docs", include_in_schema=False)
+    def api_docs():
+        return get_swagger_ui_html(openapi_url=f"{PREFIX}/openapi.json", title="sohoa registry API",
+                                   swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{assets}/swagger-ui.css",
+                                   swagger_favicon_url=f"{assets}/favicon-32x32.png")
 
 
 def _publish_dev_pki(app: FastAPI, settings) -> None:

@@ -39,8 +39,10 @@ def _endpoints(w):
     """(name, method, path, kwargs, scope) for every endpoint."""
     return [
         ("subject_documents", "POST", "/api/v1/subjects/documents", {"json": {"subject_id": w["pid"]}}, "reuse:read"),
-        ("document", "GET", f"/api/v1/documents/{w['birth']}", {}, "documents:read"),
-        ("document_file", "GET", f"/api/v1/documents/{w['birth']}/file", {}, "documents:read"),
+        ("document", "GET", f"/api/v1/documents/{w['birth']}", {"headers": {"X-Subject-Id": w["pid"]}},
+         "documents:read"),
+        ("document_file", "GET", f"/api/v1/documents/{w['birth']}/file", {"headers": {"X-Subject-Id": w["pid"]}},
+         "documents:read"),
         ("verify", "POST", "/api/v1/verify", {"files": {"file": ("x.pdf", pdf_bytes("verify"), "application/pdf")}},
          "documents:read"),
         ("dossier_reuse", "POST", f"/api/v1/dossiers/{w['dossier']}/reuse",
@@ -193,7 +195,7 @@ def test_reuse_event_from_another_system(env, world):
 
 def test_document_and_missing(env, world):
     with env.client("documents_read") as c:
-        r = c.get(f"/api/v1/documents/{world['birth']}")
+        r = c.get(f"/api/v1/documents/{world['birth']}", headers={"X-Subject-Id": world["pid"]})
         assert r.status_code == 200
         body = r.json()
         assert body["doc_type"] == "khai_sinh" and body["results"][0]["electronic"] is True
