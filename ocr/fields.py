@@ -7,6 +7,7 @@ import re
 from ocr.names import repair_name
 from ocr.textutil import fold_keep, nfc, repair_digits, title_case
 from ocr.types import Field
+from vocab.identifiers import ascii_digits
 
 # 3-digit province codes of the personal ID number (Decree 137/2015 + Circular 59/2021).
 PROVINCE_CODES = {
@@ -459,8 +460,9 @@ def _pid_field(pid_hit, dob: str | None) -> Field | None:
 
 
 def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
-    """Key fields (spec §4) of a document of ``doc_type`` read from its text."""
-    lines = _lines(text)
+    """Key fields (spec §4) of a document of ``doc_type`` read from its text (digits of any
+    script read as ASCII digits first: an identifier is made of ASCII digits)."""
+    lines = _lines(ascii_digits(text))
     out: dict[str, Field] = {}
     if doc_type not in FIELDS_BY_TYPE or not lines:
         return out

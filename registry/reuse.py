@@ -29,6 +29,7 @@ from registry.service import (attach, audit, check_type, component_states, get_o
 from vocab.clock import iso as _iso
 from vocab.clock import utcnow, vn_today
 from vocab.errors import Conflict, Invalid, NotFound
+from vocab.identifiers import clean_identifier
 from vocab.kinds import CERTIFIED_COPY, status_name
 from vocab.text import mask_pid
 
@@ -341,7 +342,7 @@ def client_may_read(s: Session, actor: str, doc: Document, named_subject: str | 
 
 
 def find_subject_id(s: Session, identifier: str) -> int | None:
-    return s.connection().execute(_Q["subject"], {"identifier": identifier.strip()}).scalar()
+    return s.connection().execute(_Q["subject"], {"identifier": clean_identifier(identifier)}).scalar()
 
 
 
@@ -357,7 +358,7 @@ def lookup_subject_documents(s, actor: str, identifier: str, *, doc_type: str | 
     """What POST /subjects/documents answers, as a function (also used by the benchmark): the
     subject's reusable documents, and the audit event of the read."""
     valid_on = valid_on or vn_today()
-    identifier = identifier.strip()
+    identifier = clean_identifier(identifier)
     docs = subject_documents(s, None, identifier=identifier, doc_type=doc_type, valid_on=valid_on, link=link)
     detail = {"doc_type": doc_type, "valid_on": valid_on.isoformat(), "count": len(docs), "subject": mask_pid(identifier)}
     s.connection().execute(_AUDIT_INSERT, {"actor": actor, "action": "subject.documents", "identifier": identifier,

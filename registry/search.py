@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from registry.models import Component, Document, Dossier, Subject
 from vocab.clock import VN_TZ, utcnow
+from vocab.identifiers import clean_identifier
 from vocab.kinds import DossierStatus
 from vocab.text import fold, fold_keep, nfc
 
@@ -45,6 +46,7 @@ class DossierFilter:
     date_to: dt.date | None = None  # received on or before this Vietnam day
     late: bool = False  # open past its due date (or flagged late: apology slip), or completed after it
     q: str | None = None  # the search box
+    units: frozenset[str] | None = None  # need-to-know: only dossiers held by these units (None: all)
 
 
 @dataclass
@@ -59,12 +61,19 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
+MAX_PAGE = 10 ** 6
+_EARLIEST, _LATEST = dt.date(1900, 1, 1), dt.date(9998, 12, 31)  # days outside never hold a dossier
+
+
 def _day_start(d: dt.date) -> dt.datetime:
+    d = min(max(d, _EARLIEST), _LATEST)
     return dt.datetime.combine(d, dt.time(), tzinfo=VN_TZ).astimezone(dt.timezone.utc)
 
 
 def _conditions(s: Session, f: DossierFilter) -> list:
     conds = []
+    if f.units is not None:
+        conds.append(Dossier.unit.in_(sorted(f.units)))
     if f.status:
         conds.append(Dossier.status == f.status)
     if f.procedure:
@@ -73,7 +82,7 @@ def _conditions(s: Session, f: DossierFilter) -> list:
         conds.append(Dossier.unit == f.unit)
     if f.date_from:
         conds.append(Dossier.received_at >= _day_start(f.date_from))
-    if f.date_to:
+    if f.date_to and f.date_to < _LATEST:
         conds.append(Dossier.received_at < _day_start(f.date_to + dt.timedelta(days=1)))
     if f.late:
         now = utcnow()
@@ -92,7 +101,7 @@ def _dossier_match(s: Session, q: str):
     """Dossiers whose code, subject ID, subject name or one of whose documents' text matches."""
     raw = nfc(q).strip()
     folded = fold(raw)
-    subject_ids = select(Subject.id).where(or_(Subject.identifier == raw,
+    subject_ids = select(Subject.id).where(or_(Subject.identifier == clean_identifier(raw),
                                                Subject.name_folded.contains(folded, autoescape=True)))
     conds = [Dossier.code.contains(raw, autoescape=True), Dossier.subject_id.in_(subject_ids)]
     doc_ids = _fulltext_ids(s, folded, limit=500)
@@ -105,7 +114,7 @@ def list_dossiers(s: Session, f: DossierFilter = DossierFilter(), *, sort: str =
                   page: int = 1, per_page: int = 25) -> Page:
     """One page of dossiers (subject, procedure and components loaded), and the total count."""
     per_page = max(1, min(200, per_page))
-    page = max(1, page)
+    page = max(1, min(MAX_PAGE, page))
     col, default_desc = SORTS.get(sort, SORTS["received"])
     desc = default_desc if desc is None else desc
     conds = _conditions(s, f)
@@ -190,11 +199,16 @@ class SearchResult:
     documents: list[DocumentHit]
 
 
-def matching_documents(s: Session, q: str, *, limit: int = 20) -> list[DocumentHit]:
-    """Documents whose text matches, best first, with a snippet of the original text."""
-    ids = _fulltext_ids(s, fold(q), limit=limit)
+def matching_documents(s: Session, q: str, *, limit: int = 20, units: frozenset[str] | None = None) -> list[DocumentHit]:
+    """Documents whose text matches, best first, with a snippet of the original text; with
+    ``units``, only documents of dossiers those units hold."""
+    ids = _fulltext_ids(s, fold(q), limit=limit if units is None else 500)
     if not ids:
         return []
+    if units is not None:
+        seen = set(s.scalars(select(Component.document_id).join(Dossier, Dossier.id == Component.dossier_id)
+                             .where(Component.document_id.in_(ids), Dossier.unit.in_(sorted(units)))))
+        ids = [i for i in ids if i in seen][:limit]
     rows = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids))
                                        .options(selectinload(Document.components).selectinload(Component.dossier)))}
     return [DocumentHit(id=d.id, doc_type=d.doc_type, snippet=snippet(d.text, q),
@@ -202,7 +216,9 @@ def matching_documents(s: Session, q: str, *, limit: int = 20) -> list[DocumentH
             for d in (rows.get(i) for i in ids) if d is not None]
 
 
-def search(s: Session, q: str, *, page: int = 1, per_page: int = 25, doc_limit: int = 20) -> SearchResult:
-    """The search box: matching dossiers (a page of them) and the documents whose text matches."""
-    return SearchResult(q=q, dossiers=list_dossiers(s, DossierFilter(q=q), page=page, per_page=per_page),
-                        documents=matching_documents(s, q, limit=doc_limit))
+def search(s: Session, q: str, *, page: int = 1, per_page: int = 25, doc_limit: int = 20,
+           units: frozenset[str] | None = None) -> SearchResult:
+    """The search box: matching dossiers (a page of them) and the documents whose text matches,
+    within ``units`` (need-to-know; None: everything)."""
+    return SearchResult(q=q, dossiers=list_dossiers(s, DossierFilter(q=q, units=units), page=page, per_page=per_page),
+                        documents=matching_documents(s, q, limit=doc_limit, units=units))

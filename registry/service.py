@@ -45,8 +45,8 @@ from vocab.errors import Conflict, Invalid, NotFound
 from vocab.kinds import DOC_TYPES, OPEN_STATUSES
 from vocab.text import fold, mask_pid, nfc
 
-_PID = re.compile(r"^\d{12}$")
-_ORG = re.compile(r"^\d{10}(-\d{3})?$")
+_PID = re.compile(r"^[0-9]{12}$")
+_ORG = re.compile(r"^[0-9]{10}(-[0-9]{3})?$")
 
 
 # -- procedures ---------------------------------------------------------------------------------
@@ -99,6 +99,7 @@ def get_procedure(s: Session, code: str) -> Procedure:
 # -- subjects ----------------------------------------------------------------------------------
 
 def subject_kind(identifier: str) -> str:
+    identifier = identifiers.clean_identifier(identifier)
     if _PID.match(identifier):
         return "citizen"
     if _ORG.match(identifier):
@@ -107,11 +108,11 @@ def subject_kind(identifier: str) -> str:
 
 
 def find_subject(s: Session, identifier: str) -> Subject | None:
-    return s.scalar(select(Subject).where(Subject.identifier == identifier.strip()))
+    return s.scalar(select(Subject).where(Subject.identifier == identifiers.clean_identifier(identifier)))
 
 
 def get_or_create_subject(s: Session, identifier: str, name: str | None = None) -> Subject:
-    identifier = identifier.strip()
+    identifier = identifiers.clean_identifier(identifier)
     kind = subject_kind(identifier)
     subj = find_subject(s, identifier)
     if subj is None:
@@ -208,8 +209,9 @@ def open_dossier(s: Session, *, procedure: str, subject: str, name: str | None =
     (registry.population; its answer is stored with the dossier, the call audited) and audit the opening."""
     if birth_date and identifiers.parse_date(birth_date) is None:
         raise InvalidField("Ngày sinh phải viết dạng dd/mm/yyyy.", field="ngay_sinh", problems=["date_format"])
-    if birth_date and subject_kind(subject.strip()) == "citizen":
-        probs = identifiers.pid_problems(subject.strip(), birth_date=birth_date)
+    subject = identifiers.clean_identifier(subject)
+    if birth_date and subject_kind(subject) == "citizen":
+        probs = identifiers.pid_problems(subject, birth_date=birth_date)
         if probs:
             raise InvalidField("Số định danh không hợp lệ: "
                                + "; ".join(identifiers.PROBLEM_MESSAGES[p] for p in probs) + ".",

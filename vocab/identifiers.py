@@ -21,7 +21,7 @@ from importlib import resources
 
 from vocab.text import fold
 
-__all__ = ["province_codes", "province_name", "pid_problems", "birth_year_of_pid", "sex_of_pid",
+__all__ = ["ascii_digits", "clean_identifier", "province_codes", "province_name", "pid_problems", "birth_year_of_pid", "sex_of_pid",
            "tax_code_problems", "date_problems", "parse_date", "field_problems", "PROBLEM_MESSAGES",
            "PID_FIELDS", "TAX_FIELDS", "EXPIRY_FIELDS", "PERMANENT_WORDS"]
 
@@ -32,9 +32,27 @@ DATE_SUFFIXES = ("ngay_",)  # ngay_sinh, ngay_het_han, ngay_chet, ngay_cap, ngay
 DATE_FIELDS = ("hieu_luc_den", "co_gia_tri_den")
 EXPIRY_FIELDS = ("ngay_het_han", "co_gia_tri_den", "hieu_luc_den")  # a date, or "không thời hạn" / "vĩnh viễn"
 
-_PID = re.compile(r"^\d{12}$")
-_TAX = re.compile(r"^\d{10}(?:-?\d{3})?$")
-_DATE = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
+_PID = re.compile(r"^[0-9]{12}$")
+_TAX = re.compile(r"^[0-9]{10}(?:-?[0-9]{3})?$")
+_DATE = re.compile(r"^([0-9]{2})/([0-9]{2})/([0-9]{4})$")
+_ANY_DIGIT = re.compile(r"\d")  # every Unicode decimal digit (full-width, Arabic-Indic, Devanagari, …)
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with every decimal digit of any script written as its ASCII digit: ``００１`` and
+    ``٠٠١`` become ``001``. Identifiers are ASCII digits; this is the one place other digits are
+    turned into them (web, API, CLI and OCR all pass through it)."""
+    if not text or text.isascii():
+        return text or ""
+    import unicodedata
+
+    return _ANY_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), unicodedata.normalize("NFKC", text))
+
+
+def clean_identifier(value: str | None) -> str:
+    """A personal ID number or tax code as typed, scanned or sent: stripped, with look-alike digits
+    normalised to ASCII (then checked by the caller's ``[0-9]`` rules, never by ``\\d``)."""
+    return ascii_digits((value or "").strip()).strip()
 
 PROBLEM_MESSAGES = {
     "pid_format": "số định danh cá nhân phải gồm đúng 12 chữ số",
@@ -105,7 +123,7 @@ def pid_problems(pid: str, *, birth_date: str | dt.date | None = None, sex: str 
                  today: dt.date | None = None) -> list[str]:
     """Problems with a personal ID number (empty list = well formed and consistent)."""
     p = (pid or "").strip()
-    if not _PID.match(p):
+    if not _PID.match(p):  # ASCII digits only: callers normalise with clean_identifier first
         return ["pid_format"]
     problems = []
     if p[:3] not in _provinces():
@@ -115,7 +133,7 @@ def pid_problems(pid: str, *, birth_date: str | dt.date | None = None, sex: str 
         problems.append("pid_future")
     born = birth_date if isinstance(birth_date, dt.date) else parse_date(birth_date) if birth_date else None
     if born is None and isinstance(birth_date, str):  # a year alone ("Năm sinh: 1988")
-        m = re.search(r"(\d{4})\s*$", birth_date.strip())
+        m = re.search(r"([0-9]{4})\s*$", birth_date.strip())
         born_year = int(m.group(1)) if m else None
     else:
         born_year = born.year if born else None

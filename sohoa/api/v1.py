@@ -20,12 +20,13 @@ from registry.service import audit, get_dossier
 from registry.store import Store
 from sohoa.papers.verification import verify_upload
 from vocab.errors import NotFound
+from vocab.identifiers import clean_identifier
 from vocab.text import mask_pid
 
 log = logging.getLogger("sohoa.api.v1")
 PREFIX = "/api/v1"
 MAX_ID = 2**31 - 1
-_SUBJECT_RE = r"^(\d{12}|\d{10}(-\d{3})?)$"
+_SUBJECT_RE = r"^([0-9]{12}|[0-9]{10}(-[0-9]{3})?)$"
 _TYPE_RE = r"^[a-z_]{1,40}$"
 _CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9.]{1,39}-\d{6}-\d{4,6}$"
 
@@ -48,6 +49,11 @@ class SubjectQuery(BaseModel):
     doc_type: str | None = Field(default=None, pattern=_TYPE_RE, description="Document type, e.g. khai_sinh",
                                  validation_alias=AliasChoices("doc_type", "type"))
     valid_on: dt.date | None = Field(default=None, description="Only documents valid on this day (default today)")
+
+    @field_validator("subject_id", mode="before")
+    @classmethod
+    def _ascii(cls, v):
+        return clean_identifier(v) if isinstance(v, str) else v
 
     @field_validator("valid_on")
     @classmethod
