@@ -45,14 +45,21 @@ def _rate(num: int, den: int) -> float | None:
 
 
 def compute(s: Session, date_from: dt.date | None = None, date_to: dt.date | None = None,
-            unit: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+            unit: str | None = None, now: dt.datetime | None = None,
+            units: frozenset[str] | None = None) -> dict[str, Any]:
+    """The indicators of the dossiers received in [date_from, date_to] (days outside 1900–9998 are
+    clamped), of ``unit`` or, with ``units``, of those units only (need-to-know)."""
     conds = []
+    lo, hi = dt.date(1900, 1, 1), dt.date(9998, 12, 30)
     if date_from:
-        conds.append(Dossier.received_at >= dt.datetime.combine(date_from, dt.time(), tzinfo=VN_TZ))
-    if date_to:
-        conds.append(Dossier.received_at < dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tzinfo=VN_TZ))
+        conds.append(Dossier.received_at >= dt.datetime.combine(min(max(date_from, lo), hi), dt.time(), tzinfo=VN_TZ))
+    if date_to and date_to < hi:
+        conds.append(Dossier.received_at < dt.datetime.combine(max(date_to, lo) + dt.timedelta(days=1), dt.time(),
+                                                               tzinfo=VN_TZ))
     if unit:
         conds.append(Dossier.unit == unit)
+    if units is not None:
+        conds.append(Dossier.unit.in_(sorted(units)))
     where = and_(*conds) if conds else True
     now = now or utcnow()
 

@@ -57,22 +57,28 @@ def quarantined_entry(s: Session, entry_id: int) -> tuple[IngestEntry, Path]:
     return e, Path(e.final_path)
 
 
-def suggestions(s: Session, doc: Document, limit: int = 3) -> list[Dossier]:
+def _open(units: frozenset[str] | None) -> list:
+    conds = [Dossier.status.in_(OPEN_STATUSES)]
+    if units is not None:  # need-to-know: only the dossiers of these units
+        conds.append(Dossier.unit.in_(sorted(units)))
+    return conds
+
+
+def suggestions(s: Session, doc: Document, limit: int = 3, units: frozenset[str] | None = None) -> list[Dossier]:
     """Open dossiers a document probably belongs to: same personal ID number, else same name."""
     fields = doc.fields or {}
     pids = [str(fields[k]) for k in PID_FIELDS if fields.get(k)]
     out: list[Dossier] = []
     if pids:
         out = list(s.scalars(select(Dossier).join(Subject).where(
-            Subject.identifier.in_(pids), Dossier.status.in_(OPEN_STATUSES)).order_by(Dossier.id.desc()).limit(limit)))
+            Subject.identifier.in_(pids), *_open(units)).order_by(Dossier.id.desc()).limit(limit)))
     name = fields.get("ho_ten")
     if not out and name:
         out = list(s.scalars(select(Dossier).join(Subject).where(
-            Subject.name_folded == fold(name), Dossier.status.in_(OPEN_STATUSES)).order_by(Dossier.id.desc()).limit(limit)))
+            Subject.name_folded == fold(name), *_open(units)).order_by(Dossier.id.desc()).limit(limit)))
     return out
 
 
-def open_dossier_codes(s: Session, limit: int = 200) -> list[str]:
+def open_dossier_codes(s: Session, limit: int = 200, units: frozenset[str] | None = None) -> list[str]:
     """The codes of the newest open dossiers (what a scan or a document may be routed to)."""
-    return [c for c, in s.execute(select(Dossier.code).where(Dossier.status.in_(OPEN_STATUSES))
-                                  .order_by(Dossier.id.desc()).limit(limit))]
+    return [c for c, in s.execute(select(Dossier.code).where(*_open(units)).order_by(Dossier.id.desc()).limit(limit))]

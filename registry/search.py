@@ -190,6 +190,7 @@ class DocumentHit:
     snippet: str
     dossiers: list[str] = field(default_factory=list)
     created_at: dt.datetime | None = None
+    subject_id: int | None = None
 
 
 @dataclass
@@ -212,7 +213,8 @@ def matching_documents(s: Session, q: str, *, limit: int = 20, units: frozenset[
     rows = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids))
                                        .options(selectinload(Document.components).selectinload(Component.dossier)))}
     return [DocumentHit(id=d.id, doc_type=d.doc_type, snippet=snippet(d.text, q),
-                        dossiers=[c.dossier.code for c in d.components], created_at=d.created_at)
+                        dossiers=[c.dossier.code for c in d.components], created_at=d.created_at,
+                        subject_id=d.subject_id)
             for d in (rows.get(i) for i in ids) if d is not None]
 
 

@@ -184,7 +184,7 @@ def due_date(proc: Procedure, received_at: dt.datetime) -> dt.datetime:
 
 def create_dossier(s: Session, *, procedure: str, subject: str, name: str | None = None,
                    agency: str, channel: str = "counter", created_by: str = "",
-                   now: dt.datetime | None = None) -> Dossier:
+                   now: dt.datetime | None = None, unit: str | None = None) -> Dossier:
     if channel not in ("counter", "postal", "online"):
         raise Invalid("kênh tiếp nhận là counter (trực tiếp), postal (bưu chính) hoặc online (trực tuyến)")
     proc = get_procedure(s, procedure)
@@ -194,7 +194,7 @@ def create_dossier(s: Session, *, procedure: str, subject: str, name: str | None
     seq = next_counter(s, f"dossier:{agency}:{local_day:%y%m%d}")
     due = due_date(proc, now)
     dossier = Dossier(code=format_dossier_code(agency, local_day, seq), subject=subj, procedure=proc,
-                      channel=channel, unit=agency, status="received", received_at=now,
+                      channel=channel, unit=unit or agency, status="received", received_at=now,
                       due_at=due, original_due_at=due, created_by=created_by)
     s.add(dossier)
     s.flush()
@@ -204,7 +204,7 @@ def create_dossier(s: Session, *, procedure: str, subject: str, name: str | None
 
 def open_dossier(s: Session, *, procedure: str, subject: str, name: str | None = None, birth_date: str | None = None,
                  agency: str, channel: str = "counter", actor: str, verifier=None,
-                 now: dt.datetime | None = None) -> Dossier:
+                 now: dt.datetime | None = None, unit: str | None = None) -> Dossier:
     """Open a dossier at the counter: create it, check the applicant's identity with ``verifier``
     (registry.population; its answer is stored with the dossier, the call audited) and audit the opening."""
     if birth_date and identifiers.parse_date(birth_date) is None:
@@ -217,7 +217,7 @@ def open_dossier(s: Session, *, procedure: str, subject: str, name: str | None =
                                + "; ".join(identifiers.PROBLEM_MESSAGES[p] for p in probs) + ".",
                                field="so_dinh_danh", problems=probs)
     d = create_dossier(s, procedure=procedure, subject=subject, name=name, agency=agency, channel=channel,
-                       created_by=actor, now=now)
+                       created_by=actor, now=now, unit=unit)
     audit(s, actor, "dossier.create", subject_id=d.subject_id, object_type="dossier", object_id=d.code)
     if d.subject.kind == "citizen":
         check_identity(s, d, verifier or NoVerifier(), name=name or d.subject.name, birth_date=birth_date, officer=actor)

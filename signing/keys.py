@@ -163,17 +163,19 @@ def load_signer(key_ref: str, *, env_var: str = "SOHOA_OFFICER_PASSPHRASE",
     ref = KeyRef.parse(key_ref)
     if ref.kind == "pkcs12":
         p = Path(ref.path).expanduser()
+        # the message names the key file only (a person may read it on a page); the path is in the detail
         if not p.is_file():
-            raise KeyUnavailable(f"không có tệp khóa PKCS#12: {p}")
+            raise KeyUnavailable(f"không có tệp khóa PKCS#12 {p.name}", detail=str(p))
         pw = resolve_secret(ref, env_var, secret, env, secret_file)
         try:
             signer = signers.SimpleSigner.load_pkcs12_data(p.read_bytes(), other_certs=list(other_certs),
                                                            passphrase=pw)
         except Exception as exc:  # noqa: BLE001
-            raise KeyUnavailable(f"không mở được {p}: sai mật khẩu hoặc không phải tệp PKCS#12",
-                                 detail=str(exc)) from exc
+            raise KeyUnavailable(f"không mở được khóa ký {p.name}: sai mật khẩu hoặc không phải tệp PKCS#12",
+                                 detail=f"{p}: {exc}") from exc
         if signer is None:
-            raise KeyUnavailable(f"không mở được {p}: sai mật khẩu hoặc không phải tệp PKCS#12")
+            raise KeyUnavailable(f"không mở được khóa ký {p.name}: sai mật khẩu hoặc không phải tệp PKCS#12",
+                                 detail=str(p))
         _prefer_pss(signer)
         signer.embed_roots = False  # the verifier has its own anchors: roots only add bytes
         return LoadedKey(signer=signer, ref=ref)

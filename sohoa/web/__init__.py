@@ -19,6 +19,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -139,6 +140,16 @@ def mount(app: FastAPI, settings, db) -> None:
             return api_error(422, _MESSAGES[422], errors=jsonable_encoder(exc.errors(), custom_encoder={
                 Exception: str, bytes: lambda b: b.decode("utf-8", "replace")}))
         log.info("invalid form on %s: %s", request.url.path, exc.errors())
+        return error_page(request, 422, _MESSAGES[422], "invalid")
+
+    @app.exception_handler(OverflowError)
+    async def _too_big(request: Request, _exc: OverflowError):
+        """A number past what the database holds (an id > 2**63, a day past 9999): no such row."""
+        return error_page(request, 404, _MESSAGES[404], "not_found")
+
+    @app.exception_handler(DataError)
+    async def _bad_value(request: Request, _exc: DataError):
+        """A value the database refuses (PostgreSQL: a number out of range): the input, not the server."""
         return error_page(request, 422, _MESSAGES[422], "invalid")
 
     from sohoa.web import (admin, auth, backlog, documents, dossiers, inbox, live, manager, officer, public,

@@ -9,8 +9,10 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
+from registry import access
 from registry import backlog as journal
-from sohoa.web.base import CLERK, MANAGER, Principal, Web
+from registry.reuse import find_subject_id
+from sohoa.web.base import CLERK, MANAGER, MAX_ID, Principal, Web
 from sohoa.web.render import preview
 from vocab.errors import NotFound, SohoaError
 from vocab.kinds import DOC_TYPES
@@ -28,9 +30,11 @@ def router(web: Web) -> APIRouter:
     @r.get("/backlog")
     def backlog_page(request: Request, u: Principal = reader, run: int | None = None):
         with web.db.session() as s:
-            st = journal.status(s, run)
+            st = journal.status(s, run) if run is None or 0 < run <= MAX_ID else None
             items = journal.listing(s, st["run"], ("review",))[:200] if st else []
-            web.audit(s, u, "backlog.review.list", object_type="backlog_run", object_id=str(st["run"] if st else ""))
+            access.audit_shown(s, u.actor, "backlog.review.list",
+                               [find_subject_id(s, str(i["manifest"].get("subject_id") or "")) for i in items],
+                               run=st["run"] if st else None)
         for i in items:
             i["kind"] = Path(i["file"]).suffix.lower()
         return web.page(request, "backlog.html", st=st, items=items, types=DOC_TYPES,
@@ -39,8 +43,12 @@ def router(web: Web) -> APIRouter:
     @r.get("/backlog/items/{item_id}/preview")
     def scan_preview(request: Request, item_id: int, u: Principal = reader):
         with web.db.session() as s:
+            if not 0 < item_id <= MAX_ID:
+                raise NotFound("Không có mục tồn đọng này.")
             it, run = journal.item(s, item_id)
             path, sha = Path(run.source) / it.rel_path, it.sha256
+            sid = find_subject_id(s, str((it.row or {}).get("subject_id") or ""))
+            web.audit(s, u, "backlog.preview", subject_id=sid, object_type="backlog_item", object_id=str(item_id))
         if not sha or not path.is_file():
             raise NotFound("Bản quét không còn trong thư mục nguồn.")
         shown = preview(path, web.cache_dir, f"backlog-{sha}", dpi=70)

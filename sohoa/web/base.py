@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy import select
 
-from registry import outbox, service
+from registry import access, outbox, service
 from registry.models import Staff
 from registry.staff import LoginPolicy, session_user
 from registry.store import Store
@@ -175,17 +175,29 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def load_dossier(s, code: str):
-    """The dossier of that code, or a page saying there is none."""
-    try:
-        return service.get_dossier(s, code)
-    except NotFound:
-        raise NotFound(f"Không có hồ sơ mã {code}.") from None
+MAX_ID = 2 ** 63 - 1  # ids past this are no row's: answered as absent, never an overflow
 
 
-def load_document(s, doc_id: int):
-    """The document of that number, or a page saying there is none."""
+def load_dossier(s, code: str, who: Principal | None = None):
+    """The dossier of that code, if ``who`` may see it (registry.access), or a page saying there is
+    none (another unit's dossier is answered as absent)."""
     try:
-        return service.get_document(s, doc_id)
+        d = service.get_dossier(s, code)
     except NotFound:
-        raise NotFound(f"Không có văn bản #{doc_id}.") from None
+        d = None
+    if d is None or (who is not None and not access.may_see_dossier(s, who, d)):
+        raise NotFound(f"Không có hồ sơ mã {code}.")
+    return d
+
+
+def load_document(s, doc_id: int, who: Principal | None = None):
+    """The document of that number, if ``who`` may see it, or a page saying there is none."""
+    doc = None
+    if 0 < doc_id <= MAX_ID:
+        try:
+            doc = service.get_document(s, doc_id)
+        except NotFound:
+            pass
+    if doc is None or (who is not None and not access.may_see_document(s, who, doc)):
+        raise NotFound(f"Không có văn bản #{doc_id}.")
+    return doc

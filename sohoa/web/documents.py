@@ -31,7 +31,7 @@ def router(web: Web) -> APIRouter:
     @r.get("/documents/{doc_id}")
     def document_page(request: Request, doc_id: int, u: Principal = doc_reader):
         with web.db.session() as s:
-            doc = load_document(s, doc_id)
+            doc = load_document(s, doc_id, u)
             reqs = list(s.scalars(select(CertificationRequest).where(CertificationRequest.document_id == doc.id)
                                   .order_by(CertificationRequest.id.desc())))
             obj = shapes.document_json(doc) | {
@@ -49,7 +49,7 @@ def router(web: Web) -> APIRouter:
     @r.get("/documents/{doc_id}/pages/{page}.png")
     def document_page_png(request: Request, doc_id: int, page: int, u: Principal = doc_reader):
         with web.db.session() as s:
-            doc = load_document(s, doc_id)
+            doc = load_document(s, doc_id, u)
             if not 1 <= page <= (doc.pages or 1):
                 raise NotFound(f"Văn bản #{doc_id} không có trang {page}.")
             sha = doc.sha256
@@ -61,7 +61,7 @@ def router(web: Web) -> APIRouter:
     @r.get("/documents/{doc_id}/pdf")
     def document_pdf(request: Request, doc_id: int, u: Principal = doc_reader):
         with web.db.session() as s:
-            doc = load_document(s, doc_id)
+            doc = load_document(s, doc_id, u)
             if not web.store.exists(doc.sha256):
                 raise NotFound(f"Tệp của văn bản #{doc_id} không có trong kho.")
             web.audit(s, u, "document.file", subject_id=doc.subject_id, object_type="document", object_id=str(doc_id))
@@ -74,7 +74,7 @@ def router(web: Web) -> APIRouter:
         form = await request.form()
         try:
             with web.db.session() as s:
-                doc = load_document(s, doc_id)
+                doc = load_document(s, doc_id, u)
                 old, old_meta = doc.fields or {}, doc.doc_metadata or {}
                 changed = {k[6:]: str(v) for k, v in form.items()
                            if k.startswith("field:") and str(v).strip() != str(old.get(k[6:], ""))}
@@ -98,7 +98,7 @@ def router(web: Web) -> APIRouter:
         if not 1 <= copies <= 100:
             raise Invalid("Số bản sao từ 1 đến 100.")
         with web.db.session() as s:
-            doc = load_document(s, doc_id)
+            doc = load_document(s, doc_id, u)
             if doc.doc_type == "certified_copy":
                 raise Invalid("Đây đã là bản sao chứng thực.")
             if s.scalar(select(CertificationRequest.id).where(CertificationRequest.document_id == doc_id,
@@ -115,14 +115,14 @@ def router(web: Web) -> APIRouter:
     @r.post("/documents/{doc_id}/pages/{page}/rotate")
     def rotate(request: Request, doc_id: int, page: int, degrees: int = Form(90), u: Principal = clerk):
         with web.db.session() as s:
-            pageops.rotate(s, web.store, load_document(s, doc_id), page, degrees, actor=u.actor, sealer=sealer())
+            pageops.rotate(s, web.store, load_document(s, doc_id, u), page, degrees, actor=u.actor, sealer=sealer())
         web.flash(request, f"Đã xoay trang {page}.")
         return see_other(f"/documents/{doc_id}#page-{page}")
 
     @r.post("/documents/{doc_id}/split")
     def split(request: Request, doc_id: int, after: int = Form(...), u: Principal = clerk):
         with web.db.session() as s:
-            new = pageops.split(s, web.store, load_document(s, doc_id), after, actor=u.actor, sealer=sealer())
+            new = pageops.split(s, web.store, load_document(s, doc_id, u), after, actor=u.actor, sealer=sealer())
             new_id = new.id
         web.flash(request, f"Đã tách các trang sau trang {after} thành văn bản #{new_id} (đang chờ gắn hồ sơ).")
         return see_other(f"/documents/{new_id}")
@@ -130,14 +130,14 @@ def router(web: Web) -> APIRouter:
     @r.post("/documents/{doc_id}/merge")
     def merge(request: Request, doc_id: int, other: int = Form(...), u: Principal = clerk):
         with web.db.session() as s:
-            pageops.merge(s, web.store, load_document(s, doc_id), load_document(s, other), actor=u.actor, sealer=sealer())
+            pageops.merge(s, web.store, load_document(s, doc_id, u), load_document(s, other, u), actor=u.actor, sealer=sealer())
         web.flash(request, f"Đã gộp văn bản #{other} vào văn bản #{doc_id}.")
         return see_other(f"/documents/{doc_id}")
 
     @r.post("/documents/{doc_id}/pages/{page}/move")
     def move(request: Request, doc_id: int, page: int, target: int = Form(...), u: Principal = clerk):
         with web.db.session() as s:
-            pageops.move_page(s, web.store, load_document(s, doc_id), page, load_document(s, target), actor=u.actor,
+            pageops.move_page(s, web.store, load_document(s, doc_id, u), page, load_document(s, target, u), actor=u.actor,
                               sealer=sealer())
         web.flash(request, f"Đã chuyển trang {page} sang văn bản #{target}.")
         return see_other(f"/documents/{doc_id}")

@@ -4,12 +4,13 @@ detaching a component. Managers may read dossiers (the late list links here)."""
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, Response
 
-from registry import backlog, lifecycle, service, shapes
+from registry import access, backlog, lifecycle, service, shapes
 from registry.history import history
 from registry.models import Dossier
 from registry.reuse import reusable_for_dossier, reuse_into_dossier
@@ -51,17 +52,19 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
                           q=q.strip() or None)
         desc = None if dir not in ("asc", "desc") else dir == "desc"
         with web.db.session() as s:
+            f = replace(f, units=access.units_of(s, u))  # need-to-know: the dossiers of the account's units
             pg = list_dossiers(s, f, sort=sort if sort in SORTS else "received", desc=desc, page=page)
             rows = [{"code": d.code, "subject_name": d.subject.name, "subject": d.subject.identifier,
                      "procedure": d.procedure_code, "procedure_name": d.procedure.name, "status": d.status,
                      "received_at": d.received_at, "due_at": d.due_at, "late": bool(d.late) or lifecycle.is_late(d),
                      "components": [c.doc_type for c in d.components]} for d in pg.items]
-            docs = matching_documents(s, q) if q.strip() else []
+            docs = matching_documents(s, q, units=f.units) if q.strip() else []
             procs = procedures(s)
             units = dossier_units(s)
             backlog_status = backlog.status(s)
-            web.audit(s, u, "dossier.search" if q.strip() else "dossier.list",
-                      detail={"q": fold(q)[:40], "page": page, "status": status, "procedure": procedure})
+            access.audit_shown(s, u.actor, "dossier.search" if q.strip() else "dossier.list",
+                               [d.subject_id for d in pg.items] + [x.subject_id for x in docs],
+                               q=fold(q)[:40], page=pg.page, status=status, procedure=procedure)
         params = {k: v for k, v in dict(status=status, procedure=procedure, unit=unit, date_from=date_from,
                                         date_to=date_to, late=late, q=q, sort=sort, dir=dir).items() if v}
         return web.page(request, "dossiers.html", rows=rows, pg=pg, docs=docs, procedures=procs, backlog=backlog_status,
@@ -81,7 +84,8 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
             with web.db.session() as s:  # audited; the applicant's identity checked (registry.population)
                 d = service.open_dossier(s, procedure=procedure, subject=subject, name=name or None,
                                          birth_date=birth_date.strip() or None, agency=web.settings.agency_code,
-                                         channel=channel, actor=u.actor, verifier=verifier_for(web.settings))
+                                         channel=channel, actor=u.actor, verifier=verifier_for(web.settings),
+                                         unit=u.unit)
                 code = d.code
         except SohoaError as exc:
             web.flash(request, f"Không tạo được hồ sơ: {exc.message}", error=True)
@@ -92,7 +96,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
     @r.get("/dossiers/{code}")
     def dossier_page(request: Request, code: str, u: Principal = reader):
         with web.db.session() as s:
-            d = load_dossier(s, code)
+            d = load_dossier(s, code, u)
             obj = dossier_view(s, d)
             reusable = reusable_for_dossier(s, d) if u.role == CLERK else []
             events = history(s, "dossier", d.code)
@@ -104,7 +108,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
     def dossier_components(request: Request, code: str, u: Principal = reader):
         """The components table alone (what the live update swaps in)."""
         with web.db.session() as s:
-            d = load_dossier(s, code)
+            d = load_dossier(s, code, u)
             obj = dossier_view(s, d)
             web.audit(s, u, "dossier.show", subject_id=d.subject_id, object_type="dossier", object_id=d.code)
         return Response(web.fragment("_components.html", d=obj, can_act=u.role == CLERK, csrf=web.csrf_token(request)),
@@ -115,7 +119,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
         from sohoa.papers.receipt import receipt_for
 
         with web.db.session() as s:
-            d = load_dossier(s, code)
+            d = load_dossier(s, code, u)
             pdf = receipt_for(s, d, web.settings)
             web.audit(s, u, "dossier.receipt", subject_id=d.subject_id, object_type="dossier", object_id=d.code)
         return Response(pdf, media_type="application/pdf",
@@ -125,7 +129,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
     def dossier_reuse(request: Request, code: str, document_id: int = Form(...), u: Principal = clerk):
         try:
             with web.db.session() as s:
-                d = load_dossier(s, code)
+                d = load_dossier(s, code, u)
                 reuse_into_dossier(s, d, document_id, actor=u.actor, purpose="tiếp nhận hồ sơ")
         except SohoaError as exc:
             web.flash(request, f"Không dùng lại được: {exc.message}", error=True)
@@ -136,14 +140,14 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
     @r.post("/dossiers/{code}/pause")
     def dossier_pause(request: Request, code: str, reason: str = Form(""), u: Principal = clerk):
         with web.db.session() as s:
-            lifecycle.pause(s, load_dossier(s, code), reason, actor=u.actor)
+            lifecycle.pause(s, load_dossier(s, code, u), reason, actor=u.actor)
         web.flash(request, "Đã tạm dừng hồ sơ.")
         return see_other(f"/dossiers/{code}")
 
     @r.post("/dossiers/{code}/resume")
     def dossier_resume(request: Request, code: str, u: Principal = clerk):
         with web.db.session() as s:
-            lifecycle.resume(s, load_dossier(s, code), actor=u.actor)
+            lifecycle.resume(s, load_dossier(s, code, u), actor=u.actor)
         web.flash(request, "Hồ sơ tiếp tục được xử lý.")
         return see_other(f"/dossiers/{code}")
 
@@ -154,7 +158,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
         if rid and not rid.isdigit():
             raise Invalid("Số văn bản kết quả phải là một số.")
         with web.db.session() as s:  # a missing component or another person's result needs a reason (audited)
-            lifecycle.complete(s, load_dossier(s, code), actor=u.actor, result_document_id=int(rid) if rid else None,
+            lifecycle.complete(s, load_dossier(s, code, u), actor=u.actor, result_document_id=int(rid) if rid else None,
                                override_reason=override_reason.strip() or None)
         web.flash(request, "Đã hoàn thành hồ sơ." + (" Lý do ghi đè đã được ghi vào nhật ký."
                                                       if override_reason.strip() else ""))
@@ -165,7 +169,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
                        note: str = Form(""), u: Principal = clerk):
         """A required component not scanned, for a reason Circular 03/2025/TT-VPCP Art. 5 allows."""
         with web.db.session() as s:
-            service.exempt_component(s, load_dossier(s, code), doc_type, reason, actor=u.actor, note=note.strip())
+            service.exempt_component(s, load_dossier(s, code, u), doc_type, reason, actor=u.actor, note=note.strip())
         web.flash(request, f"Đã ghi nhận: {i18n.label('doc_type', doc_type)} không phải số hóa "
                            f"({i18n.label('exempt_reason', reason)}).")
         return see_other(f"/dossiers/{code}")
@@ -180,7 +184,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
         if day is None:
             raise Invalid("Hãy chọn ngày hẹn trả mới.")
         with web.db.session() as s:
-            lifecycle.apology(s, load_dossier(s, code), reason=reason, new_date=day, out=apology_path(code),
+            lifecycle.apology(s, load_dossier(s, code, u), reason=reason, new_date=day, out=apology_path(code),
                               actor=u.actor, render=functools.partial(apology_pdf, unit_name=web.settings.unit_name),
                               declare_late=bool(declare_late))
         web.flash(request, "Đã lập phiếu xin lỗi và hẹn lại ngày trả kết quả.")
@@ -189,7 +193,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
     @r.get("/dossiers/{code}/apology.pdf")
     def dossier_apology_pdf(request: Request, code: str, u: Principal = clerk):
         with web.db.session() as s:
-            d = load_dossier(s, code)
+            d = load_dossier(s, code, u)
             web.audit(s, u, "dossier.apology_read", subject_id=d.subject_id, object_type="dossier", object_id=d.code)
         p = apology_path(d.code)
         if not p.is_file():
@@ -200,7 +204,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
     def dossier_detach(request: Request, code: str, component_id: int, reason: str = Form(""),
                        u: Principal = clerk):
         with web.db.session() as s:
-            service.detach_component(s, load_dossier(s, code), component_id, reason=reason, actor=u.actor)
+            service.detach_component(s, load_dossier(s, code, u), component_id, reason=reason, actor=u.actor)
         web.flash(request, "Đã gỡ thành phần khỏi hồ sơ; văn bản trở lại hàng chờ chưa gắn hồ sơ.")
         return see_other(f"/dossiers/{code}")
 

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from ingest.journal import safe_name
-from registry import backlog
+from registry import access, backlog
 from registry.queues import inbox_counts, journal_rows, open_dossier_codes, quarantined_entries, quarantined_entry
 from sohoa.web.base import CLERK, Principal, Web, load_dossier, see_other
 from sohoa.web.render import preview
-from vocab.errors import Invalid, NotFound
+from vocab.errors import Invalid, NotFound, SohoaError
 from vocab.kinds import SCAN_SUFFIXES
 
 MAX_UPLOAD = 100 * 1024 * 1024
@@ -51,15 +51,26 @@ def router(web: Web) -> APIRouter:
         inbox = web.settings.inbox
         if code:
             with web.db.session() as s:
-                code = load_dossier(s, code).code
+                code = load_dossier(s, code, u).code
             inbox = inbox / code  # the inbox folder route: the scan goes to this dossier
-        names = []
-        for f in files:
-            names.append(await _save_upload(f, inbox))
-        with web.db.session() as s:
-            web.audit(s, u, "upload", object_type="dossier" if code else "inbox", object_id=code,
-                      detail={"files": names})
-        web.flash(request, f"Đã nhận {len(names)} tệp: {', '.join(names)}. Tệp đang được nhận dạng.")
+        names, refused = [], []
+        for f in files:  # each file on its own: a bad one is named and refused, the others are kept
+            try:
+                names.append(await _save_upload(f, inbox))
+            except (SohoaError, OSError) as exc:
+                why = exc.message if isinstance(exc, SohoaError) else "không lưu được tệp trên máy chủ"
+                refused.append(f"«{safe_name(os.path.basename(f.filename or 'scan'))}»: {why}")
+        if names:
+            with web.db.session() as s:
+                web.audit(s, u, "upload", object_type="dossier" if code else "inbox", object_id=code,
+                          detail={"files": names, "refused": len(refused)})
+        if not names:
+            raise Invalid("Không nhận được tệp nào. " + "; ".join(refused))
+        msg = f"Đã nhận {len(names)} tệp: {', '.join(names)}. Tệp đang được nhận dạng."
+        if refused:
+            web.flash(request, msg + " Không nhận: " + "; ".join(refused), error=True)
+        else:
+            web.flash(request, msg)
         return see_other(f"/dossiers/{code}" if code else "/inbox")
 
     async def _save_upload(f: UploadFile, inbox: Path) -> str:
@@ -78,6 +89,8 @@ def router(web: Web) -> APIRouter:
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
+            if size == 0:
+                raise Invalid("tệp rỗng (0 byte)")
             dest = free_name(inbox, name)
             os.rename(tmp, dest)  # atomic: the watcher sees the whole file or nothing
         finally:
@@ -92,7 +105,8 @@ def router(web: Web) -> APIRouter:
             rows = journal_rows(s)
             counts = inbox_counts(s)
             backlog_status = backlog.status(s)
-            dossier_codes = open_dossier_codes(s)
+            dossier_codes = open_dossier_codes(s, units=access.units_of(s, u))
+            web.audit(s, u, "inbox.list", object_type="list", detail={"entries": [x["id"] for x in rows]})
         return web.page(request, "inbox.html", rows=rows, counts=counts, open_dossiers=dossier_codes,
                         backlog=backlog_status)
 
@@ -102,6 +116,7 @@ def router(web: Web) -> APIRouter:
     def quarantine(request: Request, u: Principal = clerk):
         with web.db.session() as s:
             rows = quarantined_entries(s)
+            web.audit(s, u, "quarantine.list", object_type="list", detail={"entries": [x["id"] for x in rows]})
         return web.page(request, "quarantine.html", rows=rows)
 
     @r.get("/quarantine/{entry_id}/preview")

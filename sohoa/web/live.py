@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from registry import backlog
 from registry.models import Component, Dossier, IngestEntry
 from registry.queues import inbox_counts, journal_rows
-from sohoa.web.base import CLERK, MANAGER, Principal, Web
+from sohoa.web.base import CLERK, MANAGER, Principal, Web, load_dossier
 from sohoa.web.dossiers import dossier_view
 from vocab.errors import NotFound
 
@@ -87,9 +87,7 @@ def router(web: Web) -> APIRouter:
     async def dossier_events(request: Request, code: str, u: Principal = Depends(web.require(CLERK, MANAGER))):
         csrf = web.csrf_token(request)
         with web.db.session() as s:
-            d = s.scalar(select(Dossier).where(Dossier.code == code))
-            if d is None:
-                raise NotFound(f"Không có hồ sơ mã {code}.")
+            d = load_dossier(s, code, u)  # need-to-know, as the dossier's page
             web.audit(s, u, "dossier.watch", subject_id=d.subject_id, object_type="dossier", object_id=d.code)
 
         def render(ctx):

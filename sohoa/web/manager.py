@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from registry import backlog, indicators, lifecycle
+from registry import access, backlog, indicators, lifecycle
 from registry.models import Dossier
 from registry.search import DossierFilter, list_dossiers
 from sohoa.i18n import parse_date
@@ -25,6 +25,11 @@ SERIES = (("digitized_rate", "Hồ sơ được số hóa", "#1f6fb2"),
 TABLE_EXTRA = (("with_national_store_components_rate", "Thành phần lấy từ Kho dữ liệu quốc gia"),
                ("resolved_rate", "Đã giải quyết"),
                ("resolved_with_digitized_result_rate", "Giải quyết có kết quả số hóa"))
+
+
+def clamp_day(d: dt.date) -> dt.date:
+    """Days a period may start or end on (0001 and 9999 would overflow the month arithmetic)."""
+    return min(max(d, dt.date(1900, 1, 1)), dt.date(9998, 12, 31))
 
 
 def months(d1: dt.date, d2: dt.date, limit: int = 12) -> list[tuple[dt.date, dt.date]]:
@@ -65,14 +70,17 @@ def router(web: Web) -> APIRouter:
     @r.get("/dashboard")
     def dashboard(request: Request, date_from: str = "", date_to: str = "", unit: str = "", u: Principal = manager):
         today = vn_today()
-        d2 = parse_date(date_to) or today
-        d1 = parse_date(date_from) or (d2.replace(day=1) - dt.timedelta(days=150)).replace(day=1)
+        d2 = clamp_day(parse_date(date_to) or today)
+        d1 = clamp_day(parse_date(date_from) or (d2.replace(day=1) - dt.timedelta(days=150)).replace(day=1))
         with web.db.session() as s:
             lifecycle.refresh_late(s)
-            units = [x for x, in s.execute(select(Dossier.unit).distinct().order_by(Dossier.unit)) if x]
-            total = indicators.compute(s, d1, d2, unit or None)
+            mine = access.units_of(s, u)  # need-to-know: the manager's units and those below
+            units = [x for x, in s.execute(select(Dossier.unit).distinct().order_by(Dossier.unit)) if x in mine]
+            unit = unit if unit in mine else ""
+            total = indicators.compute(s, d1, d2, unit or None, units=mine)
             per_unit = [(x, indicators.compute(s, d1, d2, x)) for x in units] if not unit else []
-            per_month = [(f"{a:%m/%Y}", indicators.compute(s, a, b, unit or None)) for a, b in months(d1, d2)]
+            per_month = [(f"{a:%m/%Y}", indicators.compute(s, a, b, unit or None, units=mine))
+                         for a, b in months(d1, d2)]
             backlog_status = backlog.status(s)
             web.audit(s, u, "indicators.read", detail={"from": d1.isoformat(), "to": d2.isoformat(), "unit": unit})
         return web.page(request, "dashboard.html", total=total, per_unit=per_unit, per_month=per_month,
@@ -84,12 +92,13 @@ def router(web: Web) -> APIRouter:
     def late(request: Request, page: int = 1, unit: str = "", u: Principal = manager):
         with web.db.session() as s:
             lifecycle.refresh_late(s)
-            pg = list_dossiers(s, DossierFilter(late=True, unit=unit or None), sort="due", desc=False, page=page)
+            pg = list_dossiers(s, DossierFilter(late=True, unit=unit or None, units=access.units_of(s, u)), sort="due",
+                               desc=False, page=page)
             rows = [{"code": d.code, "subject_name": d.subject.name, "subject": d.subject.identifier,
                      "procedure": d.procedure_code, "procedure_name": d.procedure.name, "status": d.status,
                      "received_at": d.received_at, "due_at": d.due_at, "unit": d.unit,
                      "apology": bool(d.apology_ref)} for d in pg.items]
-            web.audit(s, u, "dossier.list", detail={"late": True, "page": page})
+            access.audit_shown(s, u.actor, "dossier.list", [d.subject_id for d in pg.items], late=True, page=pg.page)
         return web.page(request, "late.html", rows=rows, pg=pg, unit=unit)
 
     return r

@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 
 from registry.models import CertificationRequest, CertifiedCopy, Document, Officer, Staff
-from sohoa.web.base import CLERK, OFFICER, Principal, Web
+from registry import access
+from sohoa.web.base import CLERK, MAX_ID, OFFICER, Principal, Web
 from sohoa.i18n import parse_date
 from vocab.clock import local, utcnow, vn_today
 from vocab.errors import Conflict, Invalid, NotFound
@@ -39,9 +40,11 @@ def router(web: Web) -> APIRouter:
     @r.get("/certify")
     def queue(request: Request, u: Principal = officer):
         with web.db.session() as s:
-            pending = list(s.scalars(select(CertificationRequest).where(CertificationRequest.status == "pending")
+            mine = access.officer_queue_filter(s, u)  # need-to-know: the queue of the officer's units
+            pending = list(s.scalars(select(CertificationRequest).where(CertificationRequest.status == "pending", mine)
                                      .order_by(CertificationRequest.id)))
-            done = list(s.scalars(select(CertificationRequest).where(CertificationRequest.status != "pending")
+            done = list(s.scalars(select(CertificationRequest).where(CertificationRequest.status != "pending",
+                                                                     CertificationRequest.decided_by == u.username)
                                   .order_by(CertificationRequest.decided_at.desc(), CertificationRequest.id.desc())
                                   .limit(30)))
             acts = {c.id: c for c in s.scalars(select(CertifiedCopy).where(
@@ -63,7 +66,8 @@ def router(web: Web) -> APIRouter:
                 x["requested_by"] = names.get(x["requested_by"]) or x["requested_by"]
             signers = [{"id": o.id, "name": o.name, "title": o.title} for o in officers(s)]
             mine = next((o["id"] for o in signers if o["name"] == u.name), signers[0]["id"] if signers else None)
-            web.audit(s, u, "certify.queue", detail={"pending": len(rows)})
+            access.audit_shown(s, u.actor, "certify.queue", [x.document.subject_id for x in pending + done],
+                               pending=len(rows))
         return web.page(request, "certify.html", rows=rows, recent=recent, signers=signers, mine=mine,
                         reasons=REFUSAL_CODES)
 
@@ -88,9 +92,11 @@ def router(web: Web) -> APIRouter:
             raise Invalid("Hãy chọn ít nhất một văn bản trong hàng chờ.")
         if not secret:
             raise Invalid("Hãy nhập mật khẩu (hoặc mã PIN) của khóa ký.")
+        ids = [i for i in ids if i <= MAX_ID]
         with web.db.session() as s:  # claim the requests: a second officer's batch cannot take them too
             claimed = s.execute(update(CertificationRequest).where(
-                CertificationRequest.id.in_(ids), CertificationRequest.status == "pending")
+                CertificationRequest.id.in_(ids), CertificationRequest.status == "pending",
+                access.officer_queue_filter(s, u))
                 .values(status="signing", decided_by=u.username)).rowcount
             if claimed != len(ids):
                 s.rollback()
@@ -139,11 +145,11 @@ def router(web: Web) -> APIRouter:
         if reason not in REFUSAL_CODES:
             raise Invalid("Hãy chọn lý do từ chối theo quy định.")
         with web.db.session() as s:
-            x = s.get(CertificationRequest, request_id)
-            if x is None or x.status != "pending":
+            x = s.get(CertificationRequest, request_id) if 0 < request_id <= MAX_ID else None
+            if x is None or x.status != "pending" or not access.may_see_document(s, u, x.document):
                 raise NotFound("Yêu cầu chứng thực này không còn trong hàng chờ.")
             doc_id = x.document_id
-        oid = int(officer_id) if officer_id.isdigit() else None
+            oid = access.own_officer_id(s, u.name, officer_id.strip())
         refusal_id = record_refusal(web.db, doc_id, reason, note.strip(), oid)
         with web.db.session() as s:
             x = s.get(CertificationRequest, request_id)
@@ -156,8 +162,9 @@ def router(web: Web) -> APIRouter:
     @r.get("/certified/{document_id}.pdf")
     def download(request: Request, document_id: int, u: Principal = Depends(web.require(OFFICER, CLERK))):
         with web.db.session() as s:
-            doc = s.get(Document, document_id)
-            if doc is None or doc.doc_type != "certified_copy" and not doc.created_by.startswith("officer:"):
+            doc = s.get(Document, document_id) if 0 < document_id <= MAX_ID else None
+            if doc is None or doc.doc_type != "certified_copy" and not doc.created_by.startswith("officer:") \
+                    or not access.may_see_document(s, u, doc):
                 raise NotFound("Không có bản sao chứng thực này.")
             if not web.store.exists(doc.sha256):
                 raise NotFound("Tệp bản sao không có trong kho.")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
 
-from registry import service, shapes
+from registry import access, service, shapes
 from registry.errors import SubjectMismatch, TypeNotRequired
 from registry.queues import open_dossier_codes, suggestions
-from sohoa.web.base import CLERK, Principal, Web, see_other
+from sohoa.web.base import CLERK, Principal, Web, load_document, load_dossier, see_other
 from vocab.errors import Invalid, SohoaError
 from vocab.kinds import DOC_TYPES
 
@@ -19,12 +19,13 @@ def router(web: Web) -> APIRouter:
     @r.get("/unassigned")
     def unassigned(request: Request, u: Principal = clerk):
         with web.db.session() as s:
-            docs = []
+            docs, units, shown = [], access.units_of(s, u), []
             for x in service.unassigned_documents(s, limit=200):
                 docs.append(shapes.document_json(x) | {"source": x.source_name, "created_at": x.created_at,
-                                                        "suggest": [d.code for d in suggestions(s, x)]})
-            open_dossiers = open_dossier_codes(s)
-            web.audit(s, u, "unassigned.list")
+                                                        "suggest": [d.code for d in suggestions(s, x, units=units)]})
+                shown.append(x.subject_id)
+            open_dossiers = open_dossier_codes(s, units=units)
+            access.audit_shown(s, u.actor, "unassigned.list", shown)
         return web.page(request, "unassigned.html", docs=docs, open_dossiers=open_dossiers, types=DOC_TYPES)
 
     @r.post("/documents/{doc_id}/assign")
@@ -36,6 +37,7 @@ def router(web: Web) -> APIRouter:
             raise Invalid("Hãy nhập hoặc chọn mã hồ sơ.")
         try:
             with web.db.session() as s:
+                load_document(s, doc_id, u), load_dossier(s, code, u)  # both the account's to see
                 service.assign_document(s, doc_id, code, actor=u.actor, doc_type=doc_type or None,
                                         override_reason=override_reason.strip() or None)
         except (SubjectMismatch, TypeNotRequired) as exc:  # ask for a confirmation with a reason

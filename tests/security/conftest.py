@@ -76,3 +76,28 @@ def office(settings, db):
     yield o
     for c in o.clients:
         c.__exit__(None, None, None)
+
+
+# two citizens, one dossier each, one per commune, each with a scanned birth certificate attached
+PIDS = {"XA": "001088012345", "XB": "036085004321"}
+
+
+def seed_world(office) -> dict:
+    from registry import service
+    from registry.models import Document
+    from registry.store import Store
+
+    out = {}
+    store = Store(office.settings.store_dir)
+    with office.db.session() as s:
+        for unit, pid in PIDS.items():
+            d = service.create_dossier(s, procedure="1.001193", subject=pid, name=f"Công dân {unit}",
+                                       agency=office.settings.agency_code, created_by="test", unit=unit)
+            digest, _ = store.put_bytes(b"%PDF-1.4\n% " + unit.encode() + b"\n%%EOF\n")
+            doc = Document(sha256=digest, doc_type="khai_sinh", type_confidence=0.9, pages=1, source_name=f"{unit}.pdf",
+                           fields={"so_dinh_danh": pid, "ho_ten": f"Công dân {unit}"}, subject_id=d.subject_id)
+            s.add(doc)
+            s.flush()
+            service.attach(s, d, doc)
+            out[unit] = {"code": d.code, "doc": doc.id, "pid": pid, "subject_id": d.subject_id}
+    return out
