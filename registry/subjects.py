@@ -62,6 +62,20 @@ def owners(s: Session, doc: Document) -> set[int]:
     return ids
 
 
+def pages_refusal(s: Session, source: Document, target: Document):
+    """Page operations keep a document's pages with the same citizen — the rule of routing: moving
+    or merging pages of a document that names a person into one that names only other people is
+    refused (a SubjectMismatch), unless staff give a reason, which is audited
+    (``registry.service.refuse_unless_overridden``). None when the pages may go."""
+    from registry.errors import SubjectMismatch
+
+    a, b = owners(s, source), owners(s, target)
+    if not a or not b or a & b:
+        return None
+    return SubjectMismatch(f"Văn bản #{source.id} và văn bản #{target.id} là giấy tờ của những người khác nhau: "
+                           "không chuyển trang giữa chúng, trừ khi ghi rõ lý do (lý do được ghi vào nhật ký).")
+
+
 _HOLDER_NAMES = ("ho_ten", "ho_ten_chong", "ho_ten_vo")
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from registry import service, shapes
 from registry.history import history
 from registry.metadata import METADATA_KEYS, has_metadata
+from registry.subjects import pages_refusal
 from registry.models import CertificationRequest
 from sohoa.web import pageops
 from sohoa.web.base import CLERK, MANAGER, OFFICER, Principal, Web, load_document, see_other
@@ -27,6 +28,13 @@ def router(web: Web) -> APIRouter:
         from sohoa.jobs.host import load_sealer
 
         return load_sealer(web.settings)
+
+    def same_citizen(s, u: Principal, source, target, reason: str, op: str, **detail) -> None:
+        """The pages stay with their citizen, or the clerk's reason is audited (registry.subjects)."""
+        service.refuse_unless_overridden(
+            s, [pages_refusal(s, source, target)], reason, actor=u.actor, action="document.pages.override",
+            subject_id=source.subject_id, object_type="document", object_id=str(source.id),
+            detail={"operation": op, "target": target.id, **detail})
 
     @r.get("/documents/{doc_id}")
     def document_page(request: Request, doc_id: int, u: Principal = doc_reader):
@@ -128,17 +136,22 @@ def router(web: Web) -> APIRouter:
         return see_other(f"/documents/{new_id}")
 
     @r.post("/documents/{doc_id}/merge")
-    def merge(request: Request, doc_id: int, other: int = Form(...), u: Principal = clerk):
+    def merge(request: Request, doc_id: int, other: int = Form(...), override_reason: str = Form(""),
+              u: Principal = clerk):
         with web.db.session() as s:
-            pageops.merge(s, web.store, load_document(s, doc_id, u), load_document(s, other, u), actor=u.actor, sealer=sealer())
+            doc, src = load_document(s, doc_id, u), load_document(s, other, u)
+            same_citizen(s, u, src, doc, override_reason, "merge")
+            pageops.merge(s, web.store, doc, src, actor=u.actor, sealer=sealer())
         web.flash(request, f"Đã gộp văn bản #{other} vào văn bản #{doc_id}.")
         return see_other(f"/documents/{doc_id}")
 
     @r.post("/documents/{doc_id}/pages/{page}/move")
-    def move(request: Request, doc_id: int, page: int, target: int = Form(...), u: Principal = clerk):
+    def move(request: Request, doc_id: int, page: int, target: int = Form(...), override_reason: str = Form(""),
+             u: Principal = clerk):
         with web.db.session() as s:
-            pageops.move_page(s, web.store, load_document(s, doc_id, u), page, load_document(s, target, u), actor=u.actor,
-                              sealer=sealer())
+            doc, dest = load_document(s, doc_id, u), load_document(s, target, u)
+            same_citizen(s, u, doc, dest, override_reason, "move_page", page=page)
+            pageops.move_page(s, web.store, doc, page, dest, actor=u.actor, sealer=sealer())
         web.flash(request, f"Đã chuyển trang {page} sang văn bản #{target}.")
         return see_other(f"/documents/{doc_id}")
 
