@@ -21,9 +21,27 @@ RENAMED_REVISIONS = {"0004_staff": "0003_staff", "0005_merge": "0004_merge", "00
                      "0010_ingest": "0007_ingest", "0009_signing": "0008_certification", "0007_web": "0009_web"}
 
 
+def _private_file(url: str) -> None:
+    """A SQLite registry holds personal data: its file is created readable by its owner only (0600;
+    SQLite gives its -wal and -shm files the same mode)."""
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
+    except OSError:  # a read-only place, a missing folder: SQLite says so when it opens it
+        pass
+
+
 def make_engine(url: str, **kw) -> Engine:
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {"timeout": 60, "check_same_thread": False})
+        _private_file(url)
         engine = create_engine(url, **kw)
 
         @event.listens_for(engine, "connect")

@@ -97,9 +97,17 @@ class Settings:
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)
 
     def ensure_dirs(self) -> None:
+        """The data home and the folders that hold personal data are the service account's alone
+        (0700); the inbox keeps the mode it was given (scanners and shares write into it)."""
         for d in (self.home, self.inbox, self.work_dir, self.done_dir, self.quarantine_dir,
                   self.store_dir, self.pki_dir):
             d.mkdir(parents=True, exist_ok=True)
+        for d in (self.home, self.work_dir, self.done_dir, self.quarantine_dir, self.store_dir, self.pki_dir):
+            try:
+                if d.stat().st_mode & 0o077:
+                    d.chmod(0o700)
+            except OSError:  # not ours (a mounted share): left as it is
+                pass
 
 
 def _coerce(value: str, typ: object):
