@@ -127,6 +127,8 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
 
     @r.post("/dossiers/{code}/reuse")
     def dossier_reuse(request: Request, code: str, document_id: int = Form(...), u: Principal = clerk):
+        with web.db.session() as s:
+            load_dossier(s, code, u)  # another unit's dossier: as absent
         try:
             with web.db.session() as s:
                 d = load_dossier(s, code, u)

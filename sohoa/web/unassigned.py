@@ -8,7 +8,7 @@ from registry import access, service, shapes
 from registry.errors import SubjectMismatch, TypeNotRequired
 from registry.queues import open_dossier_codes, suggestions
 from sohoa.web.base import CLERK, Principal, Web, load_document, load_dossier, see_other
-from vocab.errors import Invalid, SohoaError
+from vocab.errors import Invalid, NotFound, SohoaError
 from vocab.kinds import DOC_TYPES
 
 
@@ -43,6 +43,8 @@ def router(web: Web) -> APIRouter:
         except (SubjectMismatch, TypeNotRequired) as exc:  # ask for a confirmation with a reason
             return web.page(request, "assign_override.html", status=409, doc_id=doc_id, code=code,
                             doc_type=doc_type, message=exc.message, asked=bool(confirm))
+        except NotFound:  # not the account's to see (or no such thing): a page that says so
+            raise
         except SohoaError as exc:
             web.flash(request, f"Không gắn được văn bản {doc_id}: {exc.message}", error=True)
             return see_other("/unassigned")
