@@ -27,7 +27,11 @@ __all__ = ["rotate", "split", "merge", "move_page"]
 def _open(store: Store, doc: Document) -> pikepdf.Pdf:
     if not store.exists(doc.sha256):
         raise NotFound(f"Tệp của văn bản #{doc.id} không có trong kho.")
-    return pikepdf.open(io.BytesIO(store.read(doc.sha256)))
+    try:
+        return pikepdf.open(io.BytesIO(store.read(doc.sha256)))
+    except pikepdf.PdfError as exc:  # a stored file that is no PDF: say so, change nothing
+        raise Conflict(f"Tệp của văn bản #{doc.id} không mở được như PDF: không thao tác trên trang được.",
+                       detail=str(exc)) from None
 
 
 def _bytes(pdf: pikepdf.Pdf) -> bytes:

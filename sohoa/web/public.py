@@ -17,9 +17,10 @@ def router(web: Web) -> APIRouter:
 
     def ref_of(quyen, nam, so) -> tuple[str, int, int] | None:
         try:
-            return (str(quyen), int(nam), int(so)) if quyen and nam and so else None
+            ref = (str(quyen)[:64], int(nam), int(so)) if quyen and nam and so else None
         except ValueError:
             return None
+        return ref if ref and 1900 <= ref[1] <= 9999 and 0 < ref[2] < 2 ** 31 else None  # no register holds others
 
     @r.get("/verify")
     def verify_page(request: Request, quyen: str = "", nam: str = "", so: str = ""):
