@@ -1,6 +1,7 @@
 """Vietnamese text: NFC everywhere, one diacritic fold for search and matching, PID masking."""
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from functools import lru_cache
@@ -57,3 +58,19 @@ def redact_pids(text: str) -> str:
     """Mask every 12-digit run (citizen ID) and 9-digit run (old ID card) in free text (log lines,
     error messages), keeping the last three digits."""
     return _PID_IN_TEXT.sub(lambda m: "*" * len(m.group(1)) + m.group(2), text or "")
+
+
+class RedactPids(logging.Filter):
+    """Mask every ID number (12 or 9 digits) in a log record before it is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            if isinstance(record.msg, str):
+                record.msg = redact_pids(record.msg)
+            if isinstance(record.args, tuple):  # keep the shape: formatters (uvicorn's) unpack args
+                record.args = tuple(redact_pids(a) if isinstance(a, str) else a for a in record.args)
+            elif isinstance(record.args, dict):
+                record.args = {k: redact_pids(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        except Exception:  # noqa: BLE001 - never break logging
+            pass
+        return True

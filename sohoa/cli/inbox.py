@@ -20,6 +20,11 @@ def register(cli: click.Group) -> None:
 def _logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    from vocab.text import RedactPids
+
+    for h in logging.getLogger().handlers:  # every record, whichever logger wrote it: no ID number in the log
+        if not any(isinstance(f, RedactPids) for f in h.filters):
+            h.addFilter(RedactPids())
     logging.getLogger("pikepdf").setLevel(logging.WARNING)
     # watchdog reports a harmless race when its emitter is stopped while events are queued
     logging.getLogger("watchdog").setLevel(logging.CRITICAL)

@@ -12,29 +12,13 @@ from sohoa import web as staff_ui
 from sohoa.api.guard import UPLOAD_CAP, ApiGuard
 from sohoa.api.v1 import PREFIX, build_router
 from vocab.errors import SohoaError
-from vocab.text import redact_pids
+from vocab.text import RedactPids, redact_pids
 
 log = logging.getLogger("sohoa.web.app")
 
 
-class RedactPids(logging.Filter):
-    """Mask every 12-digit run (personal ID numbers) in a log record before it is written."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            if isinstance(record.msg, str):
-                record.msg = redact_pids(record.msg)
-            if isinstance(record.args, tuple):  # keep the shape: formatters (uvicorn's) unpack args
-                record.args = tuple(redact_pids(a) if isinstance(a, str) else a for a in record.args)
-            elif isinstance(record.args, dict):
-                record.args = {k: redact_pids(v) if isinstance(v, str) else v for k, v in record.args.items()}
-        except Exception:  # noqa: BLE001 - never break logging
-            pass
-        return True
-
-
 def install_log_redaction() -> None:
-    for name in ("uvicorn.access", "uvicorn.error", "uvicorn", "sohoa", "fastapi"):
+    for name in ("", "uvicorn.access", "uvicorn.error", "uvicorn", "sohoa", "fastapi"):  # "": the root's handlers
         lg = logging.getLogger(name)
         if not any(isinstance(f, RedactPids) for f in lg.filters):
             lg.addFilter(RedactPids())

@@ -14,7 +14,7 @@ def _error_shaped(resp) -> bool:
     return isinstance(body, dict) and {"error", "detail"} <= set(body)
 
 
-def test_api_fuzz_finds_no_server_error(env):
+def test_api_fuzz_finds_no_server_error(env, capsys):
     import schemathesis
     from hypothesis import HealthCheck, given, settings
     from schemathesis import GenerationMode
@@ -46,8 +46,9 @@ def test_api_fuzz_finds_no_server_error(env):
 
                 run()
     total = sum(statuses.values())
-    print(f"API fuzz ({env.db.engine.dialect.name}): {total} requests over {len(per_op)} operations; "
-          f"by status class {dict(sorted(statuses.items()))}")
+    with capsys.disabled():  # shown in CI's quiet output too
+        print(f"\nAPI fuzz ({env.db.engine.dialect.name}): {total} requests over {len(per_op)} operations; "
+              f"by status class {dict(sorted(statuses.items()))}")
     assert not failures, failures[:10]
     assert not shape, shape[:10]
     assert len(per_op) == 7 and all(n >= 20 for n in per_op.values()), per_op

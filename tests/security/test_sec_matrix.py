@@ -65,7 +65,7 @@ def _granted(r) -> bool:
     return r.status_code < 400 or r.status_code in (409, 422)  # 409/422: the action was let in, then judged
 
 
-def test_authorization_matrix(office):
+def test_authorization_matrix(office, capsys):
     w = seed_world(office)
     with office.db.session() as s:
         add_staff(s, "target-user", PW, role="clerk")
@@ -110,5 +110,6 @@ def test_authorization_matrix(office):
                 wrong.append((role, unit, method, path))
         if role:  # the account is still signed in after its walk (nothing above signed it out)
             assert c.get("/").status_code == 303
-    print(f"authorization matrix: {len(table)} routes × {len(accounts)} accounts = {counted} requests")
+    with capsys.disabled():  # shown in CI's quiet output too
+        print(f"\nauthorization matrix: {len(table)} routes × {len(accounts)} accounts = {counted} requests")
     assert not wrong, wrong
