@@ -247,8 +247,17 @@ def plan(source: Path, rows: list[ManifestRow] | None, *, skip: set[str] = froze
             continue  # journaled already, or its only rows were bad (rejected above)
         p = source / rel
         r = by_file.get(rel)
-        yield journal.PlannedItem(rel, sha256_file(p), p.stat().st_size, r.line if r else None,
-                                  r.as_json() if r else {})
+        line, row = (r.line, r.as_json()) if r else (None, {})
+        if len(rel) > 1000:  # one scan the journal cannot name: refused on its own, the others go on
+            yield journal.PlannedItem(rel[:980] + "…" + rel[-19:], "", 0, line, row,
+                                      "đường dẫn của tệp quá dài (hơn 1000 ký tự): đổi tên hoặc chuyển lên thư mục nông hơn")
+            continue
+        try:
+            digest, size = sha256_file(p), p.stat().st_size
+        except OSError as exc:  # unreadable (permission, I/O): this scan is rejected with the reason
+            yield journal.PlannedItem(rel, "", 0, line, row, for_exception(exc).message)
+            continue
+        yield journal.PlannedItem(rel, digest, size, line, row)
 
 
 # -- checking one scan against its row -------------------------------------------------------------

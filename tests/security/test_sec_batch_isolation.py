@@ -41,19 +41,32 @@ def test_a_long_bad_name_does_not_stop_the_batch(sohoa):
     assert "working" not in p.stdout
 
 
-def test_an_unwritable_quarantine_skips_that_file_only(sohoa, tmp_path):
-    """The reason file cannot be written (quarantine/ read-only): the file's row still says why,
-    the other files are done and the run ends."""
+def test_an_unwritable_quarantine_skips_that_file_only(sohoa):
+    """The reason file cannot be written and the file cannot be moved there (quarantine/ immutable,
+    which stops even root): the file's row still says why, the other file is done, the run ends."""
+    from tests.robustness.robust_fixtures import chattr
+
     inbox = sohoa.home / "inbox"
     (inbox / "bad.pdf").write_text("text, not a scan\n", encoding="utf-8")
     (inbox / "good.pdf").write_bytes(_blank_pdf())
     q = sohoa.home / "quarantine"
     q.mkdir(exist_ok=True)
-    q.chmod(0o500)
+    chattr("+i", q)
     try:
         sohoa.run("run", "--once", timeout=240)
     finally:
-        q.chmod(0o700)
+        chattr("-i", q)
     states = {r["name"]: (r["state"], r["error"]) for r in _entries(sohoa.home)}
     assert states["good.pdf"][0] == "done", states
-    assert states["bad.pdf"][0] == "quarantined" and states["bad.pdf"][1], states
+    assert states["bad.pdf"][0] == "quarantined" and states["bad.pdf"][1].startswith("Không phải ảnh quét"), states
+
+
+def test_one_unreadable_backlog_scan_does_not_stop_the_import(sohoa, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "tot.pdf").write_bytes(_blank_pdf())
+    (src / "mat.pdf").symlink_to(tmp_path / "khong-co.pdf")  # listed, cannot be read
+    rep = sohoa.json("backlog", "import", str(src))[0]
+    rejected = {x["file"]: x["reason"] for x in rep["rejected_items"]}
+    assert "mat.pdf" in rejected and rejected["mat.pdf"][0].isupper(), rep
+    assert rep["imported"] + rep["review"] == 1, rep
