@@ -202,14 +202,17 @@ class SearchResult:
 
 def matching_documents(s: Session, q: str, *, limit: int = 20, units: frozenset[str] | None = None) -> list[DocumentHit]:
     """Documents whose text matches, best first, with a snippet of the original text; with
-    ``units``, only documents of dossiers those units hold."""
+    ``units``, only documents of dossiers those units hold and documents of no dossier yet (the
+    office's unassigned queue, see registry.access)."""
     ids = _fulltext_ids(s, fold(q), limit=limit if units is None else 500)
     if not ids:
         return []
-    if units is not None:
-        seen = set(s.scalars(select(Component.document_id).join(Dossier, Dossier.id == Component.dossier_id)
-                             .where(Component.document_id.in_(ids), Dossier.unit.in_(sorted(units)))))
-        ids = [i for i in ids if i in seen][:limit]
+    if units is not None:  # documents of those units' dossiers, and the office's unassigned ones
+        held = s.execute(select(Component.document_id, Dossier.unit).join(Dossier, Dossier.id == Component.dossier_id)
+                         .where(Component.document_id.in_(ids))).all()
+        seen = {d for d, u in held if u in units}
+        attached = {d for d, _ in held}
+        ids = [i for i in ids if i in seen or i not in attached][:limit]
     rows = {d.id: d for d in s.scalars(select(Document).where(Document.id.in_(ids))
                                        .options(selectinload(Document.components).selectinload(Component.dossier)))}
     return [DocumentHit(id=d.id, doc_type=d.doc_type, snippet=snippet(d.text, q),
