@@ -223,7 +223,7 @@ def open_session(s: Session, username: str, *, now: dt.datetime | None = None) -
 
 
 def session_user(s: Session, token: str | None, *, idle: dt.timedelta, max_age: dt.timedelta,
-                 now: dt.datetime | None = None, touch_every: dt.timedelta = dt.timedelta(seconds=20)) -> str | None:
+                 now: dt.datetime | None = None, touch_every: dt.timedelta | None = None) -> str | None:
     """The user name of a live session, or None. A session idle longer than ``idle`` or older than
     ``max_age`` is ended here (for every copy of its cookie); a live one's last use is noted."""
     if not token:
@@ -237,7 +237,7 @@ def session_user(s: Session, token: str | None, *, idle: dt.timedelta, max_age: 
     if why:
         row.ended_at, row.ended_why = now, why
         return None
-    if now - as_utc(row.seen_at) > touch_every:
+    if now - as_utc(row.seen_at) > (touch_every or min(dt.timedelta(seconds=20), idle / 4)):  # a write now and then
         row.seen_at = now
     return row.username
 
