@@ -6,12 +6,14 @@ Public face::
     InboxWatcher(inbox, on_batch, quiet=, rescan=, polling=, empty_timeout=)   finished files, in batches
     Candidate                                                  a file (or folder run) ready to take
     Journal(db, Paths(...))  take → claim → finishing / quarantine / retry_later / defer / retake
-                             → finish_files; recover; changed (bytes no longer those journaled)
+                             → finish_files; recover; changed (bytes no longer those journaled);
+                             retry_quarantined / delete_quarantined (staff, audited: web and CLI)
+    Arrival(folder, name)    a file delivered whole into the inbox (browser upload)
     Claimed                                                    a leased entry, as the job sees it
     reasons.explain(code, detail) / reasons.for_exception(exc)  the clerk's reason (Vietnamese) + detail
 """
 from ingest import reasons
-from ingest.journal import Claimed, Journal, Paths
+from ingest.journal import Arrival, Claimed, Journal, Paths
 from ingest.watcher import Candidate, InboxWatcher
 
-__all__ = ["InboxWatcher", "Candidate", "Journal", "Paths", "Claimed", "reasons"]
+__all__ = ["InboxWatcher", "Candidate", "Journal", "Paths", "Claimed", "Arrival", "reasons"]

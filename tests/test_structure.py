@@ -4,6 +4,7 @@ registry, the ingest job has no SQL, and the migration history has one head."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import grimp
@@ -123,3 +124,50 @@ def test_status_names_below_the_web_agree_with_the_catalogue():
     assert set(STATUS_NAMES) == set(DossierStatus)
     for status, name in STATUS_NAMES.items():
         assert i18n.label("status", status) == name, status
+
+
+# -- the journal owns every state change of a file ------------------------------------------------
+_FOLDERS = re.compile(r"\b(inbox|work_dir|done_dir|quarantine\w*|paths\.(work|done))\b")
+_MOVING_CALLS = {("os", "rename"), ("os", "replace"), ("os", "unlink"), ("os", "remove"), ("shutil", "move"),
+                 ("shutil", "copy"), ("shutil", "copy2"), ("shutil", "copyfile")}
+
+
+def file_moves_on_scan_folders(source: str) -> list[str]:
+    """Calls that move, copy or delete a file (os.rename/replace/unlink/remove, shutil.move/copy*,
+    Path.rename/replace/unlink) inside a function that names the inbox, work/, done/ or quarantine/."""
+    tree = ast.parse(source)
+    found = []
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        stmts = fn.body[1:] if ast.get_docstring(fn) is not None else fn.body
+        body = "\n".join(ast.get_source_segment(source, st) or "" for st in stmts)
+        if not _FOLDERS.search(body):
+            continue
+        for call in ast.walk(fn):
+            if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
+                continue
+            f = call.func
+            if isinstance(f.value, ast.Name) and (f.value.id, f.attr) in _MOVING_CALLS:
+                found.append(f"{fn.name}: {f.value.id}.{f.attr}")
+            elif f.attr in ("rename", "unlink") or (f.attr == "replace" and len(call.args) == 1 and not call.keywords):
+                found.append(f"{fn.name}: .{f.attr}()")
+    return found
+
+
+def test_move_detector_sees_a_move():
+    src = ("def retry(settings, path):\n    dest = settings.inbox / path.name\n    os.rename(path, dest)\n"
+           "def clean(q):\n    q.quarantine_dir.joinpath('x').unlink()\n"
+           "def fine(text):\n    return text.replace('a', 'b')\n")
+    assert file_moves_on_scan_folders(src) == ["retry: os.rename", "clean: .unlink()"]
+
+
+def test_no_file_move_of_the_scan_folders_outside_ingest():
+    """The ingest journal owns every state change of a file: nothing else moves, copies or deletes
+    files of the inbox, work/, done/ or quarantine/ (the web upload and the quarantine's retry and
+    delete go through ingest.journal)."""
+    bad = []
+    for pkg in sorted(set(PACKAGES) - {"ingest"}):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            bad += [f"{path.relative_to(ROOT)}: {m}" for m in file_moves_on_scan_folders(path.read_text("utf-8"))]
+    assert bad == []

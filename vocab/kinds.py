@@ -60,7 +60,8 @@ class EntryState(StrEnum):
     DONE = "done"
     DUPLICATE = "duplicate"
     QUARANTINED = "quarantined"
-    RETAKEN = "retaken"  # its bytes changed before it was done: put back in the inbox, taken anew
+    RETAKEN = "retaken"  # put back in the inbox, taken anew: its bytes changed before it was done, or staff retried it
+    DELETED = "deleted"  # a quarantined file staff deleted (the row stays, for the audit trail)
 
 
 ACTIVE_STATES: tuple[str, ...] = (EntryState.PENDING, EntryState.WORKING, EntryState.RETRY)
