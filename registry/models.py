@@ -393,6 +393,7 @@ class BacklogRun(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    reported_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)  # its closing report was given
 
 
 class BacklogItem(Base):

@@ -18,7 +18,7 @@ ALLOWED = {
     "registry": {"vocab"},
     "ocr": {"vocab"},
     "signing": {"registry", "vocab"},
-    "ingest": {"registry", "vocab"},
+    "ingest": {"ocr", "registry", "vocab"},
     "sohoa": {"ingest", "ocr", "registry", "signing", "vocab"},
 }
 
@@ -171,3 +171,35 @@ def test_no_file_move_of_the_scan_folders_outside_ingest():
         for path in sorted((ROOT / pkg).rglob("*.py")):
             bad += [f"{path.relative_to(ROOT)}: {m}" for m in file_moves_on_scan_folders(path.read_text("utf-8"))]
     assert bad == []
+
+
+# -- one ingest core ------------------------------------------------------------------------------
+CORE_STEPS = {"count_pages", "read_scans", "incoming"}  # ingest.core: check, read (pixel budget, retry), build
+
+
+def core_calls(path: Path) -> set[str]:
+    """The functions of ``ingest.core`` a module calls (as ``core.f(...)`` after ``from ingest import core``)."""
+    tree = ast.parse(path.read_text("utf-8"))
+    imported = any(isinstance(n, ast.ImportFrom) and n.module == "ingest" and any(a.name == "core" for a in n.names)
+                   for n in ast.walk(tree))
+    return {n.func.attr for n in ast.walk(tree) if imported and isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) and n.func.value.id == "core"}
+
+
+def test_the_inbox_job_and_the_backlog_read_through_the_same_core():
+    inbox = core_calls(ROOT / "sohoa" / "jobs" / "inbox.py")
+    backlog = core_calls(ROOT / "sohoa" / "jobs" / "backlog" / "importer.py")
+    assert CORE_STEPS <= inbox and CORE_STEPS <= backlog, (inbox, backlog)
+    # and neither reads pages on its own any more
+    for path in [ROOT / "sohoa" / "jobs" / "inbox.py", *sorted((ROOT / "sohoa" / "jobs" / "backlog").glob("*.py"))]:
+        own = {n.func.attr for n in ast.walk(ast.parse(path.read_text("utf-8"))) if isinstance(n, ast.Call)
+               and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) and n.func.value.id == "ocr"}
+        assert not own & {"read_page", "read_pages", "ocr_file", "count_pages"}, (path, own)
+
+
+def test_core_detector_sees_a_job_that_does_not_call_the_core(tmp_path):
+    p = tmp_path / "job.py"
+    p.write_text("import ocr\ndef run(path):\n    return ocr.read_page(path, 0)\n", "utf-8")
+    assert core_calls(p) == set()
+    p.write_text("from ingest import core\ndef run(s, b):\n    return core.read_scans(s, b, None, None)\n", "utf-8")
+    assert core_calls(p) == {"read_scans"}
