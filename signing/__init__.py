@@ -1,4 +1,5 @@
-"""signing/ — the organisation seal, e-certified copies and verification (spec §2, §5), on pyHanko.
+"""signing/ — the organisation seal, e-certified copies and verification (the product spec's flow
+and its electronic certified copy), on pyHanko.
 
 Public face (callers use these names, not the submodules)::
 

@@ -1,4 +1,5 @@
-"""E-certified copies (chứng thực bản sao điện tử từ bản chính, spec §5), bound to the registry.
+"""E-certified copies (chứng thực bản sao điện tử từ bản chính, as the product spec's certified-copy
+section describes it), bound to the registry.
 
 ``Certifier`` checks the officer (registry status, key, certificate: validity, key usage, path
 to a configured anchor set, revocation — refused before anything is allocated), allocates the

@@ -45,7 +45,8 @@ class Settings:
     identity_token: str = ""
     identity_verifier: str = ""
     identity_stub_file: str = ""
-    # the two anchor sets kept apart (spec §5): the government special-use CA and the public CAs;
+    # the two anchor sets kept apart (the product spec's certified copy): the government special-use
+    # CA and the public CAs;
     # intermediates: a PEM bundle (or directory) used to build paths for keys that lack them
     trust_roots_gov: str = ""
     trust_roots_public: str = ""

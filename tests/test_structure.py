@@ -88,8 +88,12 @@ def test_layers(graph, package):
 
 
 def test_registry_has_no_http(graph):
-    assert not graph.direct_import_exists(importer="registry", imported="fastapi", as_packages=True)
-    assert not graph.direct_import_exists(importer="registry", imported="starlette", as_packages=True)
+    """No web framework and no HTTP client in the registry (the population-database gateway's
+    client is sohoa.jobs.population)."""
+    for http in ("fastapi", "starlette", "httpx", "requests", "urllib3", "aiohttp"):
+        if http in graph.modules:  # an HTTP library nothing imports is not in the graph at all
+            assert not graph.direct_import_exists(importer="registry", imported=http, as_packages=True), http
+    assert "httpx" in graph.modules  # imported above the registry (sohoa): the check above ran for it
 
 
 def _imported_names(path: Path) -> set[str]:
@@ -203,3 +207,49 @@ def test_core_detector_sees_a_job_that_does_not_call_the_core(tmp_path):
     assert core_calls(p) == set()
     p.write_text("from ingest import core\ndef run(s, b):\n    return core.read_scans(s, b, None, None)\n", "utf-8")
     assert core_calls(p) == {"read_scans"}
+
+
+# -- one definition of each identifier rule (vocab.identifiers) ------------------------------------
+IDENTIFIERS = Path("vocab") / "identifiers.py"
+PID_CHECKERS = re.compile(r"^(check_pid|is_pid|pid_problems|valid_pid|province_codes)$")
+
+
+def identifier_rules(source: str) -> list[str]:
+    """Definitions of an identifier rule in a module: ``PID_FIELDS`` assigned, a province list (a
+    literal of ten or more 3-digit codes), a personal-ID checker (a function of that name, or the
+    12-digit pattern itself)."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "PID_FIELDS" for t in targets):
+                out.append("PID_FIELDS")
+        elif isinstance(node, (ast.Set, ast.List, ast.Tuple)):
+            codes = [e for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                     and re.fullmatch(r"\d{3}", e.value)]
+            if len(codes) >= 10:
+                out.append("province list")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and PID_CHECKERS.match(node.name):
+            out.append(f"def {node.name}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip("^$") == r"\d{12}":
+            out.append("12-digit pattern")
+    return out
+
+
+def test_identifier_rule_detector_sees_each_kind():
+    src = ('PID_FIELDS = ("so_dinh_danh",)\nP = {' + ", ".join(f'"{i:03d}"' for i in range(1, 12)) + '}\n'
+           'def check_pid(p):\n    return re.fullmatch(r"^\\d{12}$", p)\n')
+    assert sorted(identifier_rules(src)) == ["12-digit pattern", "PID_FIELDS", "def check_pid", "province list"]
+
+
+def test_each_identifier_rule_is_defined_once_in_vocab():
+    """PID_FIELDS, the province list (vocab/data/province_codes.json, read by vocab.identifiers) and
+    the personal-ID checks live in vocab.identifiers alone; ocr, registry and the web use them."""
+    found = {}
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            rules = identifier_rules(path.read_text("utf-8"))
+            if rules:
+                found[str(path.relative_to(ROOT))] = sorted(rules)
+    assert found == {str(IDENTIFIERS): ["12-digit pattern", "PID_FIELDS", "def is_pid", "def pid_problems",
+                                        "def province_codes"]}

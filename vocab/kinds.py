@@ -23,7 +23,7 @@ class DocType(StrEnum):
     KHAC = "khac"
 
 
-# the taxonomy of spec §4, in its order (what OCR classifies into and procedures may require)
+# the product spec's document taxonomy, in its order (what OCR classifies into and procedures may require)
 DOC_TYPES: tuple[str, ...] = tuple(t.value for t in DocType)
 CERTIFIED_COPY = "certified_copy"  # a document sohoa made itself (signing), not a scanned type
 

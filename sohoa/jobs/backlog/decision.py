@@ -10,7 +10,7 @@ from typing import Any
 from ocr import DocumentResult
 from registry import backlog as journal
 from sohoa.i18n import label
-from vocab.identifiers import PID_FIELDS
+from vocab.identifiers import PID_FIELDS, is_pid
 from vocab.text import mask_pid
 
 __all__ = ["decide", "Review", "REVIEW_REASONS", "TYPE_SURE", "read_json"]
@@ -58,7 +58,7 @@ def decide(row: dict[str, Any], res: DocumentResult, *, trust_row: bool = False)
     pids: list[tuple[str, tuple[str, ...]]] = []
     for name in PID_FIELDS:
         f = res.fields.get(name)
-        if f and f.value.isdigit() and len(f.value) == 12 and f.value not in [p for p, _ in pids]:
+        if f and is_pid(f.value) and f.value not in [p for p, _ in pids]:
             pids.append((f.value, tuple(f.flags)))
     read_pids = [p for p, _ in pids]
     subject = row.get("subject_id") or ""
