@@ -103,3 +103,46 @@ def test_a_run_killed_twice_and_resumed_reports_its_own_totals(sohoa, tmp_path):
     # once reported, importing the folder again is a new run that finds every result held
     new = sohoa.json("backlog", "import", str(src), "--manifest", str(src / "manifest.csv"))[0]
     assert new["run"] != rep["run"] and (new["imported"], new["duplicate"]) == (0, 7), new
+
+
+def _one_scan_run(settings, db, tmp_path):
+    from registry import backlog as journal
+    from sohoa.jobs.backlog import Importer
+
+    src = tmp_path / "hop"
+    make_backlog(src, 1, seed=5)
+    imp = Importer(settings, db)
+    run_id = imp.journal_source(src, src / "manifest.csv")
+    with db.session() as s:
+        return imp.ctx, journal.pending_ids(s, run_id)
+
+
+def test_a_backlog_page_that_fails_once_is_read_again_alone(settings, db, tmp_path, monkeypatch):
+    """As in the inbox job: a library fault on a page is retried on that page alone, in the same
+    pass (the scan is imported, one attempt spent); a page that keeps failing rejects its scan with
+    the catalogue's sentence at once, instead of being taken again until the attempts run out."""
+    import cv2
+
+    from ocr import preprocess
+    from sohoa.jobs.backlog import process_items
+
+    real, calls = preprocess.prepare, {"n": 0, "always": False}
+
+    def prepare(gray):
+        calls["n"] += 1
+        if calls["always"] or calls["n"] == 1:
+            raise cv2.error("OpenCV(5.0.0) (-4:Insufficient memory) Failed to allocate")
+        return real(gray)
+
+    monkeypatch.setattr(preprocess, "prepare", prepare)
+    ctx, ids = _one_scan_run(settings, db, tmp_path)
+    out = process_items(ctx, ids)
+    assert out.states == {"imported": 1} and calls["n"] == 2, (out, calls)
+    assert _sql(settings.home, "select attempts, state from backlog_items") == [(1, "imported")]
+
+    calls["always"] = True
+    ctx, ids = _one_scan_run(settings, db, tmp_path / "again")
+    out = process_items(ctx, ids)
+    assert out.states == {"rejected": 1}, out
+    (reason,) = _sql(settings.home, "select reason from backlog_items where id = ?", ids[0])[0]
+    assert reason.startswith("Trang 1 không xử lý được"), reason
