@@ -253,3 +253,12 @@ def test_each_identifier_rule_is_defined_once_in_vocab():
                 found[str(path.relative_to(ROOT))] = sorted(rules)
     assert found == {str(IDENTIFIERS): ["12-digit pattern", "PID_FIELDS", "def is_pid", "def pid_problems",
                                         "def province_codes"]}
+
+
+def test_the_clerks_pages_ask_the_registry_not_the_database():
+    """The counter clerk's pages (split from one clerk module by area) hold no query of their own:
+    their reads are registry functions (registry.queues, history, search, service)."""
+    for name in ("dossiers", "inbox", "unassigned"):
+        names = _imported_names(ROOT / "sohoa" / "web" / f"{name}.py")
+        assert not {n for n in names if n.split(".")[0] == "sqlalchemy"}, name
+        assert "registry.models" not in names or name == "dossiers", name  # dossiers: the type of a row only

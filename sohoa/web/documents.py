@@ -7,11 +7,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
-from registry import service, shapes
+from registry import pages, service, shapes
 from registry.history import history
 from registry.metadata import METADATA_KEYS, has_metadata
 from registry.models import CertificationRequest
-from registry import pages
 from sohoa.web.base import CLERK, MANAGER, OFFICER, Principal, Web, load_document, see_other
 from sohoa.web.render import page_png
 from vocab.errors import Conflict, Invalid, NotFound, SohoaError
