@@ -15,6 +15,7 @@ fresh estimate. SHA-256 (SHA-384 for P-384 keys); RSA keys sign with PSS.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -143,12 +144,17 @@ class Engine:
         ``seal_slot``: ``(field name, size)`` of the organisation seal that will follow. Its empty
         signature field is created here, top right of page 1, because DocMDP lets later
         signatures fill existing fields but not add visible ones."""
+        base, meta, kw, new_page = self._certify_plan(pdf, info, reason, seal_slot)
+        self._vc_local.added_page = new_page
+        return self._sign(base, meta, "certify", new_page=new_page, **kw)
+
+    def _certify_plan(self, pdf: bytes, info: StampInfo, reason: str, seal_slot):
+        """``(unsigned base, signature metadata, stamp/field arguments of _sign, page added)``."""
         from pyhanko.sign import fields
         from pyhanko.sign.fields import MDPPerm
 
         base = unsigned_base(pdf)
         place, seal_at = self._place_for(base, seal_slot[1] if seal_slot is not None else None)
-        self._vc_local.added_page = place.new_page
         field_name = f"ChungThuc_{info.number}_{info.copy_index}_{secrets.token_hex(3)}"
         meta = self._meta(field_name, certify=True, docmdp_permissions=MDPPerm.FILL_FORMS, reason=reason,
                           location=info.body, name=info.officer_name)
@@ -157,8 +163,55 @@ class Engine:
         extra = []
         if seal_at is not None:
             extra.append(fields.SigFieldSpec(sig_field_name=seal_slot[0], on_page=0, box=_box(seal_at.rect)))
-        return self._sign(base, meta, "certify", new_page=place.new_page, stamp_style=style, field_spec=spec,
-                          text_params={"url": info.verify_url}, extra_fields=extra)
+        return base, meta, dict(stamp_style=style, field_spec=spec, text_params={"url": info.verify_url},
+                                extra_fields=extra), place.new_page
+
+    def certify_batch(self, items, *, reason: str = CERT_PHRASE) -> list[tuple[bytes, bool]]:
+        """Certify several documents with signatures obtained TOGETHER: ``items`` are
+        ``(pdf, StampInfo, seal_slot)``; returns ``(signed pdf, page added)`` per item, in order.
+        With a remote (CSC) key, every hash of the batch goes to the service in one commit — one
+        ``credentials/authorize`` for all of them; a local key signs them one by one. All or
+        nothing: the first failure is raised and no output is returned."""
+        if not hasattr(self.key.signer, "expect"):
+            out = []
+            for pdf, info, slot in items:
+                out.append((self.certify(pdf, info, reason=reason, seal_slot=slot), self.added_page))
+            return out
+        plans = [self._certify_plan(pdf, info, reason, slot) for pdf, info, slot in items]
+        with self.key.lock:
+            return asyncio.run(self._remote_batch(plans))
+
+    async def _remote_batch(self, plans) -> list[tuple[bytes, bool]]:
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import fields, signers
+
+        signer = self.key.signer
+        signer.expect(len(plans))
+
+        async def one(base, meta, kw, new_page):
+            try:
+                w = IncrementalPdfFileWriter(io.BytesIO(base), strict=False)
+                if new_page:
+                    w.insert_page(_blank_page())
+                for spec in kw["extra_fields"]:
+                    fields.append_signature_field(w, spec)
+                out = io.BytesIO()
+                pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=self.timestamper,
+                                               stamp_style=kw["stamp_style"], new_field_spec=kw["field_spec"])
+                await pdf_signer.async_sign_pdf(w, output=out, appearance_text_params=dict(kw["text_params"]))
+                return out.getvalue(), new_page
+            except BaseException:
+                signer.expect_fewer()
+                raise
+
+        results = await asyncio.gather(*(one(*p) for p in plans), return_exceptions=True)
+        failure = signer.failure
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if failure is not None:
+            raise failure
+        if errors:
+            raise errors[0]
+        return results
 
     @property
     def added_page(self) -> bool:
