@@ -253,7 +253,8 @@ class Certifier:
                     where.append((ai, i, n))
             signed = self.engine.certify_batch(items)
             if self.sealer is not None:
-                signed = [(self.sealer.seal(data), added) for data, added in signed]
+                sealed = self.sealer.seal_batch([data for data, _ in signed])
+                signed = [(data, added) for data, (_, added) in zip(sealed, signed)]
         except Exception as exc:
             remote = csc_failure(exc)
             err = remote or (exc if isinstance(exc, SigningNotFound) else

@@ -94,18 +94,32 @@ class CSCRef:
                    approval_timeout=float(q.get("approval-timeout", DEFAULT_APPROVAL_TIMEOUT)))
 
 
-def make_ref(url: str, credential: str, client_id: str = "", secret_file: str = "") -> str:
+def make_ref(url: str, credential: str, client_id: str = "", secret_file: str = "",
+             approval_timeout: float | None = None) -> str:
     """The key reference ``sohoa officer add --csc URL --credential ID`` stores."""
     q = {"credential": credential}
     if client_id:
         q["client-id"] = client_id
     if secret_file:
         q["secret-source"] = "file:" + str(Path(secret_file).expanduser().resolve())
+    if approval_timeout:
+        q["approval-timeout"] = f"{approval_timeout:g}"
     return f"csc:{url.rstrip('/')}#{urllib.parse.urlencode(q)}"
 
 
 def is_csc(key_ref: str) -> bool:
     return (key_ref or "").strip().startswith("csc:")
+
+
+def remote_wait(key_ref: str) -> float | None:
+    """How long a batch may wait for the officer's approval on the phone (seconds) for a CSC key
+    reference; None for a local key (what the web form counts down)."""
+    if not is_csc(key_ref):
+        return None
+    try:
+        return CSCRef.parse(key_ref).approval_timeout
+    except Exception:  # noqa: BLE001 - a malformed reference fails at signing, with its message
+        return DEFAULT_APPROVAL_TIMEOUT
 
 
 class CSCClient:

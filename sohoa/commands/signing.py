@@ -115,14 +115,16 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
     @click.option("--csc-client-id", default="", help="OAuth2 client id at the --csc service (else SOHOA_CSC_CLIENT_ID).")
     @click.option("--csc-secret-file", type=click.Path(exists=True, dir_okay=False), default=None,
                   help="File holding the OAuth2 client secret for the --csc service (else SOHOA_CSC_CLIENT_SECRET).")
+    @click.option("--approval-timeout", type=click.FloatRange(1, 3600), default=None,
+                  help="Seconds a batch waits for the officer's approval on the phone (--csc; default 120).")
     @click.option("--kind", type=click.Choice(["officer", "seal"]), default="officer", show_default=True)
     @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False), default=None,
                   help="File holding the PKCS#12 passphrase / token PIN (else env or prompt).")
     @click.option("--offline", is_flag=True, help="Do not fetch CRLs / intermediates over the network.")
     @_json_flag
     @pass_ctx
-    def officer_add(c, name, title, body, p12, p11, csc_url, credential, csc_client_id, csc_secret_file, kind,
-                    passphrase_file, offline) -> None:
+    def officer_add(c, name, title, body, p12, p11, csc_url, credential, csc_client_id, csc_secret_file,
+                    approval_timeout, kind, passphrase_file, offline) -> None:
         """Register an officer with the key that signs for them. The certificate is checked like at
         signing time (validity, key usage, path to a configured anchor set, revocation); the name
         is the certificate holder's. With --csc the key stays in a remote signing service: the
@@ -136,7 +138,7 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
         if csc_url:
             from signing.csc import make_ref
 
-            key_ref, secret = make_ref(csc_url, credential, csc_client_id, csc_secret_file or ""), None
+            key_ref, secret = make_ref(csc_url, credential, csc_client_id, csc_secret_file or "", approval_timeout), None
         else:
             key_ref = str(Path(p12).resolve()) if p12 else p11
             secret = _secret(key_ref, passphrase_file, name or "người ký")

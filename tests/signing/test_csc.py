@@ -237,3 +237,28 @@ def test_cli_officer_add_csc_and_certify(csc, tpki, scan_pdf, tmp_path):
     out = json.loads(res.output.splitlines()[-1])
     assert out["number"] == 1
     validate_all(Path(out["copies"][0]["path"]).read_bytes(), tpki)
+
+
+def test_remote_seal_one_authorization_per_batch(csc, csc_officer, make_settings, sign_db, put_doc, scan_pdf, tpki,
+                                                 trust):
+    """The organisation seal registered with the CSC service too (no OTP: an ``implicit``
+    credential): a batch's seals share one authorization, the pipeline's single seal works alone."""
+    from signing import Certifier, Sealer, verify_pdf
+
+    csc.add("seal", tpki.seal.key, tpki.seal.cert, tpki.seal.chain, mode="implicit")
+    s = make_settings(tsa_url=tpki.tsa_url, seal_key=ref(csc, "seal"))
+    oid = csc_officer()
+    docs = [put_doc(sign_db, scan_pdf) for _ in range(3)]
+    csc.reset_stats()
+    with Certifier(s, sign_db, oid, secret=csc.current_otp("officer")) as c:
+        results = c.certify(docs)
+    assert csc.stats()["calls"]["credentials/authorize"] == 2  # the officer's batch, the seal's batch
+    assert csc.stats()["hashes_signed"] == 6
+    for r in results:
+        data = Path(r.copies[0].path).read_bytes()
+        validate_all(data, tpki, expect_timestamp=True, lt=True)
+        assert verify_pdf(data, trust, allow_fetching=False).valid
+    sealer = Sealer.from_settings(s)
+    sealed = sealer.seal(scan_pdf)
+    sealer.close()
+    validate_all(sealed, tpki, expect_timestamp=True, lt=True)
