@@ -5,7 +5,9 @@ A key reference (``Officer.key_ref``, ``settings.seal_key``) is either
 * a PKCS#12 path, optionally followed by ``?pin-source=file:/path/to/passphrase``, or
 * an RFC 7512 PKCS#11 URI: ``pkcs11:token=sohoa;object=officer1?module-path=/usr/lib/softhsm/
   libsofthsm2.so&pin-source=file:/path/to/pin`` (``module-path`` defaults to
-  ``$SOHOA_PKCS11_MODULE`` or the SoftHSM2 module).
+  ``$SOHOA_PKCS11_MODULE`` or the SoftHSM2 module), or
+* a remote signing service's credential (CSC API): ``csc:<service URL>#credential=<id>&…``
+  (:mod:`signing.csc`; its "secret" is the officer's OTP for one batch).
 
 Passphrases and PINs never come from a command-line argument: in order, an explicit value passed
 by the caller (a prompt, a file named on the command line), the ``pin-source`` file of the key
