@@ -106,11 +106,13 @@ def dev_portal(host: str, port: int, fail_rate: float, modes: str, delay: float,
 @click.option("--token-ttl", type=float, default=3600.0, show_default=True, help="Access tokens expire after N seconds.")
 @click.option("--token-uses", type=int, default=0, show_default=True, help="… or after N calls (0: no limit).")
 @click.option("--sad-ttl", type=float, default=300.0, show_default=True, help="An authorization (SAD) expires after N seconds.")
+@click.option("--sad-signatures", type=int, default=0, show_default=True,
+              help="… or is used up after N signatures (0: numSignatures).")
 @click.option("--otp-ttl", type=float, default=120.0, show_default=True, help="An OTP changes every N seconds.")
 @pass_ctx
 def dev_csc(ctx: Ctx, host, port, pki_dir, extra, client_id, client_secret_file, approval, approve, approve_after,
             approve_polls, multisign, fail_rate, fail_on, hang_on, delay, token_ttl, token_uses, sad_ttl,
-            otp_ttl) -> None:
+            sad_signatures, otp_ttl) -> None:
     """A local remote-signing service (CSC API v2) with real keys, for development and tests: OAuth2
     client credentials, credentials/list|info|authorize(+authorizeCheck), signatures/signHash; it
     prints the OTPs; switches to fail, delay and expire. Never for production."""
@@ -131,7 +133,7 @@ def dev_csc(ctx: Ctx, host, port, pki_dir, extra, client_id, client_secret_file,
     try:
         svc = DevCSC(host, port, client_id=client_id, client_secret=secret, fail_rate=fail_rate,
                      fail_on=split(fail_on), hang_on=split(hang_on), delay=delay, token_ttl=token_ttl,
-                     token_uses=token_uses, sad_ttl=sad_ttl, otp_ttl=otp_ttl, approve=approve,
+                     token_uses=token_uses, sad_ttl=sad_ttl, sad_signatures=sad_signatures, otp_ttl=otp_ttl, approve=approve,
                      approve_after=approve_after, approve_after_polls=approve_polls)
         for name, mode in (("officer", "approval" if approval else "otp"), ("seal", "implicit")):
             if (d / f"{name}.p12").is_file():

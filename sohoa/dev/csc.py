@@ -27,8 +27,8 @@ Switches (constructor arguments, ``sohoa dev csc`` options, and ``POST /_dev/swi
 time): ``fail_rate`` (share of API calls answered 500), ``fail_on`` (endpoints that always answer
 500, e.g. ``signatures/signHash``), ``delay`` (seconds before each answer), ``hang_on`` (endpoints
 that never answer: the connection is held open), ``token_ttl`` / ``token_uses`` (an access token
-expires after N seconds / N calls), ``sad_ttl`` (a SAD expires after N seconds); a SAD is used up
-after ``numSignatures`` signatures. ``GET /_dev/stats`` counts calls per endpoint.
+expires after N seconds / N calls), ``sad_ttl`` / ``sad_signatures`` (a SAD expires after N
+seconds / is used up after N signatures; at most ``numSignatures`` anyway). ``GET /_dev/stats`` counts calls per endpoint.
 """
 from __future__ import annotations
 
@@ -83,17 +83,19 @@ class DevCSC:
     """``DevCSC(host, port, client_id=…, client_secret=…).add(...).start()``; ``url`` is the base
     URL a client is configured with (the API lives under ``<url>/csc/v2/``)."""
 
-    SWITCHES = ("fail_rate", "fail_on", "delay", "hang_on", "token_ttl", "token_uses", "sad_ttl", "otp_ttl",
-                "approve", "approve_after", "approve_after_polls")
+    SWITCHES = ("fail_rate", "fail_on", "delay", "hang_on", "token_ttl", "token_uses", "sad_ttl", "sad_signatures",
+                "otp_ttl", "approve", "approve_after", "approve_after_polls")
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, client_id: str = "sohoa",
                  client_secret: str = "", fail_rate: float = 0.0, fail_on=(), delay: float = 0.0, hang_on=(),
-                 token_ttl: float = 3600.0, token_uses: int = 0, sad_ttl: float = 300.0, otp_ttl: float = 300.0,
+                 token_ttl: float = 3600.0, token_uses: int = 0, sad_ttl: float = 300.0, sad_signatures: int = 0,
+                 otp_ttl: float = 300.0,
                  approve: str = "poll", approve_after: float = 0.0, approve_after_polls: int = 2,
                  seed: int | None = None, echo=None) -> None:
         self.client_id, self.client_secret = client_id, client_secret or secrets.token_urlsafe(24)
         self.fail_rate, self.fail_on, self.delay, self.hang_on = fail_rate, set(fail_on), delay, set(hang_on)
         self.token_ttl, self.token_uses, self.sad_ttl, self.otp_ttl = token_ttl, token_uses, sad_ttl, otp_ttl
+        self.sad_signatures = sad_signatures
         self.approve, self.approve_after, self.approve_after_polls = approve, approve_after, approve_after_polls
         self.rng = random.Random(seed)
         self.echo = echo  # called with each line the service "prints" (OTPs); None: stdout
@@ -196,7 +198,7 @@ class DevCSC:
 
     def _issue_sad(self, c: Credential, n: int, hashes: list[str] | None) -> dict:
         sad = secrets.token_urlsafe(24)
-        self.sads[sad] = {"cred": c.id, "left": n, "hashes": set(hashes) if hashes else None,
+        self.sads[sad] = {"cred": c.id, "left": min(n, self.sad_signatures or n), "hashes": set(hashes) if hashes else None,
                           "expires": time.monotonic() + self.sad_ttl}
         return {"SAD": sad, "expiresIn": int(self.sad_ttl)}
 
@@ -305,7 +307,7 @@ class DevCSC:
         if time.monotonic() > sad["expires"]:
             raise _Refused(400, "expired_sad", "The SAD expired")
         if len(hashes) > sad["left"]:
-            raise _Refused(400, "invalid_request", "The SAD does not allow that many signatures")
+            raise _Refused(400, "expired_sad", "The SAD is used up")
         if sad["hashes"] is not None and not set(hashes) <= sad["hashes"]:
             raise _Refused(400, "invalid_request", "Hash not authorized by this SAD")
         md = DIGESTS.get(str(body.get("hashAlgorithmOID") or body.get("hashAlgo") or ""))

@@ -114,6 +114,7 @@ FAILURES = {
     "signhash_5xx": ({"fail_on": ["signatures/signHash"]}, {}, "good", "đang gặp lỗi (HTTP 500)"),
     "no_answer": ({"hang_on": ["signatures/signHash"]}, {"timeout": 2}, "good", "không trả lời sau 2 giây"),
     "sad_expired_mid_batch": ({"delay": 0.4, "sad_ttl": 1.0}, {}, "good", "phiên ký đã hết hạn giữa chừng"),
+    "sad_used_up_mid_batch": ({"sad_signatures": 2}, {}, "good", "phiên ký đã hết hạn giữa chừng"),
     "token_dead_mid_batch": ({"token_uses": 4}, {}, "good", None),  # renewed: succeeds
     "approval_never": ({"approve": "never"}, {"approval_timeout": 1.5}, "phone", "không nhận được phê duyệt"),
     "approval_denied": ({"approve": "never"}, {"approval_timeout": 10}, "deny", "bị từ chối trên điện thoại"),
@@ -130,7 +131,7 @@ def test_failures_at_a_distance(case, csc, csc_officer, make_settings, sign_db, 
 
     switches, params, otp_kind, expected = FAILURES[case]
     cred = "phone" if otp_kind in ("phone", "deny") else "officer"
-    if case == "sad_expired_mid_batch":
+    if case in ("sad_expired_mid_batch", "sad_used_up_mid_batch"):
         csc.credentials["officer"].multisign = 1
     oid = csc_officer(cred, **params)
     docs = [put_doc(sign_db, scan_pdf) for _ in range(4)]
@@ -153,6 +154,7 @@ def test_failures_at_a_distance(case, csc, csc_officer, make_settings, sign_db, 
     with Certifier(s, sign_db, oid, secret=otp) as c:
         if expected is None:
             assert len(c.certify(docs)) == 4
+            assert csc.count("oauth2/token") >= 2 and csc.count("credentials/authorize") == 1  # renewed, not re-asked
             return
         with pytest.raises(SigningFailed) as err:
             c.certify(docs)
@@ -161,7 +163,7 @@ def test_failures_at_a_distance(case, csc, csc_officer, make_settings, sign_db, 
     y = _year()
     assert _register_state(sign_db) == ([], [(f"certify:01/{y}-SCTĐT/BS:{y}", 0)], 0)
     # the service back to normal, the officer tries again: numbers 1..4
-    csc.set(fail_on=[], hang_on=[], delay=0.0, sad_ttl=300.0, approve="poll", token_uses=0)
+    csc.set(fail_on=[], hang_on=[], delay=0.0, sad_ttl=300.0, sad_signatures=0, approve="poll", token_uses=0)
     csc.credentials["officer"].multisign = 8
     with Certifier(s, sign_db, oid, secret=None if cred == "phone" else csc.current_otp("officer")) as c:
         assert [r.number for r in c.certify(docs)] == [1, 2, 3, 4]
