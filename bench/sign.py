@@ -97,29 +97,15 @@ def sohoa_batch(settings, db, officer_id: int, ids: list[int], warm: list[int], 
 def csc_batch(settings, db, tp, home: Path, ids: list[int], lt: bool) -> tuple[float, str, dict]:
     """The officer's key in ``sohoa dev csc`` (its own process): the batch on one authorization."""
     import json
-    import socket
-    import subprocess
     import urllib.request
 
     from signing import Certifier, Trust, add_officer
     from signing.csc import make_ref
+    from sohoa.dev.csc import spawn
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     secret = home / "csc.secret"
-    env = {**os.environ, "SOHOA_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-m", "sohoa", "dev", "csc", "--pki-dir", str(tp.directory), "--port",
-                             str(port), "--client-secret-file", str(secret), "--otp-ttl", "3600"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[1])
-    url = f"http://127.0.0.1:{port}"
+    proc, url = spawn(tp.directory, home, secret, "--otp-ttl", "3600")
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(url + "/_dev/stats", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         ref = make_ref(url, "officer", "sohoa", str(secret))
         oid = add_officer(db, ref, title="Phó Chủ tịch UBND xã", body="Ủy ban nhân dân xã Tân Phú",
                           trust=Trust.build(gov=[tp.ca_pem]))["id"]

@@ -481,3 +481,34 @@ def for_pki_dir(pki_dir: str | Path, names=("officer", "seal"), *, host: str = "
         if (d / f"{name}.p12").is_file():
             svc.add_p12(name, d / f"{name}.p12", mode="implicit" if name == "seal" else "otp")
     return svc
+
+
+def spawn(pki_dir: str | Path, home: str | Path, secret_file: str | Path, *args: str, stdout=None,
+          timeout: float = 30.0):
+    """Run ``sohoa dev csc`` as a separate process on a free loopback port (benchmarks, tests):
+    ``(process, base URL)`` once it answers. ``args``: more options (switches)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "sohoa", "dev", "csc", "--pki-dir", str(pki_dir), "--port", str(port),
+                             "--client-secret-file", str(secret_file), *args],
+                            cwd=Path(__file__).resolve().parents[2],
+                            env={**os.environ, "SOHOA_HOME": str(home), "PYTHONUNBUFFERED": "1"},
+                            stdout=stdout if stdout is not None else subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url + "/_dev/stats", timeout=1)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"sohoa dev csc did not start (exit code {proc.poll()})")
+            time.sleep(0.1)

@@ -264,3 +264,42 @@ def test_remote_seal_one_authorization_per_batch(csc, csc_officer, make_settings
     sealed = sealer.seal(scan_pdf)
     sealer.close()
     validate_all(sealed, tpki, expect_timestamp=True, lt=True)
+
+
+def test_sohoa_dev_csc_command(tpki, tmp_path):
+    """``sohoa dev csc`` serves a dev PKI's officer (OTP) and seal (no OTP) on loopback, keeps the
+    client secret in a 0600 file, prints the OTPs, and signs for real."""
+    import json
+    import time
+    import urllib.request
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from signing.csc import CSCClient, CSCRef, make_ref, run
+    from sohoa.dev.csc import spawn
+
+    secret = tmp_path / "client.secret"
+    out = tmp_path / "csc.out"
+    with open(out, "w") as fh:
+        proc, url = spawn(tpki.directory, tmp_path / "h", secret, "--multisign", "4", stdout=fh)
+    try:
+        assert secret.is_file() and (secret.stat().st_mode & 0o077) == 0
+        with urllib.request.urlopen(url + "/_dev/otp?credentialID=officer", timeout=5) as r:
+            otp = json.load(r)["otp"]
+        client = CSCClient(CSCRef.parse(make_ref(url, "officer", "sohoa", str(secret))))
+
+        async def go(http):
+            _, listed = await client.call(http, "credentials/list", {})
+            info = await client.credential_info(http)
+            return listed, info
+
+        listed, info = run(go)
+        assert listed["credentialIDs"] == ["officer", "seal"]
+        assert info.signing_cert.dump() == tpki.officer.cert.public_bytes(Encoding.DER)
+        assert info.max_batch_size == 4 and info.hash_pinning_required and len(info.chain) >= 1
+        time.sleep(0.3)
+        assert f"OTP cho officer: {otp}" in out.read_text()
+        assert secret.read_text().strip() not in out.read_text().replace(str(secret), "")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
