@@ -303,3 +303,22 @@ def test_sohoa_dev_csc_command(tpki, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_service_failing_or_gone_before_the_batch(csc, csc_officer, make_settings, sign_db, put_doc, scan_pdf):
+    """Every call answered 500 (``fail_rate`` 1), then the service gone: refused when the key is
+    opened (credentials/info), before any number or hash."""
+    from signing import Certifier, SigningFailed
+
+    oid = csc_officer()
+    put_doc(sign_db, scan_pdf)
+    csc.set(fail_rate=1.0)
+    with pytest.raises(SigningFailed) as err:
+        Certifier(make_settings(), sign_db, oid, secret=csc.current_otp("officer"))
+    assert "đang gặp lỗi (HTTP 500)" in err.value.message
+    csc.stop()
+    with pytest.raises(SigningFailed) as err:
+        Certifier(make_settings(), sign_db, oid, secret="123456")
+    assert "không kết nối được dịch vụ ký số từ xa" in err.value.message and csc.url in err.value.message
+    assert _register_state(sign_db) == ([], [], 0)
+    assert csc.stats()["hashes_signed"] == 0
