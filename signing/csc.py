@@ -229,6 +229,8 @@ class CSCClient:
         await self.call(http, "credentials/list", {})  # proves the token (renewed if needed)
         try:
             return await fetch_certs_in_csc_credential(http, self.session_info, timeout=int(self.ref.timeout) or 1)
+        except asyncio.TimeoutError as exc:
+            raise RemoteSigningFailed("no_answer", seconds=self.ref.timeout, detail="credentials/info") from exc
         except SigningError as exc:
             cause = exc.__cause__
             status = getattr(cause, "status", 0)

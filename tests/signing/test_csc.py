@@ -316,6 +316,12 @@ def test_service_failing_or_gone_before_the_batch(csc, csc_officer, make_setting
     with pytest.raises(SigningFailed) as err:
         Certifier(make_settings(), sign_db, oid, secret=csc.current_otp("officer"))
     assert "đang gặp lỗi (HTTP 500)" in err.value.message
+    csc.set(fail_rate=0.0)
+    assert csc_officer(timeout=1) == oid  # the same certificate: its key reference now waits 1 s at most
+    csc.set(hang_on=["credentials/info"])
+    with pytest.raises(SigningFailed) as err:
+        Certifier(make_settings(), sign_db, oid, secret="123456")
+    assert "không trả lời sau 1 giây" in err.value.message
     csc.stop()
     with pytest.raises(SigningFailed) as err:
         Certifier(make_settings(), sign_db, oid, secret="123456")
