@@ -199,11 +199,14 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
     def certify(c, document_ids, officer_id, copies, out_dir, book, workers, passphrase_file, no_seal) -> None:
         """Make electronic certified copies (bản sao điện tử chứng thực từ bản chính) of stored
         documents, signed by OFFICER with the certification stamp on the last page."""
-        from signing import Certifier, list_officers
+        from signing import Certifier, list_officers, remote_wait
 
         db = _db(c)
         key_ref = next((o["key_ref"] for o in list_officers(db, None) if o["id"] == officer_id), "")
         secret = _secret(key_ref, passphrase_file, f"người ký số {officer_id}") if key_ref else None
+        wait = remote_wait(key_ref)
+        if wait is not None and not secret:
+            click.echo(f"Hãy phê duyệt yêu cầu ký trên điện thoại (chờ tối đa {wait:g} giây)…", err=True)
         with Certifier(c.settings, db, officer_id, secret=secret, workers=workers, seal=not no_seal) as cert:
             for w in cert.check.warnings:
                 click.echo(f"Cảnh báo: {w}", err=True)
