@@ -11,13 +11,13 @@ import sys
 import click
 from sqlalchemy.exc import OperationalError
 
-from sohoa.commands import api, backlog, core, dev, ingest, ocr, signing, sync
+from sohoa.commands import api, backlog, core, dev, ingest, ocr, ops, signing, sync
 from sohoa.commands.context import Ctx
 from sohoa.config import load_settings
 from vocab.errors import SohoaError
 from vocab.text import redact_pids
 
-COMMAND_MODULES = (core, ingest, ocr, signing, api, sync, backlog, dev)
+COMMAND_MODULES = (core, ingest, ocr, signing, api, sync, backlog, ops, dev)
 GLOBAL_FLAGS = ("--json",)
 GLOBAL_VALUED = ("--home",)
 log = logging.getLogger("sohoa.cli")
