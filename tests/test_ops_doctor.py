@@ -116,7 +116,7 @@ def test_each_check_fails_on_its_own(office, check, status, blocks):
         "inbox": lambda: {"SOHOA_SCANNER_GROUP": "khong-co-nhom-nay"},
         "certificates": lambda: {"SOHOA_TRUST_ROOTS_PUBLIC": _expired_cert(root / "expired.pem")},
         "tsa": lambda: {"SOHOA_TSA_URL": "http://127.0.0.1:9/tsa"},
-        "public_url": lambda: {"SOHOA_PUBLIC_BASE_URL": None},
+        "public_url": lambda: {"SOHOA_PUBLIC_BASE_URL": None, "SOHOA_DEV_MODE": "false"},
         "portal": lambda: {"SOHOA_PORTAL_TOKEN": "ma-sai"},
         "backup": lambda: {"SOHOA_BACKUP_MAX_AGE_HOURS": "0"},
     }

@@ -739,3 +739,43 @@ def _restore_pg(target: Settings, src: Path, entry: dict, identity) -> None:
             raise Unavailable("pg_restore không khôi phục được cơ sở dữ liệu", detail=p.stderr)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+# -- before a schema upgrade -------------------------------------------------------------------
+
+def schema_revisions(db) -> tuple[set[str], set[str]]:
+    """(the registry's current revisions, the installed code's heads)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with db.engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current, set(ScriptDirectory.from_config(db.alembic_config()).get_heads())
+
+
+def backup_before_upgrade(settings: Settings, db) -> dict | None:
+    """``sohoa init`` on a registry whose schema is older than the code: first a consistent copy of
+    the registry in ``$SOHOA_HOME/backups/`` (the store is never rewritten by a migration), and a
+    full encrypted backup to the last backup's destination when the office has one. None when
+    nothing is to be upgraded (a new registry, or one already at the newest schema)."""
+    if not db.is_initialised():
+        return None
+    current, heads = schema_revisions(db)
+    if not current or current == heads:
+        return None
+    stamp = _now().strftime("%Y%m%dT%H%M%SZ")
+    rev = "+".join(sorted(current))
+    local = settings.home / "backups"
+    local.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=".pre-upgrade-", dir=local))
+    try:
+        snap = _snapshot_db(settings, tmpdir)
+        kept = local / f"pre-upgrade-{rev}-{stamp}{snap.suffix}"
+        os.replace(snap, kept)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    out = {"from": sorted(current), "to": sorted(heads), "registry_copy": str(kept)}
+    st = last_good(settings)
+    if st and settings.backup_key:
+        out["backup"] = str(backup(settings, st["dest"]).path)
+    return out

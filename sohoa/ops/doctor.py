@@ -229,6 +229,8 @@ def check_public_url(st: Settings) -> Result:
     from urllib.parse import urlparse
 
     url = st.public_base_url
+    if not url and st.dev_mode:
+        return Result("public_url", "warn", "chưa đặt public_base_url: chế độ thử (dev) dùng địa chỉ nội bộ")
     if not url:
         return Result("public_url", "fail", "chưa đặt public_base_url: mã QR của bản chứng thực không dẫn đến đâu")
     host = urlparse(url).hostname or ""
