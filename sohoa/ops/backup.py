@@ -498,8 +498,8 @@ def _set_time(p: Path) -> dt.datetime:
 
 
 def prune(dest: Path, keep_daily: int, keep_monthly: int) -> list[str]:
-    """Keep the newest set of each of the last ``keep_daily`` days and of each of the last
-    ``keep_monthly`` months (and always the newest set); remove the others, then the store files
+    """Keep every set of the newest set's day, the newest set of each of the last ``keep_daily``
+    days and of each of the last ``keep_monthly`` months; remove the others, then the store files
     no kept set refers to. Call with the destination locked."""
     sets = list_sets(dest)
     if not sets:
@@ -510,7 +510,8 @@ def prune(dest: Path, keep_daily: int, keep_monthly: int) -> list[str]:
         t = _set_time(s)
         by_day[t.strftime("%Y-%m-%d")] = s
         by_month[t.strftime("%Y-%m")] = s
-    keep = {sets[-1]}
+    newest_day = _set_time(sets[-1]).date()
+    keep = {s for s in sets if _set_time(s).date() == newest_day}  # all of the newest set's day
     keep |= {by_day[k] for k in sorted(by_day)[-keep_daily:]} if keep_daily > 0 else set()
     keep |= {by_month[k] for k in sorted(by_month)[-keep_monthly:]} if keep_monthly > 0 else set()
     removed = []
