@@ -123,3 +123,52 @@ def test_retention_keeps_daily_and_monthly_sets(tmp_path):
     names = [p.name for p in list_sets(dest)]
     # the last 3 days' newest sets (28/02 22:00, 01/03, 02/03) and the last 2 months' newest (28/02, 02/03)
     assert names == ["sohoa-20260228T220000Z", "sohoa-20260301T220000Z", "sohoa-20260302T220000Z"]
+
+
+@pytest.mark.postgres
+def test_scaled_mode_backs_up_with_pg_dump_and_restores_into_an_empty_database(tmp_path):
+    import shutil
+    import socket
+    import uuid
+
+    import psycopg
+
+    from tests.conftest import need, pg_test_url
+
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
+        up = True
+    except OSError:
+        up = False
+    need(up, "PostgreSQL at 127.0.0.1:5432 (SOHOA_TEST_PG_URL)")
+    need(shutil.which("pg_dump") and shutil.which("pg_restore"), "pg_dump and pg_restore (postgresql-client)")
+    admin = pg_test_url(sqlalchemy=False)
+    names = [f"sohoa_bk_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    with psycopg.connect(admin, autocommit=True) as con:
+        for n in names:
+            con.execute(f'CREATE DATABASE "{n}"')
+    base = pg_test_url(sqlalchemy=True).rsplit("/", 1)[0]
+    try:
+        src = SohoaCLI(tmp_path / "office")
+        src.env.update(SOHOA_DATABASE_URL=f"{base}/{names[0]}", SOHOA_BACKUP_KEY=str(tmp_path / "k"))
+        src.run("init")
+        src.run("backup", "keygen", "--out", str(tmp_path / "k"))
+        _add_document(src, tmp_path, 1)
+        _add_document(src, tmp_path, 2)
+        made = json.loads(src.run("--json", "backup", str(tmp_path / "dest")).stdout)
+        manifest = json.loads((Path(made["path"]) / "manifest.json").read_text())
+        assert manifest["database"]["kind"] == "postgresql" and manifest["database"]["path"] == "registry.pgdump.age"
+        assert made["documents"] == 2
+        dst = SohoaCLI(tmp_path / "new")
+        dst.env.update(SOHOA_DATABASE_URL=f"{base}/{names[1]}", SOHOA_BACKUP_KEY=str(tmp_path / "k"))
+        dst.run("restore", str(tmp_path / "dest"))
+        dst.run("init")
+        check = json.loads(dst.run("--json", "check").stdout)
+        assert check["ok"] and check["documents"] == 2, check
+        assert [d["code"] for d in dst.json("dossier", "list")] == [d["code"] for d in src.json("dossier", "list")]
+        again = dst.run("restore", str(tmp_path / "dest"), check=False)
+        assert again.returncode == 4 and again.stderr.startswith("sohoa: lỗi: ")
+    finally:
+        with psycopg.connect(admin, autocommit=True) as con:
+            for n in names:
+                con.execute(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)')

@@ -24,7 +24,7 @@ class _BackupGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=_BackupGroup, invoke_without_command=False,
+@click.group(cls=_BackupGroup, invoke_without_command=False, subcommand_metavar="DEST | keygen --out FILE | verify [SRC]",
              context_settings={"help_option_names": ["-h", "--help"]})
 def backup() -> None:
     """Back the home up: `sohoa backup DEST` (online: the service may run), `sohoa backup keygen

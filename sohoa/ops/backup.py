@@ -44,7 +44,7 @@ SET_PREFIX = "sohoa-"
 PARTIAL_PREFIX = ".partial-"
 POOL = "store"
 STATE_FILE = "backup.json"  # in the home: the last good backup (read by doctor and /metrics)
-EXCLUDED_DIRS = ("inbox", "work", "done", "store")  # not configuration; the store is copied apart
+EXCLUDED_DIRS = ("inbox", "work", "done", "store", "backups")  # the store is copied apart; backups/ holds pre-upgrade copies
 _EXT = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "image/tiff": "tif"}
 
 
@@ -381,6 +381,9 @@ def backup(settings: Settings, dest: str | os.PathLike, *, now: dt.datetime | No
     dest = Path(dest).expanduser().resolve()
     if _inside(dest, settings.home) and not _inside(dest, settings.home / "backups"):
         raise Invalid(f"nơi sao lưu {dest} nằm trong thư mục dữ liệu: chọn ổ đĩa hoặc thư mục khác")
+    if _inside(key_file(settings), dest):
+        raise Invalid(f"khóa sao lưu {key_file(settings)} nằm trong nơi sao lưu {dest}: ai có bản sao lưu "
+                      "sẽ có cả khóa; để khóa ở nơi khác")
     started = now or _now()
     with _locked(dest):
         _clean_partials(dest)
