@@ -67,10 +67,10 @@ class Settings:
     backup_keep_daily: int = 7
     backup_keep_monthly: int = 12
     backup_max_age_hours: float = 26.0
-    # `sohoa doctor` (issue 21): free space the inbox and the store need; the group the scanners
-    # write the inbox as (empty: not checked)
+    # `sohoa doctor` (issue 21): free space the inbox and the store need; the Unix account the
+    # scanners write the inbox as, e.g. through the Samba share (empty: not checked)
     min_free_mb: int = 1024
-    scanner_group: str = ""
+    scanner_user: str = ""
     extra: dict = field(default_factory=dict)
 
     # -- derived paths -------------------------------------------------------------------

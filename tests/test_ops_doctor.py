@@ -113,7 +113,7 @@ def test_each_check_fails_on_its_own(office, check, status, blocks):
         "tesseract": lambda: {"SOHOA_OCR_LANG": "vie+khongco"},
         "registry": lambda: {"SOHOA_DATABASE_URL": f"sqlite:///{root / 'chua-khoi-tao.db'}"},
         "disk": lambda: {"SOHOA_MIN_FREE_MB": str(10 ** 12)},
-        "inbox": lambda: {"SOHOA_SCANNER_GROUP": "khong-co-nhom-nay"},
+        "inbox": lambda: {"SOHOA_SCANNER_USER": "nobody"},  # the inbox is root's, 0755
         "certificates": lambda: {"SOHOA_TRUST_ROOTS_PUBLIC": _expired_cert(root / "expired.pem")},
         "tsa": lambda: {"SOHOA_TSA_URL": "http://127.0.0.1:9/tsa"},
         "public_url": lambda: {"SOHOA_PUBLIC_BASE_URL": None, "SOHOA_DEV_MODE": "false"},
@@ -137,3 +137,20 @@ def test_each_check_fails_on_its_own(office, check, status, blocks):
     line = next(ln for ln in human.splitlines() if NAMES[check] in ln)
     assert line.startswith(f"[{'LỖI' if status == 'fail' else 'lưu ý'}] {NAMES[check]}: ")
     assert (rc != 0) is blocks
+
+
+def test_inbox_check_follows_the_scanner_accounts_rights(office):
+    cli, _svc, _root = office
+    inbox = cli.home / "inbox"
+    mode = inbox.stat().st_mode
+    try:
+        inbox.chmod(0o777)  # e.g. what a share's setup does for its scanner account
+        _rc, rows, _ = doctor(cli, SOHOA_SCANNER_USER="nobody")
+        assert rows["inbox"]["status"] == "ok" and "nobody" in rows["inbox"]["detail"], rows["inbox"]
+        inbox.chmod(0o775)
+        _rc, rows, _ = doctor(cli, SOHOA_SCANNER_USER="nobody")
+        assert rows["inbox"]["status"] == "fail"
+        _rc, rows, _ = doctor(cli, SOHOA_SCANNER_USER="khong-co-tai-khoan-nay")
+        assert rows["inbox"]["status"] == "fail"
+    finally:
+        inbox.chmod(mode & 0o7777)

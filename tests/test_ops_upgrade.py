@@ -93,6 +93,9 @@ def test_init_on_an_older_schema_takes_a_backup_first(tmp_path):
     cli = SohoaCLI(home)
     cli.run("init")  # at today's newest schema: nothing to back up
     assert not (home / "backups").exists() or not list((home / "backups").iterdir())
+    cli.run("backup", "keygen", "--out", str(tmp_path / "office.key"))
+    cli.env["SOHOA_BACKUP_KEY"] = str(tmp_path / "office.key")
+    nightly = json.loads(cli.run("--json", "backup", str(tmp_path / "dest")).stdout)
     db = Database(f"sqlite:///{home / 'sohoa.db'}")
     cfg = db.alembic_config()
     script = ScriptDirectory.from_config(cfg)
@@ -114,5 +117,11 @@ def test_init_on_an_older_schema_takes_a_backup_first(tmp_path):
     finally:
         con.close()
     assert _rows(copy) == rows_before  # the copy is the registry as it was before the upgrade
+    # the office backs up nightly: a full backup went to the same place first, and it verifies
+    full = Path(up["backup"])
+    assert full.parent == tmp_path / "dest" and full.name != nightly["name"]
+    manifest = json.loads((full / "manifest.json").read_text())
+    assert manifest["documents"] == nightly["documents"] == 4
+    assert json.loads(cli.run("--json", "backup", "verify", str(tmp_path / "dest")).stdout)["ok"]
     human = cli.run("init").stdout
     assert "đã sao lưu" not in human  # now at the newest schema: no second backup

@@ -123,17 +123,29 @@ def check_inbox(st: Settings) -> Result:
         os.unlink(tmp)
     except OSError as exc:
         return Result("inbox", "fail", f"không ghi được vào {inbox} ({exc.strerror})")
-    mode = inbox.stat().st_mode
-    if st.scanner_group:
-        import grp
+    if st.scanner_user and not writable_by(inbox, st.scanner_user):
+        return Result("inbox", "fail", f"tài khoản máy quét {st.scanner_user} không ghi được vào {inbox}")
+    return Result("inbox", "ok", f"{inbox} ghi được" + (f" (cả tài khoản {st.scanner_user})" if st.scanner_user else ""))
 
-        try:
-            gid = grp.getgrnam(st.scanner_group).gr_gid
-        except KeyError:
-            return Result("inbox", "fail", f"không có nhóm {st.scanner_group} của máy quét")
-        if inbox.stat().st_gid != gid or not mode & 0o020:
-            return Result("inbox", "fail", f"nhóm {st.scanner_group} của máy quét không ghi được vào {inbox}")
-    return Result("inbox", "ok", f"{inbox} ghi được")
+
+def writable_by(path: Path, user: str) -> bool:
+    """Whether the Unix account ``user`` may create files in the directory ``path`` (its mode bits,
+    owner and groups; whoever runs the check, root included). False for an unknown account."""
+    import pwd
+    import stat
+
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        return False
+    if pw.pw_uid == 0:
+        return True
+    stt = path.stat()
+    if stt.st_uid == pw.pw_uid:
+        return bool(stt.st_mode & stat.S_IWUSR and stt.st_mode & stat.S_IXUSR)
+    if stt.st_gid in os.getgrouplist(user, pw.pw_gid):
+        return bool(stt.st_mode & stat.S_IWGRP and stt.st_mode & stat.S_IXGRP)
+    return bool(stt.st_mode & stat.S_IWOTH and stt.st_mode & stat.S_IXOTH)
 
 
 def _cert_days(not_after: dt.datetime, now: dt.datetime) -> float:
