@@ -43,6 +43,7 @@ FORMAT = 1
 SET_PREFIX = "sohoa-"
 PARTIAL_PREFIX = ".partial-"
 POOL = "store"
+TMP_PREFIX = ".backup-tmp-"  # scratch directories in the home
 STATE_FILE = "backup.json"  # in the home: the last good backup (read by doctor and /metrics)
 EXCLUDED_DIRS = ("inbox", "work", "done", "store", "backups")  # the store is copied apart; backups/ holds pre-upgrade copies
 _EXT = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "image/tiff": "tif"}
@@ -270,10 +271,14 @@ def config_inventory(settings: Settings) -> dict:
         if getattr(settings, secret, ""):
             apart.append({"what": secret, "path": "sohoa.toml/SOHOA_" + secret.upper(),
                           "why": "bí mật trong cấu hình: bản sao lưu mang nó (đã mã hóa); thu hồi nếu lộ khóa sao lưu"})
-    skip = _skipped(settings)
-    for p in sorted(home.rglob("*")):
-        if p.is_file() and not any(_inside(p, s) for s in skip):
-            included.append(str(p.relative_to(home)))
+    skip = {os.path.realpath(p) for p in _skipped(settings)}
+    for root, dirs, names in os.walk(home):
+        dirs[:] = sorted(d for d in dirs if os.path.realpath(os.path.join(root, d)) not in skip
+                         and not d.startswith(TMP_PREFIX))
+        for n in sorted(names):
+            p = os.path.join(root, n)
+            if os.path.isfile(p) and not os.path.islink(p) and os.path.realpath(p) not in skip:
+                included.append(os.path.relpath(p, home))
     return {"included": included, "external": external, "kept_apart": apart}
 
 
@@ -287,7 +292,7 @@ def _inside(p: Path, root: Path) -> bool:
 
 def _skipped(settings: Settings) -> list[Path]:
     home = settings.home
-    skip = [home / d for d in EXCLUDED_DIRS] + [home / STATE_FILE, home / ".backup-tmp"]
+    skip = [home / d for d in EXCLUDED_DIRS] + [home / STATE_FILE]
     if _db_kind(settings) == "sqlite":
         db = _sqlite_path(settings)
         skip += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"),
@@ -328,6 +333,16 @@ class BackupResult:
         d = dict(self.__dict__)
         d["path"] = str(self.path)
         return d
+
+
+def _tmpdir(settings: Settings) -> Path:
+    """A private scratch directory in the home (the registry snapshot is written there before it
+    is encrypted); those a killed backup left over a day ago are removed."""
+    for old in settings.home.glob(TMP_PREFIX + "*"):
+        with contextlib.suppress(OSError):
+            if dt.datetime.now().timestamp() - old.stat().st_mtime > 86400:
+                shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=settings.home))
 
 
 @contextlib.contextmanager
@@ -394,9 +409,7 @@ def backup(settings: Settings, dest: str | os.PathLike, *, now: dt.datetime | No
             name = SET_PREFIX + started.strftime("%Y%m%dT%H%M%SZ") + f"-{n}"
         part = dest / (PARTIAL_PREFIX + name)
         part.mkdir()
-        tmpdir = settings.home / ".backup-tmp"
-        shutil.rmtree(tmpdir, ignore_errors=True)
-        tmpdir.mkdir(mode=0o700, parents=True)
+        tmpdir = _tmpdir(settings)
         try:
             snap = _snapshot_db(settings, tmpdir)
             db_name = snap.name + ".age"
@@ -416,22 +429,15 @@ def backup(settings: Settings, dest: str | os.PathLike, *, now: dt.datetime | No
                 if not live.is_file():
                     missing.append(str(live.relative_to(settings.home)))
                     continue
-                if obj.is_file():  # finished by a killed backup: hash what is there
-                    with open(obj, "rb") as fh:
-                        r = _HashingReader(fh)
-                        while r.read(1 << 20):
-                            pass
-                    entry = {"path": rel, "sha256": sha, "size": live.stat().st_size,
-                             "enc_sha256": r.h.hexdigest(), "enc_size": r.size}
-                else:
-                    with open(live, "rb") as fh:
-                        entry = {"path": rel, **_encrypt_to(fh, obj, recipient)}
-                    new += 1
-                    new_bytes += entry["enc_size"]
-                    if entry["sha256"] != sha:
-                        obj.unlink()
-                        missing.append(str(live.relative_to(settings.home)) + " (nội dung không khớp tên)")
-                        continue
+                # new, or left by a killed backup with no manifest naming it: encrypted (again)
+                with open(live, "rb") as fh:
+                    entry = {"path": rel, **_encrypt_to(fh, obj, recipient)}
+                new += 1
+                new_bytes += entry["enc_size"]
+                if entry["sha256"] != sha:
+                    obj.unlink()
+                    missing.append(str(live.relative_to(settings.home)) + " (nội dung không khớp tên)")
+                    continue
                 files.append(entry)
             inventory = config_inventory(settings)
             tar_path = tmpdir / "home.tar"
