@@ -311,6 +311,10 @@ def _home_tar(settings: Settings, inventory: dict, out: Path) -> None:
             tar.add(settings.home / rel, arcname="home/" + rel, recursive=False)
         for i, e in enumerate(inventory["external"]):
             tar.add(e["path"], arcname=f"external/{i}/{Path(e['path']).name}")
+        data = json.dumps(inventory, ensure_ascii=False, indent=1).encode()
+        info = tarfile.TarInfo("inventory.json")
+        info.size, info.mtime = len(data), int(dt.datetime.now().timestamp())
+        tar.addfile(info, io.BytesIO(data))
 
 
 # -- backup ----------------------------------------------------------------------------------------
@@ -451,7 +455,10 @@ def backup(settings: Settings, dest: str | os.PathLike, *, now: dt.datetime | No
                 "finished_at": finished.isoformat(), "home": str(settings.home),
                 "database": {"kind": _db_kind(settings), **db_entry}, "home_tar": tar_entry,
                 "recipient": str(recipient), "documents": len(stored), "files": files, "missing": missing,
-                "config": inventory,
+                # file names in the home may name people (quarantined scans): their list travels
+                # encrypted, inside home.tar (inventory.json); the manifest keeps counts and settings
+                "config": {"files": len(inventory["included"]), "external": inventory["external"],
+                           "kept_apart": inventory["kept_apart"]},
             }
             _write_json(part / "manifest.json", manifest)
             _fsync_dir(part)
@@ -667,14 +674,14 @@ def restore(settings: Settings, src: str | os.PathLike, *, env: dict | None = No
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     # 1. configuration: the backed-up sohoa.toml replaces the one that only named the key
-    buf = io.BytesIO()
+    buf = tempfile.TemporaryFile(dir=home)  # no name: gone with the process whatever happens
     _restore_to_buffer(set_path / m["home_tar"]["path"], m["home_tar"], identity, buf)
     buf.seek(0)
     external = []
     toml = home / "sohoa.toml"
     if toml.exists():
         toml.replace(home / "sohoa.toml.before-restore")
-    with tarfile.open(fileobj=buf, mode="r") as tar:
+    with buf, tarfile.open(fileobj=buf, mode="r") as tar:
         for member in tar.getmembers():
             if member.name.startswith("home/"):
                 member.name = member.name[len("home/"):]
@@ -703,7 +710,10 @@ def restore(settings: Settings, src: str | os.PathLike, *, env: dict | None = No
         raise Invalid(f"bản sao lưu là của cơ sở dữ liệu {kind}, cấu hình hiện tại dùng {_db_kind(target)}")
     db_src = set_path / m["database"]["path"]
     if kind == "sqlite":
-        _restore_file(db_src, m["database"], identity, _sqlite_path(target))
+        dbp = _sqlite_path(target)
+        for stale in (dbp.with_name(dbp.name + "-wal"), dbp.with_name(dbp.name + "-shm")):
+            stale.unlink(missing_ok=True)  # a journal left by a deleted registry must not replay onto this one
+        _restore_file(db_src, m["database"], identity, dbp)
     else:
         _restore_pg(target, db_src, m["database"], identity)
     # 3. the store: every file the restored registry refers to
