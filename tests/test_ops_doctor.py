@@ -105,7 +105,7 @@ def _expired_cert(path):
 @pytest.mark.parametrize("check,status,blocks", [
     ("tesseract", "fail", True), ("registry", "fail", True), ("disk", "fail", True), ("inbox", "fail", True),
     ("certificates", "fail", True), ("tsa", "fail", True), ("public_url", "fail", True), ("clock", "fail", True),
-    ("portal", "fail", True), ("backup", "warn", False),
+    ("portal", "fail", True), ("backup", "warn", False), ("backup_key", "warn", False),
 ])
 def test_each_check_fails_on_its_own(office, check, status, blocks):
     cli, svc, root = office
@@ -119,6 +119,7 @@ def test_each_check_fails_on_its_own(office, check, status, blocks):
         "public_url": lambda: {"SOHOA_PUBLIC_BASE_URL": None, "SOHOA_DEV_MODE": "false"},
         "portal": lambda: {"SOHOA_PORTAL_TOKEN": "ma-sai"},
         "backup": lambda: {"SOHOA_BACKUP_MAX_AGE_HOURS": "0"},
+        "backup_key": lambda: {"SOHOA_BACKUP_KEY": str(root / "khong-co-khoa")},
     }
     if check == "clock":  # a TSA whose clock is five minutes behind ours
         svc.timestamper.fixed_dt = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
@@ -128,6 +129,9 @@ def test_each_check_fails_on_its_own(office, check, status, blocks):
             svc.timestamper.fixed_dt = None
     else:
         rc, rows, human = doctor(cli, **breakage[check]())
+    if check == "backup_key":  # the key file is gone: the backup line says the next one will fail
+        check = "backup"
+        assert "khong-co-khoa" in rows[check]["detail"]
     assert rows[check]["status"] == status, rows[check]
     assert rows[check]["name"] == NAMES[check]
     others = {k: r["status"] for k, r in rows.items() if k != check and r["status"] != "ok"}

@@ -280,8 +280,14 @@ def check_portal(st: Settings) -> Result:
 
 
 def check_backup(st: Settings) -> Result:
-    from sohoa.ops.backup import last_backup_age, last_good
+    from sohoa.ops.backup import last_backup_age, last_good, load_identity
+    from vocab.errors import SohoaError
 
+    if st.backup_key:
+        try:
+            load_identity(st)
+        except SohoaError as exc:
+            return Result("backup", "warn", f"lần sao lưu tới sẽ không chạy được: {exc.message}")
     age = last_backup_age(st)
     if age is None:
         return Result("backup", "warn", "chưa có lần sao lưu tốt nào: chạy `sohoa backup ĐÍCH`")
