@@ -54,6 +54,7 @@ def init(ctx: Ctx) -> None:
               "procedures_added": added, "upgraded": saved},
              (f"đã sao lưu sổ đăng ký trước khi nâng cấp lược đồ {', '.join(saved['from'])}: "
               f"{saved['registry_copy']}\n" if saved else "") +
+             (f"  không sao lưu đầy đủ được: {saved['backup_error']}\n" if saved and "backup_error" in saved else "") +
              f"sohoa is ready in {st.home}\n  registry: {_safe_url(st.db_url)}\n  inbox:    {st.inbox}\n"
              f"  procedures added from the catalogue: {added}")
 

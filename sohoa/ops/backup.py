@@ -37,7 +37,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from sohoa.config import Settings
-from vocab.errors import Conflict, Invalid, NotFound, Unavailable
+from vocab.errors import Conflict, Invalid, NotFound, SohoaError, Unavailable
 
 FORMAT = 1
 SET_PREFIX = "sohoa-"
@@ -178,8 +178,22 @@ def _sqlite_path(settings: Settings) -> Path:
     return Path(make_url(settings.db_url).database or "")
 
 
-def _libpq_url(settings: Settings) -> str:
-    return make_url(settings.db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+def _pg_command(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    """Run pg_dump/pg_restore on the configured database; the password goes through the
+    environment (PGPASSWORD), never the command line other users can see."""
+    url = make_url(settings.db_url).set(drivername="postgresql")
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    dsn = url.set(password=None).render_as_string(hide_password=False)
+    p = subprocess.run([*args, "--dbname", dsn], capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        from vocab.text import redact_pids
+
+        said = redact_pids(" ".join((p.stderr.strip().splitlines() or [""])[0].split()))[:200]
+        raise Unavailable(f"{Path(args[0]).name} không chạy được trên cơ sở dữ liệu"
+                          + (f": {said}" if said else ""), detail=redact_pids(p.stderr))
+    return p
 
 
 def _snapshot_db(settings: Settings, tmpdir: Path) -> Path:
@@ -201,10 +215,7 @@ def _snapshot_db(settings: Settings, tmpdir: Path) -> Path:
     if pg_dump is None:
         raise Unavailable("không có pg_dump (gói postgresql-client) để sao lưu cơ sở dữ liệu PostgreSQL")
     out = tmpdir / "registry.pgdump"
-    p = subprocess.run([pg_dump, "-Fc", "--no-owner", "--no-privileges", "-f", str(out),
-                        "--dbname", _libpq_url(settings)], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise Unavailable("pg_dump không sao lưu được cơ sở dữ liệu", detail=p.stderr)
+    _pg_command(settings, pg_dump, "-Fc", "--no-owner", "--no-privileges", "-f", str(out))
     return out
 
 
@@ -753,10 +764,7 @@ def _restore_pg(target: Settings, src: Path, entry: dict, identity) -> None:
     try:
         dump = tmpdir / "registry.pgdump"
         _restore_file(src, entry, identity, dump)
-        p = subprocess.run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error",
-                            "--dbname", _libpq_url(target), str(dump)], capture_output=True, text=True)
-        if p.returncode != 0:
-            raise Unavailable("pg_restore không khôi phục được cơ sở dữ liệu", detail=p.stderr)
+        _pg_command(target, pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", str(dump))
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
@@ -797,5 +805,8 @@ def backup_before_upgrade(settings: Settings, db) -> dict | None:
     out = {"from": sorted(current), "to": sorted(heads), "registry_copy": str(kept)}
     st = last_good(settings)
     if st and settings.backup_key:
-        out["backup"] = str(backup(settings, st["dest"]).path)
+        try:
+            out["backup"] = str(backup(settings, st["dest"]).path)
+        except (SohoaError, OSError) as exc:  # e.g. the backup disk is not plugged in: the copy above suffices
+            out["backup_error"] = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
     return out
