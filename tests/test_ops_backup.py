@@ -107,11 +107,9 @@ def test_incremental_verify_tamper_wrong_key_and_one_set_restore(keyed, tmp_path
 def test_retention_keeps_daily_and_monthly_sets(tmp_path):
     from sohoa.config import load_settings
     from sohoa.ops.backup import backup, keygen, list_sets
-    from tests.conftest import SohoaCLI as Cli
 
     home = tmp_path / "home"
-    cli = Cli(home)
-    cli.run("init")
+    SohoaCLI(home).run("init")
     keygen(tmp_path / "k")
     st = load_settings(home, env={"SOHOA_BACKUP_KEY": str(tmp_path / "k")})
     dest = tmp_path / "dest"
