@@ -102,6 +102,15 @@ def test_incremental_verify_tamper_wrong_key_and_one_set_restore(keyed, tmp_path
     fresh.env["SOHOA_BACKUP_KEY"] = str(tmp_path / "keys" / "office.key")
     r = fresh.run("restore", str(dest), check=False)
     assert r.returncode != 0 and r.stderr.startswith("sohoa: lỗi: ") and "Traceback" not in r.stderr
+    assert not (fresh.home / "sohoa.db").exists()  # stopped before the registry: can be run again
+    obj.unlink()  # a stored file lost from the backup disk
+    gone = json.loads(sohoa.run("--json", "backup", "verify", str(dest), check=False).stdout)
+    assert not gone["ok"] and any(e.startswith("thiếu ") and obj.name in e for e in gone["errors"]), gone
+    r = SohoaCLI(tmp_path / "h3")
+    r.env["SOHOA_BACKUP_KEY"] = str(tmp_path / "keys" / "office.key")
+    p = r.run("restore", str(dest), check=False)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "thiếu tệp" in p.stderr, p.stderr
+    assert not (tmp_path / "h3" / "sohoa.db").exists()  # nothing half-restored
 
 
 def test_retention_keeps_daily_and_monthly_sets(tmp_path):

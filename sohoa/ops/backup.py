@@ -36,6 +36,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from registry.store import sha256_file
 from sohoa.config import Settings
 from vocab.errors import Conflict, Invalid, NotFound, SohoaError, Unavailable
 
@@ -155,6 +156,8 @@ def _decrypt(src: Path, identity, out=None) -> tuple[str, str]:
     """Decrypt ``src`` into ``out`` (or nowhere); returns (sha256 of the ciphertext, of the plaintext)."""
     import pyrage
 
+    if not src.is_file():
+        raise Invalid(f"bản sao lưu thiếu tệp {src}: chạy `sohoa backup verify`")
     with open(src, "rb") as fh:
         r, w = _HashingReader(fh), _HashingWriter(out)
         try:
@@ -217,6 +220,18 @@ def _snapshot_db(settings: Settings, tmpdir: Path) -> Path:
     out = tmpdir / "registry.pgdump"
     _pg_command(settings, pg_dump, "-Fc", "--no-owner", "--no-privileges", "-f", str(out))
     return out
+
+
+def _quick_check(snapshot: Path) -> str:
+    """SQLite's own check of the snapshot ("ok", or what is wrong); "" for a pg_dump. A damaged
+    registry is still backed up (it may be all there is), and the damage is said."""
+    if snapshot.suffix != ".sqlite":
+        return ""
+    con = sqlite3.connect(snapshot)
+    try:
+        return "; ".join(r[0] for r in con.execute("PRAGMA quick_check").fetchmany(20))
+    finally:
+        con.close()
 
 
 def _stored_files(settings: Settings, sqlite_file: Path | None) -> list[tuple[str, str]]:
@@ -427,6 +442,7 @@ def backup(settings: Settings, dest: str | os.PathLike, *, now: dt.datetime | No
         tmpdir = _tmpdir(settings)
         try:
             snap = _snapshot_db(settings, tmpdir)
+            integrity = _quick_check(snap)
             db_name = snap.name + ".age"
             with open(snap, "rb") as fh:
                 db_entry = {"path": db_name, **_encrypt_to(fh, part / db_name, recipient)}
@@ -464,7 +480,7 @@ def backup(settings: Settings, dest: str | os.PathLike, *, now: dt.datetime | No
             manifest = {
                 "format": FORMAT, "name": name, "started_at": started.isoformat(),
                 "finished_at": finished.isoformat(), "home": str(settings.home),
-                "database": {"kind": _db_kind(settings), **db_entry}, "home_tar": tar_entry,
+                "database": {"kind": _db_kind(settings), "integrity": integrity, **db_entry}, "home_tar": tar_entry,
                 "recipient": str(recipient), "documents": len(stored), "files": files, "missing": missing,
                 # file names in the home may name people (quarantined scans): their list travels
                 # encrypted, inside home.tar (inventory.json); the manifest keeps counts and settings
@@ -480,6 +496,8 @@ def backup(settings: Settings, dest: str | os.PathLike, *, now: dt.datetime | No
         pruned = prune(dest, settings.backup_keep_daily if keep_daily is None else keep_daily,
                        settings.backup_keep_monthly if keep_monthly is None else keep_monthly)
     record_good(settings, dest / name, finished)
+    if integrity not in ("", "ok"):
+        missing.append(f"sohoa.db: SQLite báo hỏng ({integrity[:200]})")
     return BackupResult(name=name, path=dest / name, started_at=started.isoformat(),
                         finished_at=finished.isoformat(), documents=len(stored), files=len(files), new_files=new,
                         bytes_new=new_bytes, missing=missing, pruned=pruned, kept_apart=inventory["kept_apart"])
@@ -667,11 +685,11 @@ def _restore_file(path: Path, entry: dict, identity, out: Path) -> None:
 
 
 def _target_empty(settings: Settings) -> None:
+    """A home without a registry. Files already in its store are allowed (content-addressed: a
+    restore that stopped midway, or the store of a registry that was lost, is completed)."""
     home = settings.home
     if _db_kind(settings) == "sqlite" and _sqlite_path(settings).exists():
         raise Conflict(f"{home} đã có sổ đăng ký: khôi phục chỉ vào thư mục dữ liệu trống")
-    if settings.store_dir.is_dir() and any(p.is_file() for p in settings.store_dir.rglob("*")):
-        raise Conflict(f"{settings.store_dir} đã có tệp: khôi phục chỉ vào thư mục dữ liệu trống")
 
 
 def restore(settings: Settings, src: str | os.PathLike, *, env: dict | None = None) -> RestoreResult:
@@ -682,6 +700,10 @@ def restore(settings: Settings, src: str | os.PathLike, *, env: dict | None = No
     dest, (set_path,) = resolve_sets(src, newest_only=True)
     m = _manifest(set_path)
     _target_empty(settings)
+    lost = [e["path"] for where, e in _set_entries(m) if not ((set_path if where == "set" else dest) / e["path"]).is_file()]
+    if lost:  # said before anything is written
+        raise Invalid(f"bản sao lưu {set_path.name} thiếu tệp {lost[0]}"
+                      + (f" và {len(lost) - 1} tệp khác" if len(lost) > 1 else "") + ": chạy `sohoa backup verify`")
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     # 1. configuration: the backed-up sohoa.toml replaces the one that only named the key
@@ -719,24 +741,32 @@ def restore(settings: Settings, src: str | os.PathLike, *, env: dict | None = No
     kind = m["database"]["kind"]
     if kind != _db_kind(target):
         raise Invalid(f"bản sao lưu là của cơ sở dữ liệu {kind}, cấu hình hiện tại dùng {_db_kind(target)}")
+    # 3. the store first, the registry last: a restore stopped midway leaves no registry, and is
+    # simply run again (the files already there are checked and kept)
+    n = 0
+    for e in m["files"]:
+        rel = e["path"][len(POOL) + 1:-len(".age")]
+        out = target.store_dir / rel
+        if not (out.is_file() and sha256_file(out) == e["sha256"]):
+            _restore_file(dest / e["path"], e, identity, out)
+        n += 1
     db_src = set_path / m["database"]["path"]
     if kind == "sqlite":
         dbp = _sqlite_path(target)
+        part = dbp.with_name(dbp.name + ".restoring")
+        _restore_file(db_src, m["database"], identity, part)
         for stale in (dbp.with_name(dbp.name + "-wal"), dbp.with_name(dbp.name + "-shm")):
             stale.unlink(missing_ok=True)  # a journal left by a deleted registry must not replay onto this one
-        _restore_file(db_src, m["database"], identity, dbp)
+        os.replace(part, dbp)
     else:
         _restore_pg(target, db_src, m["database"], identity)
-    # 3. the store: every file the restored registry refers to
-    wanted = {f"{POOL}/{sha[:2]}/{sha[2:4]}/{sha}.{ext}.age" for sha, ext in _stored_files(
-        target, _sqlite_path(target) if kind == "sqlite" else None)}
-    n = 0
-    for e in m["files"]:
-        if e["path"] not in wanted:
-            continue
-        rel = e["path"][len(POOL) + 1:-len(".age")]
-        _restore_file(dest / e["path"], e, identity, target.store_dir / rel)
-        n += 1
+        # pg_dump's snapshot may predate files the manifest lists (it was taken first): drop those
+        wanted = {f"{sha}.{ext}" for sha, ext in _stored_files(target, None)}
+        for e in m["files"]:
+            name = e["path"].rsplit("/", 1)[-1][:-len(".age")]
+            if name not in wanted:
+                (target.store_dir / e["path"][len(POOL) + 1:-len(".age")]).unlink(missing_ok=True)
+                n -= 1
     target.ensure_dirs()
     return RestoreResult(set=set_path.name, home=str(home), documents=m["documents"], files=n, external=external,
                          kept_apart=m["config"].get("kept_apart", []))
