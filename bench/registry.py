@@ -178,7 +178,7 @@ def serve(url: str, home: str, port: int) -> None:
 
     from registry.db import Database
     from sohoa.config import load_settings
-    from sohoa.web import create_app
+    from sohoa.web.app import create_app
 
     settings = load_settings(home, env={}, database_url=url)
     settings.ensure_dirs()

@@ -136,7 +136,7 @@ def main() -> int:
     from registry.db import Database
     from registry.staff import add_staff
     from sohoa.config import load_settings
-    from sohoa.web import create_app
+    from sohoa.web.app import create_app
 
     home = Path(tempfile.mkdtemp(prefix="sohoa-bench-web-"))
     env = {"SOHOA_DATABASE_URL": args.pg_url} if args.backend == "postgres" else {}

@@ -1,4 +1,4 @@
-"""registry/ — the system of record (spec §3): SQLAlchemy 2.0 models, Alembic migrations, the
+"""registry/ — the system of record (the spec's registry model): SQLAlchemy 2.0 models, Alembic migrations, the
 content-addressed store, and the operations on them. No HTTP, and nothing above it is imported.
 
 Public face (callers use these names, or the listed modules as namespaces)::
@@ -14,9 +14,10 @@ Public face (callers use these names, or the listed modules as namespaces)::
     indicators  the province's figures;  shapes  one JSON builder per entity
     auth        API clients and scoped tokens;  staff  web accounts;  integrity  store check
     codes       dossier codes and the receipt's QR payload;  models  the typed ORM models
-    subjects    whose a document is (the ID numbers it names);  identity  ID / tax code / date checks
+    subjects    whose a document is (the ID numbers it names);  units  the office's units, who sees what
     components  the state of each required component;  metadata  document metadata and validity
-    verifier    the identity check at intake (pluggable);  errors  the registry's typed refusals
+    population  the identity check at intake (pluggable);  errors  the registry's typed refusals
+    (the identifier rules themselves — ID numbers, tax codes, dates — are ``vocab.identifiers``)
 """
 from registry.db import Database
 from registry.intake import FieldRead, Incoming, IntakeTx, Lookup, Placement, Recorded
@@ -24,4 +25,4 @@ from registry.store import Store
 
 __all__ = ["Database", "Store", "Incoming", "FieldRead", "IntakeTx", "Lookup", "Placement", "Recorded",
            "service", "reuse", "lifecycle", "outbox", "indicators", "shapes", "auth", "staff", "integrity",
-           "codes", "models", "subjects", "identity", "components", "metadata", "verifier", "errors"]
+           "codes", "models", "subjects", "units", "components", "metadata", "population", "errors"]

@@ -8,7 +8,7 @@ from typing import Any
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from vocab.errors import Unavailable
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+# revision ids of earlier releases → the same revisions' ids since they are numbered in their order
+RENAMED_REVISIONS = {"0004_staff": "0003_staff", "0005_merge": "0004_merge", "0008_sync": "0005_sync",
+                     "0010_ingest": "0007_ingest", "0009_signing": "0008_certification", "0007_web": "0009_web"}
 
 
 def make_engine(url: str, **kw) -> Engine:
@@ -70,9 +73,17 @@ class Database:
         return cfg
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision (``alembic upgrade head``; the history is linear)."""
+        """Bring the schema to the newest revision (``alembic upgrade head``; the history is linear).
+
+        A registry made by a release before the revisions were renumbered in their order holds an
+        old revision id: it is renamed to the same revision's new id first (the schema is the same)."""
         from alembic import command
 
+        if self.is_initialised():
+            with self.engine.begin() as conn:
+                for old, new in RENAMED_REVISIONS.items():
+                    conn.execute(text("UPDATE alembic_version SET version_num = :new WHERE version_num = :old"),
+                                 {"new": new, "old": old})
         command.upgrade(self.alembic_config(), "head")
 
     @property

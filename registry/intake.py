@@ -3,7 +3,7 @@ attach it to the dossier a route found (or leave it for staff).
 
 The job hands plain dataclasses (:class:`Incoming`) and calls an :class:`IntakeTx` inside the unit
 of work the journal opens for the batch, so the documents, their components and the journal's
-"done" all commit together. Routing rules live above (``sohoa.routes``): they ask this module's
+"done" all commit together. Routing rules live above (``sohoa.jobs.routes``): they ask this module's
 :class:`Lookup` questions and never touch SQL.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import service
-from registry.identity import PID_FIELDS  # noqa: F401  (re-exported: the ID fields a document may carry)
+from vocab.identifiers import PID_FIELDS  # noqa: F401  (re-exported: the ID fields a document may carry)
 from registry.models import Document, Dossier
 from registry.store import Store
 from registry.subjects import named_pids, owners

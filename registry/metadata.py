@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from registry.identity import EXPIRY_FIELDS, PERMANENT_WORDS, parse_date
+from vocab.identifiers import EXPIRY_FIELDS, PERMANENT_WORDS, parse_date
 from vocab.text import fold, fold_keep, nfc
 
 __all__ = ["METADATA_KEYS", "METADATA_LABELS", "EXPIRY_FIELDS", "PERMANENT", "extract_metadata", "valid_until",

@@ -298,6 +298,17 @@ class AuditEvent(Base):
 
 
 
+class Unit(Base):
+    """A unit of the office (đơn vị): a commune's one-stop counter, a district or province office.
+    Staff belong to one; a dossier is held by one (``Dossier.unit`` is its code)."""
+
+    __tablename__ = "units"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)  # e.g. 000.00.01.H29
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16), default="commune")  # commune | district | province
+    parent_code: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+
+
 class Staff(Base):
     """A counter clerk, certifying officer or manager who signs in to the web UI."""
 
@@ -309,6 +320,7 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    unit_code: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # None: the office's own unit
 
 
 class DocumentSubject(Base):

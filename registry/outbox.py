@@ -4,12 +4,12 @@ change is never committed without its event and an event never exists without it
 
 Each event belongs to one dossier and carries a per-dossier sequence number ``seq``; its
 idempotency key ``<dossier code>/<seq>`` is what the portal deduplicates on. The sync worker
-(``sohoa.sync``) sends the events of a dossier strictly in ``seq`` order: event n+1 only after
+(``sohoa.jobs.sync``) sends the events of a dossier strictly in ``seq`` order: event n+1 only after
 the portal acknowledged event n. States: ``pending`` → ``acknowledged``, or ``failed`` (dead
 letter) after too many failed attempts, until ``sohoa sync retry`` makes it pending again.
 
 Payloads are sohoa's own shapes (ISO 8601 times with the +07:00 offset); the portal client maps
-them to the portal's fields (``sohoa.portal.to_portal``).
+them to the portal's fields (``sohoa.jobs.portal.to_portal``).
 """
 from __future__ import annotations
 

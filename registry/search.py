@@ -19,13 +19,13 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
-from registry.models import Component, Document, Dossier, Subject
+from registry.models import Component, Document, Dossier, Procedure, Subject
 from vocab.clock import VN_TZ, utcnow
 from vocab.kinds import DossierStatus
 from vocab.text import fold, fold_keep, nfc
 
 __all__ = ["DossierFilter", "Page", "SORTS", "list_dossiers", "search", "matching_documents", "SearchResult", "DocumentHit",
-           "create_fulltext", "drop_fulltext", "fts_query", "snippet"]
+           "fts_query", "snippet"]
 
 # sort key → (column, descending first)
 SORTS: dict[str, tuple[Any, bool]] = {
@@ -208,35 +208,13 @@ def search(s: Session, q: str, *, page: int = 1, per_page: int = 25, doc_limit: 
                         documents=matching_documents(s, q, limit=doc_limit))
 
 
-# -- the index itself (migration 0007_web) -------------------------------------------------------
+# -- the choices a dossier list offers -------------------------------------------------------------
 
-_SQLITE_DDL = [
-    "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(text_folded, content='documents', "
-    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER IF NOT EXISTS documents_fts_ai AFTER INSERT ON documents BEGIN "
-    "INSERT INTO documents_fts(rowid, text_folded) VALUES (new.id, new.text_folded); END",
-    "CREATE TRIGGER IF NOT EXISTS documents_fts_ad AFTER DELETE ON documents BEGIN "
-    "INSERT INTO documents_fts(documents_fts, rowid, text_folded) VALUES ('delete', old.id, old.text_folded); END",
-    "CREATE TRIGGER IF NOT EXISTS documents_fts_au AFTER UPDATE OF text_folded ON documents BEGIN "
-    "INSERT INTO documents_fts(documents_fts, rowid, text_folded) VALUES ('delete', old.id, old.text_folded); "
-    "INSERT INTO documents_fts(rowid, text_folded) VALUES (new.id, new.text_folded); END",
-    "INSERT INTO documents_fts(documents_fts) VALUES ('rebuild')",
-]
+def procedures(s: Session) -> list[Procedure]:
+    """Every procedure of the catalogue, by code."""
+    return list(s.scalars(select(Procedure).order_by(Procedure.code)))
 
 
-def create_fulltext(conn: Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        for stmt in _SQLITE_DDL:
-            conn.exec_driver_sql(stmt)
-    elif conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_documents_fulltext ON documents "
-                             "USING gin (to_tsvector('simple', text_folded))")
-
-
-def drop_fulltext(conn: Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        for t in ("documents_fts_ai", "documents_fts_ad", "documents_fts_au"):
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {t}")
-        conn.exec_driver_sql("DROP TABLE IF EXISTS documents_fts")
-    elif conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_documents_fulltext")
+def dossier_units(s: Session) -> list[str]:
+    """The units that have dossiers, by code."""
+    return [x for x, in s.execute(select(Dossier.unit).distinct().order_by(Dossier.unit)) if x]

@@ -14,7 +14,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import identity, metadata, outbox
+from vocab import identifiers
+from registry import metadata, outbox
 from registry.codes import format_dossier_code
 from registry.components import (  # noqa: F401  (ComponentState, component_states, labels: re-exported)
     EXEMPT_REASONS,
@@ -38,7 +39,7 @@ from registry.models import (
     Subject,
 )
 from registry.subjects import named_pids, names_in_text, owners
-from registry.verifier import NoVerifier, check_identity
+from registry.population import NoVerifier, check_identity
 from vocab.clock import VN_TZ, local, utcnow
 from vocab.errors import Conflict, Invalid, NotFound
 from vocab.kinds import DOC_TYPES, OPEN_STATUSES
@@ -204,14 +205,14 @@ def open_dossier(s: Session, *, procedure: str, subject: str, name: str | None =
                  agency: str, channel: str = "counter", actor: str, verifier=None,
                  now: dt.datetime | None = None) -> Dossier:
     """Open a dossier at the counter: create it, check the applicant's identity with ``verifier``
-    (registry.verifier; its answer is stored with the dossier, the call audited) and audit the opening."""
-    if birth_date and identity.parse_date(birth_date) is None:
+    (registry.population; its answer is stored with the dossier, the call audited) and audit the opening."""
+    if birth_date and identifiers.parse_date(birth_date) is None:
         raise InvalidField("Ngày sinh phải viết dạng dd/mm/yyyy.", field="ngay_sinh", problems=["date_format"])
     if birth_date and subject_kind(subject.strip()) == "citizen":
-        probs = identity.pid_problems(subject.strip(), birth_date=birth_date)
+        probs = identifiers.pid_problems(subject.strip(), birth_date=birth_date)
         if probs:
             raise InvalidField("Số định danh không hợp lệ: "
-                               + "; ".join(identity.PROBLEM_MESSAGES[p] for p in probs) + ".",
+                               + "; ".join(identifiers.PROBLEM_MESSAGES[p] for p in probs) + ".",
                                field="so_dinh_danh", problems=probs)
     d = create_dossier(s, procedure=procedure, subject=subject, name=name, agency=agency, channel=channel,
                        created_by=actor, now=now)
@@ -313,7 +314,7 @@ def label_document(s: Session, doc: Document, *, source: str = "fields", create:
                "so_dinh_danh_vo": doc.fields.get("ho_ten_vo")} if doc.fields else {}
     linked = []
     for pid in pids:
-        field = next((k for k in identity.PID_FIELDS if (doc.fields or {}).get(k) == pid), "so_dinh_danh")
+        field = next((k for k in identifiers.PID_FIELDS if (doc.fields or {}).get(k) == pid), "so_dinh_danh")
         subj = (get_or_create_subject(s, pid, name_of.get(field)) if create
                 else s.scalar(select(Subject).where(Subject.identifier == pid)))
         if subj is not None:
@@ -419,7 +420,7 @@ def _state_for(s: Session, doc: Document, d: Dossier) -> str:
 
 def _field_error(problems: dict[str, list[str]]) -> InvalidField:
     name, probs = next(iter(problems.items()))
-    text = "; ".join(identity.PROBLEM_MESSAGES.get(p, p) for p in probs)
+    text = "; ".join(identifiers.PROBLEM_MESSAGES.get(p, p) for p in probs)
     return InvalidField(f"Giá trị trường {name} không hợp lệ: {text}.", field=name, problems=probs)
 
 
@@ -451,7 +452,7 @@ def correct_document(s: Session, document_id: int, *, actor: str, doc_type: str 
     check = set(changed)
     if check & {"ngay_sinh", "gioi_tinh"}:
         check.add("so_dinh_danh")  # the ID number must still agree with the date of birth and sex
-    problems = identity.field_problems(values, sorted(n for n in check if n in values))
+    problems = identifiers.field_problems(values, sorted(n for n in check if n in values))
     if problems:
         raise _field_error(problems)
     meta_values = dict(doc.doc_metadata or {})
@@ -471,7 +472,7 @@ def correct_document(s: Session, document_id: int, *, actor: str, doc_type: str 
             c.doc_type = doc_type
     doc.fields, doc.field_confidences, doc.doc_metadata = values, confs, meta_values
     doc.valid_until = metadata.valid_until(values, meta_values)
-    subjects = _relabel(s, doc, actor) if set(changed) & {*identity.PID_FIELDS, "ngay_sinh"} else None
+    subjects = _relabel(s, doc, actor) if set(changed) & {*identifiers.PID_FIELDS, "ngay_sinh"} else None
     audit(s, actor, "document.correct", subject_id=doc.subject_id, object_type="document", object_id=str(doc.id),
           detail={"before": before, "valid_until": doc.valid_until.isoformat() if doc.valid_until else None,
                   **({"subjects": subjects} if subjects is not None else {})})
@@ -557,3 +558,22 @@ def national_data_component(s: Session, d: Dossier, doc_type: str, *, source: st
     s.flush()
     return comp
 
+
+
+def detach_component(s: Session, d: Dossier, component_id: int, *, reason: str, actor: str) -> None:
+    """Take a component off a dossier that is not yet settled, for a written reason (audited on the
+    dossier and, when a document backed it, on the document: it goes back to the unassigned queue)."""
+    reason = nfc((reason or "").strip())
+    if not reason:
+        raise Invalid("Hãy ghi lý do gỡ thành phần.")
+    c = s.get(Component, component_id)
+    if c is None or c.dossier_id != d.id:
+        raise NotFound("Hồ sơ không có thành phần này.")
+    if d.status in ("completed", "returned"):
+        raise Conflict("Hồ sơ đã giải quyết: không gỡ thành phần được.")
+    audit(s, actor, "dossier.detach", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
+          detail={"document_id": c.document_id, "doc_type": c.doc_type, "origin": c.origin, "reason": reason})
+    if c.document_id:
+        audit(s, actor, "dossier.detach", subject_id=d.subject_id, object_type="document",
+              object_id=str(c.document_id), detail={"dossier": d.code, "reason": reason})
+    s.delete(c)

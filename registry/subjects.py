@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.identity import PID_FIELDS, pid_problems
+from vocab.identifiers import PID_FIELDS, pid_problems
 from vocab.text import fold
 from registry.models import Document, DocumentSubject
 

@@ -105,7 +105,7 @@ def refresh_copy(data: bytes, tsa_url: str, trust: Trust, *, allow_fetching: boo
     from pyhanko.sign import validation
     from pyhanko.sign.signers import PdfTimeStamper
 
-    from signing.engine import _timestamper
+    from signing.signer import _timestamper
 
     reader = PdfFileReader(io.BytesIO(data), strict=False)
     sigs = list(reader.embedded_signatures)

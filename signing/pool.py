@@ -12,7 +12,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from signing.engine import Engine, Profile
+from signing.signer import Engine, Profile
 
 _ENGINE: Engine | None = None
 _SEALER: Engine | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from signing.checks import CertCheck, basic_cert_checks, check_signing_cert
-from signing.engine import Engine, Profile
+from signing.signer import Engine, Profile
 from signing.errors import CertificateRefused
 from signing.keys import KeyRef, load_signer, resolve_secret
 from signing.trust import Trust

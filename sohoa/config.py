@@ -39,7 +39,7 @@ class Settings:
     seal_key: str = ""
     seal_passphrase_file: str = ""
     trust_roots: str = ""  # older name of trust_roots_gov
-    # identity check at intake (registry.verifier): a population-database gateway's URL and bearer
+    # identity check at intake (registry.population): a population-database gateway's URL and bearer
     # token; or identity_verifier = "stub" with identity_stub_file (JSON of known people) for dev
     identity_url: str = ""
     identity_token: str = ""

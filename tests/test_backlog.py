@@ -122,7 +122,7 @@ def test_import_40_results_through_three_sigkills(sohoa, tmp_path):
 def test_manifest_rows_are_checked_and_bad_ones_rejected_with_reasons(tmp_path):
     from openpyxl import Workbook
 
-    from sohoa.backlog import HEADER, plan, read_manifest
+    from sohoa.jobs.backlog import HEADER, plan, read_manifest
     from vocab.errors import Invalid
 
     src = tmp_path / "src"
@@ -236,7 +236,7 @@ def test_manifests_as_office_spreadsheets_write_them(tmp_path):
 
     from openpyxl import Workbook
 
-    from sohoa.backlog import HEADER, read_manifest
+    from sohoa.jobs.backlog import HEADER, read_manifest
     from vocab.errors import Invalid
 
     issuer = "UBND xã Bản Bo"

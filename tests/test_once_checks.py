@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from registry import identity, metadata
+from vocab import identifiers
+from registry import metadata
 from registry.codes import parse_receipt_qr, read_receipt_qr, receipt_qr_payload
 from registry.subjects import named_pids, subject_for_fields
 
@@ -26,33 +27,33 @@ from registry.subjects import named_pids, subject_for_fields
     ("001299012345", None, None, ["pid_future"]),  # born 2099
 ])
 def test_personal_id_structure(pid, dob, sex, problems):
-    assert identity.pid_problems(pid, birth_date=dob, sex=sex, today=dt.date(2026, 11, 24)) == problems
+    assert identifiers.pid_problems(pid, birth_date=dob, sex=sex, today=dt.date(2026, 11, 24)) == problems
 
 
 def test_province_list_is_the_official_one():
-    codes = identity.province_codes()
+    codes = identifiers.province_codes()
     assert len(codes) == 63 and {"001", "079", "096", "012"} <= codes and not {"000", "003", "097", "991"} & codes
-    assert identity.province_name("079123456789") == "Hồ Chí Minh"
+    assert identifiers.province_name("079123456789") == "Hồ Chí Minh"
 
 
 @pytest.mark.parametrize("code, ok", [("0101234567", True), ("0101234567-001", True), ("0101234567001", True),
                                       ("010123456", False), ("0101234567-01", False), ("01012345AB", False)])
 def test_tax_codes(code, ok):
-    assert (identity.tax_code_problems(code) == []) is ok
+    assert (identifiers.tax_code_problems(code) == []) is ok
 
 
 @pytest.mark.parametrize("value, problems", [("01/01/2020", []), ("29/02/2024", []), ("29/02/2023", ["date_invalid"]),
                                              ("1/1/2020", ["date_format"]), ("2020-01-01", ["date_format"]),
                                              ("31/04/2020", ["date_invalid"])])
 def test_dates(value, problems):
-    assert identity.field_problems({"ngay_het_han": value}) == ({"ngay_het_han": problems} if problems else {})
+    assert identifiers.field_problems({"ngay_het_han": value}) == ({"ngay_het_han": problems} if problems else {})
 
 
 def test_field_problems_by_kind():
     fields = {"so_dinh_danh": "001088012345", "ngay_sinh": "07/05/1990", "ma_so_thue": "12345",
               "ho_ten": "abc", "hieu_luc_den": "vĩnh viễn"}
-    assert identity.field_problems(fields) == {"so_dinh_danh": ["pid_dob_mismatch"], "ma_so_thue": ["tax_format"]}
-    assert identity.field_problems(fields, ["ho_ten"]) == {}
+    assert identifiers.field_problems(fields) == {"so_dinh_danh": ["pid_dob_mismatch"], "ma_so_thue": ["tax_format"]}
+    assert identifiers.field_problems(fields, ["ho_ten"]) == {}
 
 
 def test_subject_from_fields_ignores_ids_that_fail_or_were_flagged():

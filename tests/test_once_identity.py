@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from registry.models import IdentityCheck
-from registry.verifier import HttpVerifier, IdentityQuery, StubVerifier
+from registry.population import HttpVerifier, IdentityQuery, StubVerifier
 from tests.once_helpers import Cli, audits, person
 
 AN = person("Nguyễn Văn An", 1988)
@@ -63,7 +63,7 @@ def test_dossier_create_checks_the_birth_date_it_is_given(home, db):
 
 
 class _Gateway(BaseHTTPRequestHandler):
-    """A population-database gateway as the HTTP verifier expects one (see registry.verifier)."""
+    """A population-database gateway as the HTTP verifier expects one (see registry.population)."""
 
     token = ""
     seen: list[dict] = []

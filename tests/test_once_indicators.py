@@ -99,7 +99,7 @@ def test_indicator_figures_match_a_hand_count(home, db, settings):
     # the same figures from the command line and from the API (overdue counts on today's date)
     args = ("--from", "2026-11-02", "--to", "2026-11-06", "--unit", UNIT)
     cli = Cli(home).ok("report", *args)[0]
-    from sohoa.web import create_app
+    from sohoa.web.app import create_app
 
     with ServerThread(create_app(settings, db)) as srv:
         r = httpx.get(srv.url + "/api/v1/indicators", params={"from": "2026-11-02", "to": "2026-11-06", "unit": UNIT},

@@ -9,7 +9,7 @@ import pytest
 
 from registry import indicators, lifecycle, service
 from registry.models import Dossier
-from sohoa.slips import apology_pdf
+from sohoa.papers.slips import apology_pdf
 from tests.once_helpers import Cli, audits, person
 from vocab.clock import VN_TZ
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ocr.types import PageResult
-from sohoa.pipeline import PageRef, split_documents
+from sohoa.jobs.inbox import PageRef, split_documents
 
 CODE = "000.00.01.H29-261123-0007"
 

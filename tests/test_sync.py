@@ -80,7 +80,7 @@ def drive_dossier(db, i: int, tmp: Path, results: dict[int, int], scans: dict[in
     """One dossier through a lifecycle chosen by i % 5; five dossiers share a subject."""
     from registry import lifecycle, outbox, service
     from registry.reuse import reuse_into_dossier
-    from sohoa.slips import apology_pdf
+    from sohoa.papers.slips import apology_pdf
 
     with db.session() as s:
         d = service.create_dossier(s, procedure="1.001193", subject=_pid(i // 5), name="Nguyễn Văn An",
@@ -256,7 +256,7 @@ def test_outbox_rows_live_and_die_with_their_change(db):
 
 def test_portal_field_mapping():
     from registry.outbox import Pending
-    from sohoa.portal import STATUS_CODES, portal_time, to_portal
+    from sohoa.jobs.portal import STATUS_CODES, portal_time, to_portal
 
     assert portal_time("2026-11-24T17:05:09+00:00") == "20261125000509"  # Vietnam time, yyyyMMddHHmmss
     assert portal_time("2026-11-24") == "20261124000000"

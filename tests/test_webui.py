@@ -30,7 +30,7 @@ def _free_port() -> int:
 def server(settings, db):
     import uvicorn
 
-    from sohoa.web import create_app
+    from sohoa.web.app import create_app
 
     app = create_app(settings, db)
     port = _free_port()
@@ -152,7 +152,7 @@ def test_public_verify_page_for_a_certified_copy(tmp_path):
 
     import uvicorn
 
-    from sohoa.web import create_app
+    from sohoa.web.app import create_app
 
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_level="warning"))

@@ -21,7 +21,7 @@ PW = "mật-khẩu-dài"
 
 
 def _app(settings, db):
-    from sohoa.web import create_app
+    from sohoa.web.app import create_app
 
     return TestClient(create_app(settings, db))
 

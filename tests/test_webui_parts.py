@@ -237,7 +237,7 @@ def _three_pages(s, store) -> Document:
 
 
 def test_rotate_split_merge_and_move_pages(db, settings):
-    from sohoa.webui import pageops
+    from sohoa.web import pageops
 
     store = Store(settings.store_dir)
     with db.session() as s:
@@ -264,7 +264,7 @@ def test_rotate_split_merge_and_move_pages(db, settings):
 
 @pytest.fixture
 def client(settings, db):
-    from sohoa.web import create_app
+    from sohoa.web.app import create_app
 
     with db.session() as s:
         add_staff(s, "clerk1", PW, name="Lò Thị Hạnh", role="clerk")

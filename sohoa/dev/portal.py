@@ -1,6 +1,6 @@
 """A fake national portal for tests and dev (``sohoa dev portal --port N [--fail-rate R]``).
 
-It speaks what :class:`sohoa.portal.HttpPortalClient` speaks: ``POST`` (any path) with
+It speaks what :class:`sohoa.jobs.portal.HttpPortalClient` speaks: ``POST`` (any path) with
 ``{"events": [...]}``, each event carrying its ``IdempotencyKey``; it records each key once, in
 the order it first accepted them, and answers ``{"acks": [{"key", "status"}]}``. ``GET /received``
 returns what it recorded (``events``, in order) and counters. The real portal cannot exist here:

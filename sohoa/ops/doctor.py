@@ -265,7 +265,7 @@ def check_clock(st: Settings, probe: dict) -> Result:
 
 
 def check_portal(st: Settings) -> Result:
-    from sohoa.portal import PortalError, client_from_settings
+    from sohoa.jobs.portal import PortalError, client_from_settings
 
     client = client_from_settings(st)
     if client is None:

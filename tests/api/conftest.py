@@ -40,7 +40,7 @@ def env(db_url, tmp_path_factory):
     from registry.service import seed_procedures
     from registry.store import Store
     from sohoa.config import load_settings
-    from sohoa.web import create_app
+    from sohoa.web.app import create_app
 
     home: Path = tmp_path_factory.mktemp("home")
     settings = load_settings(home, env={}, database_url=db_url)

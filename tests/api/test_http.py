@@ -214,7 +214,7 @@ def test_revoked_client_is_refused(env, world):
 
 
 def test_personal_ids_never_logged(env, world, caplog):
-    from sohoa.web import RedactPids
+    from sohoa.web.app import RedactPids
 
     caplog.set_level(logging.INFO)
     handler_records = []
@@ -225,14 +225,14 @@ def test_personal_ids_never_logged(env, world, caplog):
 
     grab = Grab()
     grab.addFilter(RedactPids())
-    loggers = [logging.getLogger(n) for n in ("uvicorn.access", "sohoa.api")]
+    loggers = [logging.getLogger(n) for n in ("uvicorn.access", "sohoa.api.v1")]
     for lg in loggers:
         lg.addHandler(grab)
         lg.setLevel(logging.INFO)
     try:
         with env.client("reuse_read") as c:
             c.post("/api/v1/subjects/documents", json={"subject_id": world["pid"]})
-        logging.getLogger("sohoa.api").info("lookup for %s", world["pid"])
+        logging.getLogger("sohoa.api.v1").info("lookup for %s", world["pid"])
     finally:
         for lg in loggers:
             lg.removeHandler(grab)

@@ -15,7 +15,7 @@ from ingest.watcher import Candidate
 from registry.models import Document, IngestEntry
 from registry.store import Store
 from sohoa.config import with_overrides
-from sohoa.pipeline import JobContext, process_batch
+from sohoa.jobs.inbox import JobContext, process_batch
 from tests.robustness.robust_fixtures import SANS, chattr
 
 

@@ -236,7 +236,7 @@ def test_certify_a_sealed_original(make_settings, sign_db, put_doc, officer_id, 
     """Originals stored by the pipeline carry the organisation seal; the certification signature
     must come first, so the copy is made from the unsigned revision (then sealed again)."""
     from signing import Certifier, Sealer, verify_pdf
-    from signing.engine import strip_signatures, unsigned_base
+    from signing.signer import strip_signatures, unsigned_base
 
     s = make_settings(seal_key=str(tpki.seal.p12_path))
     sealed = Sealer.from_settings(s).seal(scan_pdf)

@@ -41,7 +41,7 @@ def test_revocation_unreachable_is_a_warning(tmp_path, scan_pdf):
     and verification says the revocation status could not be checked."""
     from signing import Trust, verify_pdf
     from signing.checks import check_signing_cert
-    from signing.engine import Engine, Profile
+    from signing.signer import Engine, Profile
     from sohoa.dev.testpki import make_test_pki
 
     t = make_test_pki(tmp_path / "pki", serve=False)  # nothing listens on the CRL URL

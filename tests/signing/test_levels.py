@@ -60,7 +60,7 @@ def test_signature_space_is_measured_from_the_chain(tpki, scan_pdf, trust):
 
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    from signing.engine import Engine, Profile
+    from signing.signer import Engine, Profile
     from signing.stamp import StampInfo
 
     big = tpki.issue("bigchain", "Nguyễn Văn Dài", title="Phó Chủ tịch UBND xã", org="UBND xã Tân Phú " * 8,

@@ -130,7 +130,7 @@ def test_dev_pki_published_by_the_web_app(tmp_path):
     from registry.db import Database
     from sohoa.config import load_settings
     from sohoa.dev.pki import setup_dev_pki
-    from sohoa.web import create_app
+    from sohoa.web.app import create_app
 
     s = load_settings(tmp_path, env={}, web_port=8099)
     s.ensure_dirs()

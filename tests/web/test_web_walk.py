@@ -18,7 +18,7 @@ from registry.store import Store
 from sohoa import i18n
 from sohoa.dev import samples
 from sohoa.config import load_settings
-from sohoa.slips import apology_pdf
+from sohoa.papers.slips import apology_pdf
 from vocab.kinds import DOC_TYPES, DossierStatus, EntryState, Origin
 from vocab.text import fold
 from webtest_helpers import new_page, shot, sign_in

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_once"
-down_revision = "0008_sync"  # after the portal-sync revision already on main
+down_revision = "0005_sync"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,95 @@
+"""The manager's pages: the indicators a province is judged by, per unit and period, as a table and
+a chart (server-side SVG: no script, prints as it shows), and the late dossiers."""
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+
+from registry import backlog, indicators, lifecycle
+from registry.models import Dossier
+from registry.search import DossierFilter, list_dossiers
+from sohoa.i18n import parse_date
+from sohoa.web.base import MANAGER, Principal, Web
+from vocab.clock import vn_today
+
+# the rates shown, in order: (key in indicators.compute, label, colour)
+SERIES = (("digitized_rate", "Hồ sơ được số hóa", "#1f6fb2"),
+          ("reuse_rate", "Thành phần được dùng lại", "#2e7d32"),
+          ("electronic_result_rate", "Kết quả điện tử", "#8e44ad"),
+          ("on_time_rate", "Giải quyết đúng hạn", "#c0392b"))
+
+
+# Decision 766/QĐ-TTg figures shown in the table besides the charted rates: (key, label)
+TABLE_EXTRA = (("with_national_store_components_rate", "Thành phần lấy từ Kho dữ liệu quốc gia"),
+               ("resolved_rate", "Đã giải quyết"),
+               ("resolved_with_digitized_result_rate", "Giải quyết có kết quả số hóa"))
+
+
+def months(d1: dt.date, d2: dt.date, limit: int = 12) -> list[tuple[dt.date, dt.date]]:
+    out = []
+    cur = d1.replace(day=1)
+    while cur <= d2 and len(out) < limit:
+        nxt = (cur.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        out.append((max(cur, d1), min(nxt - dt.timedelta(days=1), d2)))
+        cur = nxt
+    return out
+
+
+def chart(groups: list[tuple[str, dict]], width: int = 880, height: int = 260) -> dict:
+    """Geometry of a grouped bar chart of the four rates (0–100%) per group."""
+    left, bottom, top = 44, 34, 12
+    plot_h = height - bottom - top
+    gw = (width - left - 10) / max(1, len(groups))
+    bw = min(26.0, gw * 0.8 / len(SERIES))
+    bars, labels = [], []
+    for gi, (name, ind) in enumerate(groups):
+        x0 = left + gi * gw + (gw - bw * len(SERIES)) / 2
+        labels.append({"x": left + gi * gw + gw / 2, "text": name})
+        for si, (key, title, colour) in enumerate(SERIES):
+            v = ind.get(key)
+            h = 0 if v is None else plot_h * float(v)
+            bars.append({"x": round(x0 + si * bw, 1), "y": round(top + plot_h - h, 1), "w": round(bw - 2, 1),
+                         "h": round(h, 1), "colour": colour,
+                         "title": f"{name} — {title}: " + ("không có dữ liệu" if v is None else f"{100 * v:.0f}%")})
+    grid = [{"y": round(top + plot_h * (1 - p / 100), 1), "text": f"{p}%"} for p in (0, 25, 50, 75, 100)]
+    return {"width": width, "height": height, "bars": bars, "labels": labels, "grid": grid, "left": left,
+            "base": top + plot_h, "series": SERIES}
+
+
+def router(web: Web) -> APIRouter:
+    r = APIRouter(include_in_schema=False, dependencies=[Depends(Web.csrf_guard)])
+    manager = Depends(web.require(MANAGER))
+
+    @r.get("/dashboard")
+    def dashboard(request: Request, date_from: str = "", date_to: str = "", unit: str = "", u: Principal = manager):
+        today = vn_today()
+        d2 = parse_date(date_to) or today
+        d1 = parse_date(date_from) or (d2.replace(day=1) - dt.timedelta(days=150)).replace(day=1)
+        with web.db.session() as s:
+            lifecycle.refresh_late(s)
+            units = [x for x, in s.execute(select(Dossier.unit).distinct().order_by(Dossier.unit)) if x]
+            total = indicators.compute(s, d1, d2, unit or None)
+            per_unit = [(x, indicators.compute(s, d1, d2, x)) for x in units] if not unit else []
+            per_month = [(f"{a:%m/%Y}", indicators.compute(s, a, b, unit or None)) for a, b in months(d1, d2)]
+            backlog_status = backlog.status(s)
+            web.audit(s, u, "indicators.read", detail={"from": d1.isoformat(), "to": d2.isoformat(), "unit": unit})
+        return web.page(request, "dashboard.html", total=total, per_unit=per_unit, per_month=per_month,
+                        chart=chart(per_month), units=units, unit=unit, date_from=d1, date_to=d2, series=SERIES,
+                        extra=TABLE_EXTRA,
+                        backlog=backlog_status)
+
+    @r.get("/late")
+    def late(request: Request, page: int = 1, unit: str = "", u: Principal = manager):
+        with web.db.session() as s:
+            lifecycle.refresh_late(s)
+            pg = list_dossiers(s, DossierFilter(late=True, unit=unit or None), sort="due", desc=False, page=page)
+            rows = [{"code": d.code, "subject_name": d.subject.name, "subject": d.subject.identifier,
+                     "procedure": d.procedure_code, "procedure_name": d.procedure.name, "status": d.status,
+                     "received_at": d.received_at, "due_at": d.due_at, "unit": d.unit,
+                     "apology": bool(d.apology_ref)} for d in pg.items]
+            web.audit(s, u, "dossier.list", detail={"late": True, "page": page})
+        return web.page(request, "late.html", rows=rows, pg=pg, unit=unit)
+
+    return r

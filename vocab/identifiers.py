@@ -1,0 +1,162 @@
+"""Structure checks of the identifiers a document carries, and the dates it prints.
+
+Personal ID number (số định danh cá nhân, Decree 137/2015 Art. 7; spec §4): 12 digits =
+3-digit province code of the birth registration (the official list in
+``vocab/data/province_codes.json``) + 1 digit for century and sex (0/1 male/female born
+1900–1999, 2/3 2000–2099, 4/5 2100–2199, 6/7 2200–2299, 8/9 2300–2399) + the last 2 digits of the
+birth year + 6 digits.
+
+Tax code (mã số thuế): 10 digits, or 10 digits and a 3-digit branch ``-NNN`` (also written as 13
+digits without the dash).
+
+Dates are written ``dd/mm/yyyy`` and must be real calendar days.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+
+from vocab.text import fold
+
+__all__ = ["province_codes", "province_name", "pid_problems", "birth_year_of_pid", "sex_of_pid",
+           "tax_code_problems", "date_problems", "parse_date", "field_problems", "PROBLEM_MESSAGES",
+           "PID_FIELDS", "TAX_FIELDS", "EXPIRY_FIELDS", "PERMANENT_WORDS"]
+
+# field names (spec §4 and the document metadata) and the check each one gets
+PID_FIELDS = ("so_dinh_danh", "so_dinh_danh_chong", "so_dinh_danh_vo")
+TAX_FIELDS = ("ma_so_thue", "ma_so_doanh_nghiep")
+DATE_SUFFIXES = ("ngay_",)  # ngay_sinh, ngay_het_han, ngay_chet, ngay_cap, ngay_ban_hanh, …
+DATE_FIELDS = ("hieu_luc_den", "co_gia_tri_den")
+EXPIRY_FIELDS = ("ngay_het_han", "co_gia_tri_den", "hieu_luc_den")  # a date, or "không thời hạn" / "vĩnh viễn"
+
+_PID = re.compile(r"^\d{12}$")
+_TAX = re.compile(r"^\d{10}(?:-?\d{3})?$")
+_DATE = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
+
+PROBLEM_MESSAGES = {
+    "pid_format": "số định danh cá nhân phải gồm đúng 12 chữ số",
+    "pid_province": "3 chữ số đầu không phải mã tỉnh, thành phố nào trong danh mục chính thức",
+    "pid_dob_mismatch": "chữ số thế kỷ và năm sinh trong số định danh không khớp với ngày sinh",
+    "pid_sex_mismatch": "chữ số giới tính trong số định danh không khớp với giới tính",
+    "pid_future": "năm sinh suy ra từ số định danh ở tương lai",
+    "tax_format": "mã số thuế gồm 10 chữ số, hoặc 10 chữ số và mã chi nhánh -NNN (13 chữ số)",
+    "date_format": "ngày phải viết dạng dd/mm/yyyy",
+    "date_invalid": "không có ngày này trong lịch",
+}
+
+
+@lru_cache(maxsize=1)
+def _provinces() -> dict[str, str]:
+    data = json.loads(resources.files("vocab").joinpath("data/province_codes.json").read_text("utf-8"))
+    return dict(data["codes"])
+
+
+def province_codes() -> frozenset[str]:
+    """The official 3-digit province codes of personal ID numbers."""
+    return frozenset(_provinces())
+
+
+def province_name(pid: str) -> str | None:
+    return _provinces().get((pid or "")[:3])
+
+
+def birth_year_of_pid(pid: str) -> int:
+    """The birth year a well-formed personal ID number encodes (century digit + two year digits)."""
+    return 1900 + 100 * (int(pid[3]) // 2) + int(pid[4:6])
+
+
+def sex_of_pid(pid: str) -> str:
+    """'Nam' or 'Nữ', from the century/sex digit (even = male, odd = female)."""
+    return "Nam" if int(pid[3]) % 2 == 0 else "Nữ"
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    """A ``dd/mm/yyyy`` date, or None when the text is not one (or not a real day)."""
+    m = _DATE.match((value or "").strip())
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    except ValueError:
+        return None
+
+
+def date_problems(value: str) -> list[str]:
+    v = (value or "").strip()
+    m = _DATE.match(v)
+    if not m:
+        return ["date_format"]
+    return [] if parse_date(v) else ["date_invalid"]
+
+
+def _sex_key(sex: str | None) -> str | None:
+    f = fold(sex or "")
+    if f in ("nam", "male", "m"):
+        return "Nam"
+    if f in ("nu", "female", "f"):
+        return "Nữ"
+    return None
+
+
+def pid_problems(pid: str, *, birth_date: str | dt.date | None = None, sex: str | None = None,
+                 today: dt.date | None = None) -> list[str]:
+    """Problems with a personal ID number (empty list = well formed and consistent)."""
+    p = (pid or "").strip()
+    if not _PID.match(p):
+        return ["pid_format"]
+    problems = []
+    if p[:3] not in _provinces():
+        problems.append("pid_province")
+    year = birth_year_of_pid(p)
+    if year > (today or dt.date.today()).year:
+        problems.append("pid_future")
+    born = birth_date if isinstance(birth_date, dt.date) else parse_date(birth_date) if birth_date else None
+    if born is None and isinstance(birth_date, str):  # a year alone ("Năm sinh: 1988")
+        m = re.search(r"(\d{4})\s*$", birth_date.strip())
+        born_year = int(m.group(1)) if m else None
+    else:
+        born_year = born.year if born else None
+    if born_year is not None and born_year != year:
+        problems.append("pid_dob_mismatch")
+    s = _sex_key(sex)
+    if s is not None and s != sex_of_pid(p):
+        problems.append("pid_sex_mismatch")
+    return problems
+
+
+def tax_code_problems(code: str) -> list[str]:
+    return [] if _TAX.match((code or "").strip()) else ["tax_format"]
+
+
+def is_date_field(name: str) -> bool:
+    return name.startswith(DATE_SUFFIXES) or name in DATE_FIELDS
+
+
+def field_problems(fields: dict[str, str], names: list[str] | None = None) -> dict[str, list[str]]:
+    """Problems per field for ``names`` (default: every field) of a document's fields, each checked
+    by its kind: personal ID numbers (structure, and against ``ngay_sinh`` / ``gioi_tinh`` of the
+    same document), tax codes, dates. Fields of other kinds are free text."""
+    out: dict[str, list[str]] = {}
+    for name in names if names is not None else list(fields):
+        value = (fields.get(name) or "").strip()
+        if not value:
+            continue
+        if name in PID_FIELDS:
+            own = name == "so_dinh_danh"
+            probs = pid_problems(value, birth_date=fields.get("ngay_sinh") if own else None,
+                                 sex=fields.get("gioi_tinh") if own else None)
+        elif name in TAX_FIELDS:
+            probs = tax_code_problems(value)
+        elif is_date_field(name) and not (name in EXPIRY_FIELDS and fold(value) in PERMANENT_WORDS):
+            probs = date_problems(value)
+        else:
+            probs = []
+        if probs:
+            out[name] = probs
+    return out
+
+
+PERMANENT_WORDS = ("vinh vien", "khong thoi han", "lau dai")
