@@ -103,6 +103,10 @@ def test_incremental_verify_tamper_wrong_key_and_one_set_restore(keyed, tmp_path
     r = fresh.run("restore", str(dest), check=False)
     assert r.returncode != 0 and r.stderr.startswith("sohoa: lỗi: ") and "Traceback" not in r.stderr
     assert not (fresh.home / "sohoa.db").exists()  # stopped before the registry: can be run again
+    data[len(data) // 2] ^= 1  # the disk is repaired (or the file copied back from another backup)
+    obj.write_bytes(bytes(data))
+    fresh.run("restore", str(dest))  # the same home, run again: completes
+    assert json.loads(fresh.run("--json", "check").stdout)["ok"]
     obj.unlink()  # a stored file lost from the backup disk
     gone = json.loads(sohoa.run("--json", "backup", "verify", str(dest), check=False).stdout)
     assert not gone["ok"] and any(e.startswith("thiếu ") and obj.name in e for e in gone["errors"]), gone
