@@ -265,17 +265,21 @@ def check_clock(st: Settings, probe: dict) -> Result:
 
 
 def check_portal(st: Settings) -> Result:
-    from sohoa.jobs.portal import PortalError, client_from_settings
+    """An empty batch with the token: 401/403 is a refused token; another answer says the token
+    passed (a portal may still dislike an empty batch); no answer at all fails."""
+    import httpx
 
-    client = client_from_settings(st)
-    if client is None:
+    if not st.portal_url:
         return Result("portal", "warn", "chưa đặt portal_url: sự kiện chờ trong hàng đợi gửi")
+    headers = {"Authorization": f"Bearer {st.portal_token}"} if st.portal_token else {}
     try:
-        client.send([])
-    except PortalError as exc:
-        return Result("portal", "fail", exc.message)
-    finally:
-        client.close()
+        r = httpx.post(st.portal_url, json={"events": []}, headers=headers, timeout=st.portal_timeout)
+    except httpx.HTTPError as exc:
+        return Result("portal", "fail", f"không kết nối được {st.portal_url} ({type(exc).__name__})")
+    if r.status_code in (401, 403):
+        return Result("portal", "fail", f"Cổng từ chối mã truy cập (HTTP {r.status_code}): kiểm tra SOHOA_PORTAL_TOKEN")
+    if r.status_code >= 500:
+        return Result("portal", "warn", f"Cổng đang lỗi (HTTP {r.status_code}); sự kiện chờ và được gửi lại sau")
     return Result("portal", "ok", f"{st.portal_url} chấp nhận mã truy cập")
 
 
