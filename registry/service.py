@@ -45,8 +45,6 @@ from vocab.errors import Conflict, Invalid, NotFound
 from vocab.kinds import DOC_TYPES, OPEN_STATUSES
 from vocab.text import fold, mask_pid, nfc
 
-_PID = re.compile(r"^[0-9]{12}$")
-_ORG = re.compile(r"^[0-9]{10}(-[0-9]{3})?$")
 
 
 # -- procedures ---------------------------------------------------------------------------------
@@ -99,11 +97,9 @@ def get_procedure(s: Session, code: str) -> Procedure:
 # -- subjects ----------------------------------------------------------------------------------
 
 def subject_kind(identifier: str) -> str:
-    identifier = identifiers.clean_identifier(identifier)
-    if _PID.match(identifier):
-        return "citizen"
-    if _ORG.match(identifier):
-        return "organisation"
+    kind = identifiers.subject_kind(identifiers.clean_identifier(identifier))
+    if kind:
+        return kind
     raise Invalid("chủ thể là số định danh cá nhân 12 chữ số hoặc mã số thuế 10 chữ số (có thể thêm -NNN)")
 
 

@@ -11,6 +11,7 @@ from registry.db import dispose_read_engine
 from sohoa import web as staff_ui
 from sohoa.api.guard import UPLOAD_CAP, ApiGuard
 from sohoa.api.v1 import PREFIX, build_router
+from sohoa.ops.metrics import mount_health
 from vocab.errors import SohoaError
 from vocab.text import RedactPids, redact_pids
 
@@ -46,6 +47,7 @@ def create_app(settings, db) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.include_router(build_router(settings, db))
+    mount_health(app, settings, db)  # /healthz, /readyz, /metrics (sohoa.ops.metrics)
     staff_ui.mount(app, settings, db)  # the staff UI: server-rendered pages at /
     app.add_middleware(ApiGuard, prefix=PREFIX, caps={f"{PREFIX}/verify": UPLOAD_CAP})
     _local_docs(app)

@@ -7,12 +7,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
-from registry import service, shapes
+from registry import pages, service, shapes
 from registry.history import history
 from registry.metadata import METADATA_KEYS, has_metadata
-from registry.subjects import pages_refusal
 from registry.models import CertificationRequest
-from sohoa.web import pageops
+from registry.subjects import pages_refusal
 from sohoa.web.base import CLERK, MANAGER, OFFICER, Principal, Web, load_document, see_other
 from sohoa.web.render import page_png
 from vocab.errors import Conflict, Invalid, NotFound, SohoaError
@@ -123,14 +122,14 @@ def router(web: Web) -> APIRouter:
     @r.post("/documents/{doc_id}/pages/{page}/rotate")
     def rotate(request: Request, doc_id: int, page: int, degrees: int = Form(90), u: Principal = clerk):
         with web.db.session() as s:
-            pageops.rotate(s, web.store, load_document(s, doc_id, u), page, degrees, actor=u.actor, sealer=sealer())
+            pages.rotate(s, web.store, load_document(s, doc_id, u), page, degrees, actor=u.actor, sealer=sealer())
         web.flash(request, f"Đã xoay trang {page}.")
         return see_other(f"/documents/{doc_id}#page-{page}")
 
     @r.post("/documents/{doc_id}/split")
     def split(request: Request, doc_id: int, after: int = Form(...), u: Principal = clerk):
         with web.db.session() as s:
-            new = pageops.split(s, web.store, load_document(s, doc_id, u), after, actor=u.actor, sealer=sealer())
+            new = pages.split(s, web.store, load_document(s, doc_id, u), after, actor=u.actor, sealer=sealer())
             new_id = new.id
         web.flash(request, f"Đã tách các trang sau trang {after} thành văn bản #{new_id} (đang chờ gắn hồ sơ).")
         return see_other(f"/documents/{new_id}")
@@ -141,7 +140,7 @@ def router(web: Web) -> APIRouter:
         with web.db.session() as s:
             doc, src = load_document(s, doc_id, u), load_document(s, other, u)
             same_citizen(s, u, src, doc, override_reason, "merge")
-            pageops.merge(s, web.store, doc, src, actor=u.actor, sealer=sealer())
+            pages.merge(s, web.store, doc, src, actor=u.actor, sealer=sealer())
         web.flash(request, f"Đã gộp văn bản #{other} vào văn bản #{doc_id}.")
         return see_other(f"/documents/{doc_id}")
 
@@ -151,7 +150,7 @@ def router(web: Web) -> APIRouter:
         with web.db.session() as s:
             doc, dest = load_document(s, doc_id, u), load_document(s, target, u)
             same_citizen(s, u, doc, dest, override_reason, "move_page", page=page)
-            pageops.move_page(s, web.store, doc, page, dest, actor=u.actor, sealer=sealer())
+            pages.move_page(s, web.store, doc, page, dest, actor=u.actor, sealer=sealer())
         web.flash(request, f"Đã chuyển trang {page} sang văn bản #{target}.")
         return see_other(f"/documents/{doc_id}")
 

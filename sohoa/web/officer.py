@@ -4,7 +4,6 @@ batch (the same ``signing`` call as ``sohoa certify``), downloads, the register 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse
@@ -13,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from registry.models import CertificationRequest, CertifiedCopy, Document, Officer, Staff
 from registry import access
+from signing import remote_wait
 from sohoa.web.base import CLERK, MAX_ID, OFFICER, Principal, Web
 from sohoa.i18n import parse_date
 from vocab.clock import local, utcnow, vn_today
@@ -21,8 +21,10 @@ from vocab.errors import Conflict, Invalid, NotFound
 REFUSAL_CODES = ("erased", "damaged", "confidential", "unlawful", "self_made")
 
 
-def certify_batch(settings, db, officer_id: int, secret: str, document_ids: list[int], copies: int):
-    """Certify through the signing package's public API, as ``sohoa certify`` does."""
+def certify_batch(settings, db, officer_id: int, secret: str, document_ids: list[int], copies: int | dict):
+    """Certify through the signing package's public API, as ``sohoa certify`` does (``copies``:
+    per document). ``secret``: the key's passphrase / PIN, or a remote key's OTP (empty: the
+    officer approves on the phone) — one for the whole batch."""
     from signing import Certifier
 
     with Certifier(settings, db, officer_id, secret=secret.encode(), workers=1) as cert:
@@ -64,7 +66,8 @@ def router(web: Web) -> APIRouter:
             rows, recent = [row(x) for x in pending], [row(x) for x in done]
             for x in rows:
                 x["requested_by"] = names.get(x["requested_by"]) or x["requested_by"]
-            signers = [{"id": o.id, "name": o.name, "title": o.title} for o in officers(s)]
+            signers = [{"id": o.id, "name": o.name, "title": o.title, "wait": remote_wait(o.key_ref)}
+                       for o in officers(s)]
             mine = next((o["id"] for o in signers if o["name"] == u.name), signers[0]["id"] if signers else None)
             access.audit_shown(s, u.actor, "certify.queue", [x.document.subject_id for x in pending + done],
                                pending=len(rows))
@@ -90,7 +93,10 @@ def router(web: Web) -> APIRouter:
             officer_id = 0
         if not ids:
             raise Invalid("Hãy chọn ít nhất một văn bản trong hàng chờ.")
-        if not secret:
+        with web.db.session() as s:
+            signer = s.get(Officer, officer_id)
+            remote = signer is not None and remote_wait(signer.key_ref) is not None
+        if not secret and not remote:  # a remote key without OTP: the officer approves on the phone
             raise Invalid("Hãy nhập mật khẩu (hoặc mã PIN) của khóa ký.")
         ids = [i for i in ids if i <= MAX_ID]
         with web.db.session() as s:  # claim the requests: a second officer's batch cannot take them too
@@ -101,20 +107,19 @@ def router(web: Web) -> APIRouter:
             if claimed != len(ids):
                 s.rollback()
                 raise Conflict("Một số văn bản đã được xử lý hoặc đang được ký. Hãy tải lại hàng chờ.")
-            by_copies: dict[int, list[tuple[int, int]]] = defaultdict(list)
-            for x in s.scalars(select(CertificationRequest).where(CertificationRequest.id.in_(ids))):
-                by_copies[x.copies].append((x.id, x.document_id))
+            items = [(x.id, x.document_id, x.copies) for x in s.scalars(
+                select(CertificationRequest).where(CertificationRequest.id.in_(ids)).order_by(CertificationRequest.id))]
         from signing import SigningError
 
         done: list[tuple[int, object]] = []
         warnings: list[str] = []
         failure = None
         try:
-            for copies, items in by_copies.items():  # one passphrase, the whole batch
-                results, warn = await run_in_threadpool(certify_batch, web.settings, web.db, officer_id, secret,
-                                                        [d for _, d in items], copies)
-                warnings += warn
-                done += [(rid, res) for (rid, _), res in zip(items, results)]
+            # one passphrase / OTP / approval, the whole batch (one signing call, one authorization)
+            results, warn = await run_in_threadpool(certify_batch, web.settings, web.db, officer_id, secret,
+                                                    [d for _, d, _ in items], {d: n for _, d, n in items})
+            warnings += warn
+            done += [(rid, res) for (rid, _, _), res in zip(items, results)]
         except SigningError as exc:  # a wrong passphrase, a refused certificate, a failed signature
             failure = exc.message
         finally:
@@ -130,7 +135,8 @@ def router(web: Web) -> APIRouter:
                           detail={"request": rid, "number": res.number, "book": res.book})
         if failure is not None:
             web.flash(request, f"Không chứng thực được: {failure}"
-                      + (f" (đã chứng thực {len(done)} văn bản trước lỗi)" if done else ""), error=True)
+                      + (f" (đã chứng thực {len(done)} văn bản trước lỗi)" if done else "")
+                      + ". Các văn bản chưa ký vẫn ở trong hàng chờ.", error=True)
             return RedirectResponse("/certify", status_code=303)
         nums = ", ".join(f"số {res.number}" for _, res in done)
         web.flash(request, f"Đã chứng thực {len(done)} văn bản ({nums})."

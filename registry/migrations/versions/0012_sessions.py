@@ -1,13 +1,13 @@
 """staff sessions held on the server (sign-out ends every copy of the cookie)
 
-Revision ID: 0011_sessions
-Revises: 0010_units
+Revision ID: 0012_sessions
+Revises: 0011_backlog_reported
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0011_sessions"
-down_revision = "0010_units"
+revision = "0012_sessions"
+down_revision = "0011_backlog_reported"
 branch_labels = None
 depends_on = None
 
