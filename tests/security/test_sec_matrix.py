@@ -12,7 +12,8 @@ from tests.security.conftest import PW, csrf_of, seed_world
 
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/"), ("GET", "/verify"),
           ("POST", "/verify"), ("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/docs"),
-          ("GET", "/docs/oauth2-redirect")}
+          ("GET", "/docs/oauth2-redirect"),
+          ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}  # probes: aggregate counts, no personal data
 # (method, path) → (roles granted, bound to the unit holding the object in the URL)
 C, O, M, A = "clerk", "officer", "manager", "admin"
 DESIGN: dict[tuple[str, str], tuple[set[str], bool]] = {
