@@ -231,7 +231,7 @@ def identifier_rules(source: str) -> list[str]:
                 out.append("province list")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and PID_CHECKERS.match(node.name):
             out.append(f"def {node.name}")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip("^$") == r"\d{12}":
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip("^$") in (r"\d{12}", "[0-9]{12}"):
             out.append("12-digit pattern")
     return out
 
