@@ -99,3 +99,22 @@ def test_api_docs_load_nothing_from_elsewhere(env):
         assert urls and not [u for u in urls if re.match(r"(https?:)?//", u)], urls
         for u in urls:
             assert c.get(u).status_code == 200, u
+
+
+def test_look_alike_digits_at_the_api(env):
+    """Full-width or Arabic-Indic digits: normalised to the same subject in a lookup, refused in
+    the read header; never a second subject."""
+    (pid, doc), = _people(env, 1)
+    full = "".join(chr(0xFF10 + int(ch)) for ch in pid)
+    arabic = "".join(chr(0x0660 + int(ch)) for ch in pid)
+    with env.client("all") as c:
+        for other in (full, arabic):
+            r = c.post("/api/v1/subjects/documents", json={"subject_id": other})
+            assert r.status_code == 200 and r.json()["subject_id"] == pid
+            assert [d["id"] for d in r.json()["documents"]] == [doc]
+        assert c.get(f"/api/v1/documents/{doc}", headers={"X-Subject-Id": full.encode()}).status_code == 422
+    from registry.models import Subject
+    from sqlalchemy import func, select
+
+    with env.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Subject).where(Subject.identifier.like(f"%{pid[-6:]}"))) == 1
