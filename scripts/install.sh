@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
 debs=(tesseract-ocr tesseract-ocr-vie poppler-utils qpdf ghostscript fonts-noto-core fonts-dejavu-core
-      fonts-liberation2 fonts-freefont-ttf softhsm2 libnss3-tools)
+      fonts-liberation2 fonts-freefont-ttf softhsm2 libnss3-tools samba smbclient)
 [ -n "${SOHOA_EXTRA_DEBS:-}" ] && debs+=(${SOHOA_EXTRA_DEBS})
 need=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done

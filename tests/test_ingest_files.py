@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ingest.files import has_odd_name, is_ignored, looks_complete
+from ingest.files import has_odd_name, held_for_writing, is_ignored, looks_complete
 from ingest.watcher import StabilityTracker, scan_ready
 
 
@@ -107,3 +107,35 @@ def test_problems_are_reported_without_reading(tmp_path):
     assert "symbolic link" in problems["link.pdf"]
     assert "unsupported file type" in problems["notes.docx"]
     assert "not valid UTF-8" in problems[os.fsdecode(b"bad\xffname.jpg")]
+
+
+
+def test_a_file_its_writer_holds_open_is_not_handed_on_at_the_grace(tmp_path):
+    """A scanner on a share that pauses mid-file (the flatbed's "next page?") keeps the file open:
+    half a PDF is not handed on after the grace while a writer holds it open, only once it is
+    closed (or complete); a writer idle past ``open_timeout`` does not hold it back for ever."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    pdf = tmp_path / "whole.pdf"
+    Image.new("L", (50, 50), 200).save(pdf, "PDF")
+    whole = pdf.read_bytes()
+    with open(inbox / "scan.pdf", "wb") as writer:
+        writer.write(whole[:-60])
+        writer.flush()
+        assert held_for_writing(inbox / "scan.pdf")
+        tr = StabilityTracker(quiet=1.0, incomplete_grace=10.0, open_timeout=100.0)
+        assert scan_ready(inbox, tr, now=0.0) == []
+        assert scan_ready(inbox, tr, now=50.0) == []  # past the grace, still open
+        assert [[c.rel for c in b] for b in scan_ready(inbox, tr, now=101.0)] == [["scan.pdf"]]  # idle too long
+        tr = StabilityTracker(quiet=1.0, incomplete_grace=10.0, open_timeout=100.0)
+        scan_ready(inbox, tr, now=0.0)
+        writer.write(whole[-60:])  # the writer finishes: complete, though still open
+        writer.flush()
+        assert scan_ready(inbox, tr, now=1.0) == []
+        assert [[c.rel for c in b] for b in scan_ready(inbox, tr, now=2.5)] == [["scan.pdf"]]
+    assert not held_for_writing(inbox / "scan.pdf")
+    # half a file, closed: handed on at the grace (the decoder then says it is truncated)
+    (inbox / "scan.pdf").write_bytes(whole[:-60])
+    tr = StabilityTracker(quiet=1.0, incomplete_grace=10.0, open_timeout=100.0)
+    assert scan_ready(inbox, tr, now=0.0) == []
+    assert [[c.rel for c in b] for b in scan_ready(inbox, tr, now=11.0)] == [["scan.pdf"]]
