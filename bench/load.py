@@ -58,6 +58,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), whatever else runs on the machine."""
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Recorder:
     def __init__(self) -> None:
         self.times: dict[str, list[float]] = {}
@@ -107,7 +113,7 @@ def staff_pages(rnd: random.Random, codes: list[str], doc_ids: list[int], names:
 
 
 async def run_load(args, base: str, token: str, pids: list[str], codes, doc_ids, names, inbox: Path,
-                   scans: list[Path]) -> tuple[Recorder, Recorder, dict]:
+                   scans: list[Path], server_pid: int) -> tuple[Recorder, Recorder, dict]:
     import httpx
 
     rnd = random.Random(5)
@@ -127,9 +133,11 @@ async def run_load(args, base: str, token: str, pids: list[str], codes, doc_ids,
         for _ in range(3):
             for label, url in staff_pages(rnd, codes, doc_ids, names):
                 await timed(Recorder(), "warm", staff[0].get(url))
+        cpu0 = cpu_seconds(server_pid)
         for i in range(args.unloaded):
             await timed(unloaded, "reuse lookup (API)", api[i % len(api)].post(
                 "/api/v1/subjects/documents", json={"subject_id": rnd.choice(pids)}))
+        stats["cpu_per_lookup"] = (cpu_seconds(server_pid) - cpu0) / max(1, args.unloaded) * 1000
         for _ in range(max(5, args.unloaded // 20)):
             for label, url in staff_pages(rnd, codes, doc_ids, names):
                 await timed(unloaded, label, staff[rnd.randrange(len(staff))].get(url))
@@ -169,9 +177,11 @@ async def run_load(args, base: str, token: str, pids: list[str], codes, doc_ids,
                 await asyncio.sleep(gap)
 
         t0 = time.monotonic()
+        cpu0 = cpu_seconds(server_pid)
         await asyncio.gather(*(api_client(c) for c in api), *(staff_member(c, i) for i, c in enumerate(staff)),
                              feed_inbox())
         stats["elapsed"] = time.monotonic() - t0 - 0.5
+        stats["server_cpu"] = cpu_seconds(server_pid) - cpu0
         stats["late_sends"] = len(slips)
         stats["slip_p99"] = pct(slips, 99) if slips else 0.0
     finally:
@@ -263,7 +273,7 @@ def main(argv=None) -> int:
                 raise SystemExit(f"sohoa run did not start; see {home / 'run.log'}")
             time.sleep(0.3)
         unloaded, loaded, stats = asyncio.run(run_load(args, base, token, pids, codes, doc_ids, names,
-                                                       home / "inbox", scans))
+                                                       home / "inbox", scans, server.pid))
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:  # let the last scans finish, for the ingest line
             with db.session() as s:
@@ -288,6 +298,9 @@ def main(argv=None) -> int:
           f"{args.workers} OCR worker(s); {os.cpu_count()} cores, load average {load1:.2f}/{load5:.2f}")
     print(f"achieved {lookups / stats['elapsed']:.0f} lookups/s; sends later than scheduled: {stats['late_sends']} "
           f"(p99 {stats['slip_p99']:.1f} ms behind)")
+    print(f"server process CPU: {stats['cpu_per_lookup']:.2f} ms per unloaded lookup; under load "
+          f"{stats['server_cpu'] / stats['elapsed']:.2f} cores busy of the {os.cpu_count()} (web, watcher, pipeline; "
+          f"OCR worker processes not counted)")
     print(f"{'endpoint':24} {'unloaded p50':>12} {'p99':>8} {'n':>5} | {'loaded p50':>10} {'p99':>8} {'n':>6} "
           f"{'errors':>6}  goal")
     ok = True
