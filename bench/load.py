@@ -119,7 +119,9 @@ async def run_load(args, base: str, token: str, pids: list[str], codes, doc_ids,
     rnd = random.Random(5)
     unloaded, loaded = Recorder(), Recorder()
     api_headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    # one connection per client; idle ones dropped well before the server's 5 s keep-alive ends, so
+    # a request never races the server closing its connection (a browser retries such a GET)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2.0)
     api = [httpx.AsyncClient(base_url=base, headers=api_headers, timeout=30, limits=limits)
            for _ in range(args.clients)]
     staff = [httpx.AsyncClient(base_url=base, timeout=60, limits=limits) for _ in range(args.staff)]
