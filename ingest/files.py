@@ -143,15 +143,20 @@ def held_for_writing(path: str | os.PathLike) -> bool:
     answer is False: the other rules (quiet period, content, grace) decide alone."""
     import errno
     import fcntl
+    import signal
 
-    setlease = getattr(fcntl, "F_SETLEASE", None)
-    if setlease is None:
+    setlease, setsig = getattr(fcntl, "F_SETLEASE", None), getattr(fcntl, "F_SETSIG", None)
+    if setlease is None or setsig is None:
         return False
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return False
     try:
+        # A writer opening the file during the few microseconds the lease is held breaks it, and
+        # the kernel signals the holder: SIGIO by default, whose default action ends the process.
+        # SIGURG's default action is to ignore it.
+        fcntl.fcntl(fd, setsig, signal.SIGURG)
         fcntl.fcntl(fd, setlease, fcntl.F_RDLCK)
     except OSError as exc:
         return exc.errno == errno.EAGAIN

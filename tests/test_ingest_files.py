@@ -139,3 +139,25 @@ def test_a_file_its_writer_holds_open_is_not_handed_on_at_the_grace(tmp_path):
     tr = StabilityTracker(quiet=1.0, incomplete_grace=10.0, open_timeout=100.0)
     assert scan_ready(inbox, tr, now=0.0) == []
     assert [[c.rel for c in b] for b in scan_ready(inbox, tr, now=11.0)] == [["scan.pdf"]]
+
+
+def test_a_writer_opening_the_file_while_it_is_looked_at_does_not_kill_the_watcher(tmp_path):
+    """The read lease behind held_for_writing is broken when a writer opens the file meanwhile; the
+    kernel then signals the holder (SIGIO by default, which ends a process). Many looks at a file a
+    writer keeps opening: the looking process lives on."""
+    import subprocess
+    import sys
+    import time
+
+    f = tmp_path / "scan.pdf"
+    f.write_bytes(b"%PDF-1.4\n")
+    code = ("import sys, time\nfrom ingest.files import held_for_writing\nt = time.time()\n"
+            "while time.time() - t < 3:\n    held_for_writing(sys.argv[1])\nprint('alive')\n")
+    looker = subprocess.Popen([sys.executable, "-c", code, str(f)], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[1])
+    t0 = time.time()
+    while looker.poll() is None and time.time() - t0 < 3:
+        with open(f, "ab") as fh:  # a writer opening the file again and again
+            fh.write(b"%")
+    out, _ = looker.communicate(timeout=30)
+    assert looker.returncode == 0 and out.strip() == "alive", looker.returncode
