@@ -179,11 +179,12 @@ async def run_load(args, base: str, token: str, pids: list[str], codes, doc_ids,
                 await asyncio.sleep(gap)
 
         t0 = time.monotonic()
-        cpu0 = cpu_seconds(server_pid)
+        cpu0, mine0 = cpu_seconds(server_pid), time.process_time()
         await asyncio.gather(*(api_client(c) for c in api), *(staff_member(c, i) for i, c in enumerate(staff)),
                              feed_inbox())
         stats["elapsed"] = time.monotonic() - t0 - 0.5
         stats["server_cpu"] = cpu_seconds(server_pid) - cpu0
+        stats["client_cpu"] = time.process_time() - mine0
         stats["late_sends"] = len(slips)
         stats["slip_p99"] = pct(slips, 99) if slips else 0.0
     finally:
@@ -302,7 +303,8 @@ def main(argv=None) -> int:
           f"(p99 {stats['slip_p99']:.1f} ms behind)")
     print(f"server process CPU: {stats['cpu_per_lookup']:.2f} ms per unloaded lookup; under load "
           f"{stats['server_cpu'] / stats['elapsed']:.2f} cores busy of the {os.cpu_count()} (web, watcher, pipeline; "
-          f"OCR worker processes not counted)")
+          f"OCR worker processes not counted); the clients (this process) {stats['client_cpu'] / stats['elapsed']:.2f} "
+          f"cores")
     print(f"{'endpoint':24} {'unloaded p50':>12} {'p99':>8} {'n':>5} | {'loaded p50':>10} {'p99':>8} {'n':>6} "
           f"{'errors':>6}  goal")
     ok = True
