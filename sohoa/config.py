@@ -187,6 +187,14 @@ FIELD_DOCS: dict[str, tuple[str | None, str]] = {
     "home": ("`~/.sohoa`", "data directory: inbox/, work/, done/, quarantine/, store/, pki/, sohoa.db, sohoa.toml "
                           "(environment only: `sohoa.toml` lives in it)"),
     "database_url": ("SQLite file `$SOHOA_HOME/sohoa.db`", "any SQLAlchemy URL, e.g. `postgresql+psycopg://…`"),
+    "backup_key": ("empty (no backups)", "the office's age key file made by `sohoa backup keygen --out FILE`; then "
+                   "`sohoa backup DEST` and `sohoa restore SRC` need nothing else (keep a copy apart from the backups)"),
+    "backup_keep_daily": (None, "backup sets kept one per day, for this many days"),
+    "backup_keep_monthly": (None, "backup sets kept one per month, for this many months"),
+    "backup_max_age_hours": (None, "age past which `sohoa doctor` and `/metrics` call the last good backup too old"),
+    "min_free_mb": (None, "free space (MB) the inbox and the store need; `sohoa doctor` fails below it"),
+    "scanner_user": ("empty (not checked)", "the Unix account the scanners write the inbox as (the Samba share's); "
+                     "`sohoa doctor` checks it can"),
     "broker_url": ("empty (in-process workers)", "`redis://…` / `amqp://…` for Celery workers (scaled mode)"),
     "queue": (None, "Celery queue of ingest jobs"),
     "workers": ("0 (one per core)", "OCR worker processes"),
