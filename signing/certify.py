@@ -2,7 +2,8 @@
 
 ``Certifier`` checks the officer (registry status, key, certificate: validity, key usage, path
 to a configured anchor set, revocation — refused before anything is allocated), allocates the
-numbers of a batch in one transaction (:mod:`signing.book`), signs — the officer's
+numbers of a batch in one transaction (:mod:`signing.book`; an act recorded settles its
+certification request, :mod:`registry.certification`), signs — the officer's
 certification signature with the lời chứng stamp, then the organisation seal — in a process pool
 for batches (:mod:`signing.pool`), and records the copies as Documents and register rows.
 The name on the stamp is the certificate holder's; title and body come from the registry.
@@ -12,12 +13,13 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import time
 import urllib.parse
 from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 
 from signing import pool as pools
-from signing import book
+from signing import book as books
 from signing.checks import holder_name
 from signing.signer import Engine
 from signing.errors import (CertificateRefused, SigningConflict, SigningFailed, SigningInvalid,
@@ -129,26 +131,29 @@ class Certifier:
                          officer_name=self.holder, officer_title=self.officer["title"],
                          verify_url=f"{self.base_url}/verify?{q}", copy_index=i, copies=n)
 
-    def allocate(self, document_ids, *, book: str | None = None, year: int | None = None, copies: int = 1):
+    def allocate(self, document_ids, *, book: str | None = None, year: int | None = None, copies: int = 1,
+                 requests: dict[int, int] | None = None):
         year = year or vn_today().year
-        return book.allocate(self.db, [int(d) for d in document_ids],
-                                 book=book or book.default_book(year, self.settings), year=year,
-                                 copies=copies, officer_id=self.officer["id"])
+        return books.allocate(self.db, [int(d) for d in document_ids],
+                              book=book or books.default_book(year, self.settings), year=year,
+                              copies=copies, officer_id=self.officer["id"], requests=requests)
 
     def certify(self, document_ids, *, copies: int = 1, out_dir: str | os.PathLike | None = None,
-                book: str | None = None, commit_every: int = 32) -> list[CertifiedResult]:
+                book: str | None = None, commit_every: int = 32, requests: dict[int, int] | None = None,
+                actor: str | None = None) -> list[CertifiedResult]:
         """Certify each original (``copies`` copies sharing its number). Numbers for the whole
         batch are allocated first; signing runs in the process pool while finished acts are
-        recorded."""
+        recorded. ``requests``: document id → its claimed certification request, settled in the
+        transaction that records the act; ``actor``: who certifies, for the audit trail."""
         if copies < 1:
             raise SigningInvalid("số bản sao phải từ 1 trở lên")
         today = vn_today()
-        acts = self.allocate(document_ids, book=book, year=today.year, copies=copies)
+        acts = self.allocate(document_ids, book=book, year=today.year, copies=copies, requests=requests)
         out = Path(out_dir) if out_dir else None
         jobs = []  # (act index, copy index, job)
         for ai, act in enumerate(acts):
             if not self.store.exists(act.sha256):
-                book.mark_failed(self.db, act.id, "missing from store")
+                books.mark_failed(self.db, act.id, "missing from store")
                 raise SigningNotFound(f"tệp của tài liệu {act.source_id} không có trong kho (chạy `sohoa check`)")
             for i in range(1, copies + 1):
                 suffix = f"-{i}" if copies > 1 else ""
@@ -165,8 +170,8 @@ class Certifier:
             if not pending or (not force and len(pending) < commit_every):
                 return
             batch = [(acts[ai], [signed[ai][i] for i in sorted(signed[ai])]) for ai in pending]
-            recorded = book.record(self.db, batch, officer_id=self.officer["id"], level=self.level,
-                                       sealed=self.sealer is not None)
+            recorded = books.record(self.db, batch, officer_id=self.officer["id"], level=self.level,
+                                    sealed=self.sealer is not None, actor=actor)
             for ai, outs in zip(pending, recorded):
                 act = acts[ai]
                 results[ai] = CertifiedResult(source_document_id=act.source_id, certified_copy_id=act.id,
@@ -198,14 +203,17 @@ class Certifier:
                         done(ai, i, None, _describe(exc))
         else:
             seal_engine = self.sealer.engine if self.sealer is not None else None
+            pause = float(os.environ.get("SOHOA_TEST_SIGN_PAUSE") or 0)  # crash tests: time to kill mid-batch
             for ai, i, job in jobs:
+                if pause:
+                    time.sleep(pause)
                 try:
                     done(ai, i, pools.run_job(self.engine, seal_engine, job), None)
                 except Exception as exc:  # noqa: BLE001
                     done(ai, i, None, _describe(exc))
         flush(force=True)
         for ai, err in errors.items():
-            book.mark_failed(self.db, acts[ai].id, err)
+            books.mark_failed(self.db, acts[ai].id, err)
         if errors:
             first = next(iter(errors.values()))
             raise SigningFailed(f"ký thất bại cho {len(errors)} tài liệu (số chứng thực được giữ lại để ký lại): "

@@ -14,8 +14,8 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from ingest.journal import safe_name
-from registry import backlog, lifecycle, service, shapes
-from registry.models import (AuditEvent, CertificationRequest, Component, Document, Dossier, IngestEntry,
+from registry import backlog, certification, lifecycle, service, shapes
+from registry.models import (AuditEvent, Component, Document, Dossier, IngestEntry,
                              Officer, Procedure, Staff, Subject)
 from registry.errors import SubjectMismatch, TypeNotRequired
 from registry.metadata import METADATA_KEYS, has_metadata
@@ -429,8 +429,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
     def document_page(request: Request, doc_id: int, u: Principal = doc_reader):
         with web.db.session() as s:
             doc = load_doc(s, doc_id)
-            reqs = list(s.scalars(select(CertificationRequest).where(CertificationRequest.document_id == doc.id)
-                                  .order_by(CertificationRequest.id.desc())))
+            reqs = certification.for_document(s, doc.id)
             obj = shapes.document_json(doc) | {
                 "source": doc.source_name, "confidences": doc.field_confidences or {}, "text": doc.text,
                 "dossiers": [c.dossier.code for c in doc.components], "created_at": doc.created_at,
@@ -492,20 +491,8 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
 
     @r.post("/documents/{doc_id}/certification")
     def request_certification(request: Request, doc_id: int, copies: int = Form(1), u: Principal = clerk):
-        if not 1 <= copies <= 100:
-            raise Invalid("Số bản sao từ 1 đến 100.")
         with web.db.session() as s:
-            doc = load_doc(s, doc_id)
-            if doc.doc_type == "certified_copy":
-                raise Invalid("Đây đã là bản sao chứng thực.")
-            if s.scalar(select(CertificationRequest.id).where(CertificationRequest.document_id == doc_id,
-                                                              CertificationRequest.status == "pending")):
-                raise Conflict(f"Văn bản #{doc_id} đã đang chờ chứng thực.")
-            comp = doc.components[0] if doc.components else None
-            s.add(CertificationRequest(document_id=doc_id, dossier_id=comp.dossier_id if comp else None, copies=copies,
-                                       status="pending", requested_by=u.username))
-            web.audit(s, u, "certify.request", subject_id=doc.subject_id, object_type="document",
-                      object_id=str(doc_id), detail={"copies": copies})
+            certification.request(s, doc_id, copies, actor=u.actor)
         web.flash(request, f"Đã chuyển văn bản #{doc_id} sang người có thẩm quyền chứng thực ({copies} bản).")
         return back(f"/documents/{doc_id}")
 
