@@ -24,7 +24,7 @@ from signing.checks import holder_name
 from signing.signer import Engine
 from signing.errors import (CertificateRefused, SigningConflict, SigningFailed, SigningInvalid,
                             SigningNotFound)
-from signing.keys import KeyRef, cert_fingerprint, resolve_secret
+from signing.keys import KeyRef, SignerKey, cert_fingerprint, resolve_secret
 from signing.book import CertifiedResult
 from signing.seal import Sealer, open_checked, signing_profile
 from signing.stamp import StampInfo
@@ -115,15 +115,14 @@ class Certifier:
                 key.close()
                 raise
         seal_lta = self.sealer is not None and self.sealer.profile.use_lta
-        self.profile = signing_profile(self.officer["key_ref"], settings, self.trust, pw, env_var, check=check,
-                                       lt=lt, lta=lta and self.sealer is None)
+        self.profile = signing_profile(settings, self.trust, check=check, lt=lt, lta=lta and self.sealer is None)
+        self.key = SignerKey(self.officer["key_ref"], env_var, pw)  # the pool's workers open it again
         self.engine = Engine(self.profile, key=key)
         level = self.profile.level
         self.level = "B-LTA" if level == "B-LT" and seal_lta else level
 
-    @property
-    def seal_profile(self):
-        return self.sealer.profile if self.sealer is not None else None
+    def __repr__(self) -> str:
+        return f"Certifier(officer={self.officer['id']}, {self.key!r}, level={self.level!r})"
 
     def _stamp(self, act, today, i: int, n: int) -> StampInfo:
         q = urllib.parse.urlencode({"quyen": act.book, "nam": act.year, "so": act.number})
@@ -191,7 +190,8 @@ class Certifier:
 
         if self.workers > 1 and len(jobs) > 1:
             if self._pool is None:
-                self._pool = pools.make_pool(self.workers, self.profile, self.seal_profile)
+                seal = (self.sealer.key, self.sealer.profile) if self.sealer is not None else None
+                self._pool = pools.make_pool(self.workers, (self.key, self.profile), seal)
             futs = {pools.submit(self._pool, job): (ai, i) for ai, i, job in jobs}
             while futs:
                 finished, _ = wait(futs, return_when=FIRST_COMPLETED)
