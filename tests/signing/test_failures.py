@@ -1,20 +1,11 @@
 """Retries keep their number; revocation that cannot be checked is a warning, not a silent pass."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
-from sigcheck import validate_all
-
-
-def _dead_url() -> str:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"http://127.0.0.1:{port}/tsa"
+from sigcheck import dead_url, validate_all
 
 
 def test_failed_signing_keeps_number_for_retry(make_settings, sign_db, put_doc, officer_id, tpki, scan_pdf):
@@ -22,7 +13,7 @@ def test_failed_signing_keeps_number_for_retry(make_settings, sign_db, put_doc, 
     from signing import Certifier, SigningFailed
 
     doc = put_doc(sign_db, scan_pdf)
-    with Certifier(make_settings(tsa_url=_dead_url()), sign_db, officer_id, workers=1) as c:
+    with Certifier(make_settings(tsa_url=dead_url()), sign_db, officer_id, workers=1) as c:
         with pytest.raises(SigningFailed):
             c.certify([doc])
     with sign_db.session() as ses:

@@ -4,18 +4,9 @@ refused request's number is recorded void; each act writes one audit row (the re
 test_certification_crash.py)."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
-from sigcheck import validate_all
-
-
-def _dead_url() -> str:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"http://127.0.0.1:{port}/tsa"
+from sigcheck import dead_url, validate_all
 
 
 def test_failed_batch_released_refusal_voids_retry_keeps_number(make_settings, sign_db, put_doc, officer_id, tpki,
@@ -32,7 +23,7 @@ def test_failed_batch_released_refusal_voids_retry_keeps_number(make_settings, s
     with sign_db.session() as s:
         r1 = certification.request(s, d1, 1, actor="staff:canbo")
         r2 = certification.request(s, d2, 2, actor="staff:canbo")
-    with Certifier(make_settings(tsa_url=_dead_url()), sign_db, officer_id, workers=1, seal=False) as c:
+    with Certifier(make_settings(tsa_url=dead_url()), sign_db, officer_id, workers=1, seal=False) as c:
         batch = certify_requests(c, sign_db, [r1, r2], actor="staff:chungthuc")
     assert isinstance(batch.failure, SigningFailed) and batch.certified == [] and batch.settled == 0
     with sign_db.session() as s:
