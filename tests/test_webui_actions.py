@@ -108,6 +108,9 @@ def test_officer_refuses_with_a_legal_reason(settings, db, office):
         refusal = s.scalar(select(CertificationRefusal))
         assert (refusal.reason, refusal.note, refusal.document_id) == ("damaged", "rách mất góc", office["doc"])
         assert s.get(CertificationRequest, int(req)).status == "refused"
+        refused = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "certify.refuse")))
+        assert len(refused) == 1 and refused[0].actor == "staff:chungthuc"  # one audit row for the act
+        assert refused[0].detail == {"request": int(req), "reason": "damaged", "refusal_id": refusal.id}
 
 
 def test_admin_changes_role_resets_disables_and_unlocks(settings, db, office):
