@@ -42,6 +42,9 @@ def router(web: Web) -> APIRouter:
 
     @r.get("/certify")
     def queue(request: Request, u: Principal = officer):
+        from sohoa.jobs.certification import recover
+
+        recover(web.db)  # what a killed batch, or one whose lease ran out, held is in the queue again
         with web.db.session() as s:
             rows = [dataclasses.asdict(x) for x in certification.queue(s)]
             recent = [dataclasses.asdict(x) for x in certification.recent(s)]
