@@ -1,7 +1,7 @@
 """The life of a certification request (registry.certification), on a real SQLite registry:
 each transition checks the state it comes from — an illegal one is refused in Vietnamese and
 changes nothing — and writes exactly one audit row; a claim carries a lease; requests a killed
-batch left "signing" go back to the queue."""
+batch left "signing" go back to the queue. On SQLite, and on PostgreSQL where marked."""
 from __future__ import annotations
 
 import datetime as dt
@@ -33,7 +33,8 @@ def _state(s, request_id: int) -> str:
     return s.get(CertificationRequest, request_id).status
 
 
-def test_a_request_certified_one_audit_row_per_act(db):
+def test_a_request_certified_one_audit_row_per_act(any_db):
+    db = any_db
     with db.session() as s:
         rid = cert.request(s, _doc(s), 2, actor=CLERK)
         assert [v.id for v in cert.queue(s)] == [rid] and cert.queue(s)[0].copies == 2
@@ -53,7 +54,8 @@ def test_a_request_certified_one_audit_row_per_act(db):
 
 
 @pytest.mark.parametrize("move", ["claim", "settle", "refuse"])
-def test_illegal_transitions_are_refused_in_vietnamese_and_change_nothing(db, move):
+def test_illegal_transitions_are_refused_in_vietnamese_and_change_nothing(any_db, move):
+    db = any_db
     with db.session() as s:
         rid = cert.request(s, _doc(s), 1, actor=CLERK)
     with db.session() as s:
@@ -77,7 +79,8 @@ def test_illegal_transitions_are_refused_in_vietnamese_and_change_nothing(db, mo
         assert _state(s, rid) == CertState.CERTIFIED and len(_acts(s, rid)) == before
 
 
-def test_settle_needs_a_claim_and_refuse_needs_the_queue(db):
+def test_settle_needs_a_claim_and_refuse_needs_the_queue(any_db):
+    db = any_db
     with db.session() as s:
         rid = cert.request(s, _doc(s), 1, actor=CLERK)
     with pytest.raises(Conflict, match="«Chờ chứng thực»: không thể chuyển sang «Đã chứng thực»"), db.session() as s:
@@ -97,7 +100,8 @@ def test_settle_needs_a_claim_and_refuse_needs_the_queue(db):
         assert _acts(s, rid) == ["certify.request", "certify.claim", "certify.release", "certify.refuse"]
 
 
-def test_one_open_request_per_document_and_claims_all_or_none(db):
+def test_one_open_request_per_document_and_claims_all_or_none(any_db):
+    db = any_db
     with db.session() as s:
         d1, d2, copy = _doc(s, 1), _doc(s, 2), _doc(s, 3, doc_type="certified_copy")
         r1 = cert.request(s, d1, 1, actor=CLERK)
@@ -122,7 +126,8 @@ def test_one_open_request_per_document_and_claims_all_or_none(db):
         assert _state(s, r2) == CertState.PENDING and _acts(s, r2) == ["certify.request"]
 
 
-def test_recovery_of_requests_a_killed_batch_left_signing(db):
+def test_recovery_of_requests_a_killed_batch_left_signing(any_db):
+    db = any_db
     with db.session() as s:
         ids = [cert.request(s, _doc(s, n), 1, actor=CLERK) for n in range(1, 5)]
     with db.session() as s:
