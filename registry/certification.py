@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from registry.models import AuditEvent, CertificationRequest, CertifiedCopy, Component, Document, Staff
@@ -78,13 +78,24 @@ def _audit(s: Session, actor: str, action: str, x: CertificationRequest, **detai
                      object_type="document", object_id=str(x.document_id), detail={"request": x.id, **detail}))
 
 
-def _move(x: CertificationRequest, to: CertState) -> None:
-    """Check the transition; an illegal one is refused in words the officer reads."""
-    if x.status not in _FROM[to]:
-        now = CERT_STATE_NAMES.get(x.status, x.status)
-        raise Conflict(f"Yêu cầu chứng thực #{x.id} (văn bản #{x.document_id}) đang ở trạng thái «{now}»: "
-                       f"không thể chuyển sang «{CERT_STATE_NAMES[to]}».")
-    x.status = to.value
+def _refused(x: CertificationRequest, to: CertState) -> Conflict:
+    now = CERT_STATE_NAMES.get(x.status, x.status)
+    return Conflict(f"Yêu cầu chứng thực #{x.id} (văn bản #{x.document_id}) đang ở trạng thái «{now}»: "
+                    f"không thể chuyển sang «{CERT_STATE_NAMES[to]}».")
+
+
+def _move(s: Session, x: CertificationRequest, to: CertState, *also, **values) -> None:
+    """Check the transition and make it as one conditional UPDATE (compare and set, with the
+    conditions ``also``: if another batch moved the request meanwhile, nothing changes here
+    either); an illegal one is refused in words the officer reads."""
+    if x.status in _FROM[to]:
+        done = s.execute(update(CertificationRequest).where(
+            CertificationRequest.id == x.id, CertificationRequest.status.in_(_FROM[to]), *also)
+            .values(status=to.value, **values).execution_options(synchronize_session=False)).rowcount
+        s.refresh(x)
+        if done:
+            return
+    raise _refused(x, to)
 
 
 def _get(s: Session, request_id: int, *, lock: bool = False) -> CertificationRequest:
@@ -153,14 +164,17 @@ def claim(s: Session, request_ids: Iterable[int], *, actor: str, owner: str,
     ids = sorted({int(i) for i in request_ids})
     if not ids:
         raise Invalid("Hãy chọn ít nhất một văn bản trong hàng chờ.")
-    rows = list(s.scalars(select(CertificationRequest).where(CertificationRequest.id.in_(ids))
-                          .order_by(CertificationRequest.id).with_for_update()))
-    if len(rows) != len(ids) or any(x.status != CertState.PENDING for x in rows):
+    # one conditional UPDATE first: of two batches racing for a request, exactly one takes it
+    taken = s.execute(update(CertificationRequest).where(
+        CertificationRequest.id.in_(ids), CertificationRequest.status.in_(_FROM[CertState.SIGNING]))
+        .values(status=CertState.SIGNING.value, decided_by=_by(actor), lease_owner=owner,
+                lease_until=utcnow() + lease).execution_options(synchronize_session=False)).rowcount
+    if taken != len(ids):
+        s.rollback()
         raise Conflict("Một số văn bản đã được xử lý hoặc đang được ký. Hãy tải lại hàng chờ.")
-    until = utcnow() + lease
+    rows = list(s.scalars(select(CertificationRequest).where(CertificationRequest.id.in_(ids))
+                          .order_by(CertificationRequest.id)))
     for x in rows:
-        _move(x, CertState.SIGNING)
-        x.decided_by, x.lease_owner, x.lease_until = _by(actor), owner, until
         _audit(s, actor, "certify.claim", x, owner=owner)
     s.flush()
     return [Claimed(x.id, x.document_id, x.copies) for x in rows]
@@ -173,14 +187,15 @@ def release(s: Session, request_ids: Iterable[int], *, actor: str, owner: str | 
     ids = sorted({int(i) for i in request_ids})
     if not ids:
         return []
-    q = select(CertificationRequest).where(CertificationRequest.id.in_(ids),
-                                           CertificationRequest.status == CertState.SIGNING)
-    if owner is not None:
-        q = q.where(CertificationRequest.lease_owner == owner)
+    held = [CertificationRequest.lease_owner == owner] if owner is not None else []
     out = []
-    for x in s.scalars(q.order_by(CertificationRequest.id).with_for_update()):
-        _move(x, CertState.PENDING)
-        x.decided_by = x.lease_owner = x.lease_until = None
+    for x in list(s.scalars(select(CertificationRequest).where(
+            CertificationRequest.id.in_(ids), CertificationRequest.status == CertState.SIGNING, *held)
+            .order_by(CertificationRequest.id).with_for_update())):
+        try:
+            _move(s, x, CertState.PENDING, *held, decided_by=None, lease_owner=None, lease_until=None)
+        except Conflict:  # settled or released meanwhile: not this call's to release
+            continue
         _audit(s, actor, "certify.release", x, **({"reason": reason[:500]} if reason else {}))
         out.append(x.id)
     s.flush()
@@ -192,20 +207,20 @@ def settle(s: Session, request_id: int, *, certified_copy_id: int, actor: str, d
     signing package in the transaction that records the act, so the register row and the request
     change together; ``detail`` (book, year, number, copies, level) goes in the act's audit row."""
     x = _get(s, request_id, lock=True)
-    _move(x, CertState.CERTIFIED)
-    x.decided_at, x.certified_copy_id = utcnow(), certified_copy_id
-    x.decided_by = x.decided_by or _by(actor)
-    x.lease_owner = x.lease_until = None
+    _move(s, x, CertState.CERTIFIED, decided_at=utcnow(), certified_copy_id=certified_copy_id,
+          decided_by=x.decided_by or _by(actor), lease_owner=None, lease_until=None)
     _audit(s, actor, "certify", x, **detail)
 
 
 def refuse(s: Session, request_id: int, *, refusal_id: int, actor: str, detail: dict | None = None) -> None:
     """The officer refuses a pending request (→ ``refused``) with the recorded refusal."""
     x = s.get(CertificationRequest, request_id, with_for_update=True)
-    if x is None or x.status not in _FROM[CertState.REFUSED]:
-        raise NotFound("Yêu cầu chứng thực này không còn trong hàng chờ.")
-    _move(x, CertState.REFUSED)
-    x.decided_by, x.decided_at, x.refusal_id = _by(actor), utcnow(), refusal_id
+    try:
+        if x is None:
+            raise Conflict("")
+        _move(s, x, CertState.REFUSED, decided_by=_by(actor), decided_at=utcnow(), refusal_id=refusal_id)
+    except Conflict:
+        raise NotFound("Yêu cầu chứng thực này không còn trong hàng chờ.") from None
     _audit(s, actor, "certify.refuse", x, **(detail or {}))
 
 

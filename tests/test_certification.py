@@ -146,3 +146,34 @@ def test_recovery_of_requests_a_killed_batch_left_signing(any_db):
         assert row == ("system", {"request": ids[0], "reason": "recovered"})
         later = dt.datetime.now(dt.timezone.utc) + cert.LEASE + dt.timedelta(minutes=1)
         assert cert.recover(s, alive, now=later) == [ids[2]]  # a live owner's lease runs out too
+
+
+def test_two_batches_racing_for_the_same_requests_one_wins(any_db):
+    """Officers claiming at the same moment: every request is held by exactly one batch."""
+    import threading
+
+    db = any_db
+    with db.session() as s:
+        ids = [cert.request(s, _doc(s, n), 1, actor=CLERK) for n in range(1, 4)]
+    start, results = threading.Barrier(4), {}
+
+    def go(k: int) -> None:
+        start.wait()
+        try:
+            with db.session() as s:
+                results[k] = [c.id for c in cert.claim(s, ids, actor=OFFICER, owner=f"batch:{k}")]
+        except Conflict as exc:
+            results[k] = exc.message
+
+    threads = [threading.Thread(target=go, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    winners = [k for k, v in results.items() if v == ids]
+    assert len(results) == 4 and len(winners) == 1, results
+    assert all("đang được ký" in v for k, v in results.items() if k not in winners)
+    with db.session() as s:
+        owners = {x.lease_owner for x in s.scalars(select(CertificationRequest))}
+        assert owners == {f"batch:{winners[0]}"}
+        assert [a for a, in s.execute(select(AuditEvent.action))].count("certify.claim") == 3
