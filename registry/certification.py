@@ -159,8 +159,8 @@ def request(s: Session, document_id: int, copies: int, *, actor: str, reuse_pend
 def claim(s: Session, request_ids: Iterable[int], *, actor: str, owner: str,
           lease: dt.timedelta = LEASE) -> list[Claimed]:
     """Hold pending requests for one batch (→ ``signing``, lease ``owner`` until now + ``lease``):
-    all or none — a request already decided or held by another batch is a conflict, so a second
-    officer's batch cannot take it too."""
+    all or none — a request already decided or held by another batch is a conflict (the session is
+    rolled back: nothing claimed), so a second officer's batch cannot take it too."""
     ids = sorted({int(i) for i in request_ids})
     if not ids:
         raise Invalid("Hãy chọn ít nhất một văn bản trong hàng chờ.")
@@ -215,12 +215,13 @@ def settle(s: Session, request_id: int, *, certified_copy_id: int, actor: str, d
 def refuse(s: Session, request_id: int, *, refusal_id: int, actor: str, detail: dict | None = None) -> None:
     """The officer refuses a pending request (→ ``refused``) with the recorded refusal."""
     x = s.get(CertificationRequest, request_id, with_for_update=True)
+    gone = NotFound("Yêu cầu chứng thực này không còn trong hàng chờ.")
+    if x is None:
+        raise gone
     try:
-        if x is None:
-            raise Conflict("")
         _move(s, x, CertState.REFUSED, decided_by=_by(actor), decided_at=utcnow(), refusal_id=refusal_id)
-    except Conflict:
-        raise NotFound("Yêu cầu chứng thực này không còn trong hàng chờ.") from None
+    except Conflict:  # decided, or taken by a batch
+        raise gone from None
     _audit(s, actor, "certify.refuse", x, **(detail or {}))
 
 
