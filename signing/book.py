@@ -33,6 +33,7 @@ class Act:
     sha256: str  # of the original in the store
     source_id: int
     request_id: int | None = None  # the certification request it settles
+    fresh: bool = False  # its number was taken by this allocation (not a retry's)
 
 
 @dataclass
@@ -97,6 +98,7 @@ def _allocate_tx(db, document_ids, book: str, year: int, copies: int, officer_id
             for other in unfinished:  # this original's numbers in another book or year: never signed now
                 if other is not row:
                     other.status, other.error = ActState.VOID.value, f"ký lại vào quyển {book} năm {year}"
+            fresh = row is None
             if row is None:
                 if ctr is None:
                     ctr = s.get(Counter, key, with_for_update=True)
@@ -113,7 +115,7 @@ def _allocate_tx(db, document_ids, book: str, year: int, copies: int, officer_id
                 row.status = ActState.ALLOCATED.value
             s.flush()
             acts.append(Act(id=row.id, number=row.number, book=row.book, year=row.year, sha256=doc.sha256,
-                            source_id=document_id, request_id=requests.get(document_id)))
+                            source_id=document_id, request_id=requests.get(document_id), fresh=fresh))
     return acts
 
 
@@ -168,6 +170,27 @@ def record(db, done: list[tuple[Act, list[dict]]], *, officer_id: int, level: st
                       object_id=str(src.id), detail=detail)
             result.append(outs)
     return result
+
+
+def release(db, acts: list[Act], error: str) -> None:
+    """Undo the allocation of acts whose signing did not happen. A number this allocation took
+    and nobody allocated after is given back (row deleted, counter stepped back), so the register
+    has no number for a copy that was not signed; any other (a retry's, or one followed by
+    another officer's) stays allocated to its original as ``failed``, for the retry — never skipped."""
+    from registry.models import CertifiedCopy, Counter
+
+    with db.session() as s:
+        for act in sorted(acts, key=lambda a: -a.number):
+            row = s.get(CertifiedCopy, act.id)
+            if row is None or row.status == ActState.SIGNED:
+                continue
+            ctr = s.get(Counter, f"certify:{act.book}:{act.year}", with_for_update=True)
+            if act.fresh and ctr is not None and ctr.value == act.number:
+                s.delete(row)
+                ctr.value -= 1
+                s.flush()
+            else:
+                row.status, row.error = ActState.FAILED.value, error[:2000]
 
 
 def mark_failed(db, act_id: int, error: str) -> None:

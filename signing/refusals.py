@@ -1,4 +1,5 @@
-"""Refusing to certify an original, with the reason recorded (spec §5, Decree 23/2015 Art. 22).
+"""Refusing to certify an original, with the reason recorded (the product spec's certified copy;
+Decree 23/2015 Art. 22).
 
 The refusal row, the request's move to ``refused`` (with its one audit row,
 :func:`registry.certification.refuse`) and the voiding of a number allocated for it and never

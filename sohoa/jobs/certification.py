@@ -5,7 +5,8 @@
 2. The caller has opened a :class:`signing.Certifier` (officer, key and certificate checked:
    a refused key claims nothing).
 3. :func:`certify_requests` claims the requests for this process (``host:pid``, with a lease),
-   signs them grouped by number of copies; each act recorded settles its request in the same
+   signs them in one call (each original with its number of copies; a remote key authorizes the
+   batch once); each act recorded settles its request in the same
    transaction (:mod:`registry.certification`, one audit row per act); what was not signed goes
    back to the queue (its allocated number is taken again by its retry).
 :func:`certify_documents` (the command line) first asks for the documents' requests, or takes
@@ -16,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ingest.journal import lease_owner_alive  # the journal's lease owners are "host:pid" too
@@ -61,15 +61,12 @@ def certify_requests(cert, db, request_ids, *, actor: str, out_dir=None, book: s
     ids = sorted({int(i) for i in request_ids})
     with db.session() as s:
         claimed = certification.claim(s, ids, actor=actor, owner=me, lease=_lease(len(ids)))
-    groups: dict[int, list[certification.Claimed]] = defaultdict(list)
-    for c in claimed:
-        groups[c.copies].append(c)
     out = Batch(warnings=list(cert.check.warnings))
-    try:
-        for copies, items in groups.items():
-            results = cert.certify([c.document_id for c in items], copies=copies, out_dir=out_dir, book=book,
-                                   requests={c.document_id: c.id for c in items}, actor=actor)
-            out.certified += [(c.id, r) for c, r in zip(items, results)]
+    try:  # one signing call for the batch: a remote key asks for one authorization
+        results = cert.certify([c.document_id for c in claimed], copies={c.document_id: c.copies for c in claimed},
+                               out_dir=out_dir, book=book, requests={c.document_id: c.id for c in claimed},
+                               actor=actor)
+        out.certified = [(c.id, r) for c, r in zip(claimed, results)]
     except SigningError as exc:  # a failed signature, an unreachable TSA: the rest goes back to the queue
         out.failure = exc
     finally:

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from registry import certification
 from registry.models import CertifiedCopy, Document, Officer
+from signing import remote_wait
 from sohoa.web.base import CLERK, OFFICER, Principal, Web
 from sohoa.i18n import parse_date
 from vocab.clock import local, vn_today
@@ -24,7 +25,8 @@ REFUSAL_CODES = ("erased", "damaged", "confidential", "unlawful", "self_made")
 
 def certify_batch(settings, db, officer_id: int, secret: str, request_ids: list[int], actor: str):
     """Open the officer's key once for the batch and certify the requests (the job ``sohoa
-    certify`` runs too)."""
+    certify`` runs too). ``secret``: the key's passphrase / PIN, or a remote key's OTP (empty:
+    the officer approves on the phone) — one for the whole batch."""
     from signing import Certifier
     from sohoa.jobs.certification import certify_requests
 
@@ -48,7 +50,8 @@ def router(web: Web) -> APIRouter:
         with web.db.session() as s:
             rows = [dataclasses.asdict(x) for x in certification.queue(s)]
             recent = [dataclasses.asdict(x) for x in certification.recent(s)]
-            signers = [{"id": o.id, "name": o.name, "title": o.title} for o in officers(s)]
+            signers = [{"id": o.id, "name": o.name, "title": o.title, "wait": remote_wait(o.key_ref)}
+                       for o in officers(s)]
             mine = next((o["id"] for o in signers if o["name"] == u.name), signers[0]["id"] if signers else None)
             web.audit(s, u, "certify.queue", detail={"pending": len(rows)})
         return web.page(request, "certify.html", rows=rows, recent=recent, signers=signers, mine=mine,
@@ -67,18 +70,23 @@ def router(web: Web) -> APIRouter:
             officer_id = 0
         if not ids:
             raise Invalid("Hãy chọn ít nhất một văn bản trong hàng chờ.")
-        if not secret:
+        with web.db.session() as s:
+            signer = s.get(Officer, officer_id)
+            remote = signer is not None and remote_wait(signer.key_ref) is not None
+        if not secret and not remote:  # a remote key without OTP: the officer approves on the phone
             raise Invalid("Hãy nhập mật khẩu (hoặc mã PIN) của khóa ký.")
-        try:  # one passphrase, the whole batch
+        try:  # one passphrase / OTP / approval, the whole batch
             batch = await run_in_threadpool(certify_batch, web.settings, web.db, officer_id, secret, ids, u.actor)
         except SigningError as exc:  # a wrong passphrase, a refused certificate: nothing was claimed
-            web.flash(request, f"Không chứng thực được: {exc.message}", error=True)
+            web.flash(request, f"Không chứng thực được: {exc.message}. Các văn bản chưa ký vẫn ở trong hàng chờ.",
+                      error=True)
             return RedirectResponse("/certify", status_code=303)
         finally:
             secret = ""
         if batch.failure is not None:
             web.flash(request, f"Không chứng thực được: {batch.failure.message}"
-                      + (f" (đã chứng thực {batch.settled} văn bản trước lỗi)" if batch.settled else ""), error=True)
+                      + (f" (đã chứng thực {batch.settled} văn bản trước lỗi)" if batch.settled else "")
+                      + ". Các văn bản chưa ký vẫn ở trong hàng chờ.", error=True)
             return RedirectResponse("/certify", status_code=303)
         nums = ", ".join(f"số {res.number}" for _, res in batch.certified)
         web.flash(request, f"Đã chứng thực {len(batch.certified)} văn bản ({nums})."

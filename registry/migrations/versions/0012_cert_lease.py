@@ -1,14 +1,14 @@
 """certification requests claimed with a lease (owner, expiry): a batch killed mid-signing is
 put back in the queue at the next start or when its lease expires
 
-Revision ID: 0011_cert_lease
-Revises: 0010_units
+Revision ID: 0012_cert_lease
+Revises: 0011_backlog_reported
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0011_cert_lease"
-down_revision = "0010_units"
+revision = "0012_cert_lease"
+down_revision = "0011_backlog_reported"
 branch_labels = None
 depends_on = None
 
