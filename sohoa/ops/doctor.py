@@ -13,11 +13,11 @@ import os
 import secrets
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.files import folder_write_error
 from sohoa.config import Settings
 from sohoa.i18n import fmt_time, label
 
@@ -117,12 +117,9 @@ def check_inbox(st: Settings) -> Result:
     inbox = st.inbox
     if not inbox.is_dir():
         return Result("inbox", "fail", f"{inbox} không phải thư mục (chạy `sohoa init`)")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=inbox, prefix=".sohoa-doctor-")
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        return Result("inbox", "fail", f"không ghi được vào {inbox} ({exc.strerror})")
+    err = folder_write_error(inbox)
+    if err:
+        return Result("inbox", "fail", f"không ghi được vào {inbox} ({err})")
     if st.scanner_user and not writable_by(inbox, st.scanner_user):
         return Result("inbox", "fail", f"tài khoản máy quét {st.scanner_user} không ghi được vào {inbox}")
     return Result("inbox", "ok", f"{inbox} ghi được" + (f" (cả tài khoản {st.scanner_user})" if st.scanner_user else ""))
