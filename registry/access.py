@@ -24,7 +24,7 @@ from registry.models import CertificationRequest, CertifiedCopy, Component, Docu
 from registry.service import audit
 from registry.units import below
 
-__all__ = ["Viewer", "units_of", "may_see_dossier", "may_see_document", "officer_queue_filter", "audit_shown",
+__all__ = ["Viewer", "units_of", "may_see_dossier", "may_see_document", "officer_queue_filter", "audit_shown", "visible_requests", "request_subjects",
            "own_officer_id"]
 
 READERS = ("clerk", "manager")  # roles that read dossiers
@@ -117,3 +117,22 @@ def own_officer_id(s: Session, name: str, asked: str | int | None = None) -> int
     if asked not in (None, "") and str(asked) != str(own):
         raise Forbidden("Chỉ ghi được việc từ chối dưới tên của chính mình.")
     return own
+
+
+def visible_requests(s: Session, who: Viewer, ids) -> set[int]:
+    """Of the certification requests ``ids``, those ``who`` (an officer) may see and act on."""
+    ids = [int(i) for i in ids]
+    if not ids or who.role != "officer":
+        return set()
+    return set(s.scalars(select(CertificationRequest.id).where(CertificationRequest.id.in_(ids),
+                                                               officer_queue_filter(s, who))))
+
+
+def request_subjects(s: Session, ids) -> list[int | None]:
+    """The subjects of the documents of certification requests ``ids`` (for the audit of a list)."""
+    ids = [int(i) for i in ids]
+    if not ids:
+        return []
+    return list(s.scalars(select(Document.subject_id).join(CertificationRequest,
+                                                            CertificationRequest.document_id == Document.id)
+                          .where(CertificationRequest.id.in_(ids))))

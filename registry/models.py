@@ -237,7 +237,7 @@ class CertifiedCopy(Base):
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
     signed_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     signed_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="allocated")  # allocated | signed | failed
+    status: Mapped[str] = mapped_column(String(16), default="allocated")  # vocab.kinds.ActState
     signed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # migration 0002 (signing): every copy of the act, the PAdES level reached, the last failure
@@ -440,13 +440,16 @@ class CertificationRequest(Base):
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), nullable=True)
     copies: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | certified | refused
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # vocab.kinds.CertState
     requested_by: Mapped[str] = mapped_column(String(100), default="")
     decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     certified_copy_id: Mapped[int | None] = mapped_column(ForeignKey("certified_copies.id"), nullable=True)
     refusal_id: Mapped[int | None] = mapped_column(ForeignKey("certification_refusals.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    # migration 0011: the batch signing it (``host:pid``) and until when its claim holds
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 
     document: Mapped[Document] = relationship()
     dossier: Mapped[Dossier | None] = relationship()

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 
-from registry import pages, service, shapes
+from registry import certification, pages, service, shapes
 from registry.history import history
 from registry.metadata import METADATA_KEYS, has_metadata
-from registry.models import CertificationRequest
 from registry.subjects import pages_refusal
 from sohoa.web.base import CLERK, MANAGER, OFFICER, Principal, Web, load_document, see_other
 from sohoa.web.render import page_png
-from vocab.errors import Conflict, Invalid, NotFound, SohoaError
+from vocab.errors import NotFound, SohoaError
 from vocab.kinds import DOC_TYPES
 
 
@@ -39,8 +37,7 @@ def router(web: Web) -> APIRouter:
     def document_page(request: Request, doc_id: int, u: Principal = doc_reader):
         with web.db.session() as s:
             doc = load_document(s, doc_id, u)
-            reqs = list(s.scalars(select(CertificationRequest).where(CertificationRequest.document_id == doc.id)
-                                  .order_by(CertificationRequest.id.desc())))
+            reqs = certification.for_document(s, doc.id)
             obj = shapes.document_json(doc) | {
                 "source": doc.source_name, "confidences": doc.field_confidences or {}, "text": doc.text,
                 "dossiers": [c.dossier.code for c in doc.components], "created_at": doc.created_at,
@@ -102,20 +99,9 @@ def router(web: Web) -> APIRouter:
 
     @r.post("/documents/{doc_id}/certification")
     def request_certification(request: Request, doc_id: int, copies: int = Form(1), u: Principal = clerk):
-        if not 1 <= copies <= 100:
-            raise Invalid("Số bản sao từ 1 đến 100.")
         with web.db.session() as s:
-            doc = load_document(s, doc_id, u)
-            if doc.doc_type == "certified_copy":
-                raise Invalid("Đây đã là bản sao chứng thực.")
-            if s.scalar(select(CertificationRequest.id).where(CertificationRequest.document_id == doc_id,
-                                                              CertificationRequest.status == "pending")):
-                raise Conflict(f"Văn bản #{doc_id} đã đang chờ chứng thực.")
-            comp = doc.components[0] if doc.components else None
-            s.add(CertificationRequest(document_id=doc_id, dossier_id=comp.dossier_id if comp else None, copies=copies,
-                                       status="pending", requested_by=u.username))
-            web.audit(s, u, "certify.request", subject_id=doc.subject_id, object_type="document",
-                      object_id=str(doc_id), detail={"copies": copies})
+            load_document(s, doc_id, u)  # the account's to see
+            certification.request(s, doc_id, copies, actor=u.actor)
         web.flash(request, f"Đã chuyển văn bản #{doc_id} sang người có thẩm quyền chứng thực ({copies} bản).")
         return see_other(f"/documents/{doc_id}")
 
