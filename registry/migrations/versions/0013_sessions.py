@@ -1,13 +1,13 @@
 """staff sessions held on the server (sign-out ends every copy of the cookie)
 
-Revision ID: 0012_sessions
-Revises: 0011_backlog_reported
+Revision ID: 0013_sessions
+Revises: 0012_cert_lease
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0012_sessions"
-down_revision = "0011_backlog_reported"
+revision = "0013_sessions"
+down_revision = "0012_cert_lease"
 branch_labels = None
 depends_on = None
 
