@@ -83,6 +83,8 @@ def main(argv=None) -> int:
     ap.add_argument("corpus", nargs="?", default=os.path.join(HERE, "..", "..", "shared", "corpus", "vn-real"))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", nargs="*", default=None, help="only files whose path contains one of these")
+    ap.add_argument("--per-file", action="store_true",
+                    help="one line per file: its name, type, quality, seconds (no value read from it)")
     ap.add_argument("--no-plain", action="store_true", help="skip plain Tesseract on the transcribed letters")
     a = ap.parse_args(argv)
     root = os.path.abspath(a.corpus)
@@ -101,6 +103,10 @@ def main(argv=None) -> int:
         plain = {} if a.no_plain else dict(zip(gts, ex.map(_plain, list(gts))))
     wall = time.perf_counter() - t0
     ok = [r for r in rows if "error" not in r]
+    if a.per_file:
+        for r in rows:
+            print(f"  {os.path.relpath(r['path'], root)}: {r.get('doc_type', r.get('error'))} {r.get('quality', '')} "
+                  f"qr={r.get('qr')} mrz={r.get('mrz')} id={r.get('id_src')} {r['secs']:.1f}s")
     n = len(rows)
     print(f"files: {n} ({len(ok)} read, {n - len(ok)} failed: "
           f"{dict(collections.Counter(r['error'] for r in rows if 'error' in r))})")

@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import time
 import unicodedata
 from concurrent.futures import Executor
@@ -21,7 +22,7 @@ import cv2
 import numpy as np
 
 from ocr.classify import classify as _classify_text, starts_document as _starts_document
-from ocr import engine, fields, inputs, language, preprocess
+from ocr import engine, fields, inputs, language, mrz, preprocess
 from ocr.cccd import apply_cccd_qr
 from ocr.types import DocumentResult, OcrInputError, OcrPageError, PageResult, Problem
 
@@ -42,13 +43,59 @@ cv2.setNumThreads(1)
 QR_SIDE = 1100  # px: the long side of the copy searched for QR codes first
 
 
+def _zxing(img: np.ndarray) -> list[str]:
+    import zxingcpp
+
+    try:
+        found = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode, try_rotate=True,
+                                       try_downscale=True)
+    except Exception:  # noqa: BLE001 - a decoder failure is "no code", never a page failure
+        return []
+    return [r.text for r in found if r.valid and r.text]
+
+
+def _qr_variants(gray: np.ndarray):
+    """The page as it is, then (only while nothing was found) the forms in which a code on a
+    photo reads: enlarged when small, and binarised (glare, uneven light)."""
+    h, w = gray.shape[:2]
+    s = QR_SIDE / max(h, w)
+    base = gray
+    if s < 0.9:
+        base = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
+    yield base
+    if base is not gray and max(h, w) <= 4 * QR_SIDE:
+        yield gray
+    if max(h, w) < 1600:
+        big = cv2.resize(gray, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+        yield big
+    else:
+        big = gray if max(h, w) <= 4 * QR_SIDE else base
+    yield cv2.adaptiveThreshold(big, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 51, 10)
+
+
 def detect_qr(gray: np.ndarray) -> list[str]:
-    """QR payloads on the page (OpenCV). A reduced copy first; full size only when something
-    QR-like was located but not decoded. Never raises: a page too thin or too odd to hold a code
-    simply has none."""
+    """QR payloads on the page: zxing-cpp (reads angled, small and damaged codes in photos) on a
+    reduced copy, then on the full page, an enlarged and a binarised one; OpenCV's detector when
+    zxing-cpp is not installed. Never raises: a page too thin or too odd to hold a code simply has
+    none."""
     h, w = gray.shape[:2]
     if min(h, w) < 21:  # the smallest QR code (version 1) is 21 modules square
         return []
+    try:
+        import zxingcpp  # noqa: F401
+    except ImportError:
+        return _detect_qr_cv(gray)
+    for img in _qr_variants(gray):
+        found = _zxing(np.ascontiguousarray(img))
+        if found:
+            return list(dict.fromkeys(found))
+    return []
+
+
+def _detect_qr_cv(gray: np.ndarray) -> list[str]:
+    """OpenCV's QR detector: a reduced copy first; full size only when something QR-like was
+    located but not decoded."""
+    h, w = gray.shape[:2]
     s = QR_SIDE / max(h, w)
     img = gray
     if s < 0.9:
@@ -190,6 +237,57 @@ def _merit(tess: dict) -> float:
     return tess["confidence"] * (0.35 + 0.65 * sc.plausibility)
 
 
+PLAIN_BELOW = 0.85  # a cleaned read less confident than this is compared with a plain read
+
+
+def _chars_score(tess: dict) -> float:
+    """How much a read says: characters of the words read with some confidence, weighted by that
+    confidence and by how much the whole reads as text (a read of the page's noise or of a
+    mirrored page scores low however many tokens it has)."""
+    n = sum(w["conf"] * len(w["text"]) for ln in tess["lines"] for w in ln["words"]
+            if w["conf"] >= 0.5 and any(c.isalnum() for c in w["text"]))
+    return n * (0.35 + 0.65 * tess["score"].plausibility)
+
+
+def _plain_read(orig: np.ndarray, info: dict, lang: str, dpi: int) -> dict | None:
+    """The page read as plain ``tesseract`` reads it (no clean-up, its own layout analysis), only
+    enlarged when the print is small: the floor under the pipeline's own read."""
+    if min(orig.shape[:2]) < 16:
+        return None, orig
+    scale = preprocess.ocr_scale(info, orig.shape)
+    img = orig
+    if scale > 1.0:
+        img = cv2.resize(orig, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        dpi = int(round(dpi * scale))
+    return _read(img, lang, dpi), img
+
+
+# --------------------------------------------------------------------------- MRZ
+
+_MRZ_HINT = re.compile(r"<{3,}|<<\w|\w<<|I[DO0]\s?VNM|VNM\s?<")
+MRZ_SIDE = 2400  # px: the long side at which the zone's OCR-B print is read
+
+
+def _read_mrz(imgs: list[np.ndarray], text: str) -> str:
+    """The TD1 zone (three lines) when the page's text shows one and a read restricted to the
+    zone's alphabet passes its check digits (of the page as read, or of its plain grey); else ''."""
+    if len(_MRZ_HINT.findall(text)) < 2:
+        return ""
+    tries = [(imgs[0], 6)] + [(im, 6) for im in imgs[1:]] + [(imgs[0], 3)]
+    for img, psm in tries:
+        h, w = img.shape[:2]
+        s = MRZ_SIDE / max(h, w)
+        big = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA) \
+            if abs(s - 1.0) > 0.1 else img
+        t = engine.run_tesseract(big, lang="eng", psm=psm, want_pdf=False,
+                                 config={"tessedit_char_whitelist": mrz.CHARSET, "load_system_dawg": 0,
+                                         "load_freq_dawg": 0})
+        zone = mrz.find_td1(t["text"])
+        if zone is not None:
+            return "\n".join(zone.lines)
+    return ""
+
+
 def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels: int) -> PageResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -209,12 +307,16 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
 
     t = time.perf_counter()
     clean, info = preprocess.prepare(gray)
+    # what plain Tesseract would read: the original as decoded (its luminance when the red channel
+    # was taken for the clean-up), kept for the pages whose cleaned read turns out weak
+    orig = d.get("plain") if d.get("plain") is not None else gray
+    photo = bool(d.get("photo"))
     del gray, d
     full_h, full_w, full_dpi = clean.shape[0], clean.shape[1], dpi
     scale = preprocess.ocr_scale(info, clean.shape)
-    if scale < 1.0:
+    if scale != 1.0:
         clean = cv2.resize(clean, (max(1, int(round(clean.shape[1] * scale))), max(1, int(round(clean.shape[0] * scale)))),
-                           interpolation=cv2.INTER_AREA)
+                           interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC)
         dpi = int(round(dpi * scale))
     timings["preprocess"] = time.perf_counter() - t
     rotation = info["rotation"]
@@ -261,10 +363,22 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
         tess["confidence"], tess["nwords"] = engine.lines_confidence(tess["lines"])
         tess["score"] = language.score_text(tess["text"])
     timings["reread"] = time.perf_counter() - t
+    if photo or tess["confidence"] < PLAIN_BELOW or tess["score"].plausibility < PLAUSIBLE:
+        t = time.perf_counter()
+        alt, alt_img = _plain_read(orig, info, lang, full_dpi)
+        if alt is not None and _chars_score(alt) > 1.05 * _chars_score(tess):
+            tess, rotation, clean = alt, 0, alt_img
+            full_h, full_w = orig.shape[:2]
+            info = {**info, "skew": 0.0}
+        timings["plain"] = time.perf_counter() - t
+    t = time.perf_counter()
+    zone = _read_mrz([clean] + ([orig] if orig.shape != clean.shape or photo else []), tess["text"])
+    timings["mrz"] = time.perf_counter() - t
+    del orig
     h, w, dpi = full_h, full_w, full_dpi  # the page as scanned (upright); the OCR copy may be smaller
     res = PageResult(index=index, text=unicodedata.normalize("NFC", tess["text"]), confidence=tess["confidence"],
                      rotation=rotation, skew=round(float(info["skew"]), 3), qr=qr, pdf=tess["pdf"], width=w, height=h,
-                     dpi=dpi, timings=timings, plausibility=tess["score"].plausibility)
+                     dpi=dpi, timings=timings, plausibility=tess["score"].plausibility, mrz=zone)
     res.quality = _quality(res.confidence, tess["nwords"], qr, res.plausibility)
     _classify_page(res)
     timings["total"] = time.perf_counter() - t0

@@ -227,9 +227,12 @@ def analyse(gray: np.ndarray) -> dict:
     rotation = base
     if ud < 0.5:
         rotation = (base + 180) % 360
-    sure = used >= 3 and abs(ud - 0.5) > 0.1
+    xh = glyph_height(b) / s
+    # the diacritics that tell up from down are a pixel or two on small print (a phone photo of a
+    # whole page, a social-media copy): there the test is a hint, and Tesseract's reads decide
+    sure = used >= 3 and abs(ud - 0.5) > 0.1 and xh >= SURE_XHEIGHT
     return {"rotation": rotation, "skew": ang, "updown": ud, "sure": sure, "ink": ink, "lines": used,
-            "xheight": glyph_height(b) / s}
+            "xheight": xh}
 
 
 def glyph_height(b: np.ndarray) -> float:
@@ -245,11 +248,22 @@ def glyph_height(b: np.ndarray) -> float:
 
 OCR_XHEIGHT = 24.0  # px: Tesseract's LSTM reads this size as well as larger, and faster
 MIN_OCR_SCALE = 0.75
+SURE_XHEIGHT = 12.0  # px: below this the up/down test is only a hint
+SMALL_XHEIGHT = 12.0  # px: print this small is enlarged before OCR (and never median-filtered)
+UP_XHEIGHT = 17.0  # px: ... to about this size
+MAX_UPSCALE = 3.0
+UPSCALE_PIXELS = 6_000_000  # an enlarged page stays within this
 
 
 def ocr_scale(info: dict, shape: tuple[int, int]) -> float:
     """Downscale factor for the OCR image: large print is read as well at a smaller size."""
     xh = float(info.get("xheight") or 0.0)
+    if 3.0 <= xh < SMALL_XHEIGHT:
+        # small print (a whole page photographed, a recompressed copy): Tesseract misreads
+        # glyphs under ~10 px; enlarging (bicubic) brings them to the size it reads best, within
+        # a budget of pixels (time grows with them)
+        cap = math.sqrt(UPSCALE_PIXELS / max(1, shape[0] * shape[1]))
+        return max(1.0, min(MAX_UPSCALE, UP_XHEIGHT / xh, cap))
     if xh <= 0 or max(shape) < 1800:
         return 1.0
     s = OCR_XHEIGHT / xh
@@ -287,7 +301,8 @@ def prepare(gray: np.ndarray) -> tuple[np.ndarray, dict]:
     info.update(a)
     out = straighten(gray, a["rotation"], a["skew"])
     info["noise"] = nl = noise_level(out)
-    if nl > 6.0:
+    # a median filter removes speckle from a scan, and with it the strokes of small print
+    if nl > 6.0 and float(info.get("xheight") or 0.0) >= SMALL_XHEIGHT:
         out = cv2.medianBlur(out, 3)
         info["denoised"] = True
     if WHITEN is not None:
