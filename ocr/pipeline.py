@@ -203,6 +203,10 @@ def _born_digital(path: str, index: int, d: dict, timings: dict, t0: float) -> P
     reading = language.best_reading(raw, d.get("fonts") or ())
     sc = reading.score
     trusted = sc.words >= 3 and sc.odd < 0.05 and (sc.is_vietnamese or sc.wordlike >= 0.7)
+    if trusted and language.mangled_vietnamese(reading.text):
+        log.info("page %d of %s: text layer is Vietnamese with its diacritics lost; OCR instead", index + 1,
+                 os.path.basename(path))
+        trusted = False
     if not trusted:
         log.info("page %d of %s: text layer does not read as text (%s); OCR instead", index + 1,
                  os.path.basename(path), sc)
