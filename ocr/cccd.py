@@ -115,7 +115,7 @@ def mrz_values(zone_text: str, fields: dict[str, Field]) -> dict[str, tuple[str,
     out: dict[str, tuple[str, float]] = {"ngay_sinh": (zone.birth_date(), 1.0),
                                          "ngay_het_han": (zone.expiry_date(), 1.0)}
     if zone.personal_id:
-        out["so_dinh_danh"] = (zone.personal_id, 1.0)
+        out["so_dinh_danh"] = (zone.personal_id, 1.0 if zone.composite_ok else 0.95)
     if zone.sex:
         out["gioi_tinh"] = (zone.sex, 1.0)
     if zone.name:

@@ -18,7 +18,7 @@ PROVINCE_CODES = {
 }
 
 FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "cccd": ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han"),
+    "cccd": ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han", "so_cmnd"),
     "khai_sinh": ("ho_ten", "ngay_sinh", "so_dinh_danh", "so"),
     "ket_hon": ("ho_ten_chong", "ho_ten_vo", "so_dinh_danh_chong", "so_dinh_danh_vo", "so"),
     "xac_nhan_hon_nhan": ("ho_ten", "so_dinh_danh", "ngay_sinh"),
@@ -386,6 +386,19 @@ def _pid_value(s: str) -> str | None:
     return None
 
 
+_CMND_TITLE = re.compile(r"chung\s*minh\s*nhan\s*dan|\bcmnd\b")
+
+
+def _cmnd_value(s: str) -> str | None:
+    """The old ID card's 9-digit number (OCR slips inside it repaired)."""
+    m = re.search(r"(?<![\dA-Za-z])([0-9OoIl|SB][0-9OoIl|SB ]{7,11})", s[:40])
+    if not m:
+        return None
+    d = repair_digits(m.group(1).replace(" ", ""))
+    m2 = re.fullmatch(r"\d{9}", d)
+    return m2.group(0) if m2 and sum(c.isdigit() for c in m.group(1)) >= 7 else None
+
+
 def _int_value(s: str) -> str | None:
     m = re.match(r"\s*[:.;]?\s*([0-9OoIl]{1,6})(?![\d])", s)
     if not m:
@@ -557,6 +570,8 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         f = _pid_field(hit, dob)
         if f:
             out["so_dinh_danh"] = f
+        elif doc_type == "cccd" and _CMND_TITLE.search(fold_keep(text)):
+            put("so_cmnd", _after_label(lines, r"^so\b|\bso\s*[:.]", _cmnd_value))
     if doc_type == "khai_sinh":
         put("so", _number_hit(lines))
     if doc_type == "giay_phep_lai_xe":

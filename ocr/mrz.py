@@ -53,6 +53,7 @@ class Mrz:
     surname: str
     given: str
     lines: tuple[str, str, str]
+    composite_ok: bool = True  # False: the composite check digit was not read (see parse_td1)
 
     @property
     def name(self) -> str:
@@ -99,14 +100,33 @@ def _fix(field: str, check: str) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
+def _line1(s: str) -> str:
+    """Line 1 to 30 characters: OCR drops or adds fillers at its end (Vietnamese cards end the
+    optional data with fillers)."""
+    s = _clean_line(s)
+    return s[:30] if len(s) >= 30 and not s[30:].strip("<") else s.rstrip("<")[:30].ljust(30, "<")
+
+
+def _line2(s: str) -> str:
+    """Line 2 to 30 characters: dates, sex, nationality (18 characters), the optional data,
+    and the composite check digit last; a miscounted run of fillers is recounted."""
+    s = _clean_line(s)
+    comp = s[-1] if s and (s[-1].isdigit() or s[-1] in _TO_DIGIT and s[-1] != "<") else "<"
+    body = s[:-1] if comp != "<" else s
+    head = body.rstrip("<")
+    if len(head) <= 18:
+        return head.ljust(29, "<")[:29] + comp
+    return body.ljust(29, "<")[:29] + comp
+
+
 def _date_ok(yymmdd: str) -> bool:
     return bool(re.fullmatch(r"\d{6}", yymmdd)) and 1 <= int(yymmdd[2:4]) <= 12 and 1 <= int(yymmdd[4:6]) <= 31
 
 
 def parse_td1(l1: str, l2: str, l3: str) -> Mrz | None:
     """The zone's data when every check digit that guards it passes (after repair), else None."""
-    l1, l2, l3 = (_clean_line(x)[:30].ljust(30, "<") for x in (l1, l2, l3))
-    code = l1[:2].replace("1", "I").replace("0", "O")
+    l1, l2, l3 = _line1(l1), _line2(l2), _clean_line(l3)[:30].ljust(30, "<")
+    code = ("I" if l1[0] in "I1LT" else l1[0]) + l1[1].replace("0", "D").replace("O", "D")
     country = "".join(_TO_ALPHA.get(c, c) for c in l1[2:5])
     if code[0] not in "IAC":
         return None
@@ -120,17 +140,19 @@ def parse_td1(l1: str, l2: str, l3: str) -> Mrz | None:
     sex = {"M": "Nam", "F": "Nữ"}.get(l2[7], "")
     nat = "".join(_TO_ALPHA.get(c, c) for c in l2[15:18])
     # the document number of Vietnamese cards is digits; the optional data starts with the ID
-    dn = _digits(docnum) if sum(c.isdigit() for c in docnum) >= 6 else docnum
-    dn_fixed = _fix(dn, doc_check) if dn.isdigit() else (dn if check_digit(dn) == doc_check else None)
+    if check_digit(docnum) == doc_check:
+        dn_fixed: str | None = docnum
+    else:
+        dn = _digits(docnum) if sum(c.isdigit() for c in docnum) >= 6 else docnum
+        dn_fixed = _fix(dn, doc_check) if dn.isdigit() else None
     if dn_fixed is None:
         return None
     m = re.match(r"([0-9OQDIZBSG]{12})", opt1)
     pid = _digits(m.group(1)) if m else ""
-    composite = _digits(l2[29])
-    head = l1[5:14] + l1[14] + opt1
+    composite = "<" if l2[29] == "<" else _digits(l2[29])
     body = lambda dnv, pv: dnv + doc_check + (pv + opt1[len(pv):] if pv else opt1) + birth + _digits(l2[6]) \
         + expiry + _digits(l2[14]) + l2[18:29]
-    ok = False
+    ok = partial = False
     for pv in ([pid] if pid else [""]):
         if check_digit(body(dn_fixed, pv)) == composite:
             ok = True
@@ -144,8 +166,15 @@ def parse_td1(l1: str, l2: str, l3: str) -> Mrz | None:
                     cands.append(pv)
         if len(cands) == 1:
             pid, ok = cands[0], True
+    if not ok and composite == "<" and pid:
+        # the composite digit lost (glare, the card's edge): the ID is still bound by the
+        # document number's check (its last nine digits) and by the birth year (digits 4-6)
+        from ocr.fields import PROVINCE_CODES
+
+        yy_ok = pid[4:6] == birth[:2] and pid[:3] in PROVINCE_CODES
+        ok = yy_ok and pid.endswith(dn_fixed)
+        partial = True
     if not ok:
-        del head
         return None
     if pid and dn_fixed.isdigit() and not pid.endswith(dn_fixed):
         return None  # a Vietnamese card's document number is the ID's last nine digits
@@ -154,20 +183,24 @@ def parse_td1(l1: str, l2: str, l3: str) -> Mrz | None:
     given = names[1].replace("<", " ").strip() if len(names) > 1 else ""
     surname, given = (re.sub(r"[^A-Z ]", "", x) for x in (surname, given))
     return Mrz(doc_code=code, country=country, doc_number=dn_fixed, personal_id=pid, birth=birth, sex=sex,
-               expiry=expiry, nationality=nat, surname=surname, given=given, lines=(l1, l2, l3))
+               expiry=expiry, nationality=nat, surname=surname, given=given, lines=(l1, l2, l3),
+               composite_ok=not partial)
 
 
 def _mrz_like(line: str) -> bool:
     s = _clean_line(line)
-    return 24 <= len(s) <= 36 and (s.count("<") >= 2 or bool(re.match(r"I[DO<]?VNM", s)))
+    return 12 <= len(s) <= 40 and (s.count("<") >= 2 or bool(re.match(r"[I1T][DO0<]?VNM", s)))
 
 
 def find_td1(text: str) -> Mrz | None:
-    """A TD1 zone in OCR text (any lines; the three consecutive MRZ-like ones are tried)."""
+    """A TD1 zone in OCR text: consecutive MRZ-like lines are tried as lines 1-2-3 (the name
+    line may be missing: the checked data does not need it)."""
     lines = [ln for ln in (text or "").splitlines() if ln.strip()]
     cand = [_clean_line(ln) for ln in lines if _mrz_like(ln)]
-    for i in range(len(cand) - 2):
-        m = parse_td1(cand[i], cand[i + 1], cand[i + 2])
+    for i in range(len(cand) - 1):
+        if len(cand[i]) < 24 or len(cand[i + 1]) < 20:
+            continue
+        m = parse_td1(cand[i], cand[i + 1], cand[i + 2] if i + 2 < len(cand) else "")
         if m is not None:
             return m
     return None
