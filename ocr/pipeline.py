@@ -16,6 +16,7 @@ import re
 import time
 import unicodedata
 from concurrent.futures import Executor
+from dataclasses import replace
 from functools import lru_cache
 
 import cv2
@@ -54,9 +55,9 @@ def _zxing(img: np.ndarray) -> list[str]:
     return [r.text for r in found if r.valid and r.text]
 
 
-def _qr_variants(gray: np.ndarray):
+def _qr_variants(gray: np.ndarray, photo: bool):
     """The page as it is, then (only while nothing was found) the forms in which a code on a
-    photo reads: enlarged when small, and binarised (glare, uneven light)."""
+    photo reads: enlarged when small, and binarised (glare, uneven light) — for photos only."""
     h, w = gray.shape[:2]
     s = QR_SIDE / max(h, w)
     base = gray
@@ -65,6 +66,8 @@ def _qr_variants(gray: np.ndarray):
     yield base
     if base is not gray and max(h, w) <= 4 * QR_SIDE:
         yield gray
+    if not photo:
+        return
     if max(h, w) < 1600:
         big = cv2.resize(gray, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
         yield big
@@ -73,7 +76,7 @@ def _qr_variants(gray: np.ndarray):
     yield cv2.adaptiveThreshold(big, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 51, 10)
 
 
-def detect_qr(gray: np.ndarray) -> list[str]:
+def detect_qr(gray: np.ndarray, photo: bool = True) -> list[str]:
     """QR payloads on the page: zxing-cpp (reads angled, small and damaged codes in photos) on a
     reduced copy, then on the full page, an enlarged and a binarised one; OpenCV's detector when
     zxing-cpp is not installed. Never raises: a page too thin or too odd to hold a code simply has
@@ -85,7 +88,7 @@ def detect_qr(gray: np.ndarray) -> list[str]:
         import zxingcpp  # noqa: F401
     except ImportError:
         return _detect_qr_cv(gray)
-    for img in _qr_variants(gray):
+    for img in _qr_variants(gray, photo):
         found = _zxing(np.ascontiguousarray(img))
         if found:
             return list(dict.fromkeys(found))
@@ -305,15 +308,29 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
 
     gray = d["image"]
     dpi = d["dpi"]
+    card = None
+    if d.get("photo"):
+        t = time.perf_counter()
+        card = preprocess.find_card(gray)
+        timings["card"] = time.perf_counter() - t
     t = time.perf_counter()
-    qr = detect_qr(gray)
+    qr = detect_qr(gray, photo=bool(d.get("photo")))
     timings["qr"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    orig = d.get("plain") if d.get("plain") is not None else gray
+    orig_dpi, orig_scale = dpi, 1.0
+    if card is not None:  # a card photographed on a table: read the card, seen from the front
+        # from the luminance: a card's coloured guilloche is dark in the red channel
+        gray = preprocess.crop_card(d["plain"] if d.get("plain") is not None else gray, card)
+        orig_scale = max(float(np.linalg.norm(card[1] - card[0])), float(np.linalg.norm(card[3] - card[0]))) \
+            / max(gray.shape[:2])  # original px per cropped px
+        dpi = 415
+        if d.get("plain") is not None:
+            d["plain"] = None  # the plain read below stays on the whole picture
     clean, info = preprocess.prepare(gray)
     # what plain Tesseract would read: the original as decoded (its luminance when the red channel
     # was taken for the clean-up), kept for the pages whose cleaned read turns out weak
-    orig = d.get("plain") if d.get("plain") is not None else gray
     photo = bool(d.get("photo"))
     del gray, d
     full_h, full_w, full_dpi = clean.shape[0], clean.shape[1], dpi
@@ -369,7 +386,8 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     timings["reread"] = time.perf_counter() - t
     if photo or tess["confidence"] < PLAIN_BELOW or tess["score"].plausibility < PLAUSIBLE:
         t = time.perf_counter()
-        alt, alt_img = _plain_read(orig, info, lang, full_dpi)
+        alt, alt_img = _plain_read(orig, {**info, "xheight": float(info.get("xheight") or 0.0) * orig_scale},
+                                   lang, orig_dpi)
         if alt is not None and _chars_score(alt) > 1.05 * _chars_score(tess):
             tess, rotation, clean = alt, 0, alt_img
             full_h, full_w = orig.shape[:2]
@@ -476,7 +494,11 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
     if any(f.flags for f in flds.values()):
         quality = "review"
     if ocr_conf:
-        conf = min(conf, 0.5 + 0.5 * float(np.mean(ocr_conf))) if doc_type != "khac" else conf
+        cap = 0.5 + 0.5 * float(np.mean(ocr_conf))
+        conf = min(conf, cap) if doc_type != "khac" else conf
+        # a value read off a page the recognizer was unsure of is no surer than the page
+        flds = {k: (replace(f, confidence=min(f.confidence, cap)) if f.confidence > cap else f)
+                for k, f in flds.items()}
     return apply_cccd_qr(DocumentResult(path=path, pages=pages, doc_type=doc_type, confidence=float(conf),
                                         fields=flds, text=text, quality=quality,
                                         pdf=merge_pdfs([p.pdf for p in pages]), content_key=content_key(pages)))

@@ -90,6 +90,18 @@ def test_chip_card_photo_qr_is_ground_truth(shots):
     assert r.to_json()["fields"]["so_dinh_danh"]["source"] == "qr"
 
 
+def test_card_photographed_on_a_table_is_cut_out(shots):
+    """The card is found in the photo, cut out and seen from the front (perspective removed):
+    the page read is the card alone, at the card's proportions."""
+    import ocr
+    from ocr.preprocess import CARD_RATIO, CARD_WIDTH
+
+    r = ocr.read_page(shots["cmnd"], 0)
+    w, h = max(r.width, r.height), min(r.width, r.height)
+    assert w == CARD_WIDTH and abs(w / h - CARD_RATIO) < 0.02, (r.width, r.height)
+    assert "Sinh ngày" in nfc(r.text) or "GIẤY CHỨNG MINH" in nfc(r.text).upper()
+
+
 def test_card_back_photo_mrz_is_ground_truth(shots):
     import ocr
 
