@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ocr.names import repair_name
-from ocr.textutil import fold_keep, nfc, repair_digits, title_case
+from ocr.textutil import fold_keep, nfc, repair_digits, title_case, upper_ratio
 from ocr.types import Field
 
 # 3-digit province codes of the personal ID number (Decree 137/2015 + Circular 59/2021).
@@ -28,7 +28,7 @@ FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "bang_tot_nghiep": ("ho_ten", "ngay_sinh", "so_hieu"),
     "giay_phep_lai_xe": ("so", "ho_ten", "ngay_sinh", "hang"),
     "dang_ky_ho_kinh_doanh": ("ma_so_ho_kinh_doanh", "ho_ten", "so_dinh_danh"),
-    "van_ban": (),
+    "van_ban": ("so_ky_hieu", "ngay_ban_hanh", "co_quan_ban_hanh", "trich_yeu"),
     "khac": (),
 }
 
@@ -386,6 +386,57 @@ def _pid_value(s: str) -> str | None:
     return None
 
 
+_NATIONAL = re.compile(r"cong\s*hoa\s*xa\s*hoi|doc\s*lap|tu\s*do\s*-?\s*hanh\s*phuc")
+_SYMBOL = re.compile(r"\s*[:.]?\s*(\d{1,6}\s*/\s*(?:\d{4}\s*/\s*)?[A-ZĐ][A-ZĐ0-9]*(?:\s*[-/]\s*[A-ZĐ0-9]+)*)")
+_PLACE_DATE = re.compile(r"ngay\s*\d{1,2}\s*thang\s*\d{1,2}\s*,?\s*nam\s*\d{4}")
+
+
+def letter_fields(lines: list[str]) -> dict[str, Field]:
+    """An official letter's number/symbol ("Số: 1906/SGDĐT-CTrTT"), date of issue (the place-
+    and-date line), issuing body (the capitals at the top left, above the number) and summary
+    ("V/v …", or the "Về việc …" line under a decision's title)."""
+    out: dict[str, Field] = {}
+    head = lines[:14]
+    num_line = None
+    for i, ln in enumerate(head):
+        f = fold_keep(ln)
+        m = re.search(r"(?<![a-z])so\s*(?=[:.]|\s*\d)", f)
+        if m and not f[:m.start()].strip(" -|"):
+            v = _SYMBOL.match(ln[m.end():])
+            if v:
+                out["so_ky_hieu"] = _field(re.sub(r"\s+", "", v.group(1)), 0.9)
+                num_line = i
+                break
+    for ln in head:
+        m = _PLACE_DATE.search(fold_keep(ln))
+        if m:
+            d = parse_date(ln[m.start():])
+            if d:
+                out["ngay_ban_hanh"] = _field(d[0], 0.9)
+                break
+    body = []
+    for ln in head[: num_line if num_line is not None else 4]:
+        f = fold_keep(ln)
+        cut = _NATIONAL.search(f)
+        part = ln[: cut.start()].strip(" -|") if cut else ln.strip(" -|")
+        if part and upper_ratio(part) >= 0.7 and len(part) >= 4:
+            body.append(part)
+    if body:
+        out["co_quan_ban_hanh"] = _field(" ".join(body[-1].split()), 0.8)
+    for i, ln in enumerate(lines[:25]):
+        f = fold_keep(ln)
+        m = re.search(r"(?<![a-z])(v\s*/\s*v|ve\s*viec)\s*[:.]?\s*", f)
+        if m and m.start() <= 2:
+            text = ln[m.end():].strip()
+            if i + 1 < len(lines) and text and not re.search(r"[.;:]$", text) and len(lines[i + 1]) < 70 \
+                    and not _NATIONAL.search(fold_keep(lines[i + 1])) and lines[i + 1][:1].islower():
+                text += " " + lines[i + 1].strip()
+            if len(text) >= 5:
+                out["trich_yeu"] = _field(text, 0.8)
+                break
+    return out
+
+
 _CMND_TITLE = re.compile(r"chung\s*minh\s*nhan\s*dan|\bcmnd\b")
 
 
@@ -495,6 +546,8 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
                 return p[0][0], i, 0.75
         return None
 
+    if doc_type == "van_ban":
+        return letter_fields(lines)
     if doc_type == "ket_hon":
         husband, wife = _spouses(names)
         if husband:

@@ -177,3 +177,23 @@ def test_mangled_text_layer_is_not_taken_as_the_text(tmp_path):
     res = ocr.read_page(str(path), 0)
     assert res.text_source == "ocr" and not res.born_digital
     assert "Hcok" not in res.text and "CỘNG HÒA" in nfc(res.text).upper()
+
+
+def test_official_letter_number_date_body_summary():
+    from ocr import classify, extract_fields
+
+    text = "\n".join([
+        "UBND TỈNH LAI CHÂU CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "SỞ TƯ PHÁP Độc lập - Tự do - Hạnh phúc",
+        "Số: 215/STP-HCTP Lai Châu, ngày 05 tháng 3 năm 2024",
+        "V/v triển khai số hóa hồ sơ",
+        "hộ tịch trên địa bàn tỉnh",
+        "Kính gửi: Ủy ban nhân dân các huyện, thành phố.",
+        "Thực hiện chỉ đạo của Ủy ban nhân dân tỉnh về cải cách hành chính, Sở Tư pháp đề nghị",
+        "các đơn vị triển khai số hóa hồ sơ hộ tịch theo kế hoạch. Nơi nhận: như trên."])
+    assert classify(text)[0] == "van_ban"
+    f = extract_fields("van_ban", text)
+    assert f["so_ky_hieu"].value == "215/STP-HCTP"
+    assert f["ngay_ban_hanh"].value == "05/03/2024"
+    assert f["co_quan_ban_hanh"].value == "SỞ TƯ PHÁP"
+    assert f["trich_yeu"].value == "triển khai số hóa hồ sơ hộ tịch trên địa bàn tỉnh"
