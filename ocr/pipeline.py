@@ -244,6 +244,7 @@ def _merit(tess: dict) -> float:
     return tess["confidence"] * (0.35 + 0.65 * sc.plausibility)
 
 
+LOW_RES_XHEIGHT = 8.5  # px: print captured smaller than this is read (enlarged) but marked for review
 PLAIN_BELOW = 0.85  # a cleaned read less confident than this is compared with a plain read
 
 
@@ -402,6 +403,9 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
                      rotation=rotation, skew=round(float(info["skew"]), 3), qr=qr, pdf=tess["pdf"], width=w, height=h,
                      dpi=dpi, timings=timings, plausibility=tess["score"].plausibility, mrz=zone)
     res.quality = _quality(res.confidence, tess["nwords"], qr, res.plausibility)
+    xh_seen = float(info.get("xheight") or 0.0) * orig_scale  # the print's size as captured
+    if 0 < xh_seen < LOW_RES_XHEIGHT:
+        res.quality = "review"  # letters a few pixels high: read, but a person should check
     _classify_page(res)
     timings["total"] = time.perf_counter() - t0
     return res

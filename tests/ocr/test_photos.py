@@ -145,9 +145,22 @@ def test_small_page_photo_reads_no_worse_than_plain_tesseract(tmp_path):
     lines = ["#CÔNG VĂN"] + PROSE * 3
     path = photos.save(photos.small_page_photo(lines, seed=1), tmp_path / "small.jpg")
     gt = "\n".join(ln.lstrip("#") for ln in lines)
-    ours = _cer(gt, ocr.read_page(path, 0).text)
+    res = ocr.read_page(path, 0)
+    ours = _cer(gt, res.text)
     plain = _cer(gt, subprocess.run(["tesseract", path, "-", "-l", "vie"], capture_output=True).stdout.decode())
     assert ours <= plain and ours < 0.01, (ours, plain)
+
+
+def test_page_photographed_too_small_is_marked_for_review(tmp_path):
+    import ocr
+
+    lines = ["#CÔNG VĂN"] + PROSE * 3
+    path = photos.save(photos.small_page_photo(lines, seed=1, out_long=700), tmp_path / "tiny.jpg")
+    res = ocr.read_page(path, 0)
+    gt = "\n".join(ln.lstrip("#") for ln in lines)
+    plain = _cer(gt, subprocess.run(["tesseract", path, "-", "-l", "vie"], capture_output=True).stdout.decode())
+    assert _cer(gt, res.text) <= plain
+    assert res.quality == "review"  # letters 6 px high: read, and marked for a person to check
 
 
 def test_mangled_text_layer_is_not_taken_as_the_text(tmp_path):
