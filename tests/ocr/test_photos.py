@@ -210,3 +210,13 @@ def test_official_letter_number_date_body_summary():
     assert f["ngay_ban_hanh"].value == "05/03/2024"
     assert f["co_quan_ban_hanh"].value == "SỞ TƯ PHÁP"
     assert f["trich_yeu"].value == "triển khai số hóa hồ sơ hộ tịch trên địa bàn tỉnh"
+
+
+def test_2024_card_front_photo(tmp_path):
+    import ocr
+
+    shot = photos.photograph(photos.card_front(MAN, kind="cancuoc", seed=6), seed=6, quality=65, tilt=0.05)
+    r = ocr.ocr_file(photos.save(shot, tmp_path / "cancuoc.jpg"))
+    assert r.doc_type == "cccd"
+    assert r.fields["so_dinh_danh"].value == MAN.pid and r.fields["so_dinh_danh"].source == "qr"
+    assert r.fields["ngay_sinh"].value == MAN.dob and r.fields["gioi_tinh"].value == "Nam"
