@@ -624,7 +624,12 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         if f:
             out["so_dinh_danh"] = f
         elif doc_type == "cccd" and _CMND_TITLE.search(fold_keep(text)):
-            put("so_cmnd", _after_label(lines, r"^so\b|\bso\s*[:.]", _cmnd_value))
+            hit = _after_label(lines, r"^so\b|\bso\s*[:.]", _cmnd_value)
+            if hit is None:  # the label lost: a lone nine-digit number near the title
+                nine = [m.group(1) for ln in lines[:8]
+                        for m in re.finditer(r"(?<![\d/.-])(\d{9})(?![\d/.-])", ln)]
+                hit = (nine[0], 0, 0.7) if len(nine) == 1 else None
+            put("so_cmnd", hit)
     if doc_type == "khai_sinh":
         put("so", _number_hit(lines))
     if doc_type == "giay_phep_lai_xe":
