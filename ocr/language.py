@@ -166,6 +166,12 @@ _ODD_CASE = re.compile(r"[a-zà-ỹ][A-ZÀ-Ỹ]|^[A-ZÀ-Ỹ]{2,}[a-zà-ỹ]+[A-Z
 _MARKED = re.compile(r"[\u00C0-\u024F\u1E00-\u1EFF]")
 
 
+def marked_share(text: str) -> float:
+    """Share of the alphabetic words that carry a letter beyond plain ASCII (Vietnamese marks)."""
+    toks = [t for t in (_EDGE.sub("", t) for t in _TOKEN.findall(text or "")) if t.isalpha()]
+    return sum(bool(_MARKED.search(t)) for t in toks) / len(toks) if toks else 0.0
+
+
 def mangled_vietnamese(text: str) -> bool:
     """Vietnamese whose diacritics were dropped or replaced by look-alike Latin letters, the way
     a scanner's or a converter's text layer spells it ("CONG Hcok xA HQI CHiJ NGHiA VIVT NAM"):

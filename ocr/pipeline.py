@@ -206,7 +206,8 @@ def _born_digital(path: str, index: int, d: dict, timings: dict, t0: float) -> P
     reading = language.best_reading(raw, d.get("fonts") or ())
     sc = reading.score
     trusted = sc.words >= 3 and sc.odd < 0.05 and (sc.is_vietnamese or sc.wordlike >= 0.7)
-    if trusted and language.mangled_vietnamese(reading.text):
+    if trusted and language.mangled_vietnamese(reading.text) and not _layer_agrees(path, index, d, reading.text,
+                                                                                     timings):
         log.info("page %d of %s: text layer is Vietnamese with its diacritics lost; OCR instead", index + 1,
                  os.path.basename(path))
         trusted = False
@@ -228,6 +229,27 @@ def _born_digital(path: str, index: int, d: dict, timings: dict, t0: float) -> P
     _classify_page(res)
     timings["total"] = time.perf_counter() - t0
     return res
+
+
+def _layer_agrees(path: str, index: int, d: dict, text: str, timings: dict) -> bool:
+    """A text layer without Vietnamese marks is kept only when the page itself prints none: a
+    quick OCR of the page (150 dpi) reads the same words and no more marks than the layer has."""
+    t = time.perf_counter()
+    try:
+        w_pt, h_pt = d["size_pt"]
+        img = inputs.rasterize_pdf_page(path, index, dpi=min(150, inputs.raster_dpi(w_pt, h_pt, 4_000_000)))
+        if img is None:
+            return False
+        quick = engine.run_tesseract(img, dpi=150, want_pdf=False)["text"]
+    except Exception:  # noqa: BLE001 - no check possible: the page is OCR'd
+        return False
+    finally:
+        timings["layer_check"] = time.perf_counter() - t
+    from rapidfuzz import fuzz
+    from ocr.textutil import fold
+
+    same = fuzz.ratio(" ".join(fold(text).split()), " ".join(fold(quick).split())) >= 75
+    return same and language.marked_share(quick) <= language.marked_share(text) + 0.15
 
 
 def _read(clean: np.ndarray, lang: str, dpi: int) -> dict:
