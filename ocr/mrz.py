@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vocab.identifiers import is_pid
+
 __all__ = ["Mrz", "check_digit", "parse_td1", "find_td1", "CHARSET"]
 
 CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<"
@@ -62,7 +64,7 @@ class Mrz:
     def birth_date(self) -> str:
         """dd/mm/yyyy; the century from the personal ID's century digit when there is one."""
         yy, mm, dd = int(self.birth[:2]), self.birth[2:4], self.birth[4:6]
-        if re.fullmatch(r"\d{12}", self.personal_id):
+        if is_pid(self.personal_id):
             century = 1900 + 100 * (int(self.personal_id[3]) // 2)
         else:
             import datetime
