@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from registry.models import ApiClient, utcnow
 from vocab.errors import Conflict, Invalid, NotFound
 
-SCOPES = ("reuse:read", "reuse:write", "documents:read")
+SCOPES = ("reuse:read", "reuse:write", "documents:read", "dossiers:write")
 TOKEN_PREFIX = "sohoa_"
 
 

@@ -113,21 +113,34 @@ def dossier() -> None:
 @click.option("--name", default=None, help="Applicant's name (Vietnamese, any case).")
 @click.option("--birth-date", default=None, help="Applicant's date of birth, dd/mm/yyyy (for the identity check).")
 @click.option("--channel", type=click.Choice(["counter", "postal", "online"]), default="counter", show_default=True)
+@click.option("--person", "persons", multiple=True, metavar="ROLE:ID[:NAME]",
+              help="A person the dossier concerns besides the applicant (repeatable), e.g. "
+                   "vo:001190012345:Nguyễn Thị Hoa; roles: vo, chong, con, cha, me, nguoi-duoc-khai-tu, "
+                   "nguoi-uy-quyen, nguoi-giam-ho, nguoi-duoc-giam-ho, nguoi-co-lien-quan-khac.")
+@click.option("--phone", default="", help="The applicant's phone number.")
+@click.option("--address", default="", help="The applicant's address.")
+@click.option("--sets", default=1, show_default=True, type=int, help="Number of sets of papers received.")
+@click.option("--fee", default=0, show_default=True, type=int, help="Fee collected, in đồng.")
 @pass_ctx
 def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None, birth_date: str | None,
-                   channel: str) -> None:
+                   channel: str, persons: tuple[str, ...], phone: str, address: str, sets: int, fee: int) -> None:
     """Open a dossier; checks the applicant's identity (SOHOA_IDENTITY_URL) and prints its code
     (and what the citizen need not bring again)."""
+    from registry.persons import parse_person, persons as persons_of
     from sohoa.jobs.population import verifier_for
 
+    people = [parse_person(p) for p in persons]
     with ctx.db.session() as s:
         d = service.open_dossier(s, procedure=procedure_code, subject=subject, name=name, birth_date=birth_date,
                                  agency=ctx.settings.agency_code, channel=channel, actor="staff:cli",
-                                 verifier=verifier_for(ctx.settings))
+                                 verifier=verifier_for(ctx.settings), persons=people, phone=phone,
+                                 address=address, sets=sets, fee=fee)
         reusable = reusable_for_dossier(s, d)
         obj = {"code": d.code, "procedure": d.procedure_code, "subject": d.subject.identifier,
                "due_at": shapes.dossier_json(d)["due_at"], "identity_status": d.identity_status,
-               "required": list(d.procedure.required_types), "reusable": reusable}
+               "required": list(d.procedure.required_types), "reusable": reusable,
+               "persons": [{"role": p.role, "subject": p.identifier, "name": p.name}
+                           for p in persons_of(s, d)[1:]]}
     from registry.population import STATUS_LABELS
 
     human = (f"đã tiếp nhận hồ sơ {obj['code']}; hẹn trả {fmt_date(obj['due_at'])}\n"
