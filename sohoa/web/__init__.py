@@ -136,8 +136,8 @@ def mount(app: FastAPI, settings, db) -> None:
         log.info("invalid form on %s: %s", request.url.path, exc.errors())
         return error_page(request, 422, _MESSAGES[422], "invalid")
 
-    from sohoa.web import admin, auth, backlog, clerk, live, manager, officer, public
+    from sohoa.web import admin, auth, backlog, clerk, live, manager, officer, public, steps
 
-    for mod in (auth, clerk, backlog, officer, manager, admin, live, public):
+    for mod in (auth, clerk, steps, backlog, officer, manager, admin, live, public):
         app.include_router(mod.router(web))
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

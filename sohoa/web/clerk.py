@@ -24,7 +24,7 @@ from registry.search import SORTS, DossierFilter, list_dossiers, matching_docume
 from sohoa import i18n
 from sohoa.i18n import parse_date
 from sohoa.papers.slips import apology_pdf
-from sohoa.web import pageops
+from sohoa.web import pageops, steps
 from sohoa.web.base import CLERK, MANAGER, OFFICER, Principal, Web
 from sohoa.web.render import page_png, preview
 from vocab.clock import vn_today
@@ -169,6 +169,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
         params = {k: v for k, v in dict(status=status, procedure=procedure, unit=unit, date_from=date_from,
                                         date_to=date_to, late=late, q=q, sort=sort, dir=dir).items() if v}
         return web.page(request, "dossiers.html", rows=rows, pg=pg, docs=docs, procedures=procedures, backlog=backlog_status,
+                        **steps.intake_context(),
                         units=units, statuses=list(DossierStatus), params=params, q=q, sort=sort, dir=dir,
                         late=late, sorts=list(SORTS))
 
@@ -177,21 +178,8 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
         return back(f"/dossiers?q={q}") if q else back("/dossiers")
 
     @r.post("/dossiers")
-    def dossier_create(request: Request, procedure: str = Form(...), subject: str = Form(...), name: str = Form(""),
-                       birth_date: str = Form(""), channel: str = Form("counter"), u: Principal = clerk):
-        from sohoa.jobs.population import verifier_for
-
-        try:
-            with web.db.session() as s:  # audited; the applicant's identity checked (registry.population)
-                d = service.open_dossier(s, procedure=procedure, subject=subject, name=name or None,
-                                         birth_date=birth_date.strip() or None, agency=web.settings.agency_code,
-                                         channel=channel, actor=u.actor, verifier=verifier_for(web.settings))
-                code = d.code
-        except SohoaError as exc:
-            web.flash(request, f"Không tạo được hồ sơ: {exc.message}", error=True)
-            return back("/dossiers")
-        web.flash(request, f"Đã tiếp nhận hồ sơ {code}. In giấy tiếp nhận và đặt lên trước khi quét.")
-        return back(f"/dossiers/{code}")
+    async def dossier_create(request: Request, u: Principal = clerk):
+        return await steps.intake(web, request, u)
 
     def load_dossier(s, code: str) -> Dossier:
         try:
@@ -205,10 +193,10 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - the clerk's area, one route p
             d = load_dossier(s, code)
             obj = dossier_view(s, d)
             reusable = reusable_for_dossier(s, d) if u.role == CLERK else []
-            events = history(s, "dossier", d.code)
+            extra = steps.dossier_context(web, s, d, u)  # persons, the steps its state offers, timeline
             web.audit(s, u, "dossier.show", subject_id=d.subject_id, object_type="dossier", object_id=d.code)
-        return web.page(request, "dossier.html", d=obj, reusable=reusable, events=events,
-                        can_act=u.role == CLERK, today=vn_today(), exempt_reasons=list(service.EXEMPT_REASONS))
+        return web.page(request, "dossier.html", d=obj, reusable=reusable, can_act=u.role == CLERK, today=vn_today(),
+                        exempt_reasons=list(service.EXEMPT_REASONS), **extra)
 
     @r.get("/dossiers/{code}/components")
     def dossier_components(request: Request, code: str, u: Principal = reader):

@@ -1,0 +1,120 @@
+"""The dossier's flow on the staff pages without a browser (the app in-process, real SQLite): the
+intake form keeps every value typed after an error and says each problem beside its field; each
+step asks for a confirmation before anything is saved; each state offers only its own steps."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from registry.models import AuditEvent, Dossier, DossierPerson, Staff
+from registry.staff import add_staff
+from registry.units import add_unit
+from tests.once_helpers import person
+from tests.test_webui_actions import PW, _app, _sign_in
+
+HUSBAND, WIFE = person("Lê Văn Cường", 1985), person("Phạm Thị Dung", 1987, "Nữ")
+
+
+@pytest.fixture
+def office(settings, db):
+    with db.session() as s:
+        add_unit(s, settings.agency_code, "UBND xã Tân Phú")
+        add_unit(s, "TUPHAP", "Bộ phận Tư pháp - Hộ tịch", parent_code=settings.agency_code)
+        add_staff(s, "canbo", PW, name="Lò Thị Hạnh", role="clerk")
+        add_staff(s, "tuphap", PW, name="Đỗ Văn Hùng", role="officer")
+        s.flush()
+        s.scalar(select(Staff).where(Staff.username == "tuphap")).unit_code = "TUPHAP"
+
+
+def _forms(page: str) -> set[str]:
+    return set(re.findall(r'id="(step-[a-z_]+|upload-form|exempt-form|apology-form)"', page))
+
+
+def test_intake_form_keeps_every_value_and_says_each_error_beside_its_field(settings, db, office):
+    typed = {"procedure": "1.000894", "subject": "12345", "name": "Lê Văn Cường", "birth_date": "31/02/1985",
+             "phone": "09x", "address": "Thôn Đông, xã Tân Phú", "sets": "0", "fee": "năm mươi nghìn",
+             "channel": "postal", "person-1-role": "wife", "person-1-id": "0011", "person-1-name": "Phạm Thị Dung",
+             "person-2-role": "", "person-2-id": WIFE.pid, "person-2-name": ""}
+    with _app(settings, db) as c:
+        tok = _sign_in(c, "canbo")
+        page = c.post("/dossiers", data={"csrf_token": tok, **typed}).text
+        for k, v in typed.items():
+            if k in ("procedure", "channel") or k.endswith("-role"):
+                if v:
+                    assert re.search(rf'<option value="{re.escape(v)}" selected', page), k
+            else:
+                assert f'name="{k}" value="{v}"' in page, k
+        for f in ("subject", "birth_date", "phone", "sets", "fee", "person-1-id", "person-2-role"):
+            assert f'id="err-new-dossier-{f}"' in page, f
+        errs = " ".join(re.findall(r'class="field-error"[^>]*>([^<]+)<', page))
+        assert "-NNN" not in errs and "_" not in errs and "dd/mm" not in errs.replace("(dd/mm/yyyy)", "")
+        with db.session() as s:
+            assert s.scalar(select(Dossier.id)) is None
+        # corrected: the dossier opens with the wife as a person concerned
+        fixed = {**typed, "subject": HUSBAND.pid, "birth_date": HUSBAND.dob, "phone": "0912345678", "sets": "1",
+                 "fee": "0", "person-1-id": WIFE.pid, "person-2-id": ""}
+        r = c.post("/dossiers", data={"csrf_token": tok, **fixed}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/dossiers/"), r.text
+        page = c.get(r.headers["location"]).text
+        assert "Vợ" in page and "Phạm Thị Dung" in page and WIFE.pid not in page and "0912345678" in page
+    with db.session() as s:
+        assert s.scalar(select(DossierPerson.role)) == "wife"
+
+
+def test_each_step_is_confirmed_and_each_state_offers_only_its_steps(settings, db, office):
+    with _app(settings, db) as c:
+        tok = _sign_in(c, "canbo")
+        r = c.post("/dossiers", data={"csrf_token": tok, "procedure": "1.000894", "subject": HUSBAND.pid,
+                                      "name": HUSBAND.name, "person-1-role": "wife", "person-1-id": WIFE.pid,
+                                      "person-1-name": WIFE.name}, follow_redirects=False)
+        url = r.headers["location"]
+        code = url.rsplit("/", 1)[1]
+        page = c.get(url).text
+        assert _forms(page) >= {"step-forward", "step-pause", "step-supplement", "step-return", "upload-form"}
+        assert "step-decide" not in _forms(page) and "step-return_result" not in _forms(page)
+        # forward without an officer: the form again, the unit kept, the message beside the officer
+        page = c.post(f"{url}/steps/forward", data={"csrf_token": tok, "unit": "TUPHAP", "officer": ""}).text
+        assert 'id="err-step-forward-officer"' in page and '<option value="TUPHAP" selected' in page
+        # the first request only asks for a confirmation: nothing changes
+        page = c.post(f"{url}/steps/forward", data={"csrf_token": tok, "unit": "TUPHAP", "officer": "tuphap",
+                                                    "due": "", "note": "thẩm định"}).text
+        assert "Xác nhận: Chuyển xử lý" in page and "Đỗ Văn Hùng" in page and "Bộ phận Tư pháp" in page
+        with db.session() as s:
+            assert s.scalar(select(Dossier.holder)) is None
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+        r = c.post(f"{url}/steps/forward", data=hidden, follow_redirects=False)
+        assert r.status_code == 303
+        page = c.get(url).text
+        assert "Đỗ Văn Hùng — Bộ phận Tư pháp - Hộ tịch" in page and "step-decide" in _forms(page)
+        # supplement → only resume, upload and return are offered
+        c.post(f"{url}/steps/supplement", data={"csrf_token": tok, "reason": "Giấy xác nhận tình trạng hôn nhân",
+                                                "confirm": "1"})
+        assert _forms(c.get(url).text) == {"step-resume", "upload-form", "step-return"}
+        c.post(f"{url}/steps/resume", data={"csrf_token": tok, "confirm": "1"})
+        assert "step-decide" in _forms(c.get(url).text)
+        # decide without a result paper: refused beside the field; a refusal with its reason is kept
+        page = c.post(f"{url}/steps/decide", data={"csrf_token": tok, "outcome": "approved"}).text
+        assert 'id="err-step-decide-result_document_id"' in page
+        c.post(f"{url}/steps/decide", data={"csrf_token": tok, "outcome": "refused", "confirm": "1",
+                                            "note": "Không đủ điều kiện kết hôn",
+                                            "override_reason": "Trả lời bằng văn bản"})
+        page = c.get(url).text
+        assert _forms(page) == {"step-return_result", "apology-form"} and "Chờ trả kết quả" in page
+        r = c.post(f"{url}/steps/return_result", data={"csrf_token": tok, "method": "counter",
+                                                       "recipient": HUSBAND.name, "at": "", "confirm": "1"},
+                   follow_redirects=False)
+        assert r.status_code == 303
+        page = c.get(url).text
+        assert _forms(page) == set() and "Gỡ thành phần" not in page
+        assert "Trực tiếp tại Bộ phận Một cửa, người nhận Lê Văn Cường" in page
+        # a step the state does not offer is refused even when posted by hand
+        r = c.post(f"{url}/steps/pause", data={"csrf_token": tok, "reason": "x", "confirm": "1"})
+        assert "không thực hiện được thao tác này" in r.text
+    with db.session() as s:
+        acts = [a for a, in s.execute(select(AuditEvent.action).where(AuditEvent.object_id == code)
+                                      .order_by(AuditEvent.id)) if a not in ("dossier.show",)]
+    assert acts == ["dossier.person", "dossier.create", "identity.verify", "dossier.forward", "dossier.supplement", "dossier.resume",
+                    "dossier.decide.override", "dossier.decide", "dossier.return_result"]
