@@ -252,6 +252,8 @@ class Officer(Base):
     # migration 0009 (signing): when and why the officer's right to sign was revoked
     revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     revocation_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # left | key-compromise | …
+    # 0011_dossier_flow: the staff account whose key this is (only they are offered it)
+    staff_username: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class CertifiedCopy(Base):

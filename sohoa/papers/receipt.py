@@ -188,7 +188,7 @@ def receipt_for(s, dossier, settings) -> bytes:
     from registry.models import Staff
     from registry.persons import persons
     from registry.reuse import reusable_for_dossier
-    from registry.units import unit_name
+    from registry.units import display_name
     from sohoa.i18n import label
     from vocab.clock import local
     from vocab.text import mask_pid
@@ -202,7 +202,7 @@ def receipt_for(s, dossier, settings) -> bytes:
     if (d.created_by or "").startswith("staff:"):
         st = s.scalar(select(Staff).where(Staff.username == d.created_by.split(":", 1)[1]))
         clerk = (st.name or st.username) if st else ""
-    agency = unit_name(s, d.unit) if d.unit and unit_name(s, d.unit) != d.unit else settings.unit_name
+    agency = display_name(s, d.unit, settings.agency_code, settings.unit_name)
     reusable = {r.get("doc_type") for r in reusable_for_dossier(s, d)}
     required = list(d.procedure.required_types)
     return render_receipt(ReceiptData(

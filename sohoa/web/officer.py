@@ -20,6 +20,19 @@ from vocab.errors import Conflict, Invalid, NotFound
 REFUSAL_CODES = ("erased", "damaged", "confidential", "unlawful", "self_made")
 
 
+def plain_signing_message(message: str) -> str:
+    """A signing failure as an officer reads it: no file paths, no format names."""
+    import re
+
+    low = message.lower()
+    if "passphrase" in low or "mật khẩu" in low or "pin" in low:
+        if re.search(r"sai|wrong|invalid|incorrect|không đúng|không mở", low):
+            return "Mật khẩu (hoặc mã PIN) của khóa ký không đúng. Hãy nhập lại."
+    text = re.sub(r"(?:/[\w.@-]+)+", "tệp khóa ký", message)
+    text = re.sub(r"\bPKCS\s*#?\s*1[12]\b", "khóa ký", text, flags=re.I)
+    return text
+
+
 def certify_batch(settings, db, officer_id: int, secret: str, document_ids: list[int], copies: int):
     """Certify through the signing package's public API, as ``sohoa certify`` does."""
     from signing import Certifier
@@ -32,9 +45,11 @@ def router(web: Web) -> APIRouter:
     r = APIRouter(include_in_schema=False, dependencies=[Depends(Web.csrf_guard)])
     officer = Depends(web.require(OFFICER))
 
-    def officers(s) -> list[Officer]:
-        return list(s.scalars(select(Officer).where(Officer.kind == "officer", Officer.status == "active")
-                              .order_by(Officer.id)))
+    def officers(s, u: Principal) -> list[Officer]:
+        """Only the signed-in officer's own keys (registry.signers)."""
+        from registry.signers import keys_of
+
+        return keys_of(s, u.username, u.name)
 
     @r.get("/certify")
     def queue(request: Request, u: Principal = officer):
@@ -61,8 +76,8 @@ def router(web: Web) -> APIRouter:
             rows, recent = [row(x) for x in pending], [row(x) for x in done]
             for x in rows:
                 x["requested_by"] = names.get(x["requested_by"]) or x["requested_by"]
-            signers = [{"id": o.id, "name": o.name, "title": o.title} for o in officers(s)]
-            mine = next((o["id"] for o in signers if o["name"] == u.name), signers[0]["id"] if signers else None)
+            signers = [{"id": o.id, "name": o.name, "title": o.title} for o in officers(s, u)]
+            mine = signers[0]["id"] if signers else None
             web.audit(s, u, "certify.queue", detail={"pending": len(rows)})
         return web.page(request, "certify.html", rows=rows, recent=recent, signers=signers, mine=mine,
                         reasons=REFUSAL_CODES)
@@ -84,10 +99,19 @@ def router(web: Web) -> APIRouter:
             officer_id = int(str(form.get("officer") or "0"))
         except ValueError:
             officer_id = 0
+        problems = {}
         if not ids:
-            raise Invalid("Hãy chọn ít nhất một văn bản trong hàng chờ.")
+            problems["request"] = "Hãy chọn ít nhất một văn bản trong hàng chờ."
         if not secret:
-            raise Invalid("Hãy nhập mật khẩu (hoặc mã PIN) của khóa ký.")
+            problems["passphrase"] = "Hãy nhập mật khẩu (hoặc mã PIN) của khóa ký."
+        with web.db.session() as s:
+            if officer_id not in {o.id for o in officers(s, u)}:
+                problems["officer"] = "Khóa ký này không phải của bạn: chỉ ký bằng khóa của chính mình."
+        if problems:
+            web.keep_form(request, "certify-form", {"request": [str(i) for i in ids], "officer": str(officer_id)},
+                          problems)
+            web.flash(request, "Chưa chứng thực: " + " ".join(problems.values()), error=True)
+            return RedirectResponse("/certify", status_code=303)
         with web.db.session() as s:  # claim the requests: a second officer's batch cannot take them too
             claimed = s.execute(update(CertificationRequest).where(
                 CertificationRequest.id.in_(ids), CertificationRequest.status == "pending")
@@ -123,7 +147,10 @@ def router(web: Web) -> APIRouter:
                           subject_id=x.document.subject_id,
                           detail={"request": rid, "number": res.number, "book": res.book})
         if failure is not None:
-            web.flash(request, f"Không chứng thực được: {failure}"
+            left = [str(i) for i in ids if i not in {d for d, _ in done}]
+            web.keep_form(request, "certify-form", {"request": left, "officer": str(officer_id)},
+                          {"passphrase": plain_signing_message(failure)})
+            web.flash(request, f"Không chứng thực được: {plain_signing_message(failure)}"
                       + (f" (đã chứng thực {len(done)} văn bản trước lỗi)" if done else ""), error=True)
             return RedirectResponse("/certify", status_code=303)
         nums = ", ".join(f"số {res.number}" for _, res in done)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from registry import flow, lifecycle, persons, service
 from registry.errors import FormErrors, InvalidField
 from registry.models import Document, Dossier, Staff
-from registry.units import list_units, unit_name
+from registry.units import display_name, list_units, unit_name
 from sohoa import i18n
 from sohoa.web.base import CLERK, MANAGER, Principal, Web
 from vocab.clock import VN_TZ, local, utcnow
@@ -126,7 +126,7 @@ def dossier_context(web: Web, s, d: Dossier, u: Principal) -> dict[str, Any]:
         "events": flow.timeline_rows(s, d), "handover_methods": flow.HANDOVER, "decisions": flow.DECISIONS,
         "handover": dict(d.handover or {}), "decision": d.decision,
         "result_doc": {"id": result_doc.id, "doc_type": result_doc.doc_type} if result_doc else None,
-        "unit_name": unit_name(s, d.unit), "now_text": local(utcnow()).strftime("%d/%m/%Y %H:%M"),
+        "unit_name": display_name(s, d.unit, default_unit, web.settings.unit_name), "now_text": local(utcnow()).strftime("%d/%m/%Y %H:%M"),
         "intake": {"phone": d.phone, "address": d.address, "sets": d.sets, "fee": d.fee},
     }
 

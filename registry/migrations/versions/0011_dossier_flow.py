@@ -1,5 +1,5 @@
 """persons concerned by a dossier; the processing flow's holder, step due time, decision, handover;
-phone, address, number of sets and fee taken at intake
+phone, address, number of sets and fee taken at intake; the staff account each signing key belongs to
 
 Revision ID: 0011_dossier_flow
 Revises: 0010_units
@@ -43,9 +43,15 @@ def upgrade() -> None:
         for _name, col in _COLUMNS:
             b.add_column(col())
         b.create_index("ix_dossiers_holder", ["holder"])
+    with op.batch_alter_table("officers") as b:
+        b.add_column(sa.Column("staff_username", sa.String(length=64), nullable=True))
+        b.create_index("ix_officers_staff_username", ["staff_username"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("officers") as b:
+        b.drop_index("ix_officers_staff_username")
+        b.drop_column("staff_username")
     with op.batch_alter_table("dossiers") as b:
         b.drop_index("ix_dossiers_holder")
         for name, _col in reversed(_COLUMNS):
