@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from registry import lifecycle, outbox
 from registry.errors import FormErrors
+from registry.history import QUIET, actor_names
 from registry.models import AuditEvent, CertificationRequest, CertifiedCopy, Document, Dossier, Officer, Staff, Unit
 from registry.service import audit, refuse_unless_overridden, subject_mismatch
 from vocab.clock import VN_TZ, local, utcnow
@@ -255,8 +256,7 @@ def request_certification(s: Session, d: Dossier, document_ids: list[int], copie
 
 # -- the timeline --------------------------------------------------------------------------------
 
-_QUIET = ("dossier.show", "document.show", "document.page", "document.file", "dossier.watch", "certify.queue",
-          "dossier.receipt")
+_QUIET = (*QUIET, "dossier.receipt")
 
 
 def timeline(s: Session, d: Dossier, limit: int = 200) -> list[AuditEvent]:
@@ -276,7 +276,6 @@ def timeline(s: Session, d: Dossier, limit: int = 200) -> list[AuditEvent]:
 
 def timeline_rows(s: Session, d: Dossier) -> list[dict[str, Any]]:
     """The timeline as pages show it: who by name, what the step changed (no codes)."""
-    names = {f"staff:{u}": n for u, n in s.execute(select(Staff.username, Staff.name))}
-    names |= {f"officer:{i}": n for i, n in s.execute(select(Officer.id, Officer.name))}
+    names = actor_names(s)
     return [{"at": e.at, "actor": names.get(e.actor) or e.actor.split(":", 1)[-1], "action": e.action,
              "detail": e.detail or {}, "changes": []} for e in timeline(s, d)]

@@ -19,7 +19,7 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
-from registry.models import Component, Document, Dossier, Subject
+from registry.models import Component, Document, Dossier, Procedure, Subject
 from vocab.clock import VN_TZ, utcnow
 from vocab.kinds import DossierStatus
 from vocab.text import fold, fold_keep, nfc
@@ -206,3 +206,15 @@ def search(s: Session, q: str, *, page: int = 1, per_page: int = 25, doc_limit: 
     """The search box: matching dossiers (a page of them) and the documents whose text matches."""
     return SearchResult(q=q, dossiers=list_dossiers(s, DossierFilter(q=q), page=page, per_page=per_page),
                         documents=matching_documents(s, q, limit=doc_limit))
+
+
+# -- the choices a dossier list offers -------------------------------------------------------------
+
+def procedures(s: Session) -> list[Procedure]:
+    """Every procedure of the catalogue, by code."""
+    return list(s.scalars(select(Procedure).order_by(Procedure.code)))
+
+
+def dossier_units(s: Session) -> list[str]:
+    """The units that have dossiers, by code."""
+    return [x for x, in s.execute(select(Dossier.unit).distinct().order_by(Dossier.unit)) if x]

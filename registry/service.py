@@ -617,3 +617,22 @@ def national_data_component(s: Session, d: Dossier, doc_type: str, *, source: st
     s.flush()
     return comp
 
+
+
+def detach_component(s: Session, d: Dossier, component_id: int, *, reason: str, actor: str) -> None:
+    """Take a component off a dossier that is not yet settled, for a written reason (audited on the
+    dossier and, when a document backed it, on the document: it goes back to the unassigned queue)."""
+    reason = nfc((reason or "").strip())
+    if not reason:
+        raise Invalid("Hãy ghi lý do gỡ thành phần.")
+    c = s.get(Component, component_id)
+    if c is None or c.dossier_id != d.id:
+        raise NotFound("Hồ sơ không có thành phần này.")
+    if d.status in ("completed", "returned"):
+        raise Conflict("Hồ sơ đã giải quyết: không gỡ thành phần được.")
+    audit(s, actor, "dossier.detach", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
+          detail={"document_id": c.document_id, "doc_type": c.doc_type, "origin": c.origin, "reason": reason})
+    if c.document_id:
+        audit(s, actor, "dossier.detach", subject_id=d.subject_id, object_type="document",
+              object_id=str(c.document_id), detail={"dossier": d.code, "reason": reason})
+    s.delete(c)

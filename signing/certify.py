@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 
 from signing import pool as pools
-from signing import book
+from signing import book as register_book
 from signing.checks import holder_name
 from signing.signer import Engine
 from signing.errors import (CertificateRefused, SigningConflict, SigningFailed, SigningInvalid,
@@ -131,8 +131,8 @@ class Certifier:
 
     def allocate(self, document_ids, *, book: str | None = None, year: int | None = None, copies: int = 1):
         year = year or vn_today().year
-        return book.allocate(self.db, [int(d) for d in document_ids],
-                                 book=book or book.default_book(year, self.settings), year=year,
+        return register_book.allocate(self.db, [int(d) for d in document_ids],
+                                 book=book or register_book.default_book(year, self.settings), year=year,
                                  copies=copies, officer_id=self.officer["id"])
 
     def certify(self, document_ids, *, copies: int = 1, out_dir: str | os.PathLike | None = None,
@@ -148,7 +148,7 @@ class Certifier:
         jobs = []  # (act index, copy index, job)
         for ai, act in enumerate(acts):
             if not self.store.exists(act.sha256):
-                book.mark_failed(self.db, act.id, "missing from store")
+                register_book.mark_failed(self.db, act.id, "missing from store")
                 raise SigningNotFound(f"tệp của tài liệu {act.source_id} không có trong kho (chạy `sohoa check`)")
             for i in range(1, copies + 1):
                 suffix = f"-{i}" if copies > 1 else ""
@@ -165,7 +165,7 @@ class Certifier:
             if not pending or (not force and len(pending) < commit_every):
                 return
             batch = [(acts[ai], [signed[ai][i] for i in sorted(signed[ai])]) for ai in pending]
-            recorded = book.record(self.db, batch, officer_id=self.officer["id"], level=self.level,
+            recorded = register_book.record(self.db, batch, officer_id=self.officer["id"], level=self.level,
                                        sealed=self.sealer is not None)
             for ai, outs in zip(pending, recorded):
                 act = acts[ai]
@@ -205,7 +205,7 @@ class Certifier:
                     done(ai, i, None, _describe(exc))
         flush(force=True)
         for ai, err in errors.items():
-            book.mark_failed(self.db, acts[ai].id, err)
+            register_book.mark_failed(self.db, acts[ai].id, err)
         if errors:
             first = next(iter(errors.values()))
             raise SigningFailed(f"ký thất bại cho {len(errors)} tài liệu (số chứng thực được giữ lại để ký lại): "

@@ -1,7 +1,9 @@
 """The staff web UI: server-rendered pages for a whole one-stop office (Jinja2 over FastAPI).
 
-Areas, one module each: :mod:`.auth` (sign-in, lockout), :mod:`.clerk` (dossiers, documents,
-inbox, unassigned queue, quarantine, upload), :mod:`.officer` (certification queue, register),
+Areas, one module each: :mod:`.auth` (sign-in, lockout); the counter clerk's :mod:`.dossiers`
+(list, search, open, actions), :mod:`.documents` (pages, corrections, page operations, history),
+:mod:`.inbox` (live journal, upload, quarantine), :mod:`.unassigned` (the queue and its suggestions);
+:mod:`.officer` (certification queue, register),
 :mod:`.manager` (indicators, late dossiers), :mod:`.backlog` (the backlog's review queue), :mod:`.admin` (staff accounts), :mod:`.live`
 (server-sent events), :mod:`.public` (the verification page behind a certified copy's QR).
 
@@ -136,8 +138,9 @@ def mount(app: FastAPI, settings, db) -> None:
         log.info("invalid form on %s: %s", request.url.path, exc.errors())
         return error_page(request, 422, _MESSAGES[422], "invalid")
 
-    from sohoa.web import admin, auth, backlog, clerk, live, manager, officer, public, steps
+    from sohoa.web import (admin, auth, backlog, documents, dossiers, inbox, live, manager, officer, public, steps,
+                           unassigned)
 
-    for mod in (auth, clerk, steps, backlog, officer, manager, admin, live, public):
+    for mod in (auth, dossiers, steps, inbox, unassigned, documents, backlog, officer, manager, admin, live, public):
         app.include_router(mod.router(web))
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

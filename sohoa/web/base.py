@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from registry.models import Staff
 from registry.staff import LoginPolicy
 from registry.store import Store
 from sohoa import i18n
-from vocab.errors import Forbidden, SohoaError
+from vocab.errors import Forbidden, NotFound, SohoaError
 from vocab.text import mask_pid
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -180,3 +180,24 @@ def safe_next(url: str | None, default: str = "/") -> str:
 
 def html(text: str) -> Markup:
     return Markup(text)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """After a form: go to ``url`` (303, so a reload does not send the form again)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def load_dossier(s, code: str):
+    """The dossier of that code, or a page saying there is none."""
+    try:
+        return service.get_dossier(s, code)
+    except NotFound:
+        raise NotFound(f"Không có hồ sơ mã {code}.") from None
+
+
+def load_document(s, doc_id: int):
+    """The document of that number, or a page saying there is none."""
+    try:
+        return service.get_document(s, doc_id)
+    except NotFound:
+        raise NotFound(f"Không có văn bản #{doc_id}.") from None

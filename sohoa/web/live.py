@@ -15,8 +15,9 @@ from starlette.concurrency import run_in_threadpool
 
 from registry import backlog
 from registry.models import Component, Dossier, IngestEntry
-from sohoa.web.clerk import dossier_view, inbox_counts, journal_rows
+from registry.queues import inbox_counts, journal_rows
 from sohoa.web.base import CLERK, MANAGER, Principal, Web
+from sohoa.web.dossiers import dossier_view
 from vocab.errors import NotFound
 
 STREAM_SECONDS = 300

@@ -1,0 +1,145 @@
+"""A document's pages: its page images beside the fields, corrections, the request for a certified
+copy, page operations (rotate, split, merge, move a page) and its history. Officers preview
+originals; managers read."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from registry import service, shapes
+from registry.history import history
+from registry.metadata import METADATA_KEYS, has_metadata
+from registry.models import CertificationRequest
+from sohoa.web import pageops
+from sohoa.web.base import CLERK, MANAGER, OFFICER, Principal, Web, load_document, see_other
+from sohoa.web.render import page_png
+from vocab.errors import Conflict, Invalid, NotFound, SohoaError
+from vocab.kinds import DOC_TYPES
+
+
+def router(web: Web) -> APIRouter:
+    r = APIRouter(include_in_schema=False, dependencies=[Depends(Web.csrf_guard)])
+    clerk = Depends(web.require(CLERK))
+    doc_reader = Depends(web.require(CLERK, OFFICER, MANAGER))  # officers preview originals; managers read
+
+    def sealer():
+        from sohoa.jobs.host import load_sealer
+
+        return load_sealer(web.settings)
+
+    @r.get("/documents/{doc_id}")
+    def document_page(request: Request, doc_id: int, u: Principal = doc_reader):
+        with web.db.session() as s:
+            doc = load_document(s, doc_id)
+            reqs = list(s.scalars(select(CertificationRequest).where(CertificationRequest.document_id == doc.id)
+                                  .order_by(CertificationRequest.id.desc())))
+            obj = shapes.document_json(doc) | {
+                "source": doc.source_name, "confidences": doc.field_confidences or {}, "text": doc.text,
+                "dossiers": [c.dossier.code for c in doc.components], "created_at": doc.created_at,
+                "page_from": doc.page_from, "page_to": doc.page_to, "valid_until": doc.valid_until,
+                "metadata": doc.doc_metadata or {}, "has_metadata": has_metadata(doc.doc_type),
+                "requests": [{"id": x.id, "copies": x.copies, "status": x.status, "created_at": x.created_at}
+                             for x in reqs]}
+            events = history(s, "document", str(doc.id), current=doc)
+            web.audit(s, u, "document.show", subject_id=doc.subject_id, object_type="document", object_id=str(doc_id))
+        return web.page(request, "document.html", doc=obj, types=DOC_TYPES, events=events, can_edit=u.role == CLERK,
+                        metadata_keys=METADATA_KEYS)
+
+    @r.get("/documents/{doc_id}/pages/{page}.png")
+    def document_page_png(request: Request, doc_id: int, page: int, u: Principal = doc_reader):
+        with web.db.session() as s:
+            doc = load_document(s, doc_id)
+            if not 1 <= page <= (doc.pages or 1):
+                raise NotFound(f"Văn bản #{doc_id} không có trang {page}.")
+            sha = doc.sha256
+            web.audit(s, u, "document.page", subject_id=doc.subject_id, object_type="document", object_id=str(doc_id),
+                      detail={"page": page})
+        png = page_png(web.store.path_for(sha), sha, page, web.cache_dir)
+        return FileResponse(png, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
+
+    @r.get("/documents/{doc_id}/pdf")
+    def document_pdf(request: Request, doc_id: int, u: Principal = doc_reader):
+        with web.db.session() as s:
+            doc = load_document(s, doc_id)
+            if not web.store.exists(doc.sha256):
+                raise NotFound(f"Tệp của văn bản #{doc_id} không có trong kho.")
+            web.audit(s, u, "document.file", subject_id=doc.subject_id, object_type="document", object_id=str(doc_id))
+            path = web.store.path_for(doc.sha256)
+        return FileResponse(path, media_type="application/pdf", filename=f"van-ban-{doc_id}.pdf",
+                            content_disposition_type="inline")
+
+    @r.post("/documents/{doc_id}/correct")
+    async def correct(request: Request, doc_id: int, u: Principal = clerk):
+        form = await request.form()
+        try:
+            with web.db.session() as s:
+                doc = load_document(s, doc_id)
+                old, old_meta = doc.fields or {}, doc.doc_metadata or {}
+                changed = {k[6:]: str(v) for k, v in form.items()
+                           if k.startswith("field:") and str(v).strip() != str(old.get(k[6:], ""))}
+                meta = {k[5:]: str(v) for k, v in form.items()  # document metadata: "meta:so_ky_hieu", …
+                        if k.startswith("meta:") and str(v).strip() != str(old_meta.get(k[5:], ""))}
+                new_name, new_value = str(form.get("new_field") or "").strip(), str(form.get("new_value") or "")
+                if new_name and new_value.strip():
+                    changed[new_name] = new_value
+                service.correct_document(s, doc_id, actor=u.actor, doc_type=str(form.get("doc_type") or "") or None,
+                                         fields=changed, meta=meta)
+        except NotFound:
+            raise
+        except SohoaError as exc:  # a value that fails its check: back to the form, nothing saved
+            web.flash(request, f"Không lưu được: {exc.message}", error=True)
+            return see_other(f"/documents/{doc_id}")
+        web.flash(request, "Đã lưu chỉnh sửa.")
+        return see_other(f"/documents/{doc_id}")
+
+    @r.post("/documents/{doc_id}/certification")
+    def request_certification(request: Request, doc_id: int, copies: int = Form(1), u: Principal = clerk):
+        if not 1 <= copies <= 100:
+            raise Invalid("Số bản sao từ 1 đến 100.")
+        with web.db.session() as s:
+            doc = load_document(s, doc_id)
+            if doc.doc_type == "certified_copy":
+                raise Invalid("Đây đã là bản sao chứng thực.")
+            if s.scalar(select(CertificationRequest.id).where(CertificationRequest.document_id == doc_id,
+                                                              CertificationRequest.status == "pending")):
+                raise Conflict(f"Văn bản #{doc_id} đã đang chờ chứng thực.")
+            comp = doc.components[0] if doc.components else None
+            s.add(CertificationRequest(document_id=doc_id, dossier_id=comp.dossier_id if comp else None, copies=copies,
+                                       status="pending", requested_by=u.username))
+            web.audit(s, u, "certify.request", subject_id=doc.subject_id, object_type="document",
+                      object_id=str(doc_id), detail={"copies": copies})
+        web.flash(request, f"Đã chuyển văn bản #{doc_id} sang người có thẩm quyền chứng thực ({copies} bản).")
+        return see_other(f"/documents/{doc_id}")
+
+    @r.post("/documents/{doc_id}/pages/{page}/rotate")
+    def rotate(request: Request, doc_id: int, page: int, degrees: int = Form(90), u: Principal = clerk):
+        with web.db.session() as s:
+            pageops.rotate(s, web.store, load_document(s, doc_id), page, degrees, actor=u.actor, sealer=sealer())
+        web.flash(request, f"Đã xoay trang {page}.")
+        return see_other(f"/documents/{doc_id}#page-{page}")
+
+    @r.post("/documents/{doc_id}/split")
+    def split(request: Request, doc_id: int, after: int = Form(...), u: Principal = clerk):
+        with web.db.session() as s:
+            new = pageops.split(s, web.store, load_document(s, doc_id), after, actor=u.actor, sealer=sealer())
+            new_id = new.id
+        web.flash(request, f"Đã tách các trang sau trang {after} thành văn bản #{new_id} (đang chờ gắn hồ sơ).")
+        return see_other(f"/documents/{new_id}")
+
+    @r.post("/documents/{doc_id}/merge")
+    def merge(request: Request, doc_id: int, other: int = Form(...), u: Principal = clerk):
+        with web.db.session() as s:
+            pageops.merge(s, web.store, load_document(s, doc_id), load_document(s, other), actor=u.actor, sealer=sealer())
+        web.flash(request, f"Đã gộp văn bản #{other} vào văn bản #{doc_id}.")
+        return see_other(f"/documents/{doc_id}")
+
+    @r.post("/documents/{doc_id}/pages/{page}/move")
+    def move(request: Request, doc_id: int, page: int, target: int = Form(...), u: Principal = clerk):
+        with web.db.session() as s:
+            pageops.move_page(s, web.store, load_document(s, doc_id), page, load_document(s, target), actor=u.actor,
+                              sealer=sealer())
+        web.flash(request, f"Đã chuyển trang {page} sang văn bản #{target}.")
+        return see_other(f"/documents/{doc_id}")
+
+    return r

@@ -1,0 +1,145 @@
+"""The inbox as the clerk sees it: the live journal of files being read, browser upload (through
+the inbox and its journal, like a scanner), and the quarantine (preview, retry, delete)."""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi.responses import FileResponse
+
+from ingest.journal import safe_name
+from registry import backlog
+from registry.queues import inbox_counts, journal_rows, open_dossier_codes, quarantined_entries, quarantined_entry
+from sohoa.web.base import CLERK, Principal, Web, load_dossier, see_other
+from sohoa.web.render import preview
+from vocab.errors import Invalid, NotFound
+from vocab.kinds import SCAN_SUFFIXES
+
+MAX_UPLOAD = 100 * 1024 * 1024
+
+
+def free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``name-1``, ``name-2``, … when a file of that name is there already."""
+    dest, n = folder / name, 1
+    while dest.exists():
+        dest = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
+        n += 1
+    return dest
+
+
+def remove_quarantined(path: Path) -> None:
+    """A quarantined file and the reason file beside it."""
+    path.unlink()
+    Path(str(path) + ".reason.txt").unlink(missing_ok=True)
+
+
+def router(web: Web) -> APIRouter:
+    r = APIRouter(include_in_schema=False, dependencies=[Depends(Web.csrf_guard)])
+    clerk = Depends(web.require(CLERK))
+
+    # -- upload from the browser: through the inbox and its journal, like a scanner ----------------
+    @r.post("/upload")
+    async def upload(request: Request, u: Principal = clerk):
+        form = await request.form()
+        code = str(form.get("code") or "").strip()
+        files = [f for f in form.getlist("files") if hasattr(f, "filename") and f.filename]
+        if not files:
+            raise Invalid("Hãy chọn ít nhất một tệp quét (PDF, JPEG, PNG, TIFF).")
+        inbox = web.settings.inbox
+        if code:
+            from registry.flow import allowed
+
+            with web.db.session() as s:
+                d = load_dossier(s, code)
+                allowed(d, "upload")  # no more papers once decided or closed
+                code = d.code
+            inbox = inbox / code  # the inbox folder route: the scan goes to this dossier
+        names = []
+        for f in files:
+            names.append(await _save_upload(f, inbox))
+        with web.db.session() as s:
+            web.audit(s, u, "upload", object_type="dossier" if code else "inbox", object_id=code,
+                      detail={"files": names})
+        web.flash(request, f"Đã nhận {len(names)} tệp: {', '.join(names)}. Tệp đang được nhận dạng.")
+        return see_other(f"/dossiers/{code}" if code else "/inbox")
+
+    async def _save_upload(f: UploadFile, inbox: Path) -> str:
+        name = safe_name(os.path.basename(f.filename or "scan"))
+        if name.startswith(".") or Path(name).suffix.lower() not in SCAN_SUFFIXES:
+            raise Invalid(f"Tệp «{name}» không phải PDF, JPEG, PNG hay TIFF.")
+        inbox.mkdir(parents=True, exist_ok=True)
+        tmp = inbox / f".upload-{secrets.token_hex(6)}.part"  # the watcher ignores dot files and *.part
+        size = 0
+        try:
+            with open(tmp, "wb") as out:
+                while chunk := await f.read(1 << 20):
+                    size += len(chunk)
+                    if size > MAX_UPLOAD:
+                        raise Invalid("Tệp quá lớn (tối đa 100 MB).")
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            dest = free_name(inbox, name)
+            os.rename(tmp, dest)  # atomic: the watcher sees the whole file or nothing
+        finally:
+            tmp.unlink(missing_ok=True)
+        return dest.name
+
+
+    # -- inbox (live) ------------------------------------------------------------------------------
+    @r.get("/inbox")
+    def inbox_page(request: Request, u: Principal = clerk):
+        with web.db.session() as s:
+            rows = journal_rows(s)
+            counts = inbox_counts(s)
+            backlog_status = backlog.status(s)
+            dossier_codes = open_dossier_codes(s)
+        return web.page(request, "inbox.html", rows=rows, counts=counts, open_dossiers=dossier_codes,
+                        backlog=backlog_status)
+
+
+    # -- quarantine ------------------------------------------------------------------------------------
+    @r.get("/quarantine")
+    def quarantine(request: Request, u: Principal = clerk):
+        with web.db.session() as s:
+            rows = quarantined_entries(s)
+        return web.page(request, "quarantine.html", rows=rows)
+
+    @r.get("/quarantine/{entry_id}/preview")
+    def quarantine_preview(request: Request, entry_id: int, u: Principal = clerk):
+        with web.db.session() as s:
+            e, path = quarantined_entry(s, entry_id)
+            web.audit(s, u, "quarantine.show", object_type="ingest", object_id=str(entry_id))
+        shown = preview(path, web.cache_dir, f"{entry_id}")
+        if shown is None:
+            raise NotFound("Không xem trước được tệp này.")
+        return FileResponse(shown[0], media_type=shown[1])
+
+    @r.post("/quarantine/{entry_id}/retry")
+    def quarantine_retry(request: Request, entry_id: int, u: Principal = clerk):
+        with web.db.session() as s:
+            e, path = quarantined_entry(s, entry_id)
+            dest = free_name(web.settings.inbox, path.name)
+            tmp = web.settings.inbox / f".retry-{entry_id}.part"
+            shutil.copy2(path, tmp)
+            os.rename(tmp, dest)
+            remove_quarantined(path)
+            web.audit(s, u, "quarantine.retry", object_type="ingest", object_id=str(entry_id),
+                      detail={"name": e.name, "to": dest.name})
+        web.flash(request, f"Đã đưa tệp {dest.name} trở lại hộp thư để nhận dạng lại.")
+        return see_other("/quarantine")
+
+    @r.post("/quarantine/{entry_id}/delete")
+    def quarantine_delete(request: Request, entry_id: int, u: Principal = clerk):
+        with web.db.session() as s:
+            e, path = quarantined_entry(s, entry_id)
+            remove_quarantined(path)
+            web.audit(s, u, "quarantine.delete", object_type="ingest", object_id=str(entry_id),
+                      detail={"name": e.name, "sha256": e.sha256})
+        web.flash(request, f"Đã xóa tệp {e.name} khỏi thư mục cách ly.")
+        return see_other("/quarantine")
+
+    return r
