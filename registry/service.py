@@ -480,7 +480,7 @@ def _state_for(s: Session, doc: Document, d: Dossier) -> str:
 def _field_error(problems: dict[str, list[str]]) -> InvalidField:
     name, probs = next(iter(problems.items()))
     text = "; ".join(identifiers.PROBLEM_MESSAGES.get(p, p) for p in probs)
-    return InvalidField(f"Giá trị trường {name} không hợp lệ: {text}.", field=name, problems=probs)
+    return InvalidField(f"Giá trị không hợp lệ: {text}.", field=name, problems=probs)
 
 
 def correct_document(s: Session, document_id: int, *, actor: str, doc_type: str | None = None,
@@ -524,7 +524,7 @@ def correct_document(s: Session, document_id: int, *, actor: str, doc_type: str 
     mprobs = metadata.metadata_problems({k: meta_values.get(k, "") for k in (meta or {})})
     if mprobs:
         k, msg = next(iter(mprobs.items()))
-        raise InvalidField(f"Siêu dữ liệu {k}: {msg}.", field=k)
+        raise InvalidField(msg[:1].upper() + msg[1:] + ".", field=k)
     if doc_type and doc_type != doc.doc_type:
         doc.doc_type, doc.type_confidence = doc_type, 1.0
         for c in doc.components:

@@ -118,3 +118,29 @@ def test_each_step_is_confirmed_and_each_state_offers_only_its_steps(settings, d
                                       .order_by(AuditEvent.id)) if a not in ("dossier.show",)]
     assert acts == ["dossier.person", "dossier.create", "identity.verify", "dossier.forward", "dossier.supplement", "dossier.resume",
                     "dossier.decide.override", "dossier.decide", "dossier.return_result"]
+
+
+def test_correction_and_certification_forms_keep_what_was_typed(settings, db, office):
+    from registry.store import Store
+    from tests.once_helpers import intake_document
+
+    with db.session() as s:
+        doc = intake_document(s, Store(settings.store_dir), doc_type="ket_hon", fields={
+            "ho_ten_chong": HUSBAND.name, "so_dinh_danh_chong": HUSBAND.pid, "so": "12"}, text="GIẤY CHỨNG NHẬN KẾT HÔN")
+        doc_id = doc.id
+    with _app(settings, db) as c:
+        tok = _sign_in(c, "canbo")
+        typed = {"csrf_token": tok, "doc_type": "khai_sinh", "field:ho_ten_chong": "Lê Văn Cường Sửa",
+                 "field:so_dinh_danh_chong": "00108", "field:so": "13", "meta:ngay_ban_hanh": "2026-12-31",
+                 "new_field": "ho_ten", "new_value": "Tên mới"}
+        page = c.post(f"/documents/{doc_id}/correct", data=typed).text
+        for k, v in typed.items():
+            if k in ("csrf_token", "doc_type", "new_field"):
+                continue
+            assert f'value="{v}"' in page, k
+        assert re.search(r'<option value="khai_sinh" selected', page)
+        assert 'id="err-correct-field:so_dinh_danh_chong"' in page
+        errs = " ".join(re.findall(r'class="field-error"[^>]*>([^<]+)<', page))
+        assert "so_dinh_danh" not in errs and "Siêu dữ liệu" not in errs
+        page = c.post(f"/documents/{doc_id}/certification", data={"csrf_token": tok, "copies": "mười"}).text
+        assert 'value="mười"' in page and 'id="err-cert-request-copies"' in page
