@@ -127,3 +127,25 @@ def test_the_flow_offers_only_what_each_state_allows(settings, db):
         for a in ("dossier.create", "dossier.forward", "dossier.supplement", "dossier.resume", "certify.request",
                   "dossier.decide", "dossier.return_result"):
             assert a in actions, a
+
+
+def test_each_officer_is_offered_only_their_own_keys(settings, db):
+    from registry.models import Officer
+    from registry.signers import keys_of, link_key
+
+    with db.session() as s:
+        add_staff(s, "binh", "Mật-khẩu-dài-2026", name="Nguyễn Văn Bình", role="officer")
+        add_staff(s, "an", "Mật-khẩu-dài-2026", name="Trần Văn An", role="officer")
+        add_staff(s, "canbo", "Mật-khẩu-dài-2026", name="Lò Thị Hạnh", role="clerk")
+        binh = Officer(name="Nguyễn Văn Bình", key_ref="k1")
+        an = Officer(name="Trần Văn An", key_ref="k2")
+        s.add_all([binh, an])
+        s.flush()
+        # unlinked keys go to the account of their holder's name, never to another officer
+        assert [o.id for o in keys_of(s, "binh", "Nguyễn Văn Bình")] == [binh.id]
+        assert [o.id for o in keys_of(s, "an", "Trần Văn An")] == [an.id]
+        link_key(s, an.id, "binh")  # Bình is also given An's key (e.g. a second token)
+        assert {o.id for o in keys_of(s, "binh", "Nguyễn Văn Bình")} == {an.id}
+        assert keys_of(s, "an", "Trần Văn An") == []
+        with pytest.raises(Exception, match="không phải người có thẩm quyền"):
+            link_key(s, binh.id, "canbo")

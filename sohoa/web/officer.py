@@ -41,6 +41,14 @@ def certify_batch(settings, db, officer_id: int, secret: str, document_ids: list
         return cert.certify(document_ids, copies=copies), list(cert.check.warnings)
 
 
+def _holder_name(s, doc: Document) -> str | None:
+    """The name of the person the original belongs to (for the queue: which citizen asked)."""
+    from registry.models import Subject
+
+    subj = s.get(Subject, doc.subject_id) if doc.subject_id else None
+    return (subj.name if subj else None) or (doc.fields or {}).get("ho_ten")
+
+
 def router(web: Web) -> APIRouter:
     r = APIRouter(include_in_schema=False, dependencies=[Depends(Web.csrf_guard)])
     officer = Depends(web.require(OFFICER))
@@ -67,6 +75,7 @@ def router(web: Web) -> APIRouter:
                 return {"id": x.id, "document_id": x.document_id, "doc_type": x.document.doc_type,
                         "pages": x.document.pages, "copies": x.copies, "status": x.status,
                         "dossier": x.dossier.code if x.dossier else None, "requested_by": x.requested_by,
+                        "citizen": (x.dossier.subject.name if x.dossier else None) or _holder_name(s, x.document),
                         "created_at": x.created_at, "decided_at": x.decided_at,
                         "number": cc.number if cc else None, "book": cc.book if cc else None,
                         "copy_ids": (cc.signed_document_ids or ([cc.signed_document_id] if cc.signed_document_id else []))
