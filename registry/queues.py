@@ -22,8 +22,8 @@ __all__ = ["inbox_counts", "journal_rows", "quarantined_entries", "quarantined_e
 def inbox_counts(s: Session) -> dict[str, int]:
     """Files being read, documents waiting for a dossier, files in quarantine (the clerk's cards)."""
     working = s.scalar(select(func.count()).select_from(IngestEntry).where(IngestEntry.state.in_(ACTIVE_STATES))) or 0
-    quarantined = s.scalar(select(func.count()).select_from(IngestEntry)
-                           .where(IngestEntry.state == EntryState.QUARANTINED)) or 0
+    quarantined = sum(1 for e in s.scalars(select(IngestEntry).where(IngestEntry.state == EntryState.QUARANTINED))
+                      if not _handled(e))  # what the quarantine page lists: files still there
     return {"working": working, "unassigned": unassigned_count(s), "quarantined": quarantined}
 
 
@@ -31,11 +31,18 @@ def journal_rows(s: Session, limit: int = 30) -> list[dict]:
     """The newest journal rows with their state and, where the journal records it, OCR progress."""
     rows = []
     for e in s.scalars(select(IngestEntry).order_by(IngestEntry.id.desc()).limit(limit)):
+        if _handled(e):  # deleted, or taken again under a new row: one row per file
+            continue
         docs = list(s.execute(select(Document.id, Document.doc_type).where(Document.ingest_id == e.id)).all())
         rows.append({"id": e.id, "name": e.name, "state": e.state, "created_at": e.created_at,
                      "finished_at": e.finished_at, "error": e.error, "pages_total": e.pages_total,
                      "pages_done": e.pages_done, "documents": [{"id": d, "doc_type": t} for d, t in docs]})
     return rows
+
+
+def _handled(e: IngestEntry) -> bool:
+    """A quarantined file staff deleted or put back in the inbox: no longer on disk."""
+    return e.state == EntryState.QUARANTINED and not (e.final_path and Path(e.final_path).is_file())
 
 
 def quarantined_entries(s: Session, limit: int = 200) -> list[dict]:
@@ -58,13 +65,18 @@ def quarantined_entry(s: Session, entry_id: int) -> tuple[IngestEntry, Path]:
 
 
 def suggestions(s: Session, doc: Document, limit: int = 3) -> list[Dossier]:
-    """Open dossiers a document probably belongs to: same personal ID number, else same name."""
+    """Open dossiers a document probably belongs to: one that concerns a person whose ID number it
+    carries (as applicant or related person), else one whose applicant has the same name."""
+    from registry.persons import dossier_ids_of
+
     fields = doc.fields or {}
     pids = [str(fields[k]) for k in PID_FIELDS if fields.get(k)]
     out: list[Dossier] = []
-    if pids:
-        out = list(s.scalars(select(Dossier).join(Subject).where(
-            Subject.identifier.in_(pids), Dossier.status.in_(OPEN_STATUSES)).order_by(Dossier.id.desc()).limit(limit)))
+    for pid in pids:
+        out += [d for d in s.scalars(select(Dossier).where(Dossier.id.in_(dossier_ids_of(pid)),
+                                                           Dossier.status.in_(OPEN_STATUSES))
+                                     .order_by(Dossier.id.desc()).limit(limit)) if d not in out]
+    out = out[:limit]
     name = fields.get("ho_ten")
     if not out and name:
         out = list(s.scalars(select(Dossier).join(Subject).where(

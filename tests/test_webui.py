@@ -102,8 +102,17 @@ def test_unassigned_queue_and_search_in_a_browser(server, seeded, db, browser):
     row = page.locator(f"#doc-{doc_id}")
     expect(row).to_contain_text("scan_0007.jpg")
     expect(row).to_contain_text("Căn cước công dân")
+    expect(row).to_contain_text("Nguyễn Văn An · Đăng ký khai sinh")  # the suggestion names citizen and procedure
     row.locator(f"button.suggest:has-text('{code}')").click()  # suggested from the ID number read
+    expect(page.locator("h1")).to_contain_text("Xác nhận gắn")  # nothing attached on one click
+    page.click("#confirm-button")
     expect(page.locator(".flash")).to_contain_text(f"Đã gắn văn bản {doc_id} vào hồ sơ {code}")
+    expect(page.locator(f"#doc-{doc_id}")).to_have_count(0)
+    page.click("#undo-button")  # attached to the wrong dossier? undo at once
+    expect(page.locator(".flash")).to_contain_text("Đã hoàn tác")
+    expect(page.locator(f"#doc-{doc_id}")).to_have_count(1)
+    page.locator(f"#doc-{doc_id} button.suggest:has-text('{code}')").click()
+    page.click("#confirm-button")
     expect(page.locator(f"#doc-{doc_id}")).to_have_count(0)
 
     page.goto(f"{server}/dossiers/{code}")
