@@ -51,6 +51,18 @@ def is_late(d: Dossier, now: dt.datetime | None = None) -> bool:
     return (now or utcnow()) > due
 
 
+def days_overdue(d: Dossier, now: dt.datetime | None = None) -> int:
+    """Whole days past the original due date: until completion for a settled dossier, until now
+    for an open one (0 when not late)."""
+    due = original_due(d)
+    if due is None:
+        return 0
+    end = _aware(d.completed_at) if d.status in ("completed", "returned") else (now or utcnow())
+    if end is None or end <= due:
+        return 0
+    return max(1, (end - due).days + (1 if (end - due).seconds else 0))
+
+
 def refresh_late(s: Session, now: dt.datetime | None = None) -> int:
     """Set the late flag on open dossiers now past their due date; returns how many changed."""
     now = now or utcnow()

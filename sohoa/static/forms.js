@@ -19,6 +19,9 @@
       if (first && words.length) select.value = first.value;
     });
   }
-  function init() { document.querySelectorAll("select[data-search]").forEach(wire); }
+  function init() {
+    document.querySelectorAll("select[data-search]").forEach(wire);
+    document.querySelectorAll("[data-print]").forEach(function (b) { b.addEventListener("click", function () { window.print(); }); });
+  }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
 })();
