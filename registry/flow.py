@@ -31,7 +31,7 @@ from vocab.text import nfc
 
 __all__ = ["ACTIONS", "HANDOVER", "DECISIONS", "actions", "allowed", "forward", "decide", "return_result",
            "officers_of", "certifications", "request_certification", "timeline", "timeline_rows",
-           "result_candidates", "CertificationView"]
+           "result_candidates", "CertificationView", "certification_fee", "register_details"]
 
 # what may be done in each state (the pages offer exactly these)
 ACTIONS: dict[str, tuple[str, ...]] = {
@@ -252,6 +252,37 @@ def request_certification(s: Session, d: Dossier, document_ids: list[int], copie
         audit(s, actor, "certify.request", subject_id=doc.subject_id, object_type="document", object_id=str(doc_id),
               detail={"copies": copies, "dossier": d.code, "request": x.id})
     return ids
+
+
+def certification_fee(pages: int, copies: int) -> int:
+    """The fee of certifying a copy from the original (Circular 226/2016/TT-BTC): 2.000 đồng a page
+    for the first two pages, 1.000 đồng a page from the third, at most 200.000 đồng a copy."""
+    pages = max(1, int(pages or 1))
+    per_copy = min(200_000, 2_000 * min(pages, 2) + 1_000 * max(0, pages - 2))
+    return per_copy * max(1, int(copies or 1))
+
+
+def register_details(s: Session, act_ids: list[tuple[int, int]]) -> dict[tuple[int, int], dict[str, Any]]:
+    """For register entries (source document id, number): who asked (the dossier's applicant, else
+    the paper's holder), the clerk who asked for it, the pages and the fee."""
+    from registry.models import Subject
+
+    out: dict[tuple[int, int], dict[str, Any]] = {}
+    for doc_id, number in act_ids:
+        req = s.scalar(select(CertificationRequest).join(CertifiedCopy, CertifiedCopy.id ==
+                                                         CertificationRequest.certified_copy_id)
+                       .where(CertifiedCopy.source_document_id == doc_id, CertifiedCopy.number == number).limit(1))
+        doc = s.get(Document, doc_id)
+        who = None
+        if req is not None and req.dossier is not None:
+            who = req.dossier.subject.name
+        if not who and doc is not None and doc.subject_id:
+            subj = s.get(Subject, doc.subject_id)
+            who = subj.name if subj else None
+        out[(doc_id, number)] = {"requester": who or (doc.fields or {}).get("ho_ten") if doc else who,
+                                 "dossier": req.dossier.code if req is not None and req.dossier else None,
+                                 "pages": doc.pages if doc else 1}
+    return out
 
 
 # -- the timeline --------------------------------------------------------------------------------

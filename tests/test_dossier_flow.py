@@ -149,3 +149,9 @@ def test_each_officer_is_offered_only_their_own_keys(settings, db):
         assert keys_of(s, "an", "Trần Văn An") == []
         with pytest.raises(Exception, match="không phải người có thẩm quyền"):
             link_key(s, binh.id, "canbo")
+
+
+def test_certification_fee_follows_the_tariff():
+    assert flow.certification_fee(1, 2) == 4_000  # 2.000 đồng a page, per copy
+    assert flow.certification_fee(5, 1) == 2 * 2_000 + 3 * 1_000  # from the third page 1.000 đồng
+    assert flow.certification_fee(400, 3) == 3 * 200_000  # at most 200.000 đồng a copy

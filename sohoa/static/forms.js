@@ -19,9 +19,6 @@
       if (first && words.length) select.value = first.value;
     });
   }
-  function init() {
-    document.querySelectorAll("select[data-search]").forEach(wire);
-    document.querySelectorAll("[data-print]").forEach(function (b) { b.addEventListener("click", function () { window.print(); }); });
-  }
+  function init() { document.querySelectorAll("select[data-search]").forEach(wire); }  // [data-print]: live.js
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
 })();

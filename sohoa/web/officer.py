@@ -205,12 +205,20 @@ def router(web: Web) -> APIRouter:
     @r.get("/register")
     def register(request: Request, book: str = "", year: str = "", date_from: str = "", date_to: str = "",
                  u: Principal = officer):
+        from registry.flow import certification_fee, register_details
         from signing import register_rows
 
         y = int(year) if year.isdigit() else vn_today().year
         d1, d2 = parse_date(date_from), parse_date(date_to)
         rows = []
-        for x in register_rows(web.db, book or None, y):
+        entries = list(register_rows(web.db, book or None, y))
+        with web.db.session() as s:
+            more = register_details(s, [(x["source_document_id"], x["number"]) for x in entries])
+            titles = {o.id: o.title for o in s.scalars(select(Officer))}
+        for x in entries:
+            extra = more.get((x["source_document_id"], x["number"]), {})
+            x = x | extra | {"fee": certification_fee(extra.get("pages", 1), x["copies"]),
+                             "officer_title": titles.get(x["officer_id"], "")}
             when = local(dt.datetime.fromisoformat(x["signed_at"] or x["created_at"])) if (
                 x["signed_at"] or x["created_at"]) else None
             if (d1 and (when is None or when.date() < d1)) or (d2 and (when is None or when.date() > d2)):

@@ -178,6 +178,21 @@ def test_a_dossier_from_intake_to_the_result_returned(office, browser, tmp_path)
     officer.fill("input[name=passphrase]", office.officer_passphrase)
     officer.click("#certify-button")
     expect(officer.locator(".flash")).to_contain_text("Đã chứng thực 1 văn bản", timeout=120_000)
+    officer.goto(office.base + "/register")
+    entry = officer.locator("#register tr", has_text=code)
+    expect(entry).to_contain_text(HUSBAND.name)  # the requester: the dossier's applicant
+    expect(entry).to_contain_text("Căn cước công dân")
+    expect(entry.locator(".fee")).to_have_text("4.000 đồng")  # 1 page, 2 copies
+    expect(entry).to_contain_text("Nguyễn Văn Bình")
+    problems += _strict(officer, "life-12a-register", codes)
+    register_pdf = screenshot_dir() / "life-paper-register.pdf"
+    officer.pdf(path=str(register_pdf), format="A4", landscape=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "70", "-singlefile", str(register_pdf),
+                    str(screenshot_dir() / "life-paper-register")], check=True, timeout=60)
+    printed = subprocess.run(["pdftotext", "-layout", str(register_pdf), "-"], capture_output=True, check=True,
+                             timeout=60).stdout.decode()
+    register_pdf.unlink()
+    assert HUSBAND.name in printed and "4.000 đồng" in printed and "Người yêu cầu chứng thực" in printed
     clerk.goto(url)
     expect(clerk.locator("#cert-list")).to_contain_text("Đã chứng thực")
     expect(clerk.locator("#cert-list a.download")).to_have_count(2)
