@@ -308,5 +308,14 @@ def timeline(s: Session, d: Dossier, limit: int = 200) -> list[AuditEvent]:
 def timeline_rows(s: Session, d: Dossier) -> list[dict[str, Any]]:
     """The timeline as pages show it: who by name, what the step changed (no codes)."""
     names = actor_names(s)
-    return [{"at": e.at, "actor": names.get(e.actor) or e.actor.split(":", 1)[-1], "action": e.action,
-             "detail": e.detail or {}, "changes": []} for e in timeline(s, d)]
+    out, seen = [], set()
+    for e in timeline(s, d):
+        number = (e.detail or {}).get("number")
+        if e.action == "certify" and number is not None:  # the act is audited by the signer and by the page
+            key = (e.object_id, number)
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append({"at": e.at, "actor": names.get(e.actor) or e.actor.split(":", 1)[-1], "action": e.action,
+                    "detail": e.detail or {}, "changes": []})
+    return out

@@ -110,6 +110,7 @@ def resume(s: Session, d: Dossier, *, actor: str, now: dt.datetime | None = None
         if d.original_due_at:  # time paused is not counted against the unit
             d.original_due_at = _aware(d.original_due_at) + shift
     d.status = "processing" if d.components or d.holder else "received"
+    d.pause_reason = None
     d.late = is_late(d, now)
     audit(s, actor, "dossier.resume", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
           detail={"due_at": d.due_at.isoformat() if d.due_at else None})
