@@ -29,7 +29,7 @@ from vocab.clock import VN_TZ, local, utcnow
 from vocab.errors import Conflict
 from vocab.text import nfc
 
-__all__ = ["ACTIONS", "HANDOVER", "DECISIONS", "actions", "allowed", "forward", "decide", "return_result",
+__all__ = ["ACTIONS", "HOLDER_ACTIONS", "actions_for", "held_by", "HANDOVER", "DECISIONS", "actions", "allowed", "forward", "decide", "return_result",
            "officers_of", "certifications", "request_certification", "timeline", "timeline_rows",
            "result_candidates", "CertificationView", "certification_fee", "register_details"]
 
@@ -48,8 +48,28 @@ HANDOVER = {"counter": "Trực tiếp tại Bộ phận Một cửa", "postal": 
 DECISIONS = {"approved": "Giải quyết (có kết quả)", "refused": "Từ chối giải quyết (có văn bản trả lời)"}
 
 
+# what the officer a dossier is forwarded to may do on it (the counter does the rest)
+HOLDER_ACTIONS = ("decide", "supplement", "pause")
+
+
 def actions(d: Dossier) -> tuple[str, ...]:
     return ACTIONS.get(d.status, ())
+
+
+def actions_for(d: Dossier, role: str, username: str) -> tuple[str, ...]:
+    """The steps offered to this account: a clerk every step of the state; the officer who holds
+    the dossier the decision, a request to supplement and a pause; anyone else none."""
+    if role == "clerk":
+        return actions(d)
+    if role == "officer" and d.holder == username:
+        return tuple(a for a in actions(d) if a in HOLDER_ACTIONS)
+    return ()
+
+
+def held_by(s: Session, username: str) -> list[Dossier]:
+    """Open dossiers forwarded to this officer, the soonest step due first."""
+    return list(s.scalars(select(Dossier).where(Dossier.holder == username, Dossier.status.in_(
+        ("received", "processing", "paused"))).order_by(Dossier.step_due_at, Dossier.id)))
 
 
 def allowed(d: Dossier, action: str) -> None:

@@ -144,3 +144,35 @@ def test_correction_and_certification_forms_keep_what_was_typed(settings, db, of
         assert "so_dinh_danh" not in errs and "Siêu dữ liệu" not in errs
         page = c.post(f"/documents/{doc_id}/certification", data={"csrf_token": tok, "copies": "mười"}).text
         assert 'value="mười"' in page and 'id="err-cert-request-copies"' in page
+
+
+def test_the_officer_a_dossier_is_forwarded_to_decides_it(settings, db, office):
+    from registry import flow, service as svc
+    from registry.store import Store
+    from tests.once_helpers import intake_document
+
+    with db.session() as s:
+        d = svc.open_dossier(s, procedure="1.000894", subject=HUSBAND.pid, name=HUSBAND.name,
+                             agency=settings.agency_code, actor="staff:canbo")
+        paper = intake_document(s, Store(settings.store_dir), doc_type="cccd", fields={"so_dinh_danh": HUSBAND.pid})
+        svc.attach(s, d, paper, routed_by="manual")
+        other = svc.open_dossier(s, procedure="1.000894", subject=WIFE.pid, agency=settings.agency_code,
+                                 actor="staff:canbo")
+        flow.forward(s, d, unit_code="TUPHAP", officer="tuphap", due=None, actor="staff:canbo",
+                     default_unit=settings.agency_code)
+        code, other_code, paper_id = d.code, other.code, paper.id
+    with _app(settings, db) as c:
+        tok = _sign_in(c, "tuphap")
+        queue = c.get("/certify").text
+        assert f"/dossiers/{code}" in queue and other_code not in queue and HUSBAND.name in queue
+        page = c.get(f"/dossiers/{code}").text
+        assert _forms(page) == {"step-decide", "step-supplement", "step-pause"}  # the holder's steps only
+        assert c.get(f"/dossiers/{other_code}").status_code == 403  # not forwarded to them
+        r = c.post(f"/dossiers/{code}/steps/forward", data={"csrf_token": tok, "unit": "TUPHAP", "officer": "tuphap",
+                                                            "confirm": "1"})
+        assert "không thực hiện được thao tác này" in r.text
+        c.post(f"/dossiers/{code}/steps/decide", data={"csrf_token": tok, "outcome": "approved", "confirm": "1",
+                                                       "result_document_id": str(paper_id),
+                                                       "override_reason": "Giấy tờ còn lại nộp bản giấy"})
+    with db.session() as s:
+        assert s.scalar(select(Dossier.status).where(Dossier.code == code)) == "decided"

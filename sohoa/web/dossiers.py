@@ -17,9 +17,9 @@ from sohoa import i18n
 from sohoa.i18n import parse_date
 from sohoa.papers.slips import apology_pdf
 from sohoa.web import steps
-from sohoa.web.base import CLERK, MANAGER, Principal, Web, load_dossier, see_other
+from sohoa.web.base import CLERK, MANAGER, OFFICER, Principal, Web, load_dossier, see_other
 from vocab.clock import vn_today
-from vocab.errors import Invalid, NotFound, SohoaError
+from vocab.errors import Forbidden, Invalid, NotFound, SohoaError
 from vocab.kinds import DossierStatus
 from vocab.text import fold
 
@@ -78,9 +78,11 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
         return await steps.intake(web, request, u)
 
     @r.get("/dossiers/{code}")
-    def dossier_page(request: Request, code: str, u: Principal = reader):
+    def dossier_page(request: Request, code: str, u: Principal = Depends(web.require(CLERK, MANAGER, OFFICER))):
         with web.db.session() as s:
             d = load_dossier(s, code)
+            if u.role == OFFICER and d.holder != u.username:  # an officer reads the dossiers forwarded to them
+                raise Forbidden("Hồ sơ này không được chuyển cho bạn xử lý.")
             obj = dossier_view(s, d)
             reusable = reusable_for_dossier(s, d) if u.role == CLERK else []
             extra = steps.dossier_context(web, s, d, u)  # persons, the steps its state offers, timeline

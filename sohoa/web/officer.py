@@ -87,9 +87,13 @@ def router(web: Web) -> APIRouter:
                 x["requested_by"] = names.get(x["requested_by"]) or x["requested_by"]
             signers = [{"id": o.id, "name": o.name, "title": o.title} for o in officers(s, u)]
             mine = signers[0]["id"] if signers else None
+            from registry.flow import held_by
+
+            held = [{"code": d.code, "citizen": d.subject.name, "procedure": d.procedure.name, "status": d.status,
+                     "due": d.step_due_at} for d in held_by(s, u.username)]
             web.audit(s, u, "certify.queue", detail={"pending": len(rows)})
         return web.page(request, "certify.html", rows=rows, recent=recent, signers=signers, mine=mine,
-                        reasons=REFUSAL_CODES)
+                        reasons=REFUSAL_CODES, held=held)
 
     def release(request_ids: list[int]) -> None:
         """Requests whose signing did not happen go back to the queue."""

@@ -17,9 +17,9 @@ from registry.errors import FormErrors, InvalidField
 from registry.models import Document, Dossier, Staff
 from registry.units import display_name, list_units, unit_name
 from sohoa import i18n
-from sohoa.web.base import CLERK, MANAGER, Principal, Web
+from sohoa.web.base import CLERK, OFFICER, Principal, Web
 from vocab.clock import VN_TZ, local, utcnow
-from vocab.errors import Invalid, NotFound, SohoaError
+from vocab.errors import Conflict, Invalid, NotFound, SohoaError
 
 TITLES = {"forward": "Chuyển xử lý", "pause": "Tạm dừng hồ sơ", "supplement": "Yêu cầu bổ sung hồ sơ",
           "resume": "Tiếp tục xử lý", "decide": "Quyết định giải quyết", "return_result": "Trả kết quả",
@@ -104,8 +104,7 @@ def intake_context() -> dict[str, Any]:
 def dossier_context(web: Web, s, d: Dossier, u: Principal) -> dict[str, Any]:
     """What the dossier page shows besides its components: the persons concerned, who holds it,
     the steps its state offers (none for a reader who is not a clerk), its certifications and timeline."""
-    can = u.role == CLERK
-    offered = flow.actions(d) if can else ()
+    offered = flow.actions_for(d, u.role, u.username)
     holder = s.scalar(select(Staff).where(Staff.username == d.holder)) if d.holder else None
     names = {x: n for x, n in s.execute(select(Staff.username, Staff.name))}
     units = list_units(s)
@@ -210,11 +209,10 @@ def run_step(web: Web, s, d: Dossier, action: str, form, u: Principal) -> str:
 
 def router(web: Web) -> APIRouter:
     r = APIRouter(include_in_schema=False, dependencies=[Depends(Web.csrf_guard)])
-    clerk = Depends(web.require(CLERK))
-    _ = MANAGER
+    staff = Depends(web.require(CLERK, OFFICER))
 
     @r.post("/dossiers/{code}/steps/{action}")
-    async def step(request: Request, code: str, action: str, u: Principal = clerk):
+    async def step(request: Request, code: str, action: str, u: Principal = staff):
         """First the check and a confirmation page (nothing saved); with ``confirm`` the step itself."""
         if action not in TITLES:
             raise NotFound("Không có thao tác này.")
@@ -227,6 +225,9 @@ def router(web: Web) -> APIRouter:
                 if d is None:
                     raise NotFound(f"Không có hồ sơ mã {code}.")
                 applicant = d.subject.name
+                if action not in flow.actions_for(d, u.role, u.username):  # not this account's step here
+                    raise Conflict(f"Hồ sơ {d.code}: không thực hiện được thao tác này (trạng thái hiện tại "
+                                   "hoặc tài khoản của bạn không cho phép).")
                 done = run_step(web, s, d, action, form, u)
                 if not confirmed:
                     s.rollback()  # a rehearsal: the page asks to confirm, nothing is kept
@@ -240,11 +241,11 @@ def router(web: Web) -> APIRouter:
             web.keep_form(request, f"step-{action}", values, {"_": exc.message})
             web.flash(request, f"Chưa thực hiện “{TITLES[action].lower()}”: {exc.message}", error=True)
             return _back(f"/dossiers/{code}#step-{action}")
-        if not confirmed:
+        if not confirmed:  # (a refused step above never gets here)
             hidden = [(k, v) for k, v in form.multi_items() if k not in ("csrf_token", "confirm")]
             return web.page(request, "confirm.html", code=code, action=action, title=TITLES[action], summary=done,
                             hidden=hidden, applicant=applicant)
         web.flash(request, "Đã thực hiện: " + done)
-        return _back(f"/dossiers/{code}")
+        return _back(f"/dossiers/{code}" if u.role == CLERK or action != "decide" else "/certify")
 
     return r
