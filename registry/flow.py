@@ -189,10 +189,11 @@ def return_result(s: Session, d: Dossier, *, method: str, recipient: str, at: dt
     recipient = nfc((recipient or "").strip())
     if not recipient:
         errors["recipient"] = "Hãy ghi họ tên người nhận kết quả."
-    at = at or now
+    if at is None or abs(now - at) < dt.timedelta(minutes=1):  # "now" as typed to the minute: now
+        at = now
     if at > now + dt.timedelta(minutes=5):
         errors["at"] = "Thời điểm trả kết quả không được sau bây giờ."
-    elif at < lifecycle._aware(d.received_at):
+    elif at < lifecycle._aware(d.received_at).replace(second=0, microsecond=0):
         errors["at"] = "Thời điểm trả kết quả không được trước lúc tiếp nhận hồ sơ."
     doc_id = document_id or d.result_document_id
     if document_id and document_id not in {x.id for x in result_candidates(s, d)}:

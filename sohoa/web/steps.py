@@ -87,8 +87,12 @@ async def intake(web: Web, request: Request, u: Principal) -> RedirectResponse:
         web.keep_form(request, "new-dossier", values, {"subject": exc.message})
         web.flash(request, "Chưa tiếp nhận được hồ sơ: hãy sửa các ô được đánh dấu.", error=True)
         return _back("/dossiers#new-dossier")
+    except NotFound:  # the only thing intake looks up: the procedure
+        web.keep_form(request, "new-dossier", values, {"procedure": "Không có thủ tục này trong danh mục của cơ quan."})
+        web.flash(request, "Chưa tiếp nhận được hồ sơ: hãy chọn thủ tục trong danh sách.", error=True)
+        return _back("/dossiers#new-dossier")
     except SohoaError as exc:
-        web.keep_form(request, "new-dossier", values, {"procedure": exc.message} if "thủ tục" in exc.message else {})
+        web.keep_form(request, "new-dossier", values, {})
         web.flash(request, f"Chưa tiếp nhận được hồ sơ: {exc.message}", error=True)
         return _back("/dossiers#new-dossier")
     web.flash(request, f"Đã tiếp nhận hồ sơ {code}. In giấy tiếp nhận và đặt lên trước khi quét.")

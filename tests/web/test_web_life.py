@@ -76,6 +76,9 @@ def _steps(page) -> set[str]:
 
 
 def _confirm(page, name: str, problems: list[str], codes: set[str]) -> None:
+    if page.locator("#confirm-button").count() == 0:  # say why the step was refused
+        raise AssertionError(f"{name}: no confirmation; the page says: "
+                             + " | ".join(page.locator(".flash, .field-error, [role=alert]").all_inner_texts()))
     expect(page.locator("h1")).to_contain_text("Xác nhận")
     problems += _strict(page, name, codes)
     page.click("#confirm-button")
