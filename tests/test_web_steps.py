@@ -176,3 +176,15 @@ def test_the_officer_a_dossier_is_forwarded_to_decides_it(settings, db, office):
                                                        "override_reason": "Giấy tờ còn lại nộp bản giấy"})
     with db.session() as s:
         assert s.scalar(select(Dossier.status).where(Dossier.code == code)) == "decided"
+
+
+def test_admin_form_keeps_what_was_typed_but_never_the_password(settings, db, office):
+    with db.session() as s:
+        add_staff(s, "quantri", PW, name="Phạm Quốc Khánh", role="admin")
+    with _app(settings, db) as c:
+        tok = _sign_in(c, "quantri")
+        page = c.post("/admin/staff", data={"csrf_token": tok, "username": "canbo", "name": "Vũ Minh Châu",
+                                            "role": "officer", "password": "mật-khẩu-mới-2026"}).text  # taken
+        assert 'name="username" required' in page and 'value="canbo"' in page and 'value="Vũ Minh Châu"' in page
+        assert re.search(r'<option value="officer" selected', page) and "mật-khẩu-mới-2026" not in page
+        assert 'id="err-add-staff-' in page
