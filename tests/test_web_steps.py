@@ -95,6 +95,10 @@ def test_each_step_is_confirmed_and_each_state_offers_only_its_steps(settings, d
         assert _forms(c.get(url).text) == {"step-resume", "upload-form", "step-return"}
         c.post(f"{url}/steps/resume", data={"csrf_token": tok, "confirm": "1"})
         assert "step-decide" in _forms(c.get(url).text)
+        # a decision while papers are missing asks for a reason, naming the papers (not their codes)
+        page = c.post(f"{url}/steps/decide", data={"csrf_token": tok, "outcome": "refused", "note": "x"}).text
+        err = re.search(r'id="err-step-decide-override_reason">([^<]+)<', page).group(1)
+        assert "Tờ khai" in err and "to_khai" not in err
         # decide without a result paper: refused beside the field; a refusal with its reason is kept
         page = c.post(f"{url}/steps/decide", data={"csrf_token": tok, "outcome": "approved"}).text
         assert 'id="err-step-decide-result_document_id"' in page

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from registry import flow, lifecycle, persons, service
-from registry.errors import FormErrors, InvalidField
+from registry.errors import ComponentsIncomplete, FormErrors, InvalidField
 from registry.models import Document, Dossier, Staff
 from registry.units import display_name, list_units, unit_name
 from sohoa import i18n
@@ -239,13 +239,23 @@ def router(web: Web) -> APIRouter:
             web.keep_form(request, f"step-{action}", values, exc.errors)
             web.flash(request, f"Chưa thực hiện “{TITLES[action].lower()}”: hãy sửa các ô được đánh dấu.", error=True)
             return _back(f"/dossiers/{code}#step-{action}")
-        except (NotFound, Invalid) as exc:
-            raise exc
+        except NotFound:
+            raise
+        except ComponentsIncomplete:  # say which papers, by their names, beside the reason's field
+            with web.db.session() as s:
+                d = s.scalar(select(Dossier).where(Dossier.code == code))
+                missing = [i18n.label("doc_type", c.doc_type) for c in service.component_states(s, d)
+                           if c.state == "missing"]
+            msg = ("Hồ sơ còn thiếu: " + ", ".join(missing) + ". Ghi lý do vẫn quyết định khi còn thiếu "
+                   "(được ghi vào nhật ký).")
+            web.keep_form(request, f"step-{action}", values, {"override_reason": msg})
+            web.flash(request, f"Chưa thực hiện “{TITLES[action].lower()}”: {msg}", error=True)
+            return _back(f"/dossiers/{code}#step-{action}")
         except SohoaError as exc:  # a conflict (state changed, another person's paper…): said on the page
             web.keep_form(request, f"step-{action}", values, {"_": exc.message})
             web.flash(request, f"Chưa thực hiện “{TITLES[action].lower()}”: {exc.message}", error=True)
             return _back(f"/dossiers/{code}#step-{action}")
-        if not confirmed:  # (a refused step above never gets here)
+        if not confirmed:
             hidden = [(k, v) for k, v in form.multi_items() if k not in ("csrf_token", "confirm")]
             return web.page(request, "confirm.html", code=code, action=action, title=TITLES[action], summary=done,
                             hidden=hidden, applicant=applicant)

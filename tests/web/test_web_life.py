@@ -76,6 +76,7 @@ def _steps(page) -> set[str]:
 
 
 def _confirm(page, name: str, problems: list[str], codes: set[str]) -> None:
+    page.locator("#confirm-button, div.error[role=alert]").first.wait_for()
     if page.locator("#confirm-button").count() == 0:  # say why the step was refused
         raise AssertionError(f"{name}: no confirmation; the page says: "
                              + " | ".join(page.locator(".flash, .field-error, [role=alert]").all_inner_texts()))
