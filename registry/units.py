@@ -86,9 +86,10 @@ def unit_name(s: Session, code: str | None) -> str:
 
 def display_name(s: Session, code: str | None, own_code: str, own_name: str) -> str:
     """The name to print for a unit: its name, or for the office's own unit the configured name
-    when that says more (``sohoa init`` may have created the unit before the name was set)."""
+    when it completes the unit's (``sohoa init`` may have created the unit before the commune's
+    name was configured: "Ủy ban nhân dân xã" → "Ủy ban nhân dân xã Tân Phú")."""
     name = unit_name(s, code or own_code)
-    if (code or own_code) == own_code and len(own_name or "") > len(name or ""):
+    if (code or own_code) == own_code and own_name and own_name != name and own_name.startswith(name or "\0"):
         return own_name
     return name
 

@@ -139,13 +139,24 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
 
     @r.post("/dossiers/{code}/complete")
     def dossier_complete(request: Request, code: str, result_document_id: str = Form(""),
-                         override_reason: str = Form(""), u: Principal = clerk):
+                         override_reason: str = Form(""), confirm: str = Form(""), u: Principal = clerk):
+        """Completion without the return step (kept for the older flow): never on one click — the
+        first request shows what will happen, the confirmed one does it."""
         rid = result_document_id.strip()
         if rid and not rid.isdigit():
             raise Invalid("Số văn bản kết quả phải là một số.")
         with web.db.session() as s:  # a missing component or another person's result needs a reason (audited)
-            lifecycle.complete(s, load_dossier(s, code), actor=u.actor, result_document_id=int(rid) if rid else None,
+            d = load_dossier(s, code)
+            applicant = d.subject.name
+            lifecycle.complete(s, d, actor=u.actor, result_document_id=int(rid) if rid else None,
                                override_reason=override_reason.strip() or None)
+            if confirm != "1":
+                s.rollback()  # a rehearsal: nothing kept until confirmed
+                return web.page(request, "confirm.html", code=code, action="complete", title="Hoàn thành hồ sơ",
+                                summary=f"Kết thúc hồ sơ {code}" + (f" với văn bản kết quả #{rid}" if rid else "")
+                                + "; sau đó không nhận thêm giấy tờ.", applicant=applicant,
+                                post_to=f"/dossiers/{code}/complete",
+                                hidden=[("result_document_id", rid), ("override_reason", override_reason)])
         web.flash(request, "Đã hoàn thành hồ sơ." + (" Lý do ghi đè đã được ghi vào nhật ký."
                                                       if override_reason.strip() else ""))
         return see_other(f"/dossiers/{code}")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from registry import backlog, indicators, lifecycle
 from registry.models import Dossier, Staff
-from registry.units import unit_names
+from registry.units import display_name, unit_names
 from registry.search import DossierFilter, list_dossiers
 from sohoa.i18n import fmt_date, fmt_datetime, parse_date
 from sohoa.web.base import MANAGER, Principal, Web
@@ -87,8 +87,14 @@ def router(web: Web) -> APIRouter:
             d1 = (d2.replace(day=1) - dt.timedelta(days=150)).replace(day=1)
         return d1, d2, errors
 
-    def figures(s, d1: dt.date, d2: dt.date, unit: str) -> dict:
+    def names_of(s) -> dict[str, str]:
         names = unit_names(s)
+        own = web.settings.agency_code
+        names[own] = display_name(s, own, own, web.settings.unit_name)
+        return names
+
+    def figures(s, d1: dt.date, d2: dt.date, unit: str) -> dict:
+        names = names_of(s)
         units = [x for x, in s.execute(select(Dossier.unit).distinct().order_by(Dossier.unit)) if x]
         return {"total": indicators.compute(s, d1, d2, unit or None),
                 "per_unit": [(names.get(x, x), indicators.compute(s, d1, d2, x)) for x in units] if not unit else [],
@@ -97,7 +103,7 @@ def router(web: Web) -> APIRouter:
 
     def late_rows(s, unit: str, page: int = 1, per_page: int = 50):
         names = {x: n for x, n in s.execute(select(Staff.username, Staff.name))}
-        units = unit_names(s)
+        units = names_of(s)
         pg = list_dossiers(s, DossierFilter(late=True, unit=unit or None), sort="due", desc=False, page=page,
                            per_page=per_page)
         now = utcnow()
