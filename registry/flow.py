@@ -97,7 +97,7 @@ def _vn_end_of(day: dt.date) -> dt.datetime:
 
 
 def forward(s: Session, d: Dossier, *, unit_code: str, officer: str, due: dt.date | None, note: str = "",
-            actor: str, default_unit: str, now: dt.datetime | None = None) -> Dossier:
+            actor: str, default_unit: str, now: dt.datetime | None = None, unit_label: str | None = None) -> Dossier:
     """Chuyển xử lý: hand the dossier to a unit and an officer of it, with the step's due date
     (the end of that working day; the dossier's own due date when none is given)."""
     allowed(d, "forward")
@@ -123,11 +123,12 @@ def forward(s: Session, d: Dossier, *, unit_code: str, officer: str, due: dt.dat
     d.holder_unit, d.holder, d.step_due_at = unit.code, st.username, step_due
     d.status = "processing"
     note = nfc((note or "").strip())
+    label = unit_label or unit.name  # the name as the page shows it (the office's own unit as configured)
     audit(s, actor, "dossier.forward", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
-          detail={"unit": unit.code, "unit_name": unit.name, "officer": st.username, "officer_name": st.name,
+          detail={"unit": unit.code, "unit_name": label, "officer": st.username, "officer_name": st.name,
                   "due_at": step_due.isoformat() if step_due else None, "note": note})
     outbox.step(s, d, "Chuyển xử lý" + (f": {note}" if note else ""), actor=actor, officer=st.name or st.username,
-                title=outbox.ROLE_TITLES.get(st.role), unit=unit.name, due_at=step_due)
+                title=outbox.ROLE_TITLES.get(st.role), unit=label, due_at=step_due)
     s.flush()
     return d
 

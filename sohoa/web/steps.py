@@ -15,7 +15,7 @@ from sqlalchemy import select
 from registry import flow, lifecycle, persons, service
 from registry.errors import ComponentsIncomplete, FormErrors, InvalidField
 from registry.models import Document, Dossier, Staff
-from registry.units import display_name, list_units, unit_name
+from registry.units import display_name, list_units
 from sohoa import i18n
 from sohoa.web.base import CLERK, OFFICER, Principal, Web
 from vocab.clock import VN_TZ, local, utcnow
@@ -111,17 +111,20 @@ def dossier_context(web: Web, s, d: Dossier, u: Principal) -> dict[str, Any]:
     offered = flow.actions_for(d, u.role, u.username)
     holder = s.scalar(select(Staff).where(Staff.username == d.holder)) if d.holder else None
     names = {x: n for x, n in s.execute(select(Staff.username, Staff.name))}
-    units = list_units(s)
     default_unit = web.settings.agency_code
+    units = [{"code": x.code, "name": display_name(s, x.code, default_unit, web.settings.unit_name)}
+             for x in list_units(s)]
     officers = [{"username": st.username, "name": st.name or st.username,
-                 "unit": st.unit_code or default_unit, "unit_name": unit_name(s, st.unit_code or default_unit)}
+                 "unit": st.unit_code or default_unit,
+                 "unit_name": display_name(s, st.unit_code or default_unit, default_unit, web.settings.unit_name)}
                 for st in flow.officers_of(s, None, default_unit) if st.role in ("officer", "manager")]
     candidates = [{"id": x.id, "doc_type": x.doc_type, "certified": bool(x.certified_from_id)}
                   for x in flow.result_candidates(s, d)]
     result_doc = s.get(Document, d.result_document_id) if d.result_document_id else None
     return {
         "persons": persons.persons(s, d), "actions": offered, "titles": TITLES, "person_roles": persons.ROLES,
-        "holder": {"name": holder.name or holder.username, "unit": unit_name(s, d.holder_unit),
+        "holder": {"name": holder.name or holder.username,
+                   "unit": display_name(s, d.holder_unit, default_unit, web.settings.unit_name),
                    "due": d.step_due_at} if holder else None,
         "units": units, "officers": officers, "candidates": candidates,
         "certs": [vars(c) | {"requested_by": names.get(c.requested_by) or c.requested_by}
@@ -163,10 +166,12 @@ def run_step(web: Web, s, d: Dossier, action: str, form, u: Principal) -> str:
             due = i18n.parse_date(v.get("due"))
         except Invalid:
             raise FormErrors({"due": "Hạn xử lý viết dạng ngày/tháng/năm, ví dụ 09/12/2026."}) from None
+        own = web.settings.agency_code
+        label = display_name(s, v.get("unit") or None, own, web.settings.unit_name) if v.get("unit") else None
         flow.forward(s, d, unit_code=v.get("unit", ""), officer=v.get("officer", ""), due=due, note=v.get("note", ""),
-                     actor=u.actor, default_unit=web.settings.agency_code)
+                     actor=u.actor, default_unit=own, unit_label=label)
         st = s.scalar(select(Staff).where(Staff.username == d.holder))
-        return (f"Chuyển hồ sơ {d.code} đến {unit_name(s, d.holder_unit)}, cán bộ {st.name or st.username} xử lý, "
+        return (f"Chuyển hồ sơ {d.code} đến {label}, cán bộ {st.name or st.username} xử lý, "
                 f"hạn xử lý bước này {i18n.fmt_date(d.step_due_at)}.")
     if action in ("pause", "supplement"):
         flow.allowed(d, action)
