@@ -192,3 +192,33 @@ def test_admin_form_keeps_what_was_typed_but_never_the_password(settings, db, of
         assert 'name="username" required' in page and 'value="canbo"' in page and 'value="Vũ Minh Châu"' in page
         assert re.search(r'<option value="officer" selected', page) and "mật-khẩu-mới-2026" not in page
         assert 'id="err-add-staff-' in page
+
+
+def test_certification_forms_keep_the_ticked_boxes(settings, db, office):
+    from registry import service as svc
+    from registry.models import CertificationRequest
+    from registry.store import Store
+    from tests.once_helpers import intake_document
+
+    with db.session() as s:
+        add_staff(s, "chungthuc", PW, name="Nguyễn Văn Bình", role="officer")
+        d = svc.open_dossier(s, procedure="1.000894", subject=HUSBAND.pid, name=HUSBAND.name,
+                             agency=settings.agency_code, actor="staff:canbo")
+        paper = intake_document(s, Store(settings.store_dir), doc_type="cccd", fields={"so_dinh_danh": HUSBAND.pid})
+        svc.attach(s, d, paper, routed_by="manual")
+        other = intake_document(s, Store(settings.store_dir), doc_type="cccd", fields={"so_dinh_danh": WIFE.pid})
+        s.add(CertificationRequest(document_id=other.id, copies=1, status="pending", requested_by="canbo"))
+        s.flush()
+        code, paper_id = d.code, paper.id
+        req_id = s.query(CertificationRequest).one().id
+    with _app(settings, db) as c:
+        tok = _sign_in(c, "canbo")
+        page = c.post(f"/dossiers/{code}/steps/certify", data={"csrf_token": tok, "document": str(paper_id),
+                                                               "copies": "0"}).text
+        assert re.search(rf'value="{paper_id}" checked', page) and 'value="0"' in page
+        assert 'id="err-step-certify-copies"' in page
+    with _app(settings, db) as c:
+        tok = _sign_in(c, "chungthuc")
+        page = c.post("/certify", data={"csrf_token": tok, "request": str(req_id), "passphrase": ""}).text
+        assert re.search(rf'value="{req_id}" id="pick-{req_id}"[^>]*checked', page)
+        assert 'id="err-certify-form-passphrase"' in page
