@@ -25,13 +25,15 @@ class Verification:
     document_id: int | None
     report: Any  # signing.VerifyReport
     register_entry: dict | None = None  # the certification register entry the QR code names
+    verdict: str = ""  # verification.verdict: genuine | modified | revoked | untrusted | invalid | unsigned
 
     @property
     def matches_register(self) -> bool:
         return bool(self.register_entry and self.register_entry.get("signed_sha256") == self.sha256)
 
     def to_json(self) -> dict:
-        out = {"sha256": self.sha256, "document_id": self.document_id, "report": self.report.to_dict()}
+        out = {"sha256": self.sha256, "document_id": self.document_id, "report": self.report.to_dict(),
+               "verdict": self.verdict}
         if self.register_entry is not None:
             out["register_entry"] = self.register_entry
             out["matches_register"] = self.matches_register
@@ -72,7 +74,7 @@ def verify_bytes(settings, db, data: bytes, *, actor: str, relaxed: bool = True,
         audit(s, actor, "document.verify", subject_id=reuse.document_subject_id(s, doc) if doc else None,
               object_type="document", object_id=str(doc.id) if doc else "", detail={"sha256": digest})
         doc_id = doc.id if doc else None
-    return Verification(digest, doc_id, report, entry)
+    return Verification(digest, doc_id, report, entry, verdict(report, data))
 
 
 # -- what a citizen reads: one plain verdict first, the detail folded below --------------------------
@@ -89,12 +91,13 @@ VERDICTS = {
 _KINDS = {"certification": "Chữ ký chứng thực", "approval": "Chữ ký (dấu) của cơ quan", "timestamp": "Dấu thời gian"}
 
 
-def verdict(report) -> str:
+def verdict(report, data: bytes | None = None) -> str:
     """One word for the report, worst reason first: unsigned, modified, revoked, untrusted, invalid, genuine.
-    A tampered copy is "modified" even though its changed bytes also break the chain of trust."""
+    A tampered copy is "modified" even though its changed bytes also break the chain of trust; so is a
+    file that carries a signature dictionary no longer readable as a signature (``data``: the file)."""
     sigs = [s for s in report.signatures if s.kind != "timestamp"] or list(report.signatures)
     if not report.signed or not sigs:
-        return "unsigned"
+        return "modified" if data is not None and b"/ByteRange" in data else "unsigned"
     if not report.intact or report.modified_after_signing or any(not s.intact for s in sigs):
         return "modified"
     if any(s.revocation == "revoked" for s in sigs):

@@ -231,4 +231,21 @@ def test_a_dossier_from_intake_to_the_result_returned(office, browser, tmp_path)
         expect(clerk.locator(".history")).to_contain_text(what)
     problems += _strict(clerk, "life-16-done", codes)
     shot(clerk, "life-16-done")
+
+    # a citizen checks the copy on the public page: one plain verdict, then the detail folded
+    copy = tmp_path / "ban-sao.pdf"
+    copy.write_bytes(clerk.request.get(copy_url).body())
+    tampered = bytearray(copy.read_bytes())
+    i = tampered.index(b"stream", 200) + 40  # a byte of signed page content
+    tampered[i] = (tampered[i] + 1) % 256
+    (tmp_path / "sua.pdf").write_bytes(bytes(tampered))
+    citizen = new_page(browser, office)
+    for name, path, verdict in (("life-17-verify-genuine", copy, "genuine"),
+                                ("life-18-verify-modified", tmp_path / "sua.pdf", "modified")):
+        citizen.goto(office.base + "/verify")
+        citizen.set_input_files("#verify-form input[type=file]", str(path))
+        citizen.click("#verify-form button[type=submit]")
+        expect(citizen.locator("#verdict")).to_have_attribute("data-verdict", verdict, timeout=60_000)
+        expect(citizen.locator("#verify-details")).not_to_have_attribute("open", "")
+        problems += _strict(citizen, name, codes)
     assert not problems, "\n".join(problems)
