@@ -9,6 +9,10 @@ N one-page 300 dpi scanned-image PDFs (each with an OCR text layer). Then:
   register, the stamp placed in free space found by page image analysis, officer's certification
   signature with the visible Vietnamese stamp + QR (space for the CMS measured from the real
   chain), stored, recorded; a process pool whose initializer loads the key once per process;
+* sohoa CSC B-B / B-T: the same ``Certifier.certify(batch)`` with the officer's key in the local
+  CSC v2 service (``sohoa dev csc``, a separate process on loopback): credentials/info, ONE
+  credentials/authorize (OTP) for the batch and signatures/signHash in chunks of 10, the rest as
+  above in one process; printed beside the PKCS#12 path of the same run, with the ratio;
 * plain loop: for each document ``SimpleSigner.load_pkcs12`` + pyHanko's ``sign_pdf`` (through
   ``PdfSigner``, which ``signers.sign_pdf`` wraps, to get the same visible stamp: Noto Sans through
   ``GlyphAccumulatorFactory`` + QR), one process, no registry or store work.
@@ -90,6 +94,45 @@ def sohoa_batch(settings, db, officer_id: int, ids: list[int], warm: list[int], 
     return rate, level
 
 
+def csc_batch(settings, db, tp, home: Path, ids: list[int], lt: bool) -> tuple[float, str, dict]:
+    """The officer's key in ``sohoa dev csc`` (its own process): the batch on one authorization."""
+    import json
+    import urllib.request
+
+    from signing import Certifier, Trust, add_officer
+    from signing.csc import make_ref
+    from sohoa.dev.csc import spawn
+
+    secret = home / "csc.secret"
+    proc, url = spawn(tp.directory, home, secret, "--otp-ttl", "3600")
+    try:
+        ref = make_ref(url, "officer", "sohoa", str(secret))
+        oid = add_officer(db, ref, title="Phó Chủ tịch UBND xã", body="Ủy ban nhân dân xã Tân Phú",
+                          trust=Trust.build(gov=[tp.ca_pem]))["id"]
+
+        def otp() -> str:
+            with urllib.request.urlopen(url + "/_dev/otp?credentialID=officer", timeout=5) as r:
+                return json.load(r)["otp"]
+
+        def stats() -> dict:
+            with urllib.request.urlopen(url + "/_dev/stats", timeout=5) as r:
+                return json.load(r)["calls"]
+
+        with Certifier(settings, db, oid, seal=False, lt=lt, secret=otp()) as c:
+            c.certify(ids[:2])  # warm: fonts, placement, TSA estimate (the OTP is spent: a new one below)
+        before = stats()
+        with Certifier(settings, db, oid, seal=False, lt=lt, secret=otp()) as c:
+            t0 = time.perf_counter()
+            res = c.certify(ids[2:])
+            rate = len(ids[2:]) / (time.perf_counter() - t0)
+            level = c.level
+        assert len(res) == len(ids) - 2
+        return rate, level, {k: v - before.get(k, 0) for k, v in stats().items()}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=120, help="documents per sohoa batch (default 120)")
@@ -116,7 +159,7 @@ def main() -> None:
             db.migrate()
             store = Store(s_bb.store_dir)
             n_lt = max(10, a.n // 2)
-            n_total = 2 * a.n + 3 * 2 * workers + n_lt
+            n_total = 2 * a.n + 3 * 2 * workers + n_lt + 2 * (a.n + 2)
             ids, datas = make_docs(db, store, n_total)
             size = sum(len(d) for d in datas[:a.n]) / a.n
             oid = add_officer(db, str(tp.officer.p12_path), title="Phó Chủ tịch UBND xã",
@@ -134,6 +177,14 @@ def main() -> None:
             rest = ids[2 * w + 2 * a.n:]
             lt, lvl_lt = sohoa_batch(s_bt, db, oid, rest[w:w + n_lt], rest[:w], workers, lt=None)
             print(f"sohoa {lvl_lt}: {lt:.1f} copies/s (CRLs fetched and embedded, document timestamp)")
+            csc_ids = ids[-2 * (a.n + 2):]
+            cbb, lvl_cbb, _ = csc_batch(s_bb, db, tp, home, csc_ids[:a.n + 2], lt=False)
+            print(f"sohoa CSC {lvl_cbb} (remote key over loopback, 1 process): {cbb:.1f} copies/s")
+            cbt, lvl_cbt, st = csc_batch(s_bt, db, tp, home, csc_ids[a.n + 2:], lt=False)
+            print(f"sohoa CSC {lvl_cbt} (remote key over loopback, 1 process): {cbt:.1f} copies/s "
+                  f"({st.get('credentials/authorize')} authorization, {st.get('signatures/signHash')} "
+                  f"signHash calls for the {a.n} copies)")
+            print(f"ratio CSC / PKCS#12 ({workers} processes): B-B {cbb / bb:.2f}x   B-T {cbt / bt:.2f}x")
             pw = tp.officer.pass_path.read_bytes()
             sample = datas[2 * w:2 * w + a.plain_n]
             pbb = plain_loop(sample, tp.officer.p12_path, pw, None)

@@ -144,3 +144,17 @@ def tiff_pages(path: str | os.PathLike) -> int | None:
             return getattr(im, "n_frames", 1) or 1
     except Exception:  # noqa: BLE001 - not (yet) a readable TIFF
         return None
+
+
+def folder_write_error(folder: str | os.PathLike) -> str | None:
+    """Whether this process can create a file in ``folder`` (the inbox): None, or the system's
+    reason. The probe is a hidden temporary file, which the watcher ignores, removed at once."""
+    import tempfile
+
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".sohoa-probe-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None

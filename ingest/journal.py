@@ -4,8 +4,11 @@ each file back on its path from the journal alone, so nothing is lost and nothin
 
 States (``vocab.kinds.EntryState``): ``pending`` (journaled, in the work area or about to be moved
 there) → ``working`` (a worker holds a lease) → ``done`` | ``duplicate`` | ``quarantined``; ``retry``
-after a transient failure, with ``next_attempt_at``. This module makes every state change of a
-journal row; the job only asks for them.
+after a transient failure, with ``next_attempt_at``; a quarantined file staff put back in the inbox
+becomes ``retaken`` (its copy is taken anew under a new row), one staff delete becomes ``deleted``.
+This module makes every state change of a journal row and every move of a file between the inbox,
+work/, done/ and quarantine/ (a browser upload arrives through :class:`Arrival`); the job, the web
+pages and the CLI only ask for them.
 """
 from __future__ import annotations
 
@@ -30,7 +33,9 @@ from registry.codes import find_dossier_code
 from registry.db import Database
 from registry.models import IngestEntry, utcnow
 from registry.store import fsync_dir, sha256_file
-from vocab.kinds import ACTIVE_STATES
+from registry.service import audit
+from vocab.errors import NotFound
+from vocab.kinds import ACTIVE_STATES, EntryState
 from vocab.text import redact_pids
 
 log = logging.getLogger("sohoa.ingest")
@@ -49,6 +54,49 @@ def _unique(dest_dir: Path, name: str, entry_id: int) -> Path:
         return dest
     stem, dot, ext = name.rpartition(".")
     return dest_dir / (f"{stem}-{entry_id}.{ext}" if dot else f"{name}-{entry_id}")
+
+
+def free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``name-1``, ``name-2``, … when a file of that name is there already."""
+    dest, n = folder / name, 1
+    while dest.exists():
+        dest = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
+        n += 1
+    return dest
+
+
+class Arrival:
+    """A file delivered into the inbox (a browser upload, a quarantined file put back): written
+    beside it under a dot name the watcher ignores, flushed to disk, then renamed whole to a free
+    name, so the watcher sees the whole file or nothing. Use as a context manager: ``write`` the
+    bytes, then ``commit()`` (nothing is left behind when the block fails)."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder, self.name = folder, name
+        folder.mkdir(parents=True, exist_ok=True)
+        self.tmp = folder / f".upload-{uuid.uuid4().hex[:12]}.part"
+        self._fh = open(self.tmp, "wb")
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._fh.write(chunk)
+        self.size += len(chunk)
+
+    def commit(self) -> Path:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        dest = free_name(self.folder, self.name)
+        os.rename(self.tmp, dest)
+        fsync_dir(self.folder)
+        return dest
+
+    def __enter__(self) -> "Arrival":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._fh.close()
+        self.tmp.unlink(missing_ok=True)
 
 
 def _move(src: Path, dest: Path) -> None:
@@ -435,6 +483,45 @@ class Journal:
         skip = set(pending_missing) | {u[0] for u in unmovable}
         return [[i for i in b if i not in skip] for b in _group(batches) if set(b) - skip]
 
+    # -- the quarantine, as staff act on it --------------------------------------------------------
+    def _quarantined(self, s, entry_id: int) -> tuple[IngestEntry, Path]:
+        e = s.get(IngestEntry, entry_id, with_for_update=True)
+        if e is None or e.state != EntryState.QUARANTINED or not e.final_path or not Path(e.final_path).is_file():
+            raise NotFound("Tệp này không còn trong thư mục cách ly.")
+        return e, Path(e.final_path)
+
+    def retry_quarantined(self, entry_id: int, *, actor: str) -> str:
+        """Put a quarantined file back in the inbox (under a free name) to be read again; returns
+        the name it has there. Its row becomes ``retaken`` (the copy is journaled anew when the
+        watcher takes it); the quarantined file and its reason go; one audit row.
+        A kill before the row changes leaves the file in both places: a second retry is then read
+        as the same content (a duplicate), nothing is lost."""
+        with self.db.session() as s:
+            e, path = self._quarantined(s, entry_id)
+            with Arrival(self.paths.inbox, e.name) as a, open(path, "rb") as src:
+                while chunk := src.read(1 << 20):
+                    a.write(chunk)
+                dest = a.commit()
+            e.state, e.final_path, e.finished_at = EntryState.RETAKEN, str(dest), utcnow()
+            audit(s, actor, "quarantine.retry", object_type="ingest", object_id=str(entry_id),
+                  detail={"name": e.name, "to": dest.name})
+        _remove_quarantined(path)
+        log.info("quarantined #%d %s put back in the inbox as %s by %s", entry_id, e.name, dest.name, actor)
+        return dest.name
+
+    def delete_quarantined(self, entry_id: int, *, actor: str) -> str:
+        """Delete a quarantined file and its reason file; returns its name. Its row becomes
+        ``deleted`` and stays (with the file's sha256) for the audit trail; one audit row."""
+        with self.db.session() as s:
+            e, path = self._quarantined(s, entry_id)
+            e.state, e.final_path, e.finished_at = EntryState.DELETED, None, utcnow()
+            audit(s, actor, "quarantine.delete", object_type="ingest", object_id=str(entry_id),
+                  detail={"name": e.name, "sha256": e.sha256})
+            name = e.name
+        _remove_quarantined(path)
+        log.info("quarantined #%d %s deleted by %s", entry_id, name, actor)
+        return name
+
     def any_active(self, entry_ids) -> bool:
         """Is any of these entries still pending, working or waiting for a retry?"""
         with self.db.session() as s:
@@ -464,6 +551,12 @@ def _group(rows) -> list[list[int]]:
 
 def _as_utc(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def _remove_quarantined(path: Path) -> None:
+    """A quarantined file and the reason file beside it."""
+    path.unlink(missing_ok=True)
+    Path(str(path) + ".reason.txt").unlink(missing_ok=True)
 
 
 def _rmdir_quiet(d: Path) -> None:

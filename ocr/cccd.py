@@ -17,11 +17,11 @@ import unicodedata
 from dataclasses import dataclass, replace
 
 from ocr.types import DocumentResult, Field
+from vocab.identifiers import is_pid
 
 __all__ = ["CccdQr", "parse_cccd_qr", "find_cccd_qr", "apply_cccd_qr", "QR_MISMATCH"]
 
 QR_MISMATCH = "qr_mismatch"
-_ID = re.compile(r"^\d{12}$")
 _OLD_ID = re.compile(r"^(\d{9}|\d{12})?$")
 _DDMMYYYY = re.compile(r"^(\d{2})(\d{2})(\d{4})$")
 
@@ -37,7 +37,7 @@ class CccdQr:
     ngay_cap: str  # dd/mm/yyyy
 
     def fields(self) -> dict[str, str]:
-        """The card's fields under their spec §4 names (empty ones left out)."""
+        """The card's fields under the names of the product spec's document taxonomy (empty ones left out)."""
         return {k: v for k, v in vars(self).items() if v}
 
 
@@ -63,7 +63,7 @@ def parse_cccd_qr(payload: str) -> CccdQr | None:
         return None
     pid, old, name, birth, sex, residence, issue = (p.strip() for p in parts[:7])
     birth_d, issue_d, sex_n = _date(birth), _date(issue), _sex(sex)
-    if not (_ID.match(pid) and _OLD_ID.match(old) and name and birth_d and issue_d and sex_n):
+    if not (is_pid(pid) and _OLD_ID.match(old) and name and birth_d and issue_d and sex_n):
         return None
     return CccdQr(so_dinh_danh=pid, so_cmnd=old, ho_ten=" ".join(name.split()), ngay_sinh=birth_d,
                   gioi_tinh=sex_n, noi_thuong_tru=" ".join(residence.split()), ngay_cap=issue_d)

@@ -1,4 +1,4 @@
-"""Document type from OCR text (spec §4 taxonomy): the title a document carries first, body
+"""Document type from OCR text (the product spec's document taxonomy): the title a document carries first, body
 vocabulary second. Matching runs on a diacritic-free fold and tolerates OCR slips (fuzzy)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rapidfuzz import fuzz
 from ocr.textutil import fold, upper_ratio
 from vocab.kinds import DOC_TYPES
 
-TYPES = DOC_TYPES  # the taxonomy of spec §4 (vocab.kinds)
+TYPES = DOC_TYPES  # the product spec's document taxonomy (vocab.kinds)
 
 # Title patterns (folded). The type whose title pattern starts earliest in the title wins, so
 # "TỜ KHAI ĐĂNG KÝ KHAI SINH" is a form (to_khai), not a birth certificate.

@@ -1,5 +1,5 @@
-"""Key fields of spec §4 per document type, found by their labels (many wordings, bilingual),
-matched on a diacritic-free fold; values are cut from the NFC original."""
+"""Key fields per document type (the product spec's document taxonomy), found by their labels (many
+wordings, bilingual), matched on a diacritic-free fold; values are cut from the NFC original."""
 from __future__ import annotations
 
 import re
@@ -7,15 +7,7 @@ import re
 from ocr.names import repair_name
 from ocr.textutil import fold_keep, nfc, repair_digits, title_case
 from ocr.types import Field
-
-# 3-digit province codes of the personal ID number (Decree 137/2015 + Circular 59/2021).
-PROVINCE_CODES = {
-    "001", "002", "004", "006", "008", "010", "011", "012", "014", "015", "017", "019", "020", "022", "024",
-    "025", "026", "027", "030", "031", "033", "034", "035", "036", "037", "038", "040", "042", "044", "045",
-    "046", "048", "049", "051", "052", "054", "056", "058", "060", "062", "064", "066", "067", "068", "070",
-    "072", "074", "075", "077", "079", "080", "082", "083", "084", "086", "087", "089", "091", "092", "093",
-    "094", "095", "096",
-}
+from vocab.identifiers import is_pid, pid_problems
 
 FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "cccd": ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han"),
@@ -31,28 +23,6 @@ FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "van_ban": (),
     "khac": (),
 }
-
-
-# --------------------------------------------------------------------------- PID
-
-def check_pid(pid: str, dob: str | None = None) -> list[str]:
-    """Problems with a 12-digit personal ID number (empty list = fine)."""
-    problems: list[str] = []
-    p = (pid or "").strip()
-    if not re.fullmatch(r"\d{12}", p):
-        return ["pid_format"]
-    if p[:3] not in PROVINCE_CODES:
-        problems.append("pid_province")
-    if dob:
-        m = re.search(r"(\d{4})\s*$", dob.strip())
-        if m:
-            year = int(m.group(1))
-            century_digit = int(p[3])
-            century = 1900 + 100 * (century_digit // 2)
-            born = century + int(p[4:6])
-            if born != year:
-                problems.append("pid_dob_mismatch")
-    return problems
 
 
 # --------------------------------------------------------------------------- value parsers
@@ -94,7 +64,7 @@ def find_pids(s: str) -> list[tuple[str, int]]:
         return out
     for m in re.finditer(r"(?<![\w])([0-9OoIlSB|]{12})(?![\w])", s):
         d = repair_digits(m.group(1))
-        if re.fullmatch(r"\d{12}", d) and sum(c.isdigit() for c in m.group(1)) >= 9:
+        if is_pid(d) and sum(c.isdigit() for c in m.group(1)) >= 9:
             out.append((d, m.start()))
     return out
 
@@ -452,14 +422,14 @@ def _pid_field(pid_hit, dob: str | None) -> Field | None:
     if not pid_hit:
         return None
     pid, _line, conf = pid_hit
-    problems = [p for p in check_pid(pid, dob) if p != "pid_format"]
+    problems = [p for p in pid_problems(pid, birth_date=dob) if p != "pid_format"]
     if problems:
         conf = min(conf, 0.7)
     return _field(pid, conf, problems)
 
 
 def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
-    """Key fields (spec §4) of a document of ``doc_type`` read from its text."""
+    """Key fields (the product spec's document taxonomy) of a document of ``doc_type`` read from its text."""
     lines = _lines(text)
     out: dict[str, Field] = {}
     if doc_type not in FIELDS_BY_TYPE or not lines:

@@ -89,7 +89,8 @@ class DocumentResult:
     content_key: str = ""  # sha256 of the input file(s) + page ranges: the document's identity
 
     def to_json(self) -> dict:
-        """The shape of spec §6: {"path", "doc_type", "confidence", "fields", "text", "pages", "quality"}."""
+        """The shape the product spec's interfaces give ``sohoa ocr --json``: {"path", "doc_type",
+        "confidence", "fields", "text", "pages", "quality"}."""
         return {
             "path": self.path,
             "doc_type": self.doc_type,

@@ -16,7 +16,10 @@ Public face (callers use these names, or the listed modules as namespaces)::
     codes       dossier codes and the receipt's QR payload;  models  the typed ORM models
     subjects    whose a document is (the ID numbers it names);  units  the office's units, who sees what
     components  the state of each required component;  metadata  document metadata and validity
-    population  the identity check at intake (pluggable);  errors  the registry's typed refusals
+    population  the identity check at intake (pluggable; its HTTP client is sohoa.jobs.population)
+    queues      the clerk's work queues (journal, quarantine, unassigned suggestions);  history  an
+                object's changes from the audit log;  pages  page operations (rotate, split, merge, move)
+    errors      the registry's typed refusals
     (the identifier rules themselves — ID numbers, tax codes, dates — are ``vocab.identifiers``)
 """
 from registry.db import Database
@@ -25,4 +28,5 @@ from registry.store import Store
 
 __all__ = ["Database", "Store", "Incoming", "FieldRead", "IntakeTx", "Lookup", "Placement", "Recorded",
            "service", "reuse", "lifecycle", "outbox", "indicators", "shapes", "auth", "staff", "integrity",
-           "codes", "models", "subjects", "units", "components", "metadata", "population", "errors"]
+           "codes", "models", "subjects", "units", "components", "metadata", "population", "errors", "queues",
+           "history", "pages"]

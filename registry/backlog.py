@@ -23,7 +23,7 @@ from registry.store import Store
 from vocab.clock import as_utc, iso, utcnow
 from vocab.errors import Conflict, Invalid, NotFound
 
-__all__ = ["PlannedItem", "Decision", "open_run", "add_items", "mark_ready", "claim", "release", "recover",
+__all__ = ["PlannedItem", "Decision", "open_run", "mark_reported", "add_items", "mark_ready", "claim", "release", "recover",
            "item", "record_result", "finish_if_held", "take_for_review", "back_to_review", "reject_reviewed", "note_settled",
            "REVIEW_OWNER", "given_back", "pending_ids", "known_paths", "finish_run", "finish", "status", "listing", "latest_run", "STATES", "DONE_STATES"]
 
@@ -59,15 +59,25 @@ class Decision:
 # -- runs and the listing ----------------------------------------------------------------------
 
 def open_run(s: Session, source: str, manifest: str | None) -> tuple[BacklogRun, bool]:
-    """The unfinished run of ``source`` to resume, or a new one. Returns (run, resumed)."""
-    run = s.scalar(select(BacklogRun).where(BacklogRun.source == source, BacklogRun.state != "finished")
-                   .order_by(BacklogRun.id.desc()).limit(1))
-    if run is not None:
+    """The run of ``source`` to resume, or a new one. Returns (run, resumed).
+
+    A run is the same run until its report has been given: the latest run of ``source`` is
+    resumed while it is unfinished, and also when it finished but the import was killed before
+    it could report (``reported_at`` empty), so that report still counts the whole run."""
+    run = s.scalar(select(BacklogRun).where(BacklogRun.source == source).order_by(BacklogRun.id.desc()).limit(1))
+    if run is not None and (run.state != "finished" or run.reported_at is None):
         return run, True
     run = BacklogRun(source=source, manifest=manifest, state="listing")
     s.add(run)
     s.flush()
     return run, False
+
+
+def mark_reported(s: Session, run_id: int) -> None:
+    """The run's closing report has been given: importing the source again starts a new run."""
+    run = s.get(BacklogRun, run_id)
+    if run is not None and run.state == "finished" and run.reported_at is None:
+        run.reported_at = utcnow()
 
 
 def known_paths(s: Session, run_id: int) -> set[str]:
@@ -145,14 +155,16 @@ def given_back(s: Session, run_id: int) -> list[tuple[int, int]]:
 
 
 def claim(s: Session, ids: list[int], owner: str, *, lease: dt.timedelta, alive: Callable[[str], bool],
-          max_attempts: int = 10) -> list[int]:
+          max_attempts: int = 10, gave_up: Callable[[int], str] | None = None) -> list[int]:
     """Lease the rows still to do (pending, or working under a dead or expired lease). A row
-    claimed ``max_attempts`` times already (it crashed or failed each time) is rejected instead."""
+    claimed ``max_attempts`` times already (it crashed or failed each time) is rejected instead,
+    with the reason ``gave_up(attempts)`` (the caller's catalogue sentence)."""
     now, out = utcnow(), []
     for it in s.scalars(select(BacklogItem).where(BacklogItem.id.in_(ids)).order_by(BacklogItem.id).with_for_update()):
         stale = it.state == "working" and not _settling(it) and _stale(it, alive, now)  # an officer's is not ours
         if (it.state == "pending" or stale) and it.attempts >= max_attempts:
-            it.state, it.reason, it.finished_at = "rejected", f"bỏ qua sau {it.attempts} lần xử lý lỗi", now
+            why = gave_up(it.attempts) if gave_up else f"bỏ qua sau {it.attempts} lần xử lý lỗi"
+            it.state, it.reason, it.finished_at = "rejected", why, now
             it.lease_owner = it.lease_until = None
         elif it.state == "pending" or stale:
             it.state, it.lease_owner, it.lease_until = "working", owner, now + lease

@@ -1,4 +1,5 @@
-"""Dossier codes (mã hồ sơ): ``<agency code>-<YYMMDD>-<NNNN>`` (spec §5).
+"""Dossier codes (mã hồ sơ): ``<agency code>-<YYMMDD>-<NNNN>``, the format the product spec gives
+(older local forms accepted).
 
 The date and sequence are validated strictly; the agency part is lenient because older local forms
 (``38.98.H29-210519-0013``) exist beside the national one (``000.00.01.H29-260310-0420``).

@@ -1,4 +1,5 @@
-"""The state of each required component of a dossier (spec §8; Circular 03/2025/TT-VPCP Art. 5).
+"""The state of each required component of a dossier (what the law adds, in the product spec:
+Circular 03/2025/TT-VPCP Art. 5).
 
 A required component is, in order of preference:
 

@@ -1,5 +1,6 @@
-"""Dossier lifecycle beyond intake (spec §3, §5): late flag, pause/resume with a written reason,
-completion with an (electronic) result, and the apology slip for a late dossier.
+"""Dossier lifecycle beyond intake (the product spec's registry model and certified copy): late
+flag, pause/resume with a written reason, completion with an (electronic) result, and the apology
+slip for a late dossier.
 
 Lateness is judged against the *original* due date (the one on the receipt; time spent paused
 moves it, an apology never does): an apology slip promises a new date to the citizen but does

@@ -1,7 +1,7 @@
 """Document-level metadata of results and official papers, and the validity a document carries.
 
-Metadata keys (spec §8; Decree 30/2020 for the parts of an official paper), stored per document
-and editable by staff:
+Metadata keys (what the law adds, in the product spec; Decree 30/2020 for the parts of an official
+paper), stored per document and editable by staff:
 
 - ``so_ky_hieu``       number/symbol, e.g. ``125/QĐ-UBND``
 - ``ngay_ban_hanh``    issue date, dd/mm/yyyy

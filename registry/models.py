@@ -1,4 +1,4 @@
-"""The system of record (spec §3), as SQLAlchemy 2.0 typed models.
+"""The system of record (the product spec's registry model), as SQLAlchemy 2.0 typed models.
 
 Conventions: every timestamp is timezone-aware UTC; text is NFC; ``*_folded`` columns hold the
 diacritic-free lower-case form used by search; JSON columns hold plain dicts/lists.
@@ -280,7 +280,7 @@ class CertifiedCopy(Base):
 
 
 class CertificationRefusal(Base):
-    """Staff declined to certify an original; the reason is kept (spec §5)."""
+    """Staff declined to certify an original; the reason is kept (the product spec's certified copy)."""
 
     __tablename__ = "certification_refusals"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -426,6 +426,7 @@ class BacklogRun(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    reported_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)  # its closing report was given
 
 
 class BacklogItem(Base):

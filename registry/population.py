@@ -8,7 +8,8 @@ The verifier is pluggable (:class:`IdentityVerifier`): anything with a ``name`` 
 - :class:`StubVerifier` — for tests and development: answers from a dict (or a JSON file) of
   known people ``{"<ID>": {"ho_ten": "...", "ngay_sinh": "dd/mm/yyyy"}}``; an ID listed in
   ``unavailable`` (or the whole stub with ``available=False``) answers *unavailable*.
-- :class:`HttpVerifier` — for a real population-database gateway. It POSTs JSON
+- ``sohoa.jobs.population.HttpVerifier`` — for a real population-database gateway (the HTTP call
+  lives above the registry, in the composition root, which also builds the configured verifier). It POSTs JSON
   ``{"so_dinh_danh", "ho_ten", "ngay_sinh", "can_bo", "ma_thu_tuc"}`` to ``SOHOA_IDENTITY_URL``
   with ``Authorization: Bearer <SOHOA_IDENTITY_TOKEN>`` and reads ``{"ket_qua": "khop" |
   "khong_khop"}`` (or ``{"status": "match" | "no_match"}``), with an optional ``"ma_tra_cuu"``
@@ -29,8 +30,8 @@ from sqlalchemy.orm import Session
 from registry.models import AuditEvent, Dossier, IdentityCheck
 from vocab.text import fold, mask_pid, nfc
 
-__all__ = ["IdentityQuery", "IdentityAnswer", "IdentityVerifier", "StubVerifier", "HttpVerifier", "NoVerifier",
-           "build_verifier", "check_identity", "STATUSES", "STATUS_LABELS"]
+__all__ = ["IdentityQuery", "IdentityAnswer", "IdentityVerifier", "StubVerifier", "NoVerifier",
+           "check_identity", "STATUSES", "STATUS_LABELS"]
 
 STATUSES = ("match", "no_match", "unavailable")
 STATUS_LABELS = {"match": "Khớp với CSDL quốc gia về dân cư", "no_match": "Không khớp với CSDL quốc gia về dân cư",
@@ -103,53 +104,6 @@ def _compare(q: IdentityQuery, name: str, birth: str | None, reference: str = ""
     if bad:
         return IdentityAnswer("no_match", "Không khớp: " + ", ".join(bad), reference, tuple(bad))
     return IdentityAnswer("match", "", reference)
-
-
-class HttpVerifier:
-    """A population-database gateway over HTTPS (see the module docstring for the exchange)."""
-
-    name = "http"
-
-    def __init__(self, url: str, token: str = "", *, timeout: float = 5.0, client=None) -> None:
-        self.url, self.token, self.timeout = url, token, timeout
-        self._client = client
-
-    def verify(self, query: IdentityQuery) -> IdentityAnswer:
-        import httpx
-
-        body = {"so_dinh_danh": query.identifier, "ho_ten": query.name, "ngay_sinh": query.birth_date,
-                "can_bo": query.officer, "ma_thu_tuc": query.procedure}
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        try:
-            client = self._client or httpx
-            r = client.post(self.url, json=body, headers=headers, timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            return IdentityAnswer("unavailable", f"Không kết nối được CSDL dân cư: {type(exc).__name__}.")
-        if r.status_code != 200:
-            return IdentityAnswer("unavailable", f"CSDL dân cư trả lời mã {r.status_code}.")
-        try:
-            data = r.json()
-        except ValueError:
-            return IdentityAnswer("unavailable", "CSDL dân cư trả lời không đọc được.")
-        raw = str(data.get("ket_qua") or data.get("status") or "").strip().lower()
-        status = {"khop": "match", "match": "match", "khong_khop": "no_match", "no_match": "no_match"}.get(raw)
-        if status is None:
-            return IdentityAnswer("unavailable", "CSDL dân cư trả lời không đọc được.")
-        return IdentityAnswer(status, nfc(str(data.get("ghi_chu") or ""))[:300], str(data.get("ma_tra_cuu") or "")[:100],
-                              tuple(str(x) for x in data.get("khong_khop", []) or [])[:5])
-
-
-def build_verifier(*, url: str = "", token: str = "", stub_file: str = "", kind: str = "") -> IdentityVerifier:
-    """The verifier the configuration names: ``kind`` "stub" (with ``stub_file``), "http" (with
-    ``url``), "none"; by default http when a URL is set, else none."""
-    kind = (kind or ("http" if url else "none")).lower()
-    if kind == "stub":
-        return StubVerifier.from_file(stub_file) if stub_file else StubVerifier()
-    if kind == "http":
-        if not url:
-            raise ValueError("identity verifier http needs SOHOA_IDENTITY_URL")
-        return HttpVerifier(url, token)
-    return NoVerifier()
 
 
 def check_identity(s: Session, dossier: Dossier, verifier: IdentityVerifier, *, name: str, birth_date: str | None,

@@ -45,8 +45,6 @@ from vocab.errors import Conflict, Invalid, NotFound
 from vocab.kinds import DOC_TYPES, OPEN_STATUSES
 from vocab.text import fold, mask_pid, nfc
 
-_PID = re.compile(r"^\d{12}$")
-_ORG = re.compile(r"^\d{10}(-\d{3})?$")
 
 
 # -- procedures ---------------------------------------------------------------------------------
@@ -99,10 +97,9 @@ def get_procedure(s: Session, code: str) -> Procedure:
 # -- subjects ----------------------------------------------------------------------------------
 
 def subject_kind(identifier: str) -> str:
-    if _PID.match(identifier):
-        return "citizen"
-    if _ORG.match(identifier):
-        return "organisation"
+    kind = identifiers.subject_kind(identifier)
+    if kind:
+        return kind
     raise Invalid("chủ thể là số định danh cá nhân 12 chữ số hoặc mã số thuế 10 chữ số (có thể thêm -NNN)")
 
 

@@ -1,4 +1,5 @@
-"""signing/ — the organisation seal, e-certified copies and verification (spec §2, §5), on pyHanko.
+"""signing/ — the organisation seal, e-certified copies and verification (the product spec's flow
+and its electronic certified copy), on pyHanko.
 
 Public face (callers use these names, not the submodules)::
 
@@ -26,7 +27,7 @@ __all__ = [
     # long-term archive
     "refresh_archive", "RefreshReport",
     # keys
-    "key_secret", "is_token",
+    "key_secret", "is_token", "is_remote", "remote_wait",
     # errors
     "SigningError", "CertificateRefused", "KeyUnavailable", "SigningFailed", "SigningNotFound",
     "SigningInvalid", "SigningConflict",
@@ -42,7 +43,7 @@ _LAZY = {
     "register_rows": "signing.book", "find_certified": "signing.book",
     "record_refusal": "signing.refusals", "REFUSAL_REASONS": "signing.refusals",
     "refresh_archive": "signing.archive", "RefreshReport": "signing.archive",
-    "key_secret": "signing.keys", "is_token": "signing.keys",
+    "key_secret": "signing.keys", "is_token": "signing.keys", "is_remote": "signing.keys", "remote_wait": "signing.csc",
     **{name: "signing.errors" for name in ("SigningError", "CertificateRefused", "KeyUnavailable", "SigningFailed",
                                            "SigningNotFound", "SigningInvalid", "SigningConflict")},
 }

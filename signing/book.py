@@ -27,6 +27,7 @@ class Act:
     year: int
     sha256: str  # of the original in the store
     source_id: int
+    fresh: bool = False  # its number was taken by this allocation (not a retry's)
 
 
 @dataclass
@@ -85,6 +86,7 @@ def _allocate_tx(db, document_ids, book: str, year: int, copies: int, officer_id
                 CertifiedCopy.source_document_id == document_id, CertifiedCopy.book == book,
                 CertifiedCopy.year == year, CertifiedCopy.status.in_(("allocated", "failed")))
                 .order_by(CertifiedCopy.id).limit(1)).first()
+            fresh = row is None
             if row is None:
                 if ctr is None:
                     ctr = s.get(Counter, key, with_for_update=True)
@@ -101,7 +103,7 @@ def _allocate_tx(db, document_ids, book: str, year: int, copies: int, officer_id
                 row.status = "allocated"
             s.flush()
             acts.append(Act(id=row.id, number=row.number, book=row.book, year=row.year, sha256=doc.sha256,
-                            source_id=document_id))
+                            source_id=document_id, fresh=fresh))
     return acts
 
 
@@ -148,6 +150,27 @@ def record(db, done: list[tuple[Act, list[dict]]], *, officer_id: int, level: st
                                      "copies": [o.document_id for o in outs], "level": level}))
             result.append(outs)
     return result
+
+
+def release(db, acts: list[Act], error: str) -> None:
+    """Undo the allocation of acts whose signing did not happen. A number this allocation took
+    and nobody allocated after is given back (row deleted, counter stepped back), so the register
+    has no number for a copy that was not signed; any other (a retry's, or one followed by
+    another officer's) stays allocated to its original as ``failed``, for the retry — never skipped."""
+    from registry.models import CertifiedCopy, Counter
+
+    with db.session() as s:
+        for act in sorted(acts, key=lambda a: -a.number):
+            row = s.get(CertifiedCopy, act.id)
+            if row is None or row.status == "signed":
+                continue
+            ctr = s.get(Counter, f"certify:{act.book}:{act.year}", with_for_update=True)
+            if act.fresh and ctr is not None and ctr.value == act.number:
+                s.delete(row)
+                ctr.value -= 1
+                s.flush()
+            else:
+                row.status, row.error = "failed", error[:2000]
 
 
 def mark_failed(db, act_id: int, error: str) -> None:

@@ -1,4 +1,5 @@
-"""E-certified copies (chứng thực bản sao điện tử từ bản chính, spec §5), bound to the registry.
+"""E-certified copies (chứng thực bản sao điện tử từ bản chính, as the product spec's certified-copy
+section describes it), bound to the registry.
 
 ``Certifier`` checks the officer (registry status, key, certificate: validity, key usage, path
 to a configured anchor set, revocation — refused before anything is allocated), allocates the
@@ -22,7 +23,7 @@ from signing.checks import holder_name
 from signing.signer import Engine
 from signing.errors import (CertificateRefused, SigningConflict, SigningFailed, SigningInvalid,
                             SigningNotFound)
-from signing.keys import KeyRef, cert_fingerprint, resolve_secret
+from signing.keys import KeyRef, cert_fingerprint, resolve_secret, secret_env_var
 from signing.book import CertifiedResult
 from signing.seal import Sealer, open_checked, signing_profile
 from signing.stamp import StampInfo
@@ -92,7 +93,8 @@ class Certifier:
         self.base_url = verify_base_url(settings)
         self.trust = trust or Trust.from_settings(settings)
         ref = KeyRef.parse(self.officer["key_ref"])
-        env_var = "SOHOA_PKCS11_PIN" if ref.kind == "pkcs11" else "SOHOA_OFFICER_PASSPHRASE"
+        self.remote = ref.kind == "csc"  # a CSC service signs: the whole batch on one authorization
+        env_var = secret_env_var(self.officer["key_ref"])
         pw = resolve_secret(ref, env_var, secret, extra_file=secret_file)
         key, check = open_checked(self.officer["key_ref"], self.trust, env_var=env_var, secret=pw,
                                   allow_fetching=allow_fetching)
@@ -135,13 +137,27 @@ class Certifier:
                                  book=book or register_book.default_book(year, self.settings), year=year,
                                  copies=copies, officer_id=self.officer["id"])
 
-    def certify(self, document_ids, *, copies: int = 1, out_dir: str | os.PathLike | None = None,
+    def certify(self, document_ids, *, copies: int | dict = 1, out_dir: str | os.PathLike | None = None,
                 book: str | None = None, commit_every: int = 32) -> list[CertifiedResult]:
-        """Certify each original (``copies`` copies sharing its number). Numbers for the whole
-        batch are allocated first; signing runs in the process pool while finished acts are
-        recorded."""
-        if copies < 1:
+        """Certify each original (``copies`` copies sharing its number; a mapping gives each
+        original its own count). Numbers for the whole batch are allocated first; signing runs in
+        the process pool while finished acts are recorded. With a remote (CSC) key the batch is
+        signed on one authorization and is all or nothing (:meth:`_certify_remote`)."""
+        document_ids = [int(d) for d in document_ids]
+        per_doc = {d: int(copies[d]) if isinstance(copies, dict) else int(copies) for d in document_ids}
+        if any(n < 1 for n in per_doc.values()):
             raise SigningInvalid("số bản sao phải từ 1 trở lên")
+        if self.remote:
+            return self._certify_remote(document_ids, per_doc, out_dir, book)
+        if isinstance(copies, dict):
+            groups: dict[int, list[int]] = {}
+            for d in document_ids:
+                groups.setdefault(per_doc[d], []).append(d)
+            found: dict[int, CertifiedResult] = {}
+            for n, ids in groups.items():
+                for r in self.certify(ids, copies=n, out_dir=out_dir, book=book, commit_every=commit_every):
+                    found[r.source_document_id] = r
+            return [found[d] for d in document_ids]
         today = vn_today()
         acts = self.allocate(document_ids, book=book, year=today.year, copies=copies)
         out = Path(out_dir) if out_dir else None
@@ -211,6 +227,66 @@ class Certifier:
             raise SigningFailed(f"ký thất bại cho {len(errors)} tài liệu (số chứng thực được giữ lại để ký lại): "
                                 f"{first}")
         return [results[ai] for ai in range(len(acts))]
+
+    def _certify_remote(self, document_ids: list[int], per_doc: dict[int, int], out_dir, book) -> list[CertifiedResult]:
+        """All copies of the batch signed together: numbers allocated, every copy prepared, ONE
+        authorization (the officer's OTP or phone approval) and ``signHash`` for all the hashes,
+        then the seal, the store and one transaction recording everything. Any failure before the
+        record gives the numbers back (:func:`register_book.release`) and writes nothing."""
+        from signing.csc import csc_failure
+
+        today = vn_today()
+        acts = []
+        for n in sorted(set(per_doc.values())):
+            acts += self.allocate([d for d in document_ids if per_doc[d] == n], book=book, year=today.year, copies=n)
+        acts.sort(key=lambda a: document_ids.index(a.source_id))
+        out = Path(out_dir) if out_dir else None
+        try:
+            items, where = [], []
+            for ai, act in enumerate(acts):
+                if not self.store.exists(act.sha256):
+                    raise SigningNotFound(f"tệp của tài liệu {act.source_id} không có trong kho (chạy `sohoa check`)")
+                pdf = self.store.read(act.sha256)
+                n = per_doc[act.source_id]
+                for i in range(1, n + 1):
+                    slot = self.sealer.seal_slot() if self.sealer is not None else None
+                    items.append((pdf, self._stamp(act, today, i, n), slot))
+                    where.append((ai, i, n))
+            signed = self.engine.certify_batch(items)
+            if self.sealer is not None:
+                sealed = self.sealer.seal_batch([data for data, _ in signed])
+                signed = [(data, added) for data, (_, added) in zip(sealed, signed)]
+        except Exception as exc:
+            remote = csc_failure(exc)
+            err = remote or (exc if isinstance(exc, SigningNotFound) else
+                             SigningFailed(f"ký thất bại, không có văn bản nào được ký: {_describe(exc)}"))
+            register_book.release(self.db, acts, err.message)
+            if err is exc:
+                raise
+            raise err from exc
+        outs: dict[int, list[dict]] = {}
+        files = []  # (target, data): written once the register has the copies
+        for (data, added), (ai, i, n) in zip(signed, where):
+            act = acts[ai]
+            sha, path = self.store.put_bytes(data)  # content-addressed: nothing refers to it until recorded
+            dest = str(path)
+            if out is not None:
+                suffix = f"-{i}" if n > 1 else ""
+                target = out / f"chung-thuc-{act.year}-{act.number:05d}-tl{act.source_id}{suffix}.pdf"
+                files.append((target, data))
+                dest = str(target)
+            outs.setdefault(ai, []).append({"sha256": sha, "size": len(data), "path": dest, "pages_added": int(added)})
+        recorded = register_book.record(self.db, [(act, outs[ai]) for ai, act in enumerate(acts)],
+                                   officer_id=self.officer["id"], level=self.level, sealed=self.sealer is not None)
+        for target, data in files:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".part")
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+        return [CertifiedResult(source_document_id=act.source_id, certified_copy_id=act.id, number=act.number,
+                                book=act.book, year=act.year, officer_id=self.officer["id"], level=self.level,
+                                copies=cps, warnings=list(self.check.warnings))
+                for act, cps in zip(acts, recorded)]
 
     def close(self) -> None:
         if self._pool is not None:

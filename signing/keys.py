@@ -5,7 +5,9 @@ A key reference (``Officer.key_ref``, ``settings.seal_key``) is either
 * a PKCS#12 path, optionally followed by ``?pin-source=file:/path/to/passphrase``, or
 * an RFC 7512 PKCS#11 URI: ``pkcs11:token=sohoa;object=officer1?module-path=/usr/lib/softhsm/
   libsofthsm2.so&pin-source=file:/path/to/pin`` (``module-path`` defaults to
-  ``$SOHOA_PKCS11_MODULE`` or the SoftHSM2 module).
+  ``$SOHOA_PKCS11_MODULE`` or the SoftHSM2 module), or
+* a remote signing service's credential (CSC API): ``csc:<service URL>#credential=<id>&…``
+  (:mod:`signing.csc`; its "secret" is the officer's OTP for one batch).
 
 Passphrases and PINs never come from a command-line argument: in order, an explicit value passed
 by the caller (a prompt, a file named on the command line), the ``pin-source`` file of the key
@@ -32,7 +34,7 @@ DEFAULT_PKCS11_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
 
 @dataclass(frozen=True)
 class KeyRef:
-    kind: str  # pkcs12 | pkcs11
+    kind: str  # pkcs12 | pkcs11 | csc
     path: str = ""  # pkcs12 file
     token: str = ""
     object: str = ""
@@ -44,6 +46,9 @@ class KeyRef:
     @classmethod
     def parse(cls, ref: str) -> "KeyRef":
         ref = ref.strip()
+        if ref.startswith("csc:"):  # remote signing service (signing.csc): URL and credential id
+            url, _, frag = ref[len("csc:"):].partition("#")
+            return cls(kind="csc", path=url, object=dict(urllib.parse.parse_qsl(frag)).get("credential", ""), raw=ref)
         if ref.startswith("pkcs11:"):
             body = ref[len("pkcs11:"):]
             path_part, _, query = body.partition("?")
@@ -95,12 +100,23 @@ def is_token(key_ref: str) -> bool:
     return KeyRef.parse(key_ref).kind == "pkcs11"
 
 
+def is_remote(key_ref: str) -> bool:
+    """A CSC remote-signing credential (an OTP or a phone approval authorizes each batch)."""
+    return KeyRef.parse(key_ref or "").kind == "csc"
+
+
+def secret_env_var(key_ref: str, default: str = "SOHOA_OFFICER_PASSPHRASE") -> str:
+    """Where the environment may hold the key's secret: a token PIN, a remote service's OTP
+    (scripts), a PKCS#12 passphrase."""
+    kind = KeyRef.parse(key_ref or "").kind
+    return {"pkcs11": "SOHOA_PKCS11_PIN", "csc": "SOHOA_CSC_OTP"}.get(kind, default)
+
+
 def key_secret(key_ref: str, secret_file: str | None = None) -> bytes | None:
-    """The passphrase / PIN for an officer's key from a file, the key reference, the environment
-    or a sibling ``.pass`` file (None: ask the person)."""
+    """The passphrase / PIN / OTP for an officer's key from a file, the key reference, the
+    environment or a sibling ``.pass`` file (None: ask the person)."""
     ref = KeyRef.parse(key_ref)
-    return resolve_secret(ref, "SOHOA_PKCS11_PIN" if ref.kind == "pkcs11" else "SOHOA_OFFICER_PASSPHRASE", None,
-                          extra_file=secret_file)
+    return resolve_secret(ref, secret_env_var(key_ref), None, extra_file=secret_file)
 
 
 def find_pkcs11_module(ref: KeyRef | None = None, env: dict | None = None) -> str:
@@ -161,6 +177,11 @@ def load_signer(key_ref: str, *, env_var: str = "SOHOA_OFFICER_PASSPHRASE",
     from pyhanko.sign import signers
 
     ref = KeyRef.parse(key_ref)
+    if ref.kind == "csc":
+        from signing.csc import load_csc_signer
+
+        signer, _ = load_csc_signer(key_ref, otp=secret, env=env, mixin=_FastCMSMixin)
+        return LoadedKey(signer=signer, ref=ref)
     if ref.kind == "pkcs12":
         p = Path(ref.path).expanduser()
         if not p.is_file():

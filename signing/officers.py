@@ -13,7 +13,7 @@ import re
 
 from signing.checks import basic_cert_checks, check_signing_cert, holder_name, same_person
 from signing.errors import CertificateRefused, SigningConflict, SigningInvalid, SigningNotFound, check_choice
-from signing.keys import KeyRef, cert_fingerprint, cert_to_pem, load_signer
+from signing.keys import cert_fingerprint, cert_to_pem, load_signer, secret_env_var
 from signing.trust import Trust
 from vocab.clock import iso, utcnow
 from vocab.text import nfc
@@ -30,9 +30,7 @@ REVOCATION_REASONS = {
 
 def read_key_cert(key_ref: str, secret: bytes | str | None = None, secret_file: str | None = None):
     """``(certificate, chain certificates)`` of a key (opening it proves the passphrase / PIN)."""
-    ref = KeyRef.parse(key_ref)
-    env_var = "SOHOA_PKCS11_PIN" if ref.kind == "pkcs11" else "SOHOA_OFFICER_PASSPHRASE"
-    key = load_signer(key_ref, env_var=env_var, secret=secret, secret_file=secret_file)
+    key = load_signer(key_ref, env_var=secret_env_var(key_ref), secret=secret, secret_file=secret_file)
     try:
         return key.cert, key.chain_certs
     finally:

@@ -1,4 +1,5 @@
-"""Refusing to certify an original, with the reason recorded (spec §5, Decree 23/2015 Art. 22)."""
+"""Refusing to certify an original, with the reason recorded (the product spec's certified copy;
+Decree 23/2015 Art. 22)."""
 from __future__ import annotations
 
 from signing.errors import SigningNotFound, check_choice

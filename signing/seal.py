@@ -87,5 +87,9 @@ class Sealer:
     def seal(self, pdf: bytes) -> bytes:
         return self.engine.seal(pdf)
 
+    def seal_batch(self, pdfs: list[bytes]) -> list[bytes]:
+        """Seal several documents (a remote seal key: one authorization for all)."""
+        return self.engine.seal_batch(pdfs)
+
     def close(self) -> None:
         self.engine.close()

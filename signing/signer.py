@@ -15,6 +15,7 @@ fresh estimate. SHA-256 (SHA-384 for P-384 keys); RSA keys sign with PSS.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -100,24 +101,28 @@ class Engine:
 
     def _sign(self, pdf: bytes, meta, kind: str, *, new_page: bool = False, stamp_style=None, field_spec=None,
               text_params=None, extra_fields=()) -> bytes:
-        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-        from pyhanko.sign import fields, signers
+        from pyhanko.sign import signers
         from pyhanko.sign.general import SigningError
 
+        signer = self.key.signer
+
         def once(reserved):
-            w = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-            if new_page:
-                w.insert_page(_blank_page())
-            for spec in extra_fields:
-                fields.append_signature_field(w, spec)
+            w = self._writer(pdf, new_page, extra_fields)
             out = io.BytesIO()
-            pdf_signer = signers.PdfSigner(meta, signer=self.key.signer, timestamper=self.timestamper,
+            pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=self.timestamper,
                                            stamp_style=stamp_style, new_field_spec=field_spec)
             # asn1crypto parses lazily and is not thread-safe, and pyHanko is pure Python
             # (GIL-bound): one signature at a time per Engine; parallelism comes from processes
             with self.key.lock:
-                pdf_signer.sign_pdf(w, output=out, appearance_text_params=dict(text_params or {}),
-                                    bytes_reserved=reserved)
+                if self.remote:  # a remote (CSC) key: this signature alone, on its own authorization
+                    signer.expect(1)
+                try:
+                    pdf_signer.sign_pdf(w, output=out, appearance_text_params=dict(text_params or {}),
+                                        bytes_reserved=reserved)
+                except SigningError:
+                    if getattr(signer, "failure", None) is not None:
+                        raise signer.failure from None  # what the remote service said
+                    raise
             return out.getvalue()
 
         reserved = self._reserved.get(kind)
@@ -133,6 +138,18 @@ class Engine:
             self._reserved[kind] = _measured_reservation(data, len(pdf))
         return data
 
+    @staticmethod
+    def _writer(pdf: bytes, new_page: bool, extra_fields):
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import fields
+
+        w = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        if new_page:
+            w.insert_page(_blank_page())
+        for spec in extra_fields:
+            fields.append_signature_field(w, spec)
+        return w
+
     # -- officer certification --------------------------------------------------------------
     def certify(self, pdf: bytes, info: StampInfo, *, reason: str = CERT_PHRASE,
                 seal_slot: tuple[str, tuple[float, float]] | None = None) -> bytes:
@@ -143,12 +160,17 @@ class Engine:
         ``seal_slot``: ``(field name, size)`` of the organisation seal that will follow. Its empty
         signature field is created here, top right of page 1, because DocMDP lets later
         signatures fill existing fields but not add visible ones."""
+        base, meta, kw, new_page = self._certify_plan(pdf, info, reason, seal_slot)
+        self._vc_local.added_page = new_page
+        return self._sign(base, meta, "certify", new_page=new_page, **kw)
+
+    def _certify_plan(self, pdf: bytes, info: StampInfo, reason: str, seal_slot):
+        """``(unsigned base, signature metadata, stamp/field arguments of _sign, page added)``."""
         from pyhanko.sign import fields
         from pyhanko.sign.fields import MDPPerm
 
         base = unsigned_base(pdf)
         place, seal_at = self._place_for(base, seal_slot[1] if seal_slot is not None else None)
-        self._vc_local.added_page = place.new_page
         field_name = f"ChungThuc_{info.number}_{info.copy_index}_{secrets.token_hex(3)}"
         meta = self._meta(field_name, certify=True, docmdp_permissions=MDPPerm.FILL_FORMS, reason=reason,
                           location=info.body, name=info.officer_name)
@@ -157,8 +179,63 @@ class Engine:
         extra = []
         if seal_at is not None:
             extra.append(fields.SigFieldSpec(sig_field_name=seal_slot[0], on_page=0, box=_box(seal_at.rect)))
-        return self._sign(base, meta, "certify", new_page=place.new_page, stamp_style=style, field_spec=spec,
-                          text_params={"url": info.verify_url}, extra_fields=extra)
+        return base, meta, dict(stamp_style=style, field_spec=spec, text_params={"url": info.verify_url},
+                                extra_fields=extra), place.new_page
+
+    def certify_batch(self, items, *, reason: str = CERT_PHRASE) -> list[tuple[bytes, bool]]:
+        """Certify several documents with signatures obtained TOGETHER: ``items`` are
+        ``(pdf, StampInfo, seal_slot)``; returns ``(signed pdf, page added)`` per item, in order.
+        With a remote (CSC) key, every hash of the batch goes to the service in one commit — one
+        ``credentials/authorize`` for all of them; a local key signs them one by one. All or
+        nothing: the first failure is raised and no output is returned."""
+        if not self.remote:
+            out = []
+            for pdf, info, slot in items:
+                out.append((self.certify(pdf, info, reason=reason, seal_slot=slot), self.added_page))
+            return out
+        return self._remote_batch([self._certify_plan(pdf, info, reason, slot) for pdf, info, slot in items])
+
+    @property
+    def remote(self) -> bool:
+        """The key is a remote (CSC) credential: batches are authorized once."""
+        return hasattr(self.key.signer, "expect")
+
+    def _remote_batch(self, plans) -> list[tuple[bytes, bool]]:
+        """Sign ``(base, meta, _sign arguments, page added)`` plans concurrently in one event
+        loop: each stops at its raw signature until all hashes are in, then ONE commit
+        (authorization + signHash) answers them all."""
+        from pyhanko.sign import signers
+
+        signer = self.key.signer
+
+        async def one(base, meta, kw, new_page):
+            try:
+                w = self._writer(base, new_page, kw.get("extra_fields", ()))
+                out = io.BytesIO()
+                pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=self.timestamper,
+                                               stamp_style=kw.get("stamp_style"), new_field_spec=kw.get("field_spec"))
+                await pdf_signer.async_sign_pdf(w, output=out, appearance_text_params=dict(kw.get("text_params") or {}))
+                return out.getvalue(), new_page
+            except BaseException:
+                signer.expect_fewer()
+                raise
+
+        async def run_all():
+            return await asyncio.gather(*(one(*p) for p in plans), return_exceptions=True)
+
+        with self.key.lock:
+            signer.expect(len(plans))
+            try:
+                results = asyncio.run(run_all())
+            finally:
+                signer.batch_size = 1
+        failure = signer.failure
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if failure is not None:
+            raise failure
+        if errors:
+            raise errors[0]
+        return results
 
     @property
     def added_page(self) -> bool:
@@ -193,6 +270,16 @@ class Engine:
         """The organisation seal (Decree 30/2020 appearance: top right of page 1, no image, the
         agency's name and the signing time with +07:00) — in the empty seal field a
         certification signature reserved, else in a new field."""
+        pdf, meta, kw, _ = self._seal_plan(pdf, reason)
+        return self._sign(pdf, meta, "seal", **kw)
+
+    def seal_batch(self, pdfs: list[bytes], *, reason: str = SEAL_REASON) -> list[bytes]:
+        """Seal several documents; with a remote (CSC) seal key on one authorization."""
+        if not self.remote:
+            return [self.seal(p, reason=reason) for p in pdfs]
+        return [data for data, _ in self._remote_batch([self._seal_plan(p, reason) for p in pdfs])]
+
+    def _seal_plan(self, pdf: bytes, reason: str):
         from pyhanko.sign import fields
 
         from signing.placement import seal_place
@@ -207,7 +294,7 @@ class Engine:
             spec = fields.SigFieldSpec(sig_field_name=slot, on_page=place.page, box=_box(place.rect))
         meta = self._meta(slot, reason=reason, location=agency, name=agency)
         style = seal_style(seal_text(agency, vn_now()), self.font, rotate=rotate)
-        return self._sign(pdf, meta, "seal", stamp_style=style, field_spec=spec)
+        return pdf, meta, dict(stamp_style=style, field_spec=spec), False
 
     def close(self) -> None:
         self.key.close()

@@ -1,5 +1,5 @@
-"""What the signatures look like: the lời chứng stamp of a certified copy (spec §5) and the
-organisation seal's text block (Decree 30/2020).
+"""What the signatures look like: the lời chứng stamp of a certified copy (its wording per the
+product spec's certified-copy section) and the organisation seal's text block (Decree 30/2020).
 
 * The stamp: the certification text in Vietnamese (Noto Sans Vietnamese subset, embedded through
   pyHanko's glyph accumulator) beside a QR code leading to the verification page; no background,

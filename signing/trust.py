@@ -1,4 +1,5 @@
-"""Trust: the two named anchor sets (spec §5, Decree 68/2024 and 23/2025), intermediates, CRLs.
+"""Trust: the two named anchor sets (the product spec's certified copy: Decree 68/2024 and 23/2025),
+intermediates, CRLs.
 
 * ``gov`` — the government special-use CA (CA chuyên dùng Chính phủ, Ban Cơ yếu Chính phủ);
 * ``public`` — licensed public CAs (CA công cộng).

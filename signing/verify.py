@@ -1,5 +1,5 @@
-"""Verification of any sohoa PDF (spec §5) — the one service behind ``sohoa verify``,
-``POST /api/v1/verify`` and the public ``/verify`` page.
+"""Verification of any sohoa PDF (the product spec's electronic certified copy) — the one service
+behind ``sohoa verify``, ``POST /api/v1/verify`` and the public ``/verify`` page.
 
 ``verify_pdf(data, trust, *, allow_fetching=True, path=None) -> VerifyReport``
 

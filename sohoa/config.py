@@ -45,7 +45,8 @@ class Settings:
     identity_token: str = ""
     identity_verifier: str = ""
     identity_stub_file: str = ""
-    # the two anchor sets kept apart (spec §5): the government special-use CA and the public CAs;
+    # the two anchor sets kept apart (the product spec's certified copy): the government special-use
+    # CA and the public CAs;
     # intermediates: a PEM bundle (or directory) used to build paths for keys that lack them
     trust_roots_gov: str = ""
     trust_roots_public: str = ""
@@ -61,6 +62,16 @@ class Settings:
     sync_backoff: float = 2.0  # first retry delay, seconds; doubles per attempt
     sync_backoff_max: float = 600.0
     sync_batch: int = 50  # events per request (one per dossier)
+    # backups (issue 21): the age key file (`sohoa backup keygen --out FILE`), retention, and the
+    # age past which `sohoa doctor` and /metrics call the last good backup too old
+    backup_key: str = ""
+    backup_keep_daily: int = 7
+    backup_keep_monthly: int = 12
+    backup_max_age_hours: float = 26.0
+    # `sohoa doctor` (issue 21): free space the inbox and the store need; the Unix account the
+    # scanners write the inbox as, e.g. through the Samba share (empty: not checked)
+    min_free_mb: int = 1024
+    scanner_user: str = ""
     extra: dict = field(default_factory=dict)
 
     # -- derived paths -------------------------------------------------------------------

@@ -104,3 +104,42 @@ def test_recover_finishes_moves_after_commit(settings, db):
     assert Path(e.final_path).parent == settings.done_dir and Path(e.final_path).exists()
     with db.session() as s:
         assert s.scalars(select(IngestEntry.state)).all() == ["done"]
+
+
+def test_quarantine_retry_and_delete_are_journal_operations(sohoa, settings, db):
+    """Staff put a quarantined file back in the inbox or delete it through the journal (CLI here,
+    the web page the same way): the row changes state, the files move, one audit row each."""
+    from registry.models import AuditEvent
+
+    j = _journal(settings, db)
+    a, b = j.take([_drop(settings, "a.jpg")])[0], j.take([_drop(settings, "b.jpg", shade=10)])[0]
+    j.claim([a, b])
+    j.quarantine(a, "bad page")
+    j.quarantine(b, "bad page")
+    qa, qb = Path(_entry(db, a).final_path), Path(_entry(db, b).final_path)
+    assert qa.exists() and Path(f"{qa}.reason.txt").exists()
+    (settings.inbox / "a.jpg").write_bytes(b"another a")  # the name is taken in the inbox: a free one is found
+
+    original = qa.read_bytes()
+    listed = sohoa.json("quarantine", "list")
+    assert sorted(r["id"] for r in listed) == [a, b]
+    out = sohoa.json("quarantine", "retry", str(a))[0]
+    assert out == {"id": a, "retried": True, "inbox_name": "a-1.jpg"}
+    assert (settings.inbox / "a-1.jpg").read_bytes() == original and not list(settings.inbox.glob(".*"))
+    assert not qa.exists() and not Path(f"{qa}.reason.txt").exists()
+    assert _entry(db, a).state == "retaken" and _entry(db, a).final_path == str(settings.inbox / "a-1.jpg")
+    again = sohoa.run("quarantine", "retry", str(a), check=False)
+    assert again.returncode == 3 and "không còn trong thư mục cách ly" in again.stderr
+
+    assert sohoa.json("quarantine", "delete", str(b))[0] == {"id": b, "deleted": True, "name": "b.jpg"}
+    assert not qb.exists() and not Path(f"{qb}.reason.txt").exists()
+    assert _entry(db, b).state == "deleted" and _entry(db, b).final_path is None
+    assert sohoa.json("quarantine", "list") == []
+    with db.session() as s:
+        acts = [(x.action, x.object_id) for x in s.scalars(select(AuditEvent).where(AuditEvent.object_type == "ingest"))]
+    assert acts == [("quarantine.retry", str(a)), ("quarantine.delete", str(b))]
+
+    # the file put back is read anew: the journal takes it under a new row
+    c = Candidate(settings.inbox / "a-1.jpg", "a-1.jpg", (settings.inbox / "a-1.jpg").stat().st_size, 0.0)
+    new = j.take([c])
+    assert new and new[0] not in (a, b) and _entry(db, new[0]).duplicate_of is None

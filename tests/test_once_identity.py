@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from registry.models import IdentityCheck
-from registry.population import HttpVerifier, IdentityQuery, StubVerifier
+from registry.population import IdentityQuery, StubVerifier
+from sohoa.jobs.population import HttpVerifier
 from tests.once_helpers import Cli, audits, person
 
 AN = person("Nguyễn Văn An", 1988)

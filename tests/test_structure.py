@@ -4,6 +4,7 @@ registry, the ingest job has no SQL, and the migration history has one head."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import grimp
@@ -17,7 +18,7 @@ ALLOWED = {
     "registry": {"vocab"},
     "ocr": {"vocab"},
     "signing": {"registry", "vocab"},
-    "ingest": {"registry", "vocab"},
+    "ingest": {"ocr", "registry", "vocab"},
     "sohoa": {"ingest", "ocr", "registry", "signing", "vocab"},
 }
 
@@ -87,8 +88,12 @@ def test_layers(graph, package):
 
 
 def test_registry_has_no_http(graph):
-    assert not graph.direct_import_exists(importer="registry", imported="fastapi", as_packages=True)
-    assert not graph.direct_import_exists(importer="registry", imported="starlette", as_packages=True)
+    """No web framework and no HTTP client in the registry (the population-database gateway's
+    client is sohoa.jobs.population)."""
+    for http in ("fastapi", "starlette", "httpx", "requests", "urllib3", "aiohttp"):
+        if http in graph.modules:  # an HTTP library nothing imports is not in the graph at all
+            assert not graph.direct_import_exists(importer="registry", imported=http, as_packages=True), http
+    assert "httpx" in graph.modules  # imported above the registry (sohoa): the check above ran for it
 
 
 def _imported_names(path: Path) -> set[str]:
@@ -123,3 +128,137 @@ def test_status_names_below_the_web_agree_with_the_catalogue():
     assert set(STATUS_NAMES) == set(DossierStatus)
     for status, name in STATUS_NAMES.items():
         assert i18n.label("status", status) == name, status
+
+
+# -- the journal owns every state change of a file ------------------------------------------------
+_FOLDERS = re.compile(r"\b(inbox|work_dir|done_dir|quarantine\w*|paths\.(work|done))\b")
+_MOVING_CALLS = {("os", "rename"), ("os", "replace"), ("os", "unlink"), ("os", "remove"), ("shutil", "move"),
+                 ("shutil", "copy"), ("shutil", "copy2"), ("shutil", "copyfile")}
+
+
+def file_moves_on_scan_folders(source: str) -> list[str]:
+    """Calls that move, copy or delete a file (os.rename/replace/unlink/remove, shutil.move/copy*,
+    Path.rename/replace/unlink) inside a function that names the inbox, work/, done/ or quarantine/."""
+    tree = ast.parse(source)
+    found = []
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        stmts = fn.body[1:] if ast.get_docstring(fn) is not None else fn.body
+        body = "\n".join(ast.get_source_segment(source, st) or "" for st in stmts)
+        if not _FOLDERS.search(re.sub(r"#[^\n]*", "", body)):  # a comment naming a folder moves nothing
+            continue
+        for call in ast.walk(fn):
+            if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
+                continue
+            f = call.func
+            if isinstance(f.value, ast.Name) and (f.value.id, f.attr) in _MOVING_CALLS:
+                found.append(f"{fn.name}: {f.value.id}.{f.attr}")
+            elif f.attr in ("rename", "unlink") or (f.attr == "replace" and len(call.args) == 1 and not call.keywords):
+                found.append(f"{fn.name}: .{f.attr}()")
+    return found
+
+
+def test_move_detector_sees_a_move():
+    src = ("def retry(settings, path):\n    dest = settings.inbox / path.name\n    os.rename(path, dest)\n"
+           "def clean(q):\n    q.quarantine_dir.joinpath('x').unlink()\n"
+           "def fine(text):\n    return text.replace('a', 'b')\n")
+    assert file_moves_on_scan_folders(src) == ["retry: os.rename", "clean: .unlink()"]
+
+
+def test_no_file_move_of_the_scan_folders_outside_ingest():
+    """The ingest journal owns every state change of a file: nothing else moves, copies or deletes
+    files of the inbox, work/, done/ or quarantine/ (the web upload and the quarantine's retry and
+    delete go through ingest.journal)."""
+    bad = []
+    for pkg in sorted(set(PACKAGES) - {"ingest"}):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            bad += [f"{path.relative_to(ROOT)}: {m}" for m in file_moves_on_scan_folders(path.read_text("utf-8"))]
+    assert bad == []
+
+
+# -- one ingest core ------------------------------------------------------------------------------
+CORE_STEPS = {"count_pages", "read_scans", "incoming"}  # ingest.core: check, read (pixel budget, retry), build
+
+
+def core_calls(path: Path) -> set[str]:
+    """The functions of ``ingest.core`` a module calls (as ``core.f(...)`` after ``from ingest import core``)."""
+    tree = ast.parse(path.read_text("utf-8"))
+    imported = any(isinstance(n, ast.ImportFrom) and n.module == "ingest" and any(a.name == "core" for a in n.names)
+                   for n in ast.walk(tree))
+    return {n.func.attr for n in ast.walk(tree) if imported and isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) and n.func.value.id == "core"}
+
+
+def test_the_inbox_job_and_the_backlog_read_through_the_same_core():
+    inbox = core_calls(ROOT / "sohoa" / "jobs" / "inbox.py")
+    backlog = core_calls(ROOT / "sohoa" / "jobs" / "backlog" / "importer.py")
+    assert CORE_STEPS <= inbox and CORE_STEPS <= backlog, (inbox, backlog)
+    # and neither reads pages on its own any more
+    for path in [ROOT / "sohoa" / "jobs" / "inbox.py", *sorted((ROOT / "sohoa" / "jobs" / "backlog").glob("*.py"))]:
+        own = {n.func.attr for n in ast.walk(ast.parse(path.read_text("utf-8"))) if isinstance(n, ast.Call)
+               and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) and n.func.value.id == "ocr"}
+        assert not own & {"read_page", "read_pages", "ocr_file", "count_pages"}, (path, own)
+
+
+def test_core_detector_sees_a_job_that_does_not_call_the_core(tmp_path):
+    p = tmp_path / "job.py"
+    p.write_text("import ocr\ndef run(path):\n    return ocr.read_page(path, 0)\n", "utf-8")
+    assert core_calls(p) == set()
+    p.write_text("from ingest import core\ndef run(s, b):\n    return core.read_scans(s, b, None, None)\n", "utf-8")
+    assert core_calls(p) == {"read_scans"}
+
+
+# -- one definition of each identifier rule (vocab.identifiers) ------------------------------------
+IDENTIFIERS = Path("vocab") / "identifiers.py"
+PID_CHECKERS = re.compile(r"^(check_pid|is_pid|pid_problems|valid_pid|province_codes)$")
+
+
+def identifier_rules(source: str) -> list[str]:
+    """Definitions of an identifier rule in a module: ``PID_FIELDS`` assigned, a province list (a
+    literal of ten or more 3-digit codes), a personal-ID checker (a function of that name, or the
+    12-digit pattern itself)."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "PID_FIELDS" for t in targets):
+                out.append("PID_FIELDS")
+        elif isinstance(node, (ast.Set, ast.List, ast.Tuple)):
+            codes = [e for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                     and re.fullmatch(r"\d{3}", e.value)]
+            if len(codes) >= 10:
+                out.append("province list")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and PID_CHECKERS.match(node.name):
+            out.append(f"def {node.name}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip("^$") == r"\d{12}":
+            out.append("12-digit pattern")
+    return out
+
+
+def test_identifier_rule_detector_sees_each_kind():
+    src = ('PID_FIELDS = ("so_dinh_danh",)\nP = {' + ", ".join(f'"{i:03d}"' for i in range(1, 12)) + '}\n'
+           'def check_pid(p):\n    return re.fullmatch(r"^\\d{12}$", p)\n')
+    assert sorted(identifier_rules(src)) == ["12-digit pattern", "PID_FIELDS", "def check_pid", "province list"]
+
+
+def test_each_identifier_rule_is_defined_once_in_vocab():
+    """PID_FIELDS, the province list (vocab/data/province_codes.json, read by vocab.identifiers) and
+    the personal-ID checks live in vocab.identifiers alone; ocr, registry and the web use them."""
+    found = {}
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            rules = identifier_rules(path.read_text("utf-8"))
+            if rules:
+                found[str(path.relative_to(ROOT))] = sorted(rules)
+    assert found == {str(IDENTIFIERS): ["12-digit pattern", "PID_FIELDS", "def is_pid", "def pid_problems",
+                                        "def province_codes"]}
+
+
+def test_the_clerks_pages_ask_the_registry_not_the_database():
+    """The counter clerk's pages (split from one clerk module by area) hold no query of their own:
+    their reads are registry functions (registry.queues, history, search, service)."""
+    for name in ("dossiers", "inbox", "unassigned"):
+        names = _imported_names(ROOT / "sohoa" / "web" / f"{name}.py")
+        assert not {n for n in names if n.split(".")[0] == "sqlalchemy"}, name
+        assert "registry.models" not in names or name == "dossiers", name  # dossiers: the type of a row only

@@ -237,25 +237,25 @@ def _three_pages(s, store) -> Document:
 
 
 def test_rotate_split_merge_and_move_pages(db, settings):
-    from sohoa.web import pageops
+    from registry import pages
 
     store = Store(settings.store_dir)
     with db.session() as s:
         d = _three_pages(s, store)
         first = d.sha256
-        pageops.rotate(s, store, d, 2, 90, actor="staff:t")
+        pages.rotate(s, store, d, 2, 90, actor="staff:t")
         assert d.sha256 != first and store.exists(first)  # the old file stays
         pdf = pikepdf.open(io.BytesIO(store.read(d.sha256)))
         assert [int(p.obj.get("/Rotate", 0)) for p in pdf.pages] == [0, 90, 0]
-        tail = pageops.split(s, store, d, 1, actor="staff:t")
+        tail = pages.split(s, store, d, 1, actor="staff:t")
         assert (d.pages, tail.pages) == (1, 2) and (tail.page_from, tail.page_to) == (2, 3)
         assert len(pikepdf.open(io.BytesIO(store.read(tail.sha256))).pages) == 2
-        pageops.move_page(s, store, tail, 2, d, actor="staff:t")
+        pages.move_page(s, store, tail, 2, d, actor="staff:t")
         assert (d.pages, tail.pages) == (2, 1)
-        pageops.merge(s, store, d, tail, actor="staff:t")
+        pages.merge(s, store, d, tail, actor="staff:t")
         assert d.pages == 3 and s.get(Document, tail.id) is None
         with pytest.raises(Exception, match="không có trang"):
-            pageops.rotate(s, store, d, 7, 90, actor="staff:t")
+            pages.rotate(s, store, d, 7, 90, actor="staff:t")
         actions = [a for a, in s.execute(select(AuditEvent.action).where(AuditEvent.object_id == str(d.id)))]
         assert actions == ["document.rotate", "document.split", "document.move_page", "document.merge"]
 

@@ -1,6 +1,6 @@
 """Structure checks of the identifiers a document carries, and the dates it prints.
 
-Personal ID number (số định danh cá nhân, Decree 137/2015 Art. 7; spec §4): 12 digits =
+Personal ID number (số định danh cá nhân, Decree 137/2015 Art. 7; the product spec's document taxonomy): 12 digits =
 3-digit province code of the birth registration (the official list in
 ``vocab/data/province_codes.json``) + 1 digit for century and sex (0/1 male/female born
 1900–1999, 2/3 2000–2099, 4/5 2100–2199, 6/7 2200–2299, 8/9 2300–2399) + the last 2 digits of the
@@ -21,19 +21,24 @@ from importlib import resources
 
 from vocab.text import fold
 
-__all__ = ["province_codes", "province_name", "pid_problems", "birth_year_of_pid", "sex_of_pid",
+__all__ = ["province_codes", "province_name", "pid_problems", "is_pid", "subject_kind", "birth_year_of_pid",
+           "sex_of_pid",
            "tax_code_problems", "date_problems", "parse_date", "field_problems", "PROBLEM_MESSAGES",
-           "PID_FIELDS", "TAX_FIELDS", "EXPIRY_FIELDS", "PERMANENT_WORDS"]
+           "PID_FIELDS", "TAX_FIELDS", "EXPIRY_FIELDS", "PERMANENT_WORDS", "PID_PATTERN", "SUBJECT_PATTERN"]
 
-# field names (spec §4 and the document metadata) and the check each one gets
+# field names (the product spec's document taxonomy and the document metadata) and the check each one gets
 PID_FIELDS = ("so_dinh_danh", "so_dinh_danh_chong", "so_dinh_danh_vo")
 TAX_FIELDS = ("ma_so_thue", "ma_so_doanh_nghiep")
 DATE_SUFFIXES = ("ngay_",)  # ngay_sinh, ngay_het_han, ngay_chet, ngay_cap, ngay_ban_hanh, …
 DATE_FIELDS = ("hieu_luc_den", "co_gia_tri_den")
 EXPIRY_FIELDS = ("ngay_het_han", "co_gia_tri_den", "hieu_luc_den")  # a date, or "không thời hạn" / "vĩnh viễn"
 
-_PID = re.compile(r"^\d{12}$")
-_TAX = re.compile(r"^\d{10}(?:-?\d{3})?$")
+PID_PATTERN = r"\d{12}"  # the one rule of a personal ID number's shape: every check below and in ocr uses it
+# a subject's identifier: a personal ID number, or a tax code (a branch with its dash)
+SUBJECT_PATTERN = rf"^(?:{PID_PATTERN}|\d{{10}}(?:-\d{{3}})?)$"
+_PID = re.compile(rf"^{PID_PATTERN}$")
+_SUBJECT_TAX = re.compile(r"^\d{10}(?:-\d{3})?$")
+_TAX = re.compile(r"^\d{10}(?:-?\d{3})?$")  # as printed on a document: the branch's dash may be left out
 _DATE = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
 
 PROBLEM_MESSAGES = {
@@ -61,6 +66,21 @@ def province_codes() -> frozenset[str]:
 
 def province_name(pid: str) -> str | None:
     return _provinces().get((pid or "")[:3])
+
+
+def is_pid(value: str) -> bool:
+    """Has ``value`` the shape of a personal ID number (12 digits)? (:func:`pid_problems` checks it.)"""
+    return bool(_PID.match(value or ""))
+
+
+def subject_kind(identifier: str) -> str | None:
+    """``citizen`` for a personal ID number, ``organisation`` for a tax code (10 digits, a branch
+    as ``-NNN``), None for anything else."""
+    if _PID.match(identifier or ""):
+        return "citizen"
+    if _SUBJECT_TAX.match(identifier or ""):
+        return "organisation"
+    return None
 
 
 def birth_year_of_pid(pid: str) -> int:

@@ -23,7 +23,7 @@ class DocType(StrEnum):
     KHAC = "khac"
 
 
-# the taxonomy of spec §4, in its order (what OCR classifies into and procedures may require)
+# the product spec's document taxonomy, in its order (what OCR classifies into and procedures may require)
 DOC_TYPES: tuple[str, ...] = tuple(t.value for t in DocType)
 CERTIFIED_COPY = "certified_copy"  # a document sohoa made itself (signing), not a scanned type
 
@@ -64,7 +64,8 @@ class EntryState(StrEnum):
     DONE = "done"
     DUPLICATE = "duplicate"
     QUARANTINED = "quarantined"
-    RETAKEN = "retaken"  # its bytes changed before it was done: put back in the inbox, taken anew
+    RETAKEN = "retaken"  # put back in the inbox, taken anew: its bytes changed before it was done, or staff retried it
+    DELETED = "deleted"  # a quarantined file staff deleted (the row stays, for the audit trail)
 
 
 ACTIVE_STATES: tuple[str, ...] = (EntryState.PENDING, EntryState.WORKING, EntryState.RETRY)

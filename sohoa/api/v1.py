@@ -20,12 +20,13 @@ from registry.service import audit, get_dossier
 from registry.store import Store
 from sohoa.papers.verification import verify_upload
 from vocab.errors import NotFound
+from vocab.identifiers import SUBJECT_PATTERN
 from vocab.text import mask_pid
 
 log = logging.getLogger("sohoa.api.v1")
 PREFIX = "/api/v1"
 MAX_ID = 2**31 - 1
-_SUBJECT_RE = r"^(\d{12}|\d{10}(-\d{3})?)$"
+_SUBJECT_RE = SUBJECT_PATTERN
 _TYPE_RE = r"^[a-z_]{1,40}$"
 _CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9.]{1,39}-\d{6}-\d{4,6}$"
 

@@ -11,13 +11,13 @@ import sys
 import click
 from sqlalchemy.exc import OperationalError
 
-from sohoa.cli import backlog, dev, dossiers, inbox, lifecycle, ocr, signing, sync
+from sohoa.cli import backlog, dev, dossiers, inbox, lifecycle, ocr, ops, signing, sync
 from sohoa.cli.context import Ctx
 from sohoa.config import load_settings
 from vocab.errors import SohoaError
 from vocab.text import redact_pids
 
-COMMAND_MODULES = (dossiers, inbox, ocr, signing, lifecycle, sync, backlog, dev)
+COMMAND_MODULES = (dossiers, inbox, ocr, signing, lifecycle, sync, backlog, ops, dev)
 GLOBAL_FLAGS = ("--json",)
 GLOBAL_VALUED = ("--home",)
 log = logging.getLogger("sohoa.cli")

@@ -88,7 +88,8 @@ def backlog_import(ctx: Ctx, source: Path, manifest: Path | None, workers: int |
                    verbose: bool) -> None:
     """Digitize the results scanned into SOURCE: each becomes a sealed, reusable Result of its subject.
 
-    Journaled: run the same command again after a crash and it resumes where it stopped. With
+    Journaled: run the same command again after a crash and it resumes the same run where it
+    stopped; its report then counts the whole run. With
     SOHOA_BROKER_URL set, the scans go to the `sohoa worker` processes.
     """
     from sohoa.jobs.backlog import Importer, report
@@ -131,6 +132,7 @@ def backlog_import(ctx: Ctx, source: Path, manifest: Path | None, workers: int |
             lines += [f"  #{i['id']} {i['file']}" + (f" (dòng {i['row']})" if i["row"] else "") + f": {i['reason']}"
                       for i in rep[key]]
     ctx.emit(rep, "\n".join(lines))
+    imp.reported(run_id)  # a kill before this line: the next import resumes this run and reports it
 
 
 @backlog.command("status")

@@ -45,12 +45,18 @@ def init(ctx: Ctx) -> None:
     st = ctx.settings
     st.ensure_dirs()
     db = Database(st.db_url)
+    from sohoa.ops.backup import backup_before_upgrade
+
+    saved = backup_before_upgrade(st, db)  # an older schema: a backup first (issue 21)
     db.migrate()
     with db.session() as s:
         added = service.seed_procedures(s)
         units.ensure_unit(s, st.agency_code, st.unit_name)
     ctx.emit({"home": str(st.home), "database": _safe_url(st.db_url), "inbox": str(st.inbox),
-              "procedures_added": added},
+              "procedures_added": added, "upgraded": saved},
+             (f"đã sao lưu sổ đăng ký trước khi nâng cấp lược đồ {', '.join(saved['from'])}: "
+              f"{saved['registry_copy']}\n" if saved else "") +
+             (f"  không sao lưu đầy đủ được: {saved['backup_error']}\n" if saved and "backup_error" in saved else "") +
              f"sohoa is ready in {st.home}\n  registry: {_safe_url(st.db_url)}\n  inbox:    {st.inbox}\n"
              f"  procedures added from the catalogue: {added}")
 

@@ -1,4 +1,5 @@
-"""Pipeline commands: watch (the inbox), run (the main job)."""
+"""Pipeline commands: watch (the inbox), run (the main job), worker (scaled mode), and the quarantine
+(list, retry, delete: the journal's operations, as the web page uses them)."""
 from __future__ import annotations
 
 import logging
@@ -15,6 +16,7 @@ def register(cli: click.Group) -> None:
     cli.add_command(watch)
     cli.add_command(run)
     cli.add_command(worker)
+    cli.add_command(quarantine)
 
 
 def _logging(verbose: bool) -> None:
@@ -154,3 +156,51 @@ def worker(ctx: Ctx, concurrency: int, verbose: bool) -> None:
     app.worker_main(["worker", "-P", "threads", "-c", str(concurrency), "-Q", ctx.settings.queue, "--without-gossip",
                      "--without-mingle", "--without-heartbeat", "-l", "DEBUG" if verbose else "INFO",
                      "-n", f"sohoa-{os.getpid()}@%h"])
+
+
+@click.group()
+def quarantine() -> None:
+    """Files the inbox could not read: list them, put one back in the inbox, or delete one."""
+
+
+@quarantine.command("list")
+@pass_ctx
+def quarantine_list(ctx: Ctx) -> None:
+    """The quarantined files still in quarantine/, newest first, with their reason."""
+    from registry.queues import quarantined_entries
+
+    with ctx.db.session() as s:
+        rows = quarantined_entries(s)
+    for r in rows:
+        reason = (r["error"] or "").splitlines()[0] if r["error"] else ""
+        ctx.emit({"id": r["id"], "name": r["name"], "size": r["size"], "at": r["at"], "reason": r["error"]},
+                 f"#{r['id']} {r['name']} ({r['size']} byte): {reason}")
+
+
+def _staff_act(ctx: Ctx, entry_id: int, act: str) -> str:
+    """One of the journal's staff operations on a quarantined file, as this user (audited)."""
+    from sohoa.cli.lifecycle import _staff
+    from sohoa.jobs.host import make_journal
+
+    journal = make_journal(ctx.settings, ctx.db)
+    op = journal.retry_quarantined if act == "retry" else journal.delete_quarantined
+    return op(entry_id, actor=_staff(ctx))
+
+
+@quarantine.command("retry")
+@click.argument("entry_id", type=int)
+@pass_ctx
+def quarantine_retry(ctx: Ctx, entry_id: int) -> None:
+    """Put quarantined file ENTRY_ID back in the inbox to be read again."""
+    name = _staff_act(ctx, entry_id, "retry")
+    ctx.emit({"id": entry_id, "retried": True, "inbox_name": name},
+             f"Đã đưa tệp {name} trở lại hộp thư để nhận dạng lại.")
+
+
+@quarantine.command("delete")
+@click.argument("entry_id", type=int)
+@pass_ctx
+def quarantine_delete(ctx: Ctx, entry_id: int) -> None:
+    """Delete quarantined file ENTRY_ID (its journal row stays, for the audit trail)."""
+    name = _staff_act(ctx, entry_id, "delete")
+    ctx.emit({"id": entry_id, "deleted": True, "name": name}, f"Đã xóa tệp {name} khỏi thư mục cách ly.")

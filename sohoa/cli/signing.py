@@ -37,12 +37,13 @@ def _db(ctx_obj, create: bool = False):
 
 def _secret(key_ref: str, passphrase_file: str | None, what: str):
     """Passphrase/PIN: file, key URI pin-source, env, sibling file; else prompt on a terminal."""
-    from signing import is_token, key_secret
+    from signing import is_remote, is_token, key_secret
 
     pw = key_secret(key_ref, passphrase_file)
     if pw is None and sys.stdin.isatty():
-        pw = click.prompt(f"{'PIN' if is_token(key_ref) else 'Mật khẩu'} cho {what}", hide_input=True,
-                          default="", show_default=False).encode()
+        label = "Mã OTP (để trống: phê duyệt trên điện thoại)" if is_remote(key_ref) else (
+            "PIN" if is_token(key_ref) else "Mật khẩu")
+        pw = click.prompt(f"{label} cho {what}", hide_input=True, default="", show_default=False).encode()
     return pw
 
 
@@ -107,22 +108,40 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
     @click.option("--pkcs11", "p11", default=None,
                   help="PKCS#11 URI, e.g. 'pkcs11:token=sohoa;object=officer1?module-path=/usr/lib/softhsm/"
                        "libsofthsm2.so' (PIN: SOHOA_PKCS11_PIN, pin-source=file:… or prompt).")
+    @click.option("--csc", "csc_url", default=None,
+                  help="Remote signing service (CSC API v2) base URL, e.g. https://ky-so.example.vn "
+                       "(with --credential; client secret: SOHOA_CSC_CLIENT_SECRET or --csc-secret-file).")
+    @click.option("--credential", default=None, help="The officer's credential id at the --csc service.")
+    @click.option("--csc-client-id", default="", help="OAuth2 client id at the --csc service (else SOHOA_CSC_CLIENT_ID).")
+    @click.option("--csc-secret-file", type=click.Path(exists=True, dir_okay=False), default=None,
+                  help="File holding the OAuth2 client secret for the --csc service (else SOHOA_CSC_CLIENT_SECRET).")
+    @click.option("--approval-timeout", type=click.FloatRange(1, 3600), default=None,
+                  help="Seconds a batch waits for the officer's approval on the phone (--csc; default 120).")
     @click.option("--kind", type=click.Choice(["officer", "seal"]), default="officer", show_default=True)
     @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False), default=None,
                   help="File holding the PKCS#12 passphrase / token PIN (else env or prompt).")
     @click.option("--offline", is_flag=True, help="Do not fetch CRLs / intermediates over the network.")
     @_json_flag
     @pass_ctx
-    def officer_add(c, name, title, body, p12, p11, kind, passphrase_file, offline) -> None:
+    def officer_add(c, name, title, body, p12, p11, csc_url, credential, csc_client_id, csc_secret_file,
+                    approval_timeout, kind, passphrase_file, offline) -> None:
         """Register an officer with the key that signs for them. The certificate is checked like at
         signing time (validity, key usage, path to a configured anchor set, revocation); the name
-        is the certificate holder's."""
+        is the certificate holder's. With --csc the key stays in a remote signing service: the
+        certificate chain comes from its credentials/info (no OTP is needed to register)."""
         from signing import Trust, add_officer
 
-        if bool(p12) == bool(p11):
-            raise click.UsageError("give exactly one of --cert FILE.p12 or --pkcs11 URI")
-        key_ref = str(Path(p12).resolve()) if p12 else p11
-        secret = _secret(key_ref, passphrase_file, name or "người ký")
+        if sum(bool(x) for x in (p12, p11, csc_url)) != 1:
+            raise click.UsageError("give exactly one of --cert FILE.p12, --pkcs11 URI or --csc URL --credential ID")
+        if bool(csc_url) != bool(credential):
+            raise click.UsageError("--csc URL and --credential ID go together")
+        if csc_url:
+            from signing.csc import make_ref
+
+            key_ref, secret = make_ref(csc_url, credential, csc_client_id, csc_secret_file or "", approval_timeout), None
+        else:
+            key_ref = str(Path(p12).resolve()) if p12 else p11
+            secret = _secret(key_ref, passphrase_file, name or "người ký")
         row = add_officer(_db(c), key_ref, name=name, title=title, body=body or c.settings.unit_name, kind=kind,
                           secret=secret, trust=Trust.from_settings(c.settings), allow_fetching=not offline)
         for w in row.get("warnings", []):
@@ -195,11 +214,14 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
     def certify(c, document_ids, officer_id, copies, out_dir, book, workers, passphrase_file, no_seal) -> None:
         """Make electronic certified copies (bản sao điện tử chứng thực từ bản chính) of stored
         documents, signed by OFFICER with the certification stamp on the last page."""
-        from signing import Certifier, list_officers
+        from signing import Certifier, list_officers, remote_wait
 
         db = _db(c)
         key_ref = next((o["key_ref"] for o in list_officers(db, None) if o["id"] == officer_id), "")
         secret = _secret(key_ref, passphrase_file, f"người ký số {officer_id}") if key_ref else None
+        wait = remote_wait(key_ref)
+        if wait is not None and not secret:
+            click.echo(f"Hãy phê duyệt yêu cầu ký trên điện thoại (chờ tối đa {wait:g} giây)…", err=True)
         with Certifier(c.settings, db, officer_id, secret=secret, workers=workers, seal=not no_seal) as cert:
             for w in cert.check.warnings:
                 click.echo(f"Cảnh báo: {w}", err=True)

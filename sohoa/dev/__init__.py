@@ -1,5 +1,17 @@
-"""Development and demonstration tools of the composition root — never used by the product path.
-Tests and the README's examples use them.
+"""Development and demonstration tools of the composition root: tests, benchmarks and the
+documentation's examples use them. The product reaches them in four places only, each for the
+development PKI or the demo, never for real keys or real data:
+
+* the web app publishes the dev PKI's CRLs and CA certificates at ``/pki/…`` when ``dev_mode`` is
+  set (``sohoa.web.app``), the mode ``sohoa pki dev`` turns on;
+* ``sohoa pki dev`` creates the dev PKI and ``sohoa pki serve`` serves it with a test TSA
+  (``sohoa.cli.signing``);
+* ``sohoa officer revoke`` also puts the certificate on the dev CA's CRL when the dev CA issued it
+  (for any other certificate it does nothing: the real CA is asked to revoke it);
+* ``sohoa dev sample`` and ``sohoa dev portal`` write a synthetic scan and run a fake portal
+  (``sohoa.cli.dev``).
+
+Its modules:
 
 * :mod:`sohoa.dev.samples`, :mod:`sohoa.dev.demo` — sample scans and the demo;
 * :mod:`sohoa.dev.pki` — a dev/test PKI shaped like a real CA's (root → intermediate → officer,

@@ -40,6 +40,19 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+def send_json(handler: BaseHTTPRequestHandler, code: int, obj: dict) -> None:
+    """Answer ``obj`` as JSON (a client that hung up meanwhile is not an error)."""
+    body = json.dumps(obj, ensure_ascii=False).encode()
+    try:
+        handler.send_response(code)
+        handler.send_header("Content-Type", "application/json; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
 class FakePortal:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, fail_rate: float = 0.0,
                  modes: tuple[str, ...] = MODES, delay: float = 3.0, token: str = "", seed: int | None = None) -> None:
@@ -106,15 +119,7 @@ class FakePortal:
                 pass
 
             def _answer(self, code: int, obj: dict) -> None:
-                body = json.dumps(obj, ensure_ascii=False).encode()
-                try:
-                    self.send_response(code)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                send_json(self, code, obj)
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/") == "/received":

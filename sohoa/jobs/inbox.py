@@ -8,23 +8,25 @@ journal by id, so the same call runs in-process (``sohoa watch``/``run``) or on 
     (receipt QR pages, document titles) → assemble, seal → record + route, one commit → move files
 
 It talks to three doors only: the journal (``ingest.journal.Journal``: every state change of a
-file), OCR (``ocr``: pages and documents) and the registry's intake (``registry.intake``: record
-and attach), and walks the route chain (``sohoa.jobs.routes``) it is given. No SQL here.
+file), the ingest core (``ingest.core``: pages read with the pixel budget, the ``Incoming`` built;
+the backlog import reads through the same core) and the registry's intake (``registry.intake``:
+record and attach), and walks the route chain (``sohoa.jobs.routes``) it is given. No SQL here.
 """
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import ocr
-from ingest import Claimed, Journal, reasons
-from ocr import DocumentResult, OcrInputError, OcrPageError, PageResult, Problem
+from ingest import Claimed, Journal, core, reasons
+from ingest.core import Scan
+from ocr import OcrInputError, PageResult
 from registry.codes import parse_receipt_qr
-from registry import FieldRead, Incoming, IntakeTx, Store
+from registry import Incoming, IntakeTx, Store
 from sohoa.config import Settings
 from sohoa.jobs.routes import DEFAULT_ROUTES, Route, RouteHints, first_match
 from vocab.kinds import IMAGE_SUFFIXES, RoutedBy
@@ -48,6 +50,10 @@ class JobContext:
     executor: Executor | None = None  # runs ocr.read_page per page; None = serially here
     sealer: object | None = None  # signing.Sealer, when an organisation seal is configured
     routes: Sequence[Route] = DEFAULT_ROUTES
+
+    @property
+    def budget(self) -> core.Budget:
+        return core.Budget.of(self.settings)
 
 
 @dataclass
@@ -131,7 +137,7 @@ def process_batch(ctx: JobContext, entry_ids: list[int]) -> BatchOutcome:
         dups = _check_duplicates(ctx, [e for e in entries if e.duplicate_of is not None], ids, out)
         good = _validate(ctx, originals, out)
         refs = _ocr_pages(ctx, good, out)
-        out.retaken = ctx.journal.changed([e.id for e, _ in good if e.id not in out.quarantined])
+        out.retaken = ctx.journal.changed([sc.key for sc in good if sc.key not in out.quarantined])
         if out.retaken:  # a scanner still writing into a file it had open when it was taken
             ctx.journal.retake(out.retaken)
             refs = [r for r in refs if r.entry_id not in out.retaken]
@@ -177,93 +183,39 @@ def _quarantine(ctx: JobContext, entry_id: int, exc: BaseException, out: BatchOu
     out.quarantined.append(entry_id)
 
 
-def _validate(ctx: JobContext, entries: list[Claimed], out: BatchOutcome) -> list[tuple[Claimed, int]]:
+def _validate(ctx: JobContext, entries: list[Claimed], out: BatchOutcome) -> list[Scan]:
     good = []
     for e in entries:
         try:
-            n = ocr.count_pages(e.work_path, max_pixels=ctx.settings.max_pixels)
-            if n < 1:
-                raise OcrInputError("no pages", code=Problem.PDF_NO_PAGES)
-            good.append((e, n))
+            n = core.count_pages(e.work_path, ctx.budget)
+            good.append(core.Scan(e.id, e.work_path, e.sha256, n))
             ctx.journal.note_progress(e.id, 0, n)
         except (OcrInputError, OSError) as exc:  # unreadable, or the file itself gone / not readable
             _quarantine(ctx, e.id, exc, out)
     return good
 
 
-def _ocr_pages(ctx: JobContext, good: list[tuple[Claimed, int]], out: BatchOutcome) -> list[PageRef]:
-    """Every page of every good file, concurrently. A page that fails is read again alone (in a
-    fresh process when a worker died); if it fails again, its file is quarantined with the
-    page's reason and the rest of the batch goes on."""
-    kw = dict(lang=ctx.settings.ocr_lang, max_pixels=ctx.settings.max_pixels, work_pixels=ctx.settings.work_pixels)
-    tasks: list[tuple[Claimed, int, Future | None]] = []
-    for e, n in good:
-        for i in range(n):
-            fut = None if ctx.executor is None else ctx.executor.submit(ocr.read_page, e.work_path, i,
-                                                                         source_sha256=e.sha256, **kw)
-            tasks.append((e, i, fut))
+def _ocr_pages(ctx: JobContext, good: list[Scan], out: BatchOutcome) -> list[PageRef]:
+    """Every page of every good file, concurrently, through the ingest core (the pixel budget, a
+    failed page read again alone, a dead worker signalled). A file whose page cannot be read even
+    alone is quarantined with the page's reason and the rest of the batch goes on."""
+    reading = core.Reading()
     refs: list[PageRef] = []
-    failed: set[int] = set()
-    for e, i, fut in tasks:
-        if e.id in failed:
-            if fut is not None:
-                fut.cancel()
+    for sc, got in core.read_scans(good, ctx.budget, ctx.executor, reading,
+                                   on_page=lambda sc, i: ctx.journal.note_progress(sc.key, i + 1)):
+        if isinstance(got, BaseException):
+            _quarantine(ctx, sc.key, got, out)
             continue
-        try:
-            page = _read_page(ctx, e, i, fut, kw, out)
-        except (OcrInputError, OSError) as exc:
-            failed.add(e.id)
-            _quarantine(ctx, e.id, exc, out)
-            continue
-        refs.append(PageRef(e.id, Path(e.work_path), page))
-        ctx.journal.note_progress(e.id, i + 1)
-    return [r for r in refs if r.entry_id not in failed]
-
-
-def _read_page(ctx: JobContext, e: Claimed, i: int, fut: Future | None, kw: dict, out: BatchOutcome) -> PageResult:
-    try:
-        if fut is None:
-            return ocr.read_page(e.work_path, i, source_sha256=e.sha256, **kw)
-        return fut.result()
-    except OcrPageError as exc:
-        log.warning("page %d of #%d failed (%s); reading it again alone", i + 1, e.id, exc)
-        return _page_alone(e, i, kw, isolated=False)
-    except (OcrInputError, OSError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - a worker died (killed, out of memory) or the result did not come back
-        if type(exc).__name__ == "BrokenProcessPool":
-            out.pool_broken = True  # the host replaces the pool after this batch
-        log.warning("page %d of #%d: %s: %s; reading it again alone", i + 1, e.id, type(exc).__name__, exc)
-        return _page_alone(e, i, kw, isolated=True)
-
-
-def _page_alone(e: Claimed, i: int, kw: dict, *, isolated: bool) -> PageResult:
-    """One page on its own: here, or in a one-off process when the last try killed its worker."""
-    if not isolated:
-        return ocr.read_page(e.work_path, i, source_sha256=e.sha256, **kw)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver")) as one:
-        try:
-            return one.submit(ocr.read_page, e.work_path, i, source_sha256=e.sha256, **kw).result()
-        except (OcrInputError, OSError):
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise OcrPageError(f"the page worker died on this page again ({type(exc).__name__}: {exc}); "
-                               "out of memory?", page=i) from exc
+        refs += [PageRef(sc.key, Path(sc.path), page) for page in got]
+    out.pool_broken = out.pool_broken or reading.pool_broken  # the host replaces the pool after this batch
+    return refs
 
 
 def _incoming(ctx: JobContext, seg: Segment, first: Claimed) -> tuple[Incoming, RouteHints]:
     """Assemble and seal one document; the plain dataclass the registry's intake records."""
-    res: DocumentResult = ocr.assemble(str(seg.pages[0].source), [r.page for r in seg.pages])
-    pdf = ctx.sealer.seal(res.pdf) if ctx.sealer is not None else res.pdf
-    doc = Incoming(pdf=pdf, sealed=ctx.sealer is not None, pages=len(seg.pages), text=res.text,
-                   doc_type=res.doc_type, type_confidence=res.confidence,
-                   fields={k: FieldRead(f.value, f.confidence, tuple(f.flags)) for k, f in res.fields.items()},
-                   quality=res.quality, ingest_id=first.id, source_name=first.name,
-                   page_from=seg.pages[0].page.index + 1, page_to=seg.pages[-1].page.index + 1,
-                   content_key=res.content_key)
+    res = ocr.assemble(str(seg.pages[0].source), [r.page for r in seg.pages])
+    doc = core.incoming(res, sealer=ctx.sealer, source_name=first.name, ingest_id=first.id,
+                        page_from=seg.pages[0].page.index + 1, page_to=seg.pages[-1].page.index + 1)
     return doc, RouteHints(qr_target=seg.qr_target, folder=first.route_hint)
 
 

@@ -2,7 +2,7 @@
 
 Each route answers with a dossier code or ``None`` and asks the registry only through
 :class:`registry.intake.Lookup`. The chain is the plug-in point (a site adds its own route, e.g. a
-barcode on a municipal cover sheet) and the test seam. The default order (spec §2):
+barcode on a municipal cover sheet) and the test seam. The default order (the product spec's flow):
 
 1. the receipt's QR code on a cover/separator page before the document;
 2. the inbox sub-folder named after a dossier code;

@@ -61,7 +61,7 @@ def make_app(settings: Settings) -> Celery:
                 host.append(JobHost(settings, Database(settings.db_url)))
         h = host[0]
         out = process_items(BacklogContext(settings, h.db, h.ctx.store, h.ctx.executor, h.ctx.sealer), list(item_ids))
-        if out.pool_broken:  # the scans were given back: the importer sends them again
+        if out.pool_broken:  # a page worker died (its pages were read again alone): a fresh pool for the next
             h.renew_pool()
         return {"states": out.states, "pages": out.pages}
 

@@ -47,3 +47,63 @@
     a.addEventListener("click", function (ev) { if (window.history.length > 1) { ev.preventDefault(); window.history.back(); } });
   });
 })();
+// The certification form: an officer whose key is in a remote signing service (CSC) enters the
+// OTP once for the batch, or leaves it empty and approves on the phone; while the service is
+// asked, a countdown shows how long the approval may still take.
+(function () {
+  var form = document.getElementById("certify-form");
+  var select = document.getElementById("certify-officer");
+  if (!form || !select) return;
+  var secret = document.getElementById("certify-secret");
+  var label = document.getElementById("secret-label");
+  var hint = document.getElementById("secret-hint");
+  var box = document.getElementById("remote-wait");
+  function chosen() { return select.options[select.selectedIndex]; }
+  function update() {
+    var remote = chosen() && chosen().hasAttribute("data-remote-wait");
+    var which = remote ? "data-remote" : "data-local";
+    label.textContent = label.getAttribute(which);
+    hint.textContent = hint.getAttribute(which);
+    secret.required = !remote;
+    secret.setAttribute("autocomplete", remote ? "one-time-code" : "off");
+    secret.setAttribute("inputmode", remote ? "numeric" : "text");
+  }
+  select.addEventListener("change", update);
+  update();
+  form.addEventListener("submit", function (ev) {
+    var opt = chosen();
+    if (!opt || !opt.hasAttribute("data-remote-wait") || !window.fetch) return;
+    // a remote signature may wait for the phone: submit in the background so the page (and its
+    // countdown) stays alive, then show the answer page as a normal submission would
+    ev.preventDefault();
+    var left = parseInt(opt.getAttribute("data-remote-wait"), 10) || 120;
+    var phone = !secret.value;
+    function show() {
+      box.textContent = left > 0
+        ? (phone ? "Hãy phê duyệt yêu cầu ký trên điện thoại: còn " + left + " giây."
+                 : "Đang gửi mã OTP và ký qua dịch vụ ký số từ xa: còn tối đa " + left + " giây.")
+        : "Hết thời gian chờ phê duyệt: đang nhận kết quả từ máy chủ…";
+    }
+    box.hidden = false;
+    show();
+    var button = document.getElementById("certify-button");
+    button.disabled = true;
+    var timer = setInterval(function () { left -= 1; show(); if (left <= 0) clearInterval(timer); }, 1000);
+    var body = new URLSearchParams(new FormData(form));
+    secret.value = "";
+    fetch(form.action, {method: "POST", body: body, credentials: "same-origin", redirect: "follow"})
+      .then(function (r) { return r.text().then(function (html) { return [r.url, html]; }); })
+      .then(function (res) {
+        clearInterval(timer);
+        history.replaceState(null, "", res[0]);
+        document.open();
+        document.write(res[1]);
+        document.close();
+      })
+      .catch(function () {
+        clearInterval(timer);
+        button.disabled = false;
+        box.textContent = "Mất kết nối tới máy chủ: hãy tải lại trang để xem kết quả.";
+      });
+  });
+})();

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from registry.db import dispose_read_engine
 from sohoa import web as staff_ui
 from sohoa.api.v1 import PREFIX, build_router
+from sohoa.ops.metrics import mount_health
 from vocab.errors import SohoaError
 from vocab.text import redact_pids
 
@@ -61,6 +62,7 @@ def create_app(settings, db) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.include_router(build_router(settings, db))
+    mount_health(app, settings, db)  # /healthz, /readyz, /metrics (sohoa.ops.metrics)
     staff_ui.mount(app, settings, db)  # the staff UI: server-rendered pages at /
 
     @app.exception_handler(SohoaError)

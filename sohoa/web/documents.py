@@ -7,11 +7,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
-from registry import service, shapes
+from registry import pages, service, shapes
 from registry.history import history
 from registry.metadata import METADATA_KEYS, has_metadata
 from registry.models import CertificationRequest
-from sohoa.web import pageops
 from sohoa.web.base import CLERK, MANAGER, OFFICER, Principal, Web, load_document, see_other
 from sohoa.web.render import page_png
 from vocab.errors import Conflict, Invalid, NotFound, SohoaError
@@ -121,14 +120,14 @@ def router(web: Web) -> APIRouter:
     @r.post("/documents/{doc_id}/pages/{page}/rotate")
     def rotate(request: Request, doc_id: int, page: int, degrees: int = Form(90), u: Principal = clerk):
         with web.db.session() as s:
-            pageops.rotate(s, web.store, load_document(s, doc_id), page, degrees, actor=u.actor, sealer=sealer())
+            pages.rotate(s, web.store, load_document(s, doc_id), page, degrees, actor=u.actor, sealer=sealer())
         web.flash(request, f"Đã xoay trang {page}.")
         return see_other(f"/documents/{doc_id}#page-{page}")
 
     @r.post("/documents/{doc_id}/split")
     def split(request: Request, doc_id: int, after: int = Form(...), u: Principal = clerk):
         with web.db.session() as s:
-            new = pageops.split(s, web.store, load_document(s, doc_id), after, actor=u.actor, sealer=sealer())
+            new = pages.split(s, web.store, load_document(s, doc_id), after, actor=u.actor, sealer=sealer())
             new_id = new.id
         web.flash(request, f"Đã tách các trang sau trang {after} thành văn bản #{new_id} (đang chờ gắn hồ sơ).")
         return see_other(f"/documents/{new_id}")
@@ -136,14 +135,14 @@ def router(web: Web) -> APIRouter:
     @r.post("/documents/{doc_id}/merge")
     def merge(request: Request, doc_id: int, other: int = Form(...), u: Principal = clerk):
         with web.db.session() as s:
-            pageops.merge(s, web.store, load_document(s, doc_id), load_document(s, other), actor=u.actor, sealer=sealer())
+            pages.merge(s, web.store, load_document(s, doc_id), load_document(s, other), actor=u.actor, sealer=sealer())
         web.flash(request, f"Đã gộp văn bản #{other} vào văn bản #{doc_id}.")
         return see_other(f"/documents/{doc_id}")
 
     @r.post("/documents/{doc_id}/pages/{page}/move")
     def move(request: Request, doc_id: int, page: int, target: int = Form(...), u: Principal = clerk):
         with web.db.session() as s:
-            pageops.move_page(s, web.store, load_document(s, doc_id), page, load_document(s, target), actor=u.actor,
+            pages.move_page(s, web.store, load_document(s, doc_id), page, load_document(s, target), actor=u.actor,
                               sealer=sealer())
         web.flash(request, f"Đã chuyển trang {page} sang văn bản #{target}.")
         return see_other(f"/documents/{doc_id}")

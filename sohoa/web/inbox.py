@@ -3,37 +3,21 @@ the inbox and its journal, like a scanner), and the quarantine (preview, retry, 
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from ingest.journal import safe_name
+from ingest.journal import Arrival, safe_name
 from registry import backlog
 from registry.queues import inbox_counts, journal_rows, open_dossier_codes, quarantined_entries, quarantined_entry
+from sohoa.jobs.host import make_journal
 from sohoa.web.base import CLERK, Principal, Web, load_dossier, see_other
 from sohoa.web.render import preview
 from vocab.errors import Invalid, NotFound
 from vocab.kinds import SCAN_SUFFIXES
 
 MAX_UPLOAD = 100 * 1024 * 1024
-
-
-def free_name(folder: Path, name: str) -> Path:
-    """``folder/name``, or ``name-1``, ``name-2``, … when a file of that name is there already."""
-    dest, n = folder / name, 1
-    while dest.exists():
-        dest = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
-        n += 1
-    return dest
-
-
-def remove_quarantined(path: Path) -> None:
-    """A quarantined file and the reason file beside it."""
-    path.unlink()
-    Path(str(path) + ".reason.txt").unlink(missing_ok=True)
 
 
 def router(web: Web) -> APIRouter:
@@ -70,24 +54,12 @@ def router(web: Web) -> APIRouter:
         name = safe_name(os.path.basename(f.filename or "scan"))
         if name.startswith(".") or Path(name).suffix.lower() not in SCAN_SUFFIXES:
             raise Invalid(f"Tệp «{name}» không phải PDF, JPEG, PNG hay TIFF.")
-        inbox.mkdir(parents=True, exist_ok=True)
-        tmp = inbox / f".upload-{secrets.token_hex(6)}.part"  # the watcher ignores dot files and *.part
-        size = 0
-        try:
-            with open(tmp, "wb") as out:
-                while chunk := await f.read(1 << 20):
-                    size += len(chunk)
-                    if size > MAX_UPLOAD:
-                        raise Invalid("Tệp quá lớn (tối đa 100 MB).")
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            dest = free_name(inbox, name)
-            os.rename(tmp, dest)  # atomic: the watcher sees the whole file or nothing
-        finally:
-            tmp.unlink(missing_ok=True)
-        return dest.name
-
+        with Arrival(inbox, name) as arriving:  # the watcher sees the whole file or nothing
+            while chunk := await f.read(1 << 20):
+                if arriving.size + len(chunk) > MAX_UPLOAD:
+                    raise Invalid("Tệp quá lớn (tối đa 100 MB).")
+                arriving.write(chunk)
+            return arriving.commit().name
 
     # -- inbox (live) ------------------------------------------------------------------------------
     @r.get("/inbox")
@@ -99,7 +71,6 @@ def router(web: Web) -> APIRouter:
             dossier_codes = open_dossier_codes(s)
         return web.page(request, "inbox.html", rows=rows, counts=counts, open_dossiers=dossier_codes,
                         backlog=backlog_status)
-
 
     # -- quarantine ------------------------------------------------------------------------------------
     @r.get("/quarantine")
@@ -120,26 +91,14 @@ def router(web: Web) -> APIRouter:
 
     @r.post("/quarantine/{entry_id}/retry")
     def quarantine_retry(request: Request, entry_id: int, u: Principal = clerk):
-        with web.db.session() as s:
-            e, path = quarantined_entry(s, entry_id)
-            dest = free_name(web.settings.inbox, path.name)
-            tmp = web.settings.inbox / f".retry-{entry_id}.part"
-            shutil.copy2(path, tmp)
-            os.rename(tmp, dest)
-            remove_quarantined(path)
-            web.audit(s, u, "quarantine.retry", object_type="ingest", object_id=str(entry_id),
-                      detail={"name": e.name, "to": dest.name})
-        web.flash(request, f"Đã đưa tệp {dest.name} trở lại hộp thư để nhận dạng lại.")
+        name = make_journal(web.settings, web.db).retry_quarantined(entry_id, actor=u.actor)
+        web.flash(request, f"Đã đưa tệp {name} trở lại hộp thư để nhận dạng lại.")
         return see_other("/quarantine")
 
     @r.post("/quarantine/{entry_id}/delete")
     def quarantine_delete(request: Request, entry_id: int, u: Principal = clerk):
-        with web.db.session() as s:
-            e, path = quarantined_entry(s, entry_id)
-            remove_quarantined(path)
-            web.audit(s, u, "quarantine.delete", object_type="ingest", object_id=str(entry_id),
-                      detail={"name": e.name, "sha256": e.sha256})
-        web.flash(request, f"Đã xóa tệp {e.name} khỏi thư mục cách ly.")
+        name = make_journal(web.settings, web.db).delete_quarantined(entry_id, actor=u.actor)
+        web.flash(request, f"Đã xóa tệp {name} khỏi thư mục cách ly.")
         return see_other("/quarantine")
 
     return r

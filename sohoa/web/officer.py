@@ -4,7 +4,6 @@ batch (the same ``signing`` call as ``sohoa certify``), downloads, the register 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse
@@ -12,6 +11,7 @@ from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 
 from registry.models import CertificationRequest, CertifiedCopy, Document, Officer, Staff
+from signing import remote_wait
 from sohoa.web.base import CLERK, OFFICER, Principal, Web
 from sohoa.i18n import parse_date
 from vocab.clock import local, utcnow, vn_today
@@ -33,20 +33,22 @@ def plain_signing_message(message: str) -> str:
     return text
 
 
-def certify_batch(settings, db, officer_id: int, secret: str, document_ids: list[int], copies: int):
-    """Certify through the signing package's public API, as ``sohoa certify`` does."""
-    from signing import Certifier
-
-    with Certifier(settings, db, officer_id, secret=secret.encode(), workers=1) as cert:
-        return cert.certify(document_ids, copies=copies), list(cert.check.warnings)
-
-
 def _holder_name(s, doc: Document) -> str | None:
     """The name of the person the original belongs to (for the queue: which citizen asked)."""
     from registry.models import Subject
 
     subj = s.get(Subject, doc.subject_id) if doc.subject_id else None
     return (subj.name if subj else None) or (doc.fields or {}).get("ho_ten")
+
+
+def certify_batch(settings, db, officer_id: int, secret: str, document_ids: list[int], copies: int | dict):
+    """Certify through the signing package's public API, as ``sohoa certify`` does (``copies``:
+    per document). ``secret``: the key's passphrase / PIN, or a remote key's OTP (empty: the
+    officer approves on the phone) — one for the whole batch."""
+    from signing import Certifier
+
+    with Certifier(settings, db, officer_id, secret=secret.encode(), workers=1) as cert:
+        return cert.certify(document_ids, copies=copies), list(cert.check.warnings)
 
 
 def router(web: Web) -> APIRouter:
@@ -85,7 +87,8 @@ def router(web: Web) -> APIRouter:
             rows, recent = [row(x) for x in pending], [row(x) for x in done]
             for x in rows:
                 x["requested_by"] = names.get(x["requested_by"]) or x["requested_by"]
-            signers = [{"id": o.id, "name": o.name, "title": o.title} for o in officers(s, u)]
+            signers = [{"id": o.id, "name": o.name, "title": o.title, "wait": remote_wait(o.key_ref)}
+                       for o in officers(s, u)]
             mine = signers[0]["id"] if signers else None
             from registry.flow import held_by
 
@@ -115,12 +118,14 @@ def router(web: Web) -> APIRouter:
         problems = {}
         if not ids:
             problems["request"] = "Hãy chọn ít nhất một văn bản trong hàng chờ."
-        if not secret:
-            problems["passphrase"] = "Hãy nhập mật khẩu (hoặc mã PIN) của khóa ký."
         with web.db.session() as s:
+            signer = s.get(Officer, officer_id)
+            remote = signer is not None and remote_wait(signer.key_ref) is not None
             if officer_id not in {o.id for o in officers(s, u)}:
                 problems["officer"] = "Khóa ký này không phải của bạn: chỉ ký bằng khóa của chính mình."
-        if problems:
+        if not secret and not remote:  # a remote key without OTP: the officer approves on the phone
+            problems["passphrase"] = "Hãy nhập mật khẩu (hoặc mã PIN) của khóa ký."
+        if problems:  # the form again: the ticked boxes and the signer kept, never the passphrase
             web.keep_form(request, "certify-form", {"request": [str(i) for i in ids], "officer": str(officer_id)},
                           problems)
             web.flash(request, "Chưa chứng thực: " + " ".join(problems.values()), error=True)
@@ -132,20 +137,19 @@ def router(web: Web) -> APIRouter:
             if claimed != len(ids):
                 s.rollback()
                 raise Conflict("Một số văn bản đã được xử lý hoặc đang được ký. Hãy tải lại hàng chờ.")
-            by_copies: dict[int, list[tuple[int, int]]] = defaultdict(list)
-            for x in s.scalars(select(CertificationRequest).where(CertificationRequest.id.in_(ids))):
-                by_copies[x.copies].append((x.id, x.document_id))
+            items = [(x.id, x.document_id, x.copies) for x in s.scalars(
+                select(CertificationRequest).where(CertificationRequest.id.in_(ids)).order_by(CertificationRequest.id))]
         from signing import SigningError
 
         done: list[tuple[int, object]] = []
         warnings: list[str] = []
         failure = None
         try:
-            for copies, items in by_copies.items():  # one passphrase, the whole batch
-                results, warn = await run_in_threadpool(certify_batch, web.settings, web.db, officer_id, secret,
-                                                        [d for _, d in items], copies)
-                warnings += warn
-                done += [(rid, res) for (rid, _), res in zip(items, results)]
+            # one passphrase / OTP / approval, the whole batch (one signing call, one authorization)
+            results, warn = await run_in_threadpool(certify_batch, web.settings, web.db, officer_id, secret,
+                                                    [d for _, d, _ in items], {d: n for _, d, n in items})
+            warnings += warn
+            done += [(rid, res) for (rid, _, _), res in zip(items, results)]
         except SigningError as exc:  # a wrong passphrase, a refused certificate, a failed signature
             failure = exc.message
         finally:
@@ -164,7 +168,8 @@ def router(web: Web) -> APIRouter:
             web.keep_form(request, "certify-form", {"request": left, "officer": str(officer_id)},
                           {"passphrase": plain_signing_message(failure)})
             web.flash(request, f"Không chứng thực được: {plain_signing_message(failure)}"
-                      + (f" (đã chứng thực {len(done)} văn bản trước lỗi)" if done else ""), error=True)
+                      + (f" (đã chứng thực {len(done)} văn bản trước lỗi)" if done else "")
+                      + ". Các văn bản chưa ký vẫn ở trong hàng chờ.", error=True)
             return RedirectResponse("/certify", status_code=303)
         nums = ", ".join(f"số {res.number}" for _, res in done)
         web.flash(request, f"Đã chứng thực {len(done)} văn bản ({nums})."

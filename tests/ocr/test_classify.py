@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import ocr
-from ocr import check_pid
+from vocab.identifiers import pid_problems
 
 HDR = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\n"
 
@@ -75,13 +75,13 @@ def test_van_ban_and_khac():
 
 
 def test_pid_checks():
-    assert check_pid("001203004567") == []
-    assert check_pid("001203004567", "12/03/2003") == []
-    assert check_pid("001203004567", "12/03/1993") == ["pid_dob_mismatch"]
-    assert check_pid("001093004567", "01/01/1993") == []
-    assert check_pid("0012030045") == ["pid_format"]
-    assert check_pid("00120300456a") == ["pid_format"]
-    assert "pid_province" in check_pid("003203004567")
+    assert pid_problems("001203004567") == []
+    assert pid_problems("001203004567", birth_date="12/03/2003") == []
+    assert pid_problems("001203004567", birth_date="12/03/1993") == ["pid_dob_mismatch"]
+    assert pid_problems("001093004567", birth_date="01/01/1993") == []
+    assert pid_problems("0012030045") == ["pid_format"]
+    assert pid_problems("00120300456a") == ["pid_format"]
+    assert "pid_province" in pid_problems("003203004567")
     text = HDR + "GIẤY KHAI SINH\nHọ và tên: LÊ VĂN AN\nNgày sinh: 01/01/2010\nSố định danh cá nhân: 001095004567"
     f = ocr.extract_fields("khai_sinh", text)["so_dinh_danh"]
     assert f.value == "001095004567" and "pid_dob_mismatch" in f.flags and f.confidence < 0.9

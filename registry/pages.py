@@ -4,7 +4,9 @@ merge two documents, move a page to another document.
 Each operation writes a new PDF (pikepdf) into the content-addressed store and points the
 document at it; the previous file stays in the store and the change goes to the audit trail
 (old and new sha256), so nothing is lost. A changed file no longer carries the organisation
-seal: it is sealed again when a seal is configured, else marked unsealed.
+seal: it is sealed again when a seal is configured (``sealer``: anything with ``seal(bytes) ->
+bytes``, the caller's organisation seal), else marked unsealed. No file of the inbox, work/, done/
+or quarantine/ is touched here: those belong to the ingest journal.
 """
 from __future__ import annotations
 
