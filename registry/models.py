@@ -87,7 +87,7 @@ class Dossier(Base):
     declared_late_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     identity_status: Mapped[str | None] = mapped_column(String(16), nullable=True)  # match | no_match | unavailable
 
-    # 0011_dossier_flow: what the counter takes besides the applicant (phone, address, number of
+    # 0012_dossier_flow: what the counter takes besides the applicant (phone, address, number of
     # sets, the fee in đồng), who holds the dossier now (unit, officer, the step's due time), the
     # decision and the result chosen for it, and how the result was handed over
     phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
@@ -108,7 +108,7 @@ class Dossier(Base):
 
 
 class DossierPerson(Base):
-    """A person a dossier concerns besides its applicant (0011_dossier_flow): a spouse, a child, a
+    """A person a dossier concerns besides its applicant (0012_dossier_flow): a spouse, a child, a
     parent, the deceased, the person who authorised the applicant. Their papers belong in the dossier."""
 
     __tablename__ = "dossier_persons"
@@ -252,7 +252,7 @@ class Officer(Base):
     # migration 0009 (signing): when and why the officer's right to sign was revoked
     revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     revocation_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # left | key-compromise | …
-    # 0011_dossier_flow: the staff account whose key this is (only they are offered it)
+    # 0012_dossier_flow: the staff account whose key this is (only they are offered it)
     staff_username: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from registry.errors import FormErrors
 from registry.models import AuditEvent, Dossier, DossierPerson, Subject
-from vocab.identifiers import pid_problems
+from vocab.identifiers import is_pid, pid_problems
 from vocab.text import fold, nfc
 
 # role code → what people read (the applicant is the dossier's subject, never a row here)
@@ -79,7 +79,7 @@ def check_persons(people: list[PersonIn], applicant: str, *, prefix: str = "pers
         pid = (p.identifier or "").strip()
         if p.role not in RELATED_ROLES:
             errors[f"{prefix}-{n}-role"] = "Hãy chọn vai trò của người này trong hồ sơ."
-        if not (len(pid) == 12 and pid.isdigit()):
+        if not is_pid(pid):
             errors[f"{prefix}-{n}-id"] = "Số định danh cá nhân gồm đúng 12 chữ số."
         elif pid_problems(pid):
             errors[f"{prefix}-{n}-id"] = "Số định danh cá nhân này không hợp lệ (mã tỉnh hoặc thế kỷ không đúng)."

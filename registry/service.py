@@ -219,12 +219,12 @@ def intake_problems(s: Session, *, procedure: str, subject: str, birth_date: str
     subject = (subject or "").strip()
     if not subject:
         errors["subject"] = "Hãy nhập số định danh cá nhân (12 chữ số) hoặc mã số thuế (10 chữ số)."
-    elif not (_PID.match(subject) or _ORG.match(subject)):
+    elif identifiers.subject_kind(subject) is None:
         errors["subject"] = ("Số định danh cá nhân gồm 12 chữ số; mã số thuế của tổ chức gồm 10 chữ số, "
                              "có thể kèm mã chi nhánh.")
     if birth_date and identifiers.parse_date(birth_date) is None:
         errors["birth_date"] = "Ngày sinh viết dạng ngày/tháng/năm (dd/mm/yyyy), ví dụ 05/09/1990."
-    elif "subject" not in errors and subject and _PID.match(subject):
+    elif "subject" not in errors and subject and identifiers.is_pid(subject):
         probs = identifiers.pid_problems(subject, birth_date=birth_date or None)
         if probs:
             errors["subject"] = ("Số định danh không hợp lệ: "

@@ -20,7 +20,7 @@ from registry.service import audit, get_dossier
 from registry.store import Store
 from sohoa.papers.verification import verify_upload
 from vocab.errors import NotFound
-from vocab.identifiers import SUBJECT_PATTERN
+from vocab.identifiers import PID_PATTERN, SUBJECT_PATTERN
 from vocab.text import mask_pid
 
 log = logging.getLogger("sohoa.api.v1")
@@ -73,7 +73,7 @@ class ReuseRequest(BaseModel):
 class PersonIn(BaseModel):
     role: str = Field(max_length=40, description="wife, husband, child, father, mother, deceased, principal, "
                                                  "guardian, ward, other (or the Vietnamese name)")
-    subject: str = Field(pattern=r"^\d{12}$", description="The person's personal ID number")
+    subject: str = Field(pattern=rf"^{PID_PATTERN}$", description="The person's personal ID number")
     name: str = Field(default="", max_length=200)
 
     @field_validator("role", "name")
