@@ -74,6 +74,8 @@ def test_cli_person_option(home, db):
     out = cli.ok("dossier", "create", "--procedure", "1.000894", "--subject", HUSBAND.pid, "--name", HUSBAND.name,
                  "--person", f"vợ:{WIFE.pid}:{WIFE.name}", "--fee", "0", "--sets", "2")[0]
     assert out["persons"] == [{"role": "wife", "subject": WIFE.pid, "name": WIFE.name}]
+    shown = cli.ok("dossier", "show", out["code"])[0]
+    assert shown["persons"] == out["persons"] and shown["holder"] is None and shown["handover"] is None
     assert "vai trò" in cli.refused("dossier", "create", "--procedure", "1.000894", "--subject", HUSBAND.pid,
                                     "--person", f"hàng-xóm:{STRANGER.pid}", code=2).lower()
 

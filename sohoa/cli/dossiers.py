@@ -168,6 +168,13 @@ def dossier_show(ctx: Ctx, code: str) -> None:
         obj["reusable"] = reusable_for_dossier(s, d)
         obj["required"] = list(d.procedure.required_types)
         obj["component_states"] = [vars(c) for c in service.component_states(s, d)]
+        from registry.persons import persons as persons_of
+        from vocab.clock import iso
+
+        obj["persons"] = [{"role": p.role, "subject": p.identifier, "name": p.name} for p in persons_of(s, d)[1:]]
+        obj["holder"] = {"unit": d.holder_unit, "officer": d.holder, "step_due_at": iso(d.step_due_at)} \
+            if d.holder else None
+        obj["decision"], obj["handover"] = d.decision, dict(d.handover or {}) or None
         service.audit(s, "staff:cli", "dossier.show", subject_id=d.subject_id, object_type="dossier",
                       object_id=d.code)
     if ctx.as_json:
@@ -176,6 +183,10 @@ def dossier_show(ctx: Ctx, code: str) -> None:
     lines = [f"{obj['code']}  {label('status', obj['status'])}  thủ tục {obj['procedure']}  "
              f"công dân {mask_pid(obj['subject'])} {obj['subject_name']}  nhận {fmt_time(obj['received_at'])}  "
              f"hẹn trả {fmt_date(obj['due_at'])}"]
+    from registry.persons import ROLES
+
+    for p in obj["persons"]:
+        lines.append(f"  {ROLES.get(p['role'], p['role'])}: {p['name'] or '—'} {mask_pid(p['subject'])}")
     for c in obj["components"]:
         doc = c["document"] or {}
         lines.append(f"  - {label('doc_type', c['doc_type'])}: văn bản {doc.get('id')}, {doc.get('pages')} trang, "
