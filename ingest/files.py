@@ -135,6 +135,38 @@ def looks_complete(path: str | os.PathLike) -> bool:
     return False
 
 
+def held_for_writing(path: str | os.PathLike) -> bool:
+    """Whether some process (a scanner writing through Samba, a copy in progress) holds the file
+    open for writing. Linux grants a read lease only on a file nobody has open for writing, so
+    taking one and giving it back at once answers without reading /proc and whatever user the
+    writer runs as. Where leases are not available (not the file's owner, NFS, another OS) the
+    answer is False: the other rules (quiet period, content, grace) decide alone."""
+    import errno
+    import fcntl
+    import signal
+
+    setlease, setsig = getattr(fcntl, "F_SETLEASE", None), getattr(fcntl, "F_SETSIG", None)
+    if setlease is None or setsig is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        # A writer opening the file during the few microseconds the lease is held breaks it, and
+        # the kernel signals the holder: SIGIO by default, whose default action ends the process.
+        # SIGURG's default action is to ignore it.
+        fcntl.fcntl(fd, setsig, signal.SIGURG)
+        fcntl.fcntl(fd, setlease, fcntl.F_RDLCK)
+    except OSError as exc:
+        return exc.errno == errno.EAGAIN
+    else:
+        fcntl.fcntl(fd, setlease, fcntl.F_UNLCK)
+        return False
+    finally:
+        os.close(fd)
+
+
 def tiff_pages(path: str | os.PathLike) -> int | None:
     """Pages (frames) of a TIFF that opens, or None."""
     from PIL import Image

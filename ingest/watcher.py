@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest import reasons
-from ingest.files import content_kind, display_name, has_odd_name, is_ignored, kind_of, looks_complete, tiff_pages
+from ingest.files import (content_kind, display_name, has_odd_name, held_for_writing, is_ignored, kind_of,
+                          looks_complete, tiff_pages)
 
 log = logging.getLogger("sohoa.ingest")
 
@@ -53,6 +54,13 @@ class StabilityTracker:
     seen: dict[str, _Seen] = field(default_factory=dict)
     waiting: set[str] = field(default_factory=set)  # empty files waited for (not "settling")
     handed: dict[str, tuple[int, float]] = field(default_factory=dict)  # handed over, yet still here
+    # a file its writer still holds open (a scanner on a share pausing mid-file for the flatbed's
+    # "next page?") is not handed on at the grace, only once it looks complete or is closed; a
+    # writer idle this long with the file open does not hold it back any more
+    open_timeout: float = EMPTY_TIMEOUT
+
+    def held_open(self, path: Path, quiet_for: float) -> bool:
+        return quiet_for < self.open_timeout and held_for_writing(path)
 
     def observe(self, rel: str, size: int, mtime: float, now: float) -> float:
         """Record a sighting; returns how long the file has been unchanged."""
@@ -142,11 +150,14 @@ def scan_ready(inbox: Path, tracker: StabilityTracker, now: float | None = None)
                         "PNG or TIFF (by content)")
                     ready = True
                 elif kind == "tiff":
+                    # a TIFF has no trailer: while its writer holds it open, another page may come
                     pages = tiff_pages(full)
                     settled = tracker.pages_settled(rel, pages, now)
-                    ready = settled or quiet_for >= tracker.incomplete_grace
+                    ready = ((settled or quiet_for >= tracker.incomplete_grace)
+                             and not tracker.held_open(full, quiet_for))
                 else:
-                    ready = looks_complete(full) or quiet_for >= tracker.incomplete_grace
+                    ready = looks_complete(full) or (quiet_for >= tracker.incomplete_grace
+                                                     and not tracker.held_open(full, quiet_for))
         text = reasons.explain(code, problem).text() if problem else None
         if waiting_empty and not ready:
             tracker.waiting.add(rel)
@@ -181,7 +192,8 @@ class InboxWatcher:
         self.inbox = inbox
         self.on_batch = on_batch
         self.tracker = StabilityTracker(quiet=quiet, incomplete_grace=max(quiet * 5, 10.0),
-                                        empty_timeout=max(empty_timeout, quiet))
+                                        empty_timeout=max(empty_timeout, quiet),
+                                        open_timeout=max(empty_timeout, quiet))
         self.rescan = rescan
         self.polling = polling
         self._wake = threading.Event()
@@ -200,7 +212,10 @@ class InboxWatcher:
 
         class _Handler(FileSystemEventHandler):
             def on_any_event(self, event):  # noqa: D401 - watchdog callback
-                wake.set()
+                # the watcher's own reads (open, close without writing) change nothing: waking on
+                # them would make every look at a settling file wake the loop again at once
+                if event.event_type not in ("opened", "closed_no_write"):
+                    wake.set()
 
         try:
             self._observer = Observer()

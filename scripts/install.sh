@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
 debs=(tesseract-ocr tesseract-ocr-vie poppler-utils qpdf ghostscript fonts-noto-core fonts-dejavu-core
-      fonts-liberation2 fonts-freefont-ttf softhsm2 libnss3-tools)
-debs+=(postgresql-client)  # pg_dump / pg_restore: `sohoa backup` / `restore` in the scaled mode (issue 21)
+      fonts-liberation2 fonts-freefont-ttf softhsm2 libnss3-tools samba smbclient)
+debs+=(postgresql-client)  # pg_dump / pg_restore: `sohoa backup` / `restore` in the scaled mode
 [ -n "${SOHOA_EXTRA_DEBS:-}" ] && debs+=(${SOHOA_EXTRA_DEBS})
 need=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done

@@ -179,3 +179,109 @@ def update_config_file(home: str | os.PathLike, values: dict) -> Path:
     tmp.write_text(out, encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+# -- the configuration reference (docs/operations.md is generated from this) -----------------------
+# field -> (default as a person reads it, or None for the field's own default; what it means)
+FIELD_DOCS: dict[str, tuple[str | None, str]] = {
+    "home": ("`~/.sohoa`", "data directory: inbox/, work/, done/, quarantine/, store/, pki/, sohoa.db, sohoa.toml "
+                          "(environment only: `sohoa.toml` lives in it)"),
+    "database_url": ("SQLite file `$SOHOA_HOME/sohoa.db`", "any SQLAlchemy URL, e.g. `postgresql+psycopg://…`"),
+    "backup_key": ("empty (no backups)", "the office's age key file made by `sohoa backup keygen --out FILE`; then "
+                   "`sohoa backup DEST` and `sohoa restore SRC` need nothing else (keep a copy apart from the backups)"),
+    "backup_keep_daily": (None, "backup sets kept one per day, for this many days"),
+    "backup_keep_monthly": (None, "backup sets kept one per month, for this many months"),
+    "backup_max_age_hours": (None, "age past which `sohoa doctor` and `/metrics` call the last good backup too old"),
+    "min_free_mb": (None, "free space (MB) the inbox and the store need; `sohoa doctor` fails below it"),
+    "scanner_user": ("empty (not checked)", "the Unix account the scanners write the inbox as (the Samba share's); "
+                     "`sohoa doctor` checks it can"),
+    "broker_url": ("empty (in-process workers)", "`redis://…` / `amqp://…` for Celery workers (scaled mode)"),
+    "queue": (None, "Celery queue of ingest jobs"),
+    "workers": ("0 (one per core)", "OCR worker processes"),
+    "quiet_seconds": (None, "a file must be unchanged this long before it is taken"),
+    "rescan_seconds": (None, "periodic rescan besides file-system events"),
+    "max_attempts": (None, "transient failures of a file are retried this many times, with exponential backoff"),
+    "max_pixels": (None, "decompression-bomb cap per page"),
+    "work_pixels": (None, "a page is analysed and OCR'd at most this big (memory per page worker)"),
+    "empty_timeout_seconds": (None, "an empty file in the inbox is waited for this long before it is quarantined; "
+                                    "a file its writer holds open is waited for as long"),
+    "ocr_lang": (None, "Tesseract language(s)"),
+    "agency_code": (None, "the unit's code, first part of dossier codes"),
+    "unit_name": (None, "the unit's name on receipts and certification stamps"),
+    "tsa_url": ("empty", "RFC 3161 time-stamping service (B-T, B-LT, B-LTA)"),
+    "web_host": (None, "address of the web UI and the API"),
+    "web_port": (None, "port of the web UI and the API"),
+    "polling_observer": (None, "poll instead of inotify (network shares)"),
+    "seal_key": ("(set by `sohoa pki dev`)", "organisation seal key (PKCS#12 path or `pkcs11:` URI)"),
+    "seal_passphrase_file": ("(set by `sohoa pki dev`)", "file holding the seal key's passphrase "
+                                                        "(or `SOHOA_SEAL_PASSPHRASE`; never an argument)"),
+    "trust_roots": ("empty", "older name of `trust_roots_gov`, read as that set too"),
+    "identity_url": ("empty", "population-database gateway for the identity check at intake "
+                              "(`registry.verifier.HttpVerifier`)"),
+    "identity_token": ("empty", "bearer token of that gateway"),
+    "identity_verifier": ("`http` when a URL is set, else `none`", "`stub` + `identity_stub_file` for development "
+                                                                   "and tests"),
+    "identity_stub_file": ("empty", "JSON file of known people for the `stub` verifier"),
+    "trust_roots_gov": ("(set by `sohoa pki dev`)", "anchors of the government special-use CA, comma-separated "
+                                                   "PEM files or directories"),
+    "trust_roots_public": ("empty", "anchors of the public CAs"),
+    "intermediates": ("empty", "PEM bundle of intermediate CA certificates, for keys that lack them"),
+    "public_base_url": ("empty (required to certify outside dev mode)", "public address of the web app: the QR "
+                                                                       "code on stamps leads to `<it>/verify`"),
+    "dev_mode": ("false (set by `sohoa pki dev`)", "dev PKI published at `/pki/`, loopback QR address allowed"),
+    "portal_url": ("empty (events wait in the outbox)", "national portal endpoint"),
+    "portal_token": ("empty", "the portal's bearer token (a secret: `/etc/default/sohoa` or `sohoa.toml`)"),
+    "portal_timeout": (None, "seconds per portal request"),
+    "sync_max_attempts": (None, "failed deliveries before an event is dead-lettered"),
+    "sync_backoff": (None, "first retry delay, seconds (doubling, with jitter)"),
+    "sync_backoff_max": (None, "cap of the retry delay, seconds"),
+    "sync_batch": (None, "events per portal request (one per dossier)"),
+}
+# keys read from sohoa.toml only (Settings.extra): key -> (default, meaning)
+EXTRA_DOCS: dict[str, tuple[str, str]] = {
+    "login_max_failures": ("5", "wrong passwords in a row before a staff account is locked"),
+    "login_lockout_seconds": ("900", "how long a locked account stays locked"),
+    "session_idle_minutes": ("30", "a staff session ends after this long idle"),
+    "session_max_hours": ("12", "a staff session ends after this long in any case"),
+    "session_https_only": ("false", "set `true` behind HTTPS (the session cookie is sent over HTTPS only)"),
+    "audit_read_durability": ('"relaxed"', '`"full"`: a flushed commit for the audit row of every read '
+                                           "(relaxed survives a killed process, not a power cut)"),
+    "cert_book": ('"01/{year}-SCTĐT/BS"', "the certification register's book number (electronic books apart "
+                                         "from paper ones)"),
+    "crl_dirs": ("empty", "more directories of `*.crl` files, besides `$SOHOA_HOME/pki`"),
+}
+
+
+def _shown_default(f) -> str:
+    from dataclasses import MISSING
+
+    value = f.default if f.default is not MISSING else None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value == "":
+        return "empty"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"`{value}`" if isinstance(value, str) else str(value)
+
+
+def docs_markdown() -> str:
+    """The configuration reference as Markdown: every Settings field, then the sohoa.toml-only keys."""
+    out = ["| variable | `sohoa.toml` key | default | meaning |", "|---|---|---|---|"]
+    for f in fields(Settings):
+        if f.name == "extra":
+            continue
+        default, meaning = FIELD_DOCS[f.name]
+        out.append(f"| `SOHOA_{f.name.upper()}` | {'—' if f.name == 'home' else f'`{f.name}`'} | "
+                   f"{default if default is not None else _shown_default(f)} | {meaning} |")
+    out += ["", "Read from `sohoa.toml` only:", "", "| key | default | meaning |", "|---|---|---|"]
+    out += [f"| `{k}` | {d} | {m} |" for k, (d, m) in EXTRA_DOCS.items()]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--docs"]:
+        sys.exit("usage: python -m sohoa.config --docs   (prints the configuration reference as Markdown)")
+    sys.stdout.write(docs_markdown())

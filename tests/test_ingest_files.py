@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ingest.files import has_odd_name, is_ignored, looks_complete
+from ingest.files import has_odd_name, held_for_writing, is_ignored, looks_complete
 from ingest.watcher import StabilityTracker, scan_ready
 
 
@@ -107,3 +107,57 @@ def test_problems_are_reported_without_reading(tmp_path):
     assert "symbolic link" in problems["link.pdf"]
     assert "unsupported file type" in problems["notes.docx"]
     assert "not valid UTF-8" in problems[os.fsdecode(b"bad\xffname.jpg")]
+
+
+
+def test_a_file_its_writer_holds_open_is_not_handed_on_at_the_grace(tmp_path):
+    """A scanner on a share that pauses mid-file (the flatbed's "next page?") keeps the file open:
+    half a PDF is not handed on after the grace while a writer holds it open, only once it is
+    closed (or complete); a writer idle past ``open_timeout`` does not hold it back for ever."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    pdf = tmp_path / "whole.pdf"
+    Image.new("L", (50, 50), 200).save(pdf, "PDF")
+    whole = pdf.read_bytes()
+    with open(inbox / "scan.pdf", "wb") as writer:
+        writer.write(whole[:-60])
+        writer.flush()
+        assert held_for_writing(inbox / "scan.pdf")
+        tr = StabilityTracker(quiet=1.0, incomplete_grace=10.0, open_timeout=100.0)
+        assert scan_ready(inbox, tr, now=0.0) == []
+        assert scan_ready(inbox, tr, now=50.0) == []  # past the grace, still open
+        assert [[c.rel for c in b] for b in scan_ready(inbox, tr, now=101.0)] == [["scan.pdf"]]  # idle too long
+        tr = StabilityTracker(quiet=1.0, incomplete_grace=10.0, open_timeout=100.0)
+        scan_ready(inbox, tr, now=0.0)
+        writer.write(whole[-60:])  # the writer finishes: complete, though still open
+        writer.flush()
+        assert scan_ready(inbox, tr, now=1.0) == []
+        assert [[c.rel for c in b] for b in scan_ready(inbox, tr, now=2.5)] == [["scan.pdf"]]
+    assert not held_for_writing(inbox / "scan.pdf")
+    # half a file, closed: handed on at the grace (the decoder then says it is truncated)
+    (inbox / "scan.pdf").write_bytes(whole[:-60])
+    tr = StabilityTracker(quiet=1.0, incomplete_grace=10.0, open_timeout=100.0)
+    assert scan_ready(inbox, tr, now=0.0) == []
+    assert [[c.rel for c in b] for b in scan_ready(inbox, tr, now=11.0)] == [["scan.pdf"]]
+
+
+def test_a_writer_opening_the_file_while_it_is_looked_at_does_not_kill_the_watcher(tmp_path):
+    """The read lease behind held_for_writing is broken when a writer opens the file meanwhile; the
+    kernel then signals the holder (SIGIO by default, which ends a process). Many looks at a file a
+    writer keeps opening: the looking process lives on."""
+    import subprocess
+    import sys
+    import time
+
+    f = tmp_path / "scan.pdf"
+    f.write_bytes(b"%PDF-1.4\n")
+    code = ("import sys, time\nfrom ingest.files import held_for_writing\nt = time.time()\n"
+            "while time.time() - t < 3:\n    held_for_writing(sys.argv[1])\nprint('alive')\n")
+    looker = subprocess.Popen([sys.executable, "-c", code, str(f)], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[1])
+    t0 = time.time()
+    while looker.poll() is None and time.time() - t0 < 3:
+        with open(f, "ab") as fh:  # a writer opening the file again and again
+            fh.write(b"%")
+    out, _ = looker.communicate(timeout=30)
+    assert looker.returncode == 0 and out.strip() == "alive", looker.returncode

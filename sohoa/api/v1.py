@@ -2,11 +2,13 @@
 a subject's data audited, personal ID numbers only in request bodies (never in URLs or logs)."""
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Security, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from pydantic import AliasChoices, BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -128,65 +130,63 @@ def build_router(settings, db) -> APIRouter:
     store = Store(settings.store_dir)
     relaxed = str((getattr(settings, "extra", None) or {}).get("audit_read_durability", "relaxed")).lower() != "full"
 
+    def check(client: ClientInfo | None, scope: str) -> ClientInfo:
+        if client is None:
+            raise HTTPException(401, "invalid or revoked token",
+                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        if scope not in client.scopes:
+            raise HTTPException(403, f"this client lacks the scope {scope}", headers={
+                "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
+        return client
+
+    def token_of(cred: HTTPAuthorizationCredentials | None) -> str:
+        if cred is None or not cred.credentials:
+            raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        return cred.credentials
+
     def require(scope: str):
-        # async on purpose: one indexed lookup by token hash runs inline on the event loop instead of
-        # paying a thread hand-off per request (hand-offs dominate tail latency on a busy machine)
-        async def dependency(cred: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]) -> ClientInfo:
-            if cred is None or not cred.credentials:
-                raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        # a plain function: FastAPI runs it in the threadpool, so the token lookup's database round
+        # trip never holds the event loop (a blocked loop holds every other request with it)
+        def dependency(cred: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]) -> ClientInfo:
+            token = token_of(cred)
             with read_engine(db).connect() as conn:  # autocommit, no write lock for a read
-                client = authenticate(conn, cred.credentials)
-            if client is None:
-                raise HTTPException(401, "invalid or revoked token",
-                                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-            if scope not in client.scopes:
-                raise HTTPException(403, f"this client lacks the scope {scope}",
-                                    headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
-            return client
+                return check(authenticate(conn, token), scope)
         dependency.__name__ = f"require_{scope.replace(':', '_')}"
         return dependency
 
     link = document_link
 
-    def read_session(scope: str):
-        """Like ``require`` but authenticates inside the request's own unit of work (one database
-        connection and transaction per request; committed before the response is sent)."""
-        async def dependency(cred: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]):
-            if cred is None or not cred.credentials:
-                raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-            for attempt in (1, 2):
-                try:
-                    with read_audit_session(db, relaxed) as s:
-                        try:
-                            client = authenticate(s, cred.credentials)
-                        except DBAPIError as exc:  # no pre-ping on the read engine: recover here
-                            if attempt == 1 and exc.connection_invalidated:
-                                raise _Stale from exc
-                            raise
-                        check(client)
-                        yield client, s
-                        return
-                except _Stale:
-                    continue
-
-        def check(client: ClientInfo | None) -> None:
-            if client is None:
-                raise HTTPException(401, "invalid or revoked token",
-                                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-            if scope not in client.scopes:
-                raise HTTPException(403, f"this client lacks the scope {scope}", headers={
-                    "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
-        dependency.__name__ = f"session_{scope.replace(':', '_')}"
-        return Depends(dependency, scope="function")
+    def in_read_session(scope: str, token: str, work: Callable[[ClientInfo, Any], Any]) -> tuple[ClientInfo, Any]:
+        """Authenticate ``token`` and run ``work(client, session)`` in the request's own unit of work
+        (one database connection; the audit row committed before the answer). Called in a worker
+        thread: the round trips to the database wait there, side by side, instead of one after the
+        other on the event loop."""
+        for attempt in (1, 2):
+            try:
+                with read_audit_session(db, relaxed) as s:
+                    try:
+                        client = authenticate(s, token)
+                    except DBAPIError as exc:  # no pre-ping on the read engine: recover here
+                        if attempt == 1 and exc.connection_invalidated:
+                            raise _Stale from exc
+                        raise
+                    return client, work(check(client, scope), s)
+            except _Stale:
+                continue
+        raise AssertionError("unreachable")  # the second attempt returns or raises
 
     @router.post("/subjects/documents", summary="Reusable digitized documents of a subject")
-    async def subject_documents(q: SubjectQuery, auth: Annotated[tuple, read_session("reuse:read")]):
+    async def subject_documents(q: SubjectQuery, cred: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]):
         """Reusable, valid digitized results and components of a subject (personal ID or tax code in
         the body, never in the URL): type, fields, validity, seal, certified copies, download links."""
-        # The once-only hot path: a handful of indexed queries and one audit insert (about a
-        # millisecond), run inline on the event loop; every other endpoint runs in the threadpool.
-        client, s = auth
-        out = reuse.lookup_subject_documents(s, client.actor, q.subject_id, doc_type=q.doc_type, valid_on=q.valid_on, link=link)
+        # The once-only hot path: the token, a handful of indexed queries and one audit insert in
+        # one worker-thread hand-off. Run inline on the event loop instead, each lookup held the
+        # loop for all its round trips: at 50 clients the lookups queued one behind the other and
+        # the server stalled at ~70 lookups/s with 0.15 of a core busy (bench/load.py).
+        client, out = await run_in_threadpool(
+            in_read_session, "reuse:read", token_of(cred),
+            lambda client, s: reuse.lookup_subject_documents(s, client.actor, q.subject_id, doc_type=q.doc_type,
+                                                            valid_on=q.valid_on, link=link))
         log.info("subject documents for %s by %s: %d", mask_pid(q.subject_id), client.name, len(out["documents"]))
         return JSONResponse(out)  # already JSON-ready: skip response-model validation on the hot path
 

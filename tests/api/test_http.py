@@ -255,12 +255,12 @@ def test_openapi_document(env):
         assert p in paths
     assert "bearer" in str(spec["components"]["securitySchemes"]).lower()
     assert not any("{subject" in p for p in paths)  # personal IDs never in URLs
-    # one vocabulary: a document's type is doc_type in every schema, as the README's table says
+    # one vocabulary: a document's type is doc_type in every schema, as the API table (docs/api.md) says
     schemas = spec["components"]["schemas"]
     assert "doc_type" in schemas["SubjectQuery"]["properties"]
     assert not [name for name, sc in schemas.items()
                 if "type" in sc.get("properties", {}) and name != "ValidationError"]  # FastAPI's own error item
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text("utf-8")
     assert '`{"subject_id", "doc_type"?, "valid_on"?}`' in readme
 
 

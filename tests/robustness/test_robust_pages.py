@@ -89,7 +89,7 @@ print(json.dumps({"shape": list(d["image"].shape), "dpi": d["dpi"], "peak_mb": i
 
 def test_a_9000_pixel_square_page_is_decoded_within_bounds(tmp_path):
     """A 9000×9000 colour scan (81 Mpx) is analysed at no more than the work budget, and
-    decoding it stays far below the 1.2 GB it used to take (README "Memory per page")."""
+    decoding it stays far below the 1.2 GB it used to take (docs/design.md "Memory per page")."""
     p = tmp_path / "poster.jpg"
     im = Image.new("RGB", (9000, 9000), (250, 248, 240))
     d = ImageDraw.Draw(im)
