@@ -15,7 +15,7 @@ from vocab.identifiers import PID_FIELDS
 from vocab.kinds import ACTIVE_STATES, OPEN_STATUSES, EntryState
 from vocab.text import fold
 
-__all__ = ["inbox_counts", "journal_rows", "quarantined_entries", "quarantined_entry", "suggestions",
+__all__ = ["inbox_counts", "journal_rows", "quarantined_entries", "quarantined_entry", "suggestions", "dossier_summaries",
            "open_dossier_codes"]
 
 
@@ -64,24 +64,52 @@ def quarantined_entry(s: Session, entry_id: int) -> tuple[IngestEntry, Path]:
     return e, Path(e.final_path)
 
 
-def suggestions(s: Session, doc: Document, limit: int = 3) -> list[Dossier]:
-    """Open dossiers a document probably belongs to: one that concerns a person whose ID number it
-    carries (as applicant or related person), else one whose applicant has the same name."""
-    from registry.persons import dossier_ids_of
+def suggestions(s: Session, docs: list[Document], limit: int = 3) -> dict[int, list[str]]:
+    """For a page of documents at once, the codes of the open dossiers each probably belongs to,
+    newest first, ``limit`` at most, in two queries: by any ID number it carries — a dossier that
+    concerns that person as applicant or as a person concerned (``registry.persons``) — else by the
+    applicant's name, folded. Closed dossiers never."""
+    from registry.models import DossierPerson
 
-    fields = doc.fields or {}
-    pids = [str(fields[k]) for k in PID_FIELDS if fields.get(k)]
-    out: list[Dossier] = []
-    for pid in pids:
-        out += [d for d in s.scalars(select(Dossier).where(Dossier.id.in_(dossier_ids_of(pid)),
-                                                           Dossier.status.in_(OPEN_STATUSES))
-                                     .order_by(Dossier.id.desc()).limit(limit)) if d not in out]
-    out = out[:limit]
-    name = fields.get("ho_ten")
-    if not out and name:
-        out = list(s.scalars(select(Dossier).join(Subject).where(
-            Subject.name_folded == fold(name), Dossier.status.in_(OPEN_STATUSES)).order_by(Dossier.id.desc()).limit(limit)))
+    wanted = {d.id: [str(d.fields[k]) for k in PID_FIELDS if (d.fields or {}).get(k)] for d in docs}
+    pids = sorted({p for ps in wanted.values() for p in ps})
+    by_pid: dict[str, list[tuple[int, str]]] = {}
+    if pids:
+        applicant = (select(Subject.identifier, Dossier.id, Dossier.code).join(Dossier, Dossier.subject_id == Subject.id)
+                     .where(Subject.identifier.in_(pids), Dossier.status.in_(OPEN_STATUSES)))
+        related = (select(Subject.identifier, Dossier.id, Dossier.code)
+                   .join(DossierPerson, DossierPerson.subject_id == Subject.id)
+                   .join(Dossier, Dossier.id == DossierPerson.dossier_id)
+                   .where(Subject.identifier.in_(pids), Dossier.status.in_(OPEN_STATUSES)))
+        for pid, did, code in s.execute(applicant.union(related)):
+            by_pid.setdefault(pid, []).append((did, code))
+    out: dict[int, list[str]] = {}
+    names: dict[int, str] = {}
+    for d in docs:
+        found = sorted({x for p in wanted[d.id] for x in by_pid.get(p, [])}, reverse=True)
+        out[d.id] = [code for _, code in found[:limit]]
+        if not out[d.id] and (d.fields or {}).get("ho_ten"):
+            names[d.id] = fold(d.fields["ho_ten"])
+    if names:
+        by_name: dict[str, list[str]] = {}
+        for folded, code in s.execute(select(Subject.name_folded, Dossier.code).join(Dossier, Dossier.subject_id == Subject.id)
+                                      .where(Subject.name_folded.in_(set(names.values())),
+                                             Dossier.status.in_(OPEN_STATUSES)).order_by(Dossier.id.desc())):
+            by_name.setdefault(folded, []).append(code)
+        for doc_id, folded in names.items():
+            out[doc_id] = by_name.get(folded, [])[:limit]
     return out
+
+
+def dossier_summaries(s: Session, codes: set[str]) -> dict[str, dict[str, str]]:
+    """Code, applicant's name and procedure name of these dossiers (what a suggestion shows), one query."""
+    from registry.models import Procedure
+
+    if not codes:
+        return {}
+    return {c: {"code": c, "citizen": n, "procedure": p} for c, n, p in s.execute(
+        select(Dossier.code, Subject.name, Procedure.name).join(Subject, Subject.id == Dossier.subject_id)
+        .join(Procedure, Procedure.code == Dossier.procedure_code).where(Dossier.code.in_(sorted(codes))))}
 
 
 def open_dossier_codes(s: Session, limit: int = 200) -> list[str]:

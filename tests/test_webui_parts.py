@@ -363,7 +363,7 @@ def test_every_audited_action_has_a_name():
 def test_unassigned_suggestions_for_a_whole_page_at_once(db):
     """The unassigned page asks for every row's suggestions in two queries: by any of a document's
     ID numbers (newest open dossier first, three at most), else by its name; closed dossiers never."""
-    from sohoa.webui.clerk import suggestions
+    from registry.queues import suggestions
 
     with db.session() as s:
         mk = lambda pid, name: service.create_dossier(s, procedure="1.001193", subject=pid, name=name,  # noqa: E731

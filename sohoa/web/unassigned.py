@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 
 from registry import service, shapes
 from registry.errors import SubjectMismatch, TypeNotRequired
-from registry.queues import open_dossier_codes, suggestions
+from registry.queues import dossier_summaries, open_dossier_codes, suggestions
 from sohoa.web.base import CLERK, Principal, Web, load_dossier, see_other
 from vocab.errors import Invalid, SohoaError
 from vocab.kinds import DOC_TYPES
@@ -19,12 +19,12 @@ def router(web: Web) -> APIRouter:
     @r.get("/unassigned")
     def unassigned(request: Request, u: Principal = clerk):
         with web.db.session() as s:
-            docs = []
-            for x in service.unassigned_documents(s, limit=200):
-                docs.append(shapes.document_json(x) | {"source": x.source_name, "created_at": x.created_at,
-                                                        "suggest": [{"code": d.code, "citizen": d.subject.name,
-                                                                     "procedure": d.procedure.name}
-                                                                    for d in suggestions(s, x)]})
+            waiting = service.unassigned_documents(s, limit=200)
+            suggested = suggestions(s, waiting)  # the whole page in two queries
+            about = dossier_summaries(s, {c for cs in suggested.values() for c in cs})
+            docs = [shapes.document_json(x) | {"source": x.source_name, "created_at": x.created_at,
+                                               "suggest": [about[c] for c in suggested[x.id]]}
+                    for x in waiting]
             open_dossiers = open_dossier_codes(s)
             web.audit(s, u, "unassigned.list")
         return web.page(request, "unassigned.html", docs=docs, open_dossiers=open_dossiers, types=DOC_TYPES,
