@@ -255,24 +255,19 @@ def request_certification(s: Session, d: Dossier, document_ids: list[int], copie
         errors["documents"] = "Chỉ chứng thực được văn bản của hồ sơ này."
     if errors:
         raise FormErrors(errors)
-    pending = set(s.scalars(select(CertificationRequest.document_id).where(
-        CertificationRequest.document_id.in_(document_ids), CertificationRequest.status.in_(("pending", "signing")))))
-    if pending:
-        raise FormErrors({"documents": "Văn bản " + ", ".join(f"#{i}" for i in sorted(pending))
-                                       + " đang chờ chứng thực rồi."})
-    username = actor.split(":", 1)[-1]
+    from registry import certification
+
+    busy = [i for i in document_ids if certification.open_request(s, i) is not None]
+    if busy:
+        raise FormErrors({"documents": "Văn bản " + ", ".join(f"#{i}" for i in busy) + " đang chờ chứng thực rồi."})
     ids = []
     for doc_id in document_ids:
         doc = s.get(Document, doc_id)
         if doc.doc_type == "certified_copy" or doc.certified_from_id:
             raise FormErrors({"documents": f"Văn bản #{doc_id} đã là bản sao chứng thực."})
-        x = CertificationRequest(document_id=doc_id, dossier_id=d.id, copies=copies, status="pending",
-                                 requested_by=username)
-        s.add(x)
-        s.flush()
-        ids.append(x.id)
-        audit(s, actor, "certify.request", subject_id=doc.subject_id, object_type="document", object_id=str(doc_id),
-              detail={"copies": copies, "dossier": d.code, "request": x.id})
+        rid = certification.request(s, doc_id, copies, actor=actor)  # pending, audited on the document
+        s.get(CertificationRequest, rid).dossier_id = d.id  # asked for from this dossier
+        ids.append(rid)
     return ids
 
 

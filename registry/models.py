@@ -87,7 +87,7 @@ class Dossier(Base):
     declared_late_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     identity_status: Mapped[str | None] = mapped_column(String(16), nullable=True)  # match | no_match | unavailable
 
-    # 0012_dossier_flow: what the counter takes besides the applicant (phone, address, number of
+    # 0013_dossier_flow: what the counter takes besides the applicant (phone, address, number of
     # sets, the fee in đồng), who holds the dossier now (unit, officer, the step's due time), the
     # decision and the result chosen for it, and how the result was handed over
     phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
@@ -108,7 +108,7 @@ class Dossier(Base):
 
 
 class DossierPerson(Base):
-    """A person a dossier concerns besides its applicant (0012_dossier_flow): a spouse, a child, a
+    """A person a dossier concerns besides its applicant (0013_dossier_flow): a spouse, a child, a
     parent, the deceased, the person who authorised the applicant. Their papers belong in the dossier."""
 
     __tablename__ = "dossier_persons"
@@ -252,7 +252,7 @@ class Officer(Base):
     # migration 0009 (signing): when and why the officer's right to sign was revoked
     revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     revocation_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # left | key-compromise | …
-    # 0012_dossier_flow: the staff account whose key this is (only they are offered it)
+    # 0013_dossier_flow: the staff account whose key this is (only they are offered it)
     staff_username: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
@@ -270,7 +270,7 @@ class CertifiedCopy(Base):
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
     signed_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     signed_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="allocated")  # allocated | signed | failed
+    status: Mapped[str] = mapped_column(String(16), default="allocated")  # vocab.kinds.ActState
     signed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # migration 0002 (signing): every copy of the act, the PAdES level reached, the last failure
@@ -473,13 +473,16 @@ class CertificationRequest(Base):
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), nullable=True)
     copies: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | certified | refused
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # vocab.kinds.CertState
     requested_by: Mapped[str] = mapped_column(String(100), default="")
     decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     certified_copy_id: Mapped[int | None] = mapped_column(ForeignKey("certified_copies.id"), nullable=True)
     refusal_id: Mapped[int | None] = mapped_column(ForeignKey("certification_refusals.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    # migration 0011: the batch signing it (``host:pid``) and until when its claim holds
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 
     document: Mapped[Document] = relationship()
     dossier: Mapped[Dossier | None] = relationship()

@@ -17,8 +17,8 @@ import pikepdf
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from registry import service
-from registry.models import CertificationRequest, CertifiedCopy, Component, Document, Result, ReuseEvent
+from registry import certification, service
+from registry.models import CertifiedCopy, Component, Document, Result, ReuseEvent
 from registry.store import Store
 from vocab.errors import Conflict, Invalid, NotFound
 from vocab.text import fold, nfc
@@ -113,10 +113,10 @@ def split(s: Session, store: Store, doc: Document, after: int, *, actor: str, se
 
 
 def _removable(s: Session, doc: Document) -> None:
+    used = bool(certification.for_document(s, doc.id))
     for model, col in ((Component, Component.document_id), (Result, Result.document_id),
-                       (ReuseEvent, ReuseEvent.document_id), (CertificationRequest, CertificationRequest.document_id),
-                       (CertifiedCopy, CertifiedCopy.source_document_id)):
-        if s.scalar(select(func.count()).select_from(model).where(col == doc.id)):
+                       (ReuseEvent, ReuseEvent.document_id), (CertifiedCopy, CertifiedCopy.source_document_id)):
+        if used or s.scalar(select(func.count()).select_from(model).where(col == doc.id)):
             raise Conflict(f"Văn bản #{doc.id} đã được dùng trong hồ sơ hoặc sổ sách: hãy gỡ nó trước khi gộp.")
 
 

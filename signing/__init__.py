@@ -19,11 +19,11 @@ from __future__ import annotations
 __all__ = [
     # trust and verification
     "Trust", "verify_pdf", "VerifyReport", "SignatureReport", "Change",
-    # signing
-    "Sealer", "Certifier", "CertifiedResult",
+    # signing: what is signed (frozen, no secret) apart from who signs (the key and what opens it)
+    "Sealer", "Certifier", "CertifiedResult", "SignatureProfile", "SignerKey",
     # officers, the register, refusals
     "add_officer", "list_officers", "revoke_officer", "REVOCATION_REASONS",
-    "register_rows", "find_certified", "record_refusal", "REFUSAL_REASONS",
+    "register_rows", "find_certified", "record_refusal", "Refusal", "REFUSAL_REASONS",
     # long-term archive
     "refresh_archive", "RefreshReport",
     # keys
@@ -41,9 +41,10 @@ _LAZY = {
     "add_officer": "signing.officers", "list_officers": "signing.officers", "revoke_officer": "signing.officers",
     "REVOCATION_REASONS": "signing.officers",
     "register_rows": "signing.book", "find_certified": "signing.book",
-    "record_refusal": "signing.refusals", "REFUSAL_REASONS": "signing.refusals",
+    "record_refusal": "signing.refusals", "REFUSAL_REASONS": "signing.refusals", "Refusal": "signing.refusals",
     "refresh_archive": "signing.archive", "RefreshReport": "signing.archive",
     "key_secret": "signing.keys", "is_token": "signing.keys", "is_remote": "signing.keys", "remote_wait": "signing.csc",
+    "SignerKey": "signing.keys", "SignatureProfile": "signing.signer",
     **{name: "signing.errors" for name in ("SigningError", "CertificateRefused", "KeyUnavailable", "SigningFailed",
                                            "SigningNotFound", "SigningInvalid", "SigningConflict")},
 }

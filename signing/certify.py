@@ -3,7 +3,8 @@ section describes it), bound to the registry.
 
 ``Certifier`` checks the officer (registry status, key, certificate: validity, key usage, path
 to a configured anchor set, revocation — refused before anything is allocated), allocates the
-numbers of a batch in one transaction (:mod:`signing.book`), signs — the officer's
+numbers of a batch in one transaction (:mod:`signing.book`; an act recorded settles its
+certification request, :mod:`registry.certification`), signs — the officer's
 certification signature with the lời chứng stamp, then the organisation seal — in a process pool
 for batches (:mod:`signing.pool`), and records the copies as Documents and register rows.
 The name on the stamp is the certificate holder's; title and body come from the registry.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import time
 import urllib.parse
 from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
@@ -23,7 +25,7 @@ from signing.checks import holder_name
 from signing.signer import Engine
 from signing.errors import (CertificateRefused, SigningConflict, SigningFailed, SigningInvalid,
                             SigningNotFound)
-from signing.keys import KeyRef, cert_fingerprint, resolve_secret, secret_env_var
+from signing.keys import KeyRef, SignerKey, cert_fingerprint, resolve_secret, secret_env_var
 from signing.book import CertifiedResult
 from signing.seal import Sealer, open_checked, signing_profile
 from signing.stamp import StampInfo
@@ -115,15 +117,14 @@ class Certifier:
                 key.close()
                 raise
         seal_lta = self.sealer is not None and self.sealer.profile.use_lta
-        self.profile = signing_profile(self.officer["key_ref"], settings, self.trust, pw, env_var, check=check,
-                                       lt=lt, lta=lta and self.sealer is None)
+        self.profile = signing_profile(settings, self.trust, check=check, lt=lt, lta=lta and self.sealer is None)
+        self.key = SignerKey(self.officer["key_ref"], env_var, pw)  # the pool's workers open it again
         self.engine = Engine(self.profile, key=key)
         level = self.profile.level
         self.level = "B-LTA" if level == "B-LT" and seal_lta else level
 
-    @property
-    def seal_profile(self):
-        return self.sealer.profile if self.sealer is not None else None
+    def __repr__(self) -> str:
+        return f"Certifier(officer={self.officer['id']}, {self.key!r}, level={self.level!r})"
 
     def _stamp(self, act, today, i: int, n: int) -> StampInfo:
         q = urllib.parse.urlencode({"quyen": act.book, "nam": act.year, "so": act.number})
@@ -131,35 +132,40 @@ class Certifier:
                          officer_name=self.holder, officer_title=self.officer["title"],
                          verify_url=f"{self.base_url}/verify?{q}", copy_index=i, copies=n)
 
-    def allocate(self, document_ids, *, book: str | None = None, year: int | None = None, copies: int = 1):
+    def allocate(self, document_ids, *, book: str | None = None, year: int | None = None, copies: int = 1,
+                 requests: dict[int, int] | None = None):
         year = year or vn_today().year
         return register_book.allocate(self.db, [int(d) for d in document_ids],
-                                 book=book or register_book.default_book(year, self.settings), year=year,
-                                 copies=copies, officer_id=self.officer["id"])
+                                      book=book or register_book.default_book(year, self.settings), year=year,
+                                      copies=copies, officer_id=self.officer["id"], requests=requests)
 
     def certify(self, document_ids, *, copies: int | dict = 1, out_dir: str | os.PathLike | None = None,
-                book: str | None = None, commit_every: int = 32) -> list[CertifiedResult]:
+                book: str | None = None, commit_every: int = 32, requests: dict[int, int] | None = None,
+                actor: str | None = None) -> list[CertifiedResult]:
         """Certify each original (``copies`` copies sharing its number; a mapping gives each
         original its own count). Numbers for the whole batch are allocated first; signing runs in
         the process pool while finished acts are recorded. With a remote (CSC) key the batch is
-        signed on one authorization and is all or nothing (:meth:`_certify_remote`)."""
+        signed on one authorization and is all or nothing (:meth:`_certify_remote`).
+        ``requests``: document id → its claimed certification request, settled in the transaction
+        that records the act; ``actor``: who certifies, for the audit trail."""
         document_ids = [int(d) for d in document_ids]
         per_doc = {d: int(copies[d]) if isinstance(copies, dict) else int(copies) for d in document_ids}
         if any(n < 1 for n in per_doc.values()):
             raise SigningInvalid("số bản sao phải từ 1 trở lên")
         if self.remote:
-            return self._certify_remote(document_ids, per_doc, out_dir, book)
+            return self._certify_remote(document_ids, per_doc, out_dir, book, requests, actor)
         if isinstance(copies, dict):
             groups: dict[int, list[int]] = {}
             for d in document_ids:
                 groups.setdefault(per_doc[d], []).append(d)
             found: dict[int, CertifiedResult] = {}
             for n, ids in groups.items():
-                for r in self.certify(ids, copies=n, out_dir=out_dir, book=book, commit_every=commit_every):
+                for r in self.certify(ids, copies=n, out_dir=out_dir, book=book, commit_every=commit_every,
+                                      requests=requests, actor=actor):
                     found[r.source_document_id] = r
             return [found[d] for d in document_ids]
         today = vn_today()
-        acts = self.allocate(document_ids, book=book, year=today.year, copies=copies)
+        acts = self.allocate(document_ids, book=book, year=today.year, copies=copies, requests=requests)
         out = Path(out_dir) if out_dir else None
         jobs = []  # (act index, copy index, job)
         for ai, act in enumerate(acts):
@@ -182,7 +188,7 @@ class Certifier:
                 return
             batch = [(acts[ai], [signed[ai][i] for i in sorted(signed[ai])]) for ai in pending]
             recorded = register_book.record(self.db, batch, officer_id=self.officer["id"], level=self.level,
-                                       sealed=self.sealer is not None)
+                                            sealed=self.sealer is not None, actor=actor)
             for ai, outs in zip(pending, recorded):
                 act = acts[ai]
                 results[ai] = CertifiedResult(source_document_id=act.source_id, certified_copy_id=act.id,
@@ -202,7 +208,8 @@ class Certifier:
 
         if self.workers > 1 and len(jobs) > 1:
             if self._pool is None:
-                self._pool = pools.make_pool(self.workers, self.profile, self.seal_profile)
+                seal = (self.sealer.key, self.sealer.profile) if self.sealer is not None else None
+                self._pool = pools.make_pool(self.workers, (self.key, self.profile), seal)
             futs = {pools.submit(self._pool, job): (ai, i) for ai, i, job in jobs}
             while futs:
                 finished, _ = wait(futs, return_when=FIRST_COMPLETED)
@@ -214,7 +221,10 @@ class Certifier:
                         done(ai, i, None, _describe(exc))
         else:
             seal_engine = self.sealer.engine if self.sealer is not None else None
+            pause = float(os.environ.get("SOHOA_TEST_SIGN_PAUSE") or 0)  # crash tests: time to kill mid-batch
             for ai, i, job in jobs:
+                if pause:
+                    time.sleep(pause)
                 try:
                     done(ai, i, pools.run_job(self.engine, seal_engine, job), None)
                 except Exception as exc:  # noqa: BLE001
@@ -228,7 +238,8 @@ class Certifier:
                                 f"{first}")
         return [results[ai] for ai in range(len(acts))]
 
-    def _certify_remote(self, document_ids: list[int], per_doc: dict[int, int], out_dir, book) -> list[CertifiedResult]:
+    def _certify_remote(self, document_ids: list[int], per_doc: dict[int, int], out_dir, book,
+                        requests: dict[int, int] | None = None, actor: str | None = None) -> list[CertifiedResult]:
         """All copies of the batch signed together: numbers allocated, every copy prepared, ONE
         authorization (the officer's OTP or phone approval) and ``signHash`` for all the hashes,
         then the seal, the store and one transaction recording everything. Any failure before the
@@ -238,7 +249,8 @@ class Certifier:
         today = vn_today()
         acts = []
         for n in sorted(set(per_doc.values())):
-            acts += self.allocate([d for d in document_ids if per_doc[d] == n], book=book, year=today.year, copies=n)
+            acts += self.allocate([d for d in document_ids if per_doc[d] == n], book=book, year=today.year, copies=n,
+                                  requests=requests)
         acts.sort(key=lambda a: document_ids.index(a.source_id))
         out = Path(out_dir) if out_dir else None
         try:
@@ -277,7 +289,8 @@ class Certifier:
                 dest = str(target)
             outs.setdefault(ai, []).append({"sha256": sha, "size": len(data), "path": dest, "pages_added": int(added)})
         recorded = register_book.record(self.db, [(act, outs[ai]) for ai, act in enumerate(acts)],
-                                   officer_id=self.officer["id"], level=self.level, sealed=self.sealer is not None)
+                                        officer_id=self.officer["id"], level=self.level,
+                                        sealed=self.sealer is not None, actor=actor)
         for target, data in files:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(target.name + ".part")

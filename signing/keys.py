@@ -18,6 +18,7 @@ Trust anchors, intermediates and CRLs: :mod:`signing.trust`.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ class KeyRef:
     key_id: str = ""
     module_path: str = ""
     pin_source: str = ""
-    raw: str = ""
+    raw: str = field(default="", repr=False)  # as written (may carry a pin-value)
 
     @classmethod
     def parse(cls, ref: str) -> "KeyRef":
@@ -132,6 +133,38 @@ def find_pkcs11_module(ref: KeyRef | None = None, env: dict | None = None) -> st
 
 
 # -- signers -----------------------------------------------------------------------------------
+
+_PIN_VALUE = re.compile(r"(pin-value=)[^;&?]*", re.IGNORECASE)
+
+
+def redact_ref(key_ref: str) -> str:
+    """A key reference fit to print: a PIN written in a PKCS#11 URI (``pin-value=``) is masked."""
+    return _PIN_VALUE.sub(r"\1***", key_ref)
+
+
+@dataclass(frozen=True)
+class SignerKey:
+    """Who signs: the key reference and what opens it (the passphrase / PIN resolved once by the
+    parent process). Apart from the signature profile (what is signed, :class:`signing.signer.
+    SignatureProfile`); picklable, handed to pool workers once. Its repr never shows the secret."""
+
+    key_ref: str
+    env_var: str = "SOHOA_OFFICER_PASSPHRASE"
+    secret: bytes | None = field(default=None, repr=False)
+
+    def open(self) -> "LoadedKey":
+        return load_signer(self.key_ref, env_var=self.env_var, secret=self.secret)
+
+    @property
+    def token(self) -> bool:
+        """A PKCS#11 token (its session must not cross a fork)."""
+        return is_token(self.key_ref)
+
+    def __repr__(self) -> str:
+        return (f"SignerKey(key_ref={redact_ref(self.key_ref)!r}, env_var={self.env_var!r}, "
+                f"secret={'<set>' if self.secret is not None else None})")
+
+    __str__ = __repr__
 
 @dataclass
 class LoadedKey:

@@ -12,17 +12,20 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from signing.signer import Engine, Profile
+from signing.keys import SignerKey
+from signing.signer import Engine, SignatureProfile
 
 _ENGINE: Engine | None = None
 _SEALER: Engine | None = None
 
+Signing = tuple[SignerKey, SignatureProfile]  # who signs, and what is signed
 
-def _init(profile: Profile, seal_profile: Profile | None) -> None:
+
+def _init(signer: Signing, sealer: Signing | None) -> None:
     global _ENGINE, _SEALER
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    _ENGINE = Engine(profile)
-    _SEALER = Engine(seal_profile) if seal_profile is not None else None
+    _ENGINE = Engine(signer[1], key=signer[0])
+    _SEALER = Engine(sealer[1], key=sealer[0]) if sealer is not None else None
 
 
 def _job(job: dict) -> dict:
@@ -52,18 +55,17 @@ def run_job(engine: Engine, sealer: Engine | None, job: dict) -> dict:
     return {"sha256": sha, "size": len(out), "path": dest, "pages_added": int(engine.added_page)}
 
 
-def start_method(*profiles: Profile | None) -> str:
-    if any(p is not None and p.key_ref.startswith("pkcs11:") for p in profiles) or not hasattr(os, "fork"):
+def start_method(*keys: SignerKey | None) -> str:
+    if any(k is not None and k.token for k in keys) or not hasattr(os, "fork"):
         return "spawn"
     return "forkserver" if threading.active_count() > 1 else "fork"
 
 
-def make_pool(workers: int, profile: Profile, seal_profile: Profile | None) -> ProcessPoolExecutor:
+def make_pool(workers: int, signer: Signing, sealer: Signing | None) -> ProcessPoolExecutor:
     import multiprocessing as mp
 
-    ctx = mp.get_context(start_method(profile, seal_profile))
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init,
-                               initargs=(profile, seal_profile))
+    ctx = mp.get_context(start_method(signer[0], sealer[0] if sealer is not None else None))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init, initargs=(signer, sealer))
 
 
 def submit(pool: ProcessPoolExecutor, job: dict):

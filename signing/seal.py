@@ -7,22 +7,23 @@ from __future__ import annotations
 import logging
 
 from signing.checks import CertCheck, basic_cert_checks, check_signing_cert
-from signing.signer import Engine, Profile
+from signing.signer import Engine, SignatureProfile
 from signing.errors import CertificateRefused
-from signing.keys import KeyRef, load_signer, resolve_secret
+from signing.keys import KeyRef, SignerKey, load_signer, resolve_secret
 from signing.trust import Trust
 
 log = logging.getLogger(__name__)
 
 
-def signing_profile(key_ref: str, settings, trust: Trust, secret: bytes | None, env_var: str, *,
-                    check: CertCheck | None, lt: bool | None = None, lta: bool = True, agency: str = "") -> Profile:
-    """A Profile with the levels the configuration allows: B-LT when a TSA is configured and the
-    revocation status was checked (``lt`` None) or ``lt`` is True; B-LTA on top with ``lta``."""
+def signing_profile(settings, trust: Trust, *, check: CertCheck | None, lt: bool | None = None, lta: bool = True,
+                    agency: str = "") -> SignatureProfile:
+    """The signature profile with the levels the configuration allows: B-LT when a TSA is
+    configured and the revocation status was checked (``lt`` None) or ``lt`` is True; B-LTA on
+    top with ``lta``."""
     embed = bool(settings.tsa_url) and check is not None and check.revocation_checked and (lt is None or lt)
-    return Profile(key_ref=key_ref, secret=secret, env_var=env_var, tsa_url=settings.tsa_url, trust=trust,
-                   extra_certs=[c.dump() for c in (check.intermediates if check else [])],
-                   embed_validation=embed, use_lta=embed and lta, agency=agency)
+    return SignatureProfile(tsa_url=settings.tsa_url, trust=trust,
+                            extra_certs=tuple(c.dump() for c in (check.intermediates if check else [])),
+                            embed_validation=embed, use_lta=embed and lta, agency=agency)
 
 
 def open_checked(key_ref: str, trust: Trust, *, env_var: str, secret: bytes | None,
@@ -44,8 +45,9 @@ def open_checked(key_ref: str, trust: Trust, *, env_var: str, secret: bytes | No
 class Sealer:
     """Load once (``from_settings``), then call ``seal`` from any thread."""
 
-    def __init__(self, engine: Engine, check: CertCheck | None = None) -> None:
+    def __init__(self, engine: Engine, key: SignerKey, check: CertCheck | None = None) -> None:
         self.engine = engine
+        self.key = key  # who seals (the pool's workers open it again)
         self.check = check
 
     @classmethod
@@ -65,12 +67,14 @@ class Sealer:
         key, check = open_checked(settings.seal_key, trust, env_var=env_var, secret=pw)
         for w in check.warnings if check else ():
             log.warning("organisation seal: %s", w)
-        profile = signing_profile(settings.seal_key, settings, trust, pw, env_var, check=check, lt=lt, lta=lta,
-                                  agency=settings.unit_name)
-        return cls(Engine(profile, key=key), check)
+        profile = signing_profile(settings, trust, check=check, lt=lt, lta=lta, agency=settings.unit_name)
+        return cls(Engine(profile, key=key), SignerKey(settings.seal_key, env_var, pw), check)
+
+    def __repr__(self) -> str:
+        return f"Sealer({self.key!r}, level={self.level!r})"
 
     @property
-    def profile(self) -> Profile:
+    def profile(self) -> SignatureProfile:
         return self.engine.profile
 
     @property

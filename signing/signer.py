@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from signing.keys import LoadedKey, digest_for, load_signer
+from signing.keys import LoadedKey, SignerKey, digest_for
 from signing.stamp import (CERT_PHRASE, SEAL_REASON, STAMP_SIZES, CachedFontFactory, StampInfo,
                            certification_style, font_path, seal_size, seal_style, seal_text)
 from signing.trust import Trust
@@ -36,20 +36,23 @@ VC_MAX_AGE = 600.0  # seconds a per-thread validation context (and the CRLs it f
 _BYTERANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
 
 
-@dataclass
-class Profile:
-    """Everything a signing process needs; picklable, handed to pool initializers once."""
+@dataclass(frozen=True)
+class SignatureProfile:
+    """What is signed and how — the PAdES level (timestamp, validation data, archive timestamp),
+    the reasons, the appearance's font and agency, the chain carried in the CMS — never who signs
+    nor the secret that opens the key (:class:`signing.keys.SignerKey`). Frozen and picklable,
+    handed to pool initializers once (like pyHanko's ``PdfSignatureMetadata`` apart from its
+    signer)."""
 
-    key_ref: str
-    secret: bytes | None = None  # passphrase / PIN, resolved once by the parent
-    env_var: str = "SOHOA_OFFICER_PASSPHRASE"
     tsa_url: str = ""
     trust: Trust = field(default_factory=Trust)
-    extra_certs: list = field(default_factory=list)  # path intermediates (DER) to carry in the CMS
+    extra_certs: tuple[bytes, ...] = ()  # path intermediates (DER) to carry in the CMS
     embed_validation: bool = False  # B-LT
     use_lta: bool = False  # B-LTA (document timestamp), needs a TSA and B-LT
     font_file: str = ""
     agency: str = ""  # the seal's appearance: the unit's name
+    certify_reason: str = CERT_PHRASE
+    seal_reason: str = SEAL_REASON
 
     @property
     def level(self) -> str:
@@ -61,11 +64,12 @@ class Profile:
 class Engine:
     """A loaded key plus everything reused between documents. Thread-safe."""
 
-    def __init__(self, profile: Profile, key: LoadedKey | None = None) -> None:
+    def __init__(self, profile: SignatureProfile, key: LoadedKey | SignerKey) -> None:
+        """``key``: an opened key, or the :class:`SignerKey` to open (a pool worker)."""
         from asn1crypto import x509 as asn1_x509
 
         self.profile = profile
-        self.key = key or load_signer(profile.key_ref, env_var=profile.env_var, secret=profile.secret)
+        self.key = key.open() if isinstance(key, SignerKey) else key
         if profile.extra_certs:
             self.key.add_certs([asn1_x509.Certificate.load(d) for d in profile.extra_certs])
         self.timestamper = _timestamper(profile.tsa_url) if profile.tsa_url else None
@@ -151,7 +155,7 @@ class Engine:
         return w
 
     # -- officer certification --------------------------------------------------------------
-    def certify(self, pdf: bytes, info: StampInfo, *, reason: str = CERT_PHRASE,
+    def certify(self, pdf: bytes, info: StampInfo, *, reason: str | None = None,
                 seal_slot: tuple[str, tuple[float, float]] | None = None) -> bytes:
         """The officer's certification signature with the lời chứng stamp. A certification
         signature must be the first one in a PDF, so an original that already carries signatures
@@ -164,7 +168,7 @@ class Engine:
         self._vc_local.added_page = new_page
         return self._sign(base, meta, "certify", new_page=new_page, **kw)
 
-    def _certify_plan(self, pdf: bytes, info: StampInfo, reason: str, seal_slot):
+    def _certify_plan(self, pdf: bytes, info: StampInfo, reason: str | None, seal_slot):
         """``(unsigned base, signature metadata, stamp/field arguments of _sign, page added)``."""
         from pyhanko.sign import fields
         from pyhanko.sign.fields import MDPPerm
@@ -172,7 +176,8 @@ class Engine:
         base = unsigned_base(pdf)
         place, seal_at = self._place_for(base, seal_slot[1] if seal_slot is not None else None)
         field_name = f"ChungThuc_{info.number}_{info.copy_index}_{secrets.token_hex(3)}"
-        meta = self._meta(field_name, certify=True, docmdp_permissions=MDPPerm.FILL_FORMS, reason=reason,
+        meta = self._meta(field_name, certify=True, docmdp_permissions=MDPPerm.FILL_FORMS,
+                          reason=reason or self.profile.certify_reason,
                           location=info.body, name=info.officer_name)
         spec = fields.SigFieldSpec(sig_field_name=field_name, on_page=place.page, box=_box(place.rect))
         style = certification_style(info, self.font, rotate=place.rotate)
@@ -182,7 +187,7 @@ class Engine:
         return base, meta, dict(stamp_style=style, field_spec=spec, text_params={"url": info.verify_url},
                                 extra_fields=extra), place.new_page
 
-    def certify_batch(self, items, *, reason: str = CERT_PHRASE) -> list[tuple[bytes, bool]]:
+    def certify_batch(self, items, *, reason: str | None = None) -> list[tuple[bytes, bool]]:
         """Certify several documents with signatures obtained TOGETHER: ``items`` are
         ``(pdf, StampInfo, seal_slot)``; returns ``(signed pdf, page added)`` per item, in order.
         With a remote (CSC) key, every hash of the batch goes to the service in one commit — one
@@ -266,20 +271,20 @@ class Engine:
     def agency(self) -> str:
         return self.profile.agency or _cert_org(self.cert)
 
-    def seal(self, pdf: bytes, *, reason: str = SEAL_REASON) -> bytes:
+    def seal(self, pdf: bytes, *, reason: str | None = None) -> bytes:
         """The organisation seal (Decree 30/2020 appearance: top right of page 1, no image, the
         agency's name and the signing time with +07:00) — in the empty seal field a
         certification signature reserved, else in a new field."""
         pdf, meta, kw, _ = self._seal_plan(pdf, reason)
         return self._sign(pdf, meta, "seal", **kw)
 
-    def seal_batch(self, pdfs: list[bytes], *, reason: str = SEAL_REASON) -> list[bytes]:
+    def seal_batch(self, pdfs: list[bytes], *, reason: str | None = None) -> list[bytes]:
         """Seal several documents; with a remote (CSC) seal key on one authorization."""
         if not self.remote:
             return [self.seal(p, reason=reason) for p in pdfs]
         return [data for data, _ in self._remote_batch([self._seal_plan(p, reason) for p in pdfs])]
 
-    def _seal_plan(self, pdf: bytes, reason: str):
+    def _seal_plan(self, pdf: bytes, reason: str | None):
         from pyhanko.sign import fields
 
         from signing.placement import seal_place
@@ -292,7 +297,7 @@ class Engine:
             place = seal_place(pdf, seal_size(agency))
             slot, rotate = f"DauCoQuan_{secrets.token_hex(4)}", place.rotate
             spec = fields.SigFieldSpec(sig_field_name=slot, on_page=place.page, box=_box(place.rect))
-        meta = self._meta(slot, reason=reason, location=agency, name=agency)
+        meta = self._meta(slot, reason=reason or self.profile.seal_reason, location=agency, name=agency)
         style = seal_style(seal_text(agency, vn_now()), self.font, rotate=rotate)
         return pdf, meta, dict(stamp_style=style, field_spec=spec), False
 

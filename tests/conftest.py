@@ -89,6 +89,41 @@ def db(settings):
     d.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request, settings, db):
+    """The default SQLite registry (FTS5), and a fresh schema on PostgreSQL (tsvector + GIN)."""
+    from registry import service
+
+    if request.param == "sqlite":
+        yield db
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from registry.db import Database
+
+    pg_url = pg_test_url(sqlalchemy=True)
+    schema = f"sohoa_web_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_url)
+    try:
+        with admin.begin() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"PostgreSQL is required for postgres-marked tests (SOHOA_TEST_PG_URL): {exc}")
+    pg = Database(f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}")
+    try:
+        pg.migrate()
+        with pg.session() as s:
+            service.seed_procedures(s)
+        yield pg
+    finally:
+        pg.dispose()
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium driven by Playwright, one per test module (Playwright's sync API allows

@@ -130,6 +130,80 @@ def test_status_names_below_the_web_agree_with_the_catalogue():
         assert i18n.label("status", status) == name, status
 
 
+# -- the certification request's life is registry.certification's, never the web layer's ----------
+_REQUEST_FIELDS = {"status", "decided_by", "decided_at", "certified_copy_id", "refusal_id", "lease_owner",
+                   "lease_until"}
+
+
+def _certification_violations(source: str) -> list[str]:
+    """SQL on certification requests (the model or its table named) and state transitions (a
+    request field assigned, a status compared with a request state) in ``source``."""
+    from vocab.kinds import CertState
+
+    states = {s.value for s in CertState}
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.ImportFrom) and any(a.name == "CertificationRequest" for a in node.names):
+            out.append(f"{line}: imports CertificationRequest")
+        elif isinstance(node, ast.Name) and node.id == "CertificationRequest" or (
+                isinstance(node, ast.Attribute) and node.attr == "CertificationRequest"):
+            out.append(f"{line}: uses CertificationRequest")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "certification_requests" in node.value:
+            out.append(f"{line}: names the certification_requests table")
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for el in (t.elts if isinstance(t, ast.Tuple) else [t]):
+                    if isinstance(el, ast.Attribute) and el.attr in _REQUEST_FIELDS:
+                        out.append(f"{line}: sets .{el.attr}")
+        elif isinstance(node, ast.Call) and any(k.arg in _REQUEST_FIELDS - {"status"} for k in node.keywords) and \
+                isinstance(node.func, ast.Attribute) and node.func.attr == "values":
+            out.append(f"{line}: update(…).values() of a request field")
+        elif isinstance(node, ast.Compare):
+            parts = [node.left, *node.comparators]
+            if any(isinstance(p, ast.Attribute) and p.attr == "status" for p in parts) and any(
+                    isinstance(p, ast.Constant) and p.value in states for p in parts):
+                out.append(f"{line}: compares a status with a request state")
+    return out
+
+
+def test_certification_requests_have_no_sql_nor_transition_in_the_web():
+    bad = {str(p.relative_to(ROOT)): v for p in sorted((ROOT / "sohoa" / "web").rglob("*.py"))
+           if (v := _certification_violations(p.read_text("utf-8")))}
+    assert bad == {}
+
+
+def test_certification_check_sees_sql_and_transitions():
+    """What the web layer held before (sohoa/webui/officer.py): every form of it is seen."""
+    old = '''
+from registry.models import CertificationRequest
+def certify(s, ids, u):
+    s.execute(update(CertificationRequest).where(CertificationRequest.status == "pending").values(status="signing"))
+def refuse(x, u):
+    if x.status != "pending":
+        raise NotFound("")
+    x.status, x.decided_by = "refused", u.username
+def raw(s):
+    s.execute(text("update certification_requests set status = 'pending'"))
+'''
+    found = _certification_violations(old)
+    assert {f.split(": ", 1)[1] for f in found} == {
+        "imports CertificationRequest", "uses CertificationRequest", "compares a status with a request state",
+        "sets .status", "sets .decided_by", "names the certification_requests table"}
+    assert _certification_violations("def f(d):\n    return d.status == 'completed'\n") == []
+
+
+def test_request_state_names_below_the_web_agree_with_the_catalogue():
+    from sohoa import i18n
+    from vocab.kinds import CERT_STATE_NAMES, ActState, CertState
+
+    assert set(CERT_STATE_NAMES) == set(CertState)
+    for state, name in CERT_STATE_NAMES.items():
+        assert i18n.label("cert_status", state) == name, state
+    assert all(i18n.has_label("cert_status", s) for s in ActState)
+
+
 # -- the journal owns every state change of a file ------------------------------------------------
 _FOLDERS = re.compile(r"\b(inbox|work_dir|done_dir|quarantine\w*|paths\.(work|done))\b")
 _MOVING_CALLS = {("os", "rename"), ("os", "replace"), ("os", "unlink"), ("os", "remove"), ("shutil", "move"),

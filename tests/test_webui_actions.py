@@ -111,6 +111,31 @@ def test_officer_refuses_with_a_legal_reason(settings, db, office):
         refusal = s.scalar(select(CertificationRefusal))
         assert (refusal.reason, refusal.note, refusal.document_id) == ("damaged", "rách mất góc", office["doc"])
         assert s.get(CertificationRequest, int(req)).status == "refused"
+        refused = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "certify.refuse")))
+        assert len(refused) == 1 and refused[0].actor == "staff:chungthuc"  # one audit row for the act
+        assert refused[0].detail == {"request": int(req), "reason": "damaged", "refusal_id": refusal.id}
+
+
+def test_a_request_held_by_a_gone_batch_is_back_in_the_queue(settings, db, office):
+    """A batch killed mid-signing (here: its lease ran out) held a request: the officer's queue
+    shows it again, and it can be refused."""
+    with db.session() as s:
+        x = CertificationRequest(document_id=office["doc"], copies=1, status="signing", requested_by="canbo",
+                                 decided_by="chungthuc", lease_owner="may-khac:4242",
+                                 lease_until=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1))
+        s.add(x)
+        s.flush()
+        rid = x.id
+    with _app(settings, db) as c:
+        tok = _sign_in(c, "chungthuc")
+        assert f'id="req-{rid}"' in c.get("/certify").text
+        c.post(f"/certify/{rid}/refuse", data={"csrf_token": tok, "reason": "damaged"})
+    with db.session() as s:
+        x = s.get(CertificationRequest, rid)
+        assert (x.status, x.lease_owner, x.lease_until) == ("refused", None, None)
+        acts = [(a.actor, a.action) for a in s.scalars(select(AuditEvent).order_by(AuditEvent.id))
+                if a.action.startswith("certify.") and a.action != "certify.queue"]
+        assert acts == [("system", "certify.release"), ("staff:chungthuc", "certify.refuse")]
 
 
 def test_admin_changes_role_resets_disables_and_unlocks(settings, db, office):

@@ -21,7 +21,6 @@ from registry.search import DossierFilter, list_dossiers, search, snippet
 from registry.staff import LoginPolicy, add_staff, authenticate, set_disabled
 from registry.store import Store
 from sohoa import i18n
-from tests.conftest import pg_test_url
 from sohoa.dev import samples
 from vocab.kinds import DOC_TYPES, DossierStatus, EntryState, Origin, RoutedBy
 from vocab.text import fold
@@ -142,41 +141,6 @@ def _doc(s, store, text: str, doc_type: str = "khac") -> Document:
     s.add(d)
     s.flush()
     return d
-
-
-PG_URL = pg_test_url(sqlalchemy=True)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_db(request, settings, db):
-    """The default SQLite registry (FTS5), and a fresh schema on PostgreSQL (tsvector + GIN)."""
-    if request.param == "sqlite":
-        yield db
-        return
-    import uuid
-
-    from sqlalchemy import create_engine, text
-
-    from registry.db import Database
-
-    schema = f"sohoa_web_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    try:
-        with admin.begin() as c:
-            c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"PostgreSQL is required for postgres-marked tests (SOHOA_TEST_PG_URL): {exc}")
-    pg = Database(f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}")
-    try:
-        pg.migrate()
-        with pg.session() as s:
-            service.seed_procedures(s)
-        yield pg
-    finally:
-        pg.dispose()
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_search_with_and_without_diacritics(any_db, settings):

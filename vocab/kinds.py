@@ -71,6 +71,39 @@ class EntryState(StrEnum):
 ACTIVE_STATES: tuple[str, ...] = (EntryState.PENDING, EntryState.WORKING, EntryState.RETRY)
 
 
+class CertState(StrEnum):
+    """States of a certification request (owned by registry.certification): a clerk asks
+    (``pending``), an officer's batch claims it with a lease (``signing``), then ``certified`` or,
+    when the signing did not happen, back to ``pending``; ``refused`` from ``pending``."""
+
+    PENDING = "pending"
+    SIGNING = "signing"
+    CERTIFIED = "certified"
+    REFUSED = "refused"
+
+
+OPEN_CERT_STATES: tuple[str, ...] = (CertState.PENDING, CertState.SIGNING)
+# what people read for a request's state in messages raised below the web layer (the catalogue's
+# cert_status names: tests/test_structure.py checks they agree)
+CERT_STATE_NAMES: dict[str, str] = {CertState.PENDING: "Chờ chứng thực", CertState.SIGNING: "Đang ký",
+                                    CertState.CERTIFIED: "Đã chứng thực", CertState.REFUSED: "Từ chối chứng thực"}
+
+
+class ActState(StrEnum):
+    """States of a certification act, one number of the register (owned by signing.book): the
+    number is ``allocated`` before signing; ``signed``; ``failed`` (kept for the retry of the same
+    act); ``void`` when it will never be signed (the request refused, another book or year used
+    for the retry): recorded as void rather than skipped."""
+
+    ALLOCATED = "allocated"
+    SIGNED = "signed"
+    FAILED = "failed"
+    VOID = "void"
+
+
+UNFINISHED_ACTS: tuple[str, ...] = (ActState.ALLOCATED, ActState.FAILED)
+
+
 class Origin(StrEnum):
     """Where a dossier component came from."""
 

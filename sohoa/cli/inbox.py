@@ -86,7 +86,10 @@ def watch(ctx: Ctx, once: bool, workers: int | None, quiet: float | None, verbos
 @pass_ctx
 def run(ctx: Ctx, once: bool, workers: int | None, no_web: bool, verbose: bool) -> None:
     """The main job: watch the inbox with in-process workers and serve the web UI/API."""
+    from sohoa.jobs.certification import recover
+
     _logging(verbose)
+    recover(ctx.db)  # certification requests a killed batch left "signing" go back to the queue
     rt = _runtime(ctx, workers, None)
     server = None
     try:

@@ -40,8 +40,10 @@ def register(cli: click.Group) -> None:
         """Serve the HTTP API (/api/v1, OpenAPI at /api/v1/openapi.json) with uvicorn."""
         import uvicorn
 
+        from sohoa.jobs.certification import recover
         from sohoa.web.app import create_app
 
+        recover(ctx.db)  # certification requests a killed batch left "signing" go back to the queue
         app = create_app(ctx.settings, ctx.db)
         uvicorn.run(app, host=host or ctx.settings.web_host, port=port or ctx.settings.web_port,
                     log_level="info")

@@ -213,8 +213,11 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
     @pass_ctx
     def certify(c, document_ids, officer_id, copies, out_dir, book, workers, passphrase_file, no_seal) -> None:
         """Make electronic certified copies (bản sao điện tử chứng thực từ bản chính) of stored
-        documents, signed by OFFICER with the certification stamp on the last page."""
+        documents, signed by OFFICER with the certification stamp on the last page. Each document's
+        certification request (the clerk's pending one, else a new one) is claimed, then settled
+        or put back in the queue, as on the officer's page."""
         from signing import Certifier, list_officers, remote_wait
+        from sohoa.jobs.certification import certify_documents
 
         db = _db(c)
         key_ref = next((o["key_ref"] for o in list_officers(db, None) if o["id"] == officer_id), "")
@@ -225,10 +228,13 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
         with Certifier(c.settings, db, officer_id, secret=secret, workers=workers, seal=not no_seal) as cert:
             for w in cert.check.warnings:
                 click.echo(f"Cảnh báo: {w}", err=True)
-            results = cert.certify(list(document_ids), copies=copies, out_dir=out_dir, book=book)
-        for r in results:
+            batch = certify_documents(cert, db, list(document_ids), copies=copies, actor=f"officer:{officer_id}",
+                                      out_dir=out_dir, book=book)
+        for _, r in batch.certified:
             c.emit(r.to_dict(), f"Tài liệu {r.source_document_id}: số chứng thực {r.number}, quyển {r.book} "
                                 f"({r.level}) -> " + ", ".join(cp.path for cp in r.copies))
+        if batch.failure is not None:
+            raise batch.failure
 
     @cli.command()
     @click.argument("document_id", type=int)
@@ -244,8 +250,8 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
         """Refuse to certify an original, recording the reason."""
         from signing import REFUSAL_REASONS, record_refusal
 
-        rid = record_refusal(_db(c), document_id, reason, note, officer_id)
-        c.emit({"id": rid, "document_id": document_id, "reason": reason, "note": note},
+        refusal = record_refusal(_db(c), document_id, reason, note, officer_id)
+        c.emit({"id": refusal.id, "document_id": document_id, "reason": reason, "note": note},
                f"Đã ghi nhận từ chối chứng thực tài liệu {document_id}: {REFUSAL_REASONS[reason]}")
 
     @cli.command("register")

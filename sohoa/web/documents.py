@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 
-from registry import pages, service, shapes
+from registry import certification, pages, service, shapes
 from registry.history import history
 from registry.metadata import METADATA_KEYS, has_metadata
-from registry.models import CertificationRequest
 from sohoa.web.base import CLERK, MANAGER, OFFICER, Principal, Web, load_document, see_other
 from sohoa.web.render import page_png
-from vocab.errors import Conflict, Invalid, NotFound, SohoaError
+from vocab.errors import NotFound, SohoaError
 from vocab.kinds import DOC_TYPES
 
 
@@ -31,8 +29,7 @@ def router(web: Web) -> APIRouter:
     def document_page(request: Request, doc_id: int, u: Principal = doc_reader):
         with web.db.session() as s:
             doc = load_document(s, doc_id)
-            reqs = list(s.scalars(select(CertificationRequest).where(CertificationRequest.document_id == doc.id)
-                                  .order_by(CertificationRequest.id.desc())))
+            reqs = certification.for_document(s, doc.id)
             obj = shapes.document_json(doc) | {
                 "source": doc.source_name, "confidences": doc.field_confidences or {}, "text": doc.text,
                 "dossiers": [c.dossier.code for c in doc.components], "created_at": doc.created_at,
@@ -103,17 +100,7 @@ def router(web: Web) -> APIRouter:
             return see_other(f"/documents/{doc_id}#cert-request")
         copies = int(copies)
         with web.db.session() as s:
-            doc = load_document(s, doc_id)
-            if doc.doc_type == "certified_copy":
-                raise Invalid("Đây đã là bản sao chứng thực.")
-            if s.scalar(select(CertificationRequest.id).where(CertificationRequest.document_id == doc_id,
-                                                              CertificationRequest.status == "pending")):
-                raise Conflict(f"Văn bản #{doc_id} đã đang chờ chứng thực.")
-            comp = doc.components[0] if doc.components else None
-            s.add(CertificationRequest(document_id=doc_id, dossier_id=comp.dossier_id if comp else None, copies=copies,
-                                       status="pending", requested_by=u.username))
-            web.audit(s, u, "certify.request", subject_id=doc.subject_id, object_type="document",
-                      object_id=str(doc_id), detail={"copies": copies})
+            certification.request(s, doc_id, copies, actor=u.actor)
         web.flash(request, f"Đã chuyển văn bản #{doc_id} sang người có thẩm quyền chứng thực ({copies} bản).")
         return see_other(f"/documents/{doc_id}")
 

@@ -1,21 +1,24 @@
 """The certifying officer's pages: the queue of originals marked for certification, refusal with a
 legal reason, certification of one or a batch with the key's passphrase/PIN entered once per
-batch (the same ``signing`` call as ``sohoa certify``), downloads, the register per book and period."""
+batch (the same job as ``sohoa certify``: :mod:`sohoa.jobs.certification`; the requests' states
+are :mod:`registry.certification`'s), downloads, the register per book and period."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse
-from sqlalchemy import select, update
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from registry.models import CertificationRequest, CertifiedCopy, Document, Officer, Staff
+from registry import certification
+from registry.models import CertifiedCopy, Document, Officer
 from signing import remote_wait
 from sohoa.web.base import CLERK, OFFICER, Principal, Web
 from sohoa.i18n import parse_date
-from vocab.clock import local, utcnow, vn_today
-from vocab.errors import Conflict, Invalid, NotFound
+from vocab.clock import local, vn_today
+from vocab.errors import Invalid, NotFound
 
 REFUSAL_CODES = ("erased", "damaged", "confidential", "unlawful", "self_made")
 
@@ -33,22 +36,27 @@ def plain_signing_message(message: str) -> str:
     return text
 
 
-def _holder_name(s, doc: Document) -> str | None:
-    """The name of the person the original belongs to (for the queue: which citizen asked)."""
-    from registry.models import Subject
+def citizens(s, rows: list[dict]) -> None:
+    """Name the citizen on each queue row: the applicant of its dossier, else the paper's holder."""
+    from registry.models import Dossier, Subject
 
-    subj = s.get(Subject, doc.subject_id) if doc.subject_id else None
-    return (subj.name if subj else None) or (doc.fields or {}).get("ho_ten")
+    for x in rows:
+        d = s.scalar(select(Dossier).where(Dossier.code == x["dossier"])) if x.get("dossier") else None
+        doc = s.get(Document, x["document_id"])
+        subj = s.get(Subject, doc.subject_id) if doc is not None and doc.subject_id else None
+        x["citizen"] = (d.subject.name if d else None) or (subj.name if subj else None) or \
+            ((doc.fields or {}).get("ho_ten") if doc is not None else None)
 
 
-def certify_batch(settings, db, officer_id: int, secret: str, document_ids: list[int], copies: int | dict):
-    """Certify through the signing package's public API, as ``sohoa certify`` does (``copies``:
-    per document). ``secret``: the key's passphrase / PIN, or a remote key's OTP (empty: the
-    officer approves on the phone) — one for the whole batch."""
+def certify_batch(settings, db, officer_id: int, secret: str, request_ids: list[int], actor: str):
+    """Open the officer's key once for the batch and certify the requests (the job ``sohoa
+    certify`` runs too). ``secret``: the key's passphrase / PIN, or a remote key's OTP (empty:
+    the officer approves on the phone) — one for the whole batch."""
     from signing import Certifier
+    from sohoa.jobs.certification import certify_requests
 
     with Certifier(settings, db, officer_id, secret=secret.encode(), workers=1) as cert:
-        return cert.certify(document_ids, copies=copies), list(cert.check.warnings)
+        return certify_requests(cert, db, request_ids, actor=actor)
 
 
 def router(web: Web) -> APIRouter:
@@ -63,30 +71,13 @@ def router(web: Web) -> APIRouter:
 
     @r.get("/certify")
     def queue(request: Request, u: Principal = officer):
+        from sohoa.jobs.certification import recover
+
+        recover(web.db)  # what a killed batch, or one whose lease ran out, held is in the queue again
         with web.db.session() as s:
-            pending = list(s.scalars(select(CertificationRequest).where(CertificationRequest.status == "pending")
-                                     .order_by(CertificationRequest.id)))
-            done = list(s.scalars(select(CertificationRequest).where(CertificationRequest.status != "pending")
-                                  .order_by(CertificationRequest.decided_at.desc(), CertificationRequest.id.desc())
-                                  .limit(30)))
-            acts = {c.id: c for c in s.scalars(select(CertifiedCopy).where(
-                CertifiedCopy.id.in_([x.certified_copy_id for x in done if x.certified_copy_id])))}
-
-            def row(x: CertificationRequest) -> dict:
-                cc = acts.get(x.certified_copy_id) if x.certified_copy_id else None
-                return {"id": x.id, "document_id": x.document_id, "doc_type": x.document.doc_type,
-                        "pages": x.document.pages, "copies": x.copies, "status": x.status,
-                        "dossier": x.dossier.code if x.dossier else None, "requested_by": x.requested_by,
-                        "citizen": (x.dossier.subject.name if x.dossier else None) or _holder_name(s, x.document),
-                        "created_at": x.created_at, "decided_at": x.decided_at,
-                        "number": cc.number if cc else None, "book": cc.book if cc else None,
-                        "copy_ids": (cc.signed_document_ids or ([cc.signed_document_id] if cc.signed_document_id else []))
-                        if cc else []}
-
-            names = {u: n for u, n in s.execute(select(Staff.username, Staff.name))}
-            rows, recent = [row(x) for x in pending], [row(x) for x in done]
-            for x in rows:
-                x["requested_by"] = names.get(x["requested_by"]) or x["requested_by"]
+            rows = [dataclasses.asdict(x) for x in certification.queue(s)]
+            citizens(s, rows)
+            recent = [dataclasses.asdict(x) for x in certification.recent(s)]
             signers = [{"id": o.id, "name": o.name, "title": o.title, "wait": remote_wait(o.key_ref)}
                        for o in officers(s, u)]
             mine = signers[0]["id"] if signers else None
@@ -98,16 +89,10 @@ def router(web: Web) -> APIRouter:
         return web.page(request, "certify.html", rows=rows, recent=recent, signers=signers, mine=mine,
                         reasons=REFUSAL_CODES, held=held)
 
-    def release(request_ids: list[int]) -> None:
-        """Requests whose signing did not happen go back to the queue."""
-        if request_ids:
-            with web.db.session() as s:
-                s.execute(update(CertificationRequest).where(CertificationRequest.id.in_(request_ids),
-                                                             CertificationRequest.status == "signing")
-                          .values(status="pending", decided_by=None))
-
     @r.post("/certify")
     async def certify(request: Request, u: Principal = officer):
+        from signing import SigningError
+
         form = await request.form()
         ids = sorted({int(x) for x in form.getlist("request") if str(x).isdigit()})
         secret = str(form.get("passphrase") or "")
@@ -125,55 +110,35 @@ def router(web: Web) -> APIRouter:
                 problems["officer"] = "Khóa ký này không phải của bạn: chỉ ký bằng khóa của chính mình."
         if not secret and not remote:  # a remote key without OTP: the officer approves on the phone
             problems["passphrase"] = "Hãy nhập mật khẩu (hoặc mã PIN) của khóa ký."
-        if problems:  # the form again: the ticked boxes and the signer kept, never the passphrase
-            web.keep_form(request, "certify-form", {"request": [str(i) for i in ids], "officer": str(officer_id)},
-                          problems)
+
+        def again(errors: dict[str, str], left: list[int]) -> None:
+            """The form again: the ticked boxes and the signer kept, never the passphrase."""
+            web.keep_form(request, "certify-form", {"request": [str(i) for i in left], "officer": str(officer_id)},
+                          errors)
+
+        if problems:
+            again(problems, ids)
             web.flash(request, "Chưa chứng thực: " + " ".join(problems.values()), error=True)
             return RedirectResponse("/certify", status_code=303)
-        with web.db.session() as s:  # claim the requests: a second officer's batch cannot take them too
-            claimed = s.execute(update(CertificationRequest).where(
-                CertificationRequest.id.in_(ids), CertificationRequest.status == "pending")
-                .values(status="signing", decided_by=u.username)).rowcount
-            if claimed != len(ids):
-                s.rollback()
-                raise Conflict("Một số văn bản đã được xử lý hoặc đang được ký. Hãy tải lại hàng chờ.")
-            items = [(x.id, x.document_id, x.copies) for x in s.scalars(
-                select(CertificationRequest).where(CertificationRequest.id.in_(ids)).order_by(CertificationRequest.id))]
-        from signing import SigningError
-
-        done: list[tuple[int, object]] = []
-        warnings: list[str] = []
-        failure = None
-        try:
-            # one passphrase / OTP / approval, the whole batch (one signing call, one authorization)
-            results, warn = await run_in_threadpool(certify_batch, web.settings, web.db, officer_id, secret,
-                                                    [d for _, d, _ in items], {d: n for _, d, n in items})
-            warnings += warn
-            done += [(rid, res) for (rid, _, _), res in zip(items, results)]
-        except SigningError as exc:  # a wrong passphrase, a refused certificate, a failed signature
-            failure = exc.message
+        try:  # one passphrase / OTP / approval, the whole batch
+            batch = await run_in_threadpool(certify_batch, web.settings, web.db, officer_id, secret, ids, u.actor)
+        except SigningError as exc:  # a wrong passphrase, a refused certificate: nothing was claimed
+            again({"passphrase": plain_signing_message(exc.message)}, ids)
+            web.flash(request, f"Không chứng thực được: {plain_signing_message(exc.message)}. "
+                               "Các văn bản chưa ký vẫn ở trong hàng chờ.", error=True)
+            return RedirectResponse("/certify", status_code=303)
         finally:
             secret = ""
-            release([rid for rid in ids if rid not in {d for d, _ in done}])
-        with web.db.session() as s:
-            for rid, res in done:
-                x = s.get(CertificationRequest, rid)
-                x.status, x.decided_by, x.decided_at = "certified", u.username, utcnow()
-                x.certified_copy_id = res.certified_copy_id
-                web.audit(s, u, "certify", object_type="document", object_id=str(x.document_id),
-                          subject_id=x.document.subject_id,
-                          detail={"request": rid, "number": res.number, "book": res.book})
-        if failure is not None:
-            left = [str(i) for i in ids if i not in {d for d, _ in done}]
-            web.keep_form(request, "certify-form", {"request": left, "officer": str(officer_id)},
-                          {"passphrase": plain_signing_message(failure)})
-            web.flash(request, f"Không chứng thực được: {plain_signing_message(failure)}"
-                      + (f" (đã chứng thực {len(done)} văn bản trước lỗi)" if done else "")
+        if batch.failure is not None:
+            again({"passphrase": plain_signing_message(batch.failure.message)},
+                  [i for i in ids if i not in {rid for rid, _ in batch.certified}])
+            web.flash(request, f"Không chứng thực được: {plain_signing_message(batch.failure.message)}"
+                      + (f" (đã chứng thực {batch.settled} văn bản trước lỗi)" if batch.settled else "")
                       + ". Các văn bản chưa ký vẫn ở trong hàng chờ.", error=True)
             return RedirectResponse("/certify", status_code=303)
-        nums = ", ".join(f"số {res.number}" for _, res in done)
-        web.flash(request, f"Đã chứng thực {len(done)} văn bản ({nums})."
-                  + (f" Cảnh báo: {'; '.join(warnings)}" if warnings else ""))
+        nums = ", ".join(f"số {res.number}" for _, res in batch.certified)
+        web.flash(request, f"Đã chứng thực {len(batch.certified)} văn bản ({nums})."
+                  + (f" Cảnh báo: {'; '.join(batch.warnings)}" if batch.warnings else ""))
         return RedirectResponse("/certify", status_code=303)
 
     @r.post("/certify/{request_id}/refuse")
@@ -183,19 +148,9 @@ def router(web: Web) -> APIRouter:
 
         if reason not in REFUSAL_CODES:
             raise Invalid("Hãy chọn lý do từ chối theo quy định.")
-        with web.db.session() as s:
-            x = s.get(CertificationRequest, request_id)
-            if x is None or x.status != "pending":
-                raise NotFound("Yêu cầu chứng thực này không còn trong hàng chờ.")
-            doc_id = x.document_id
         oid = int(officer_id) if officer_id.isdigit() else None
-        refusal_id = record_refusal(web.db, doc_id, reason, note.strip(), oid)
-        with web.db.session() as s:
-            x = s.get(CertificationRequest, request_id)
-            x.status, x.decided_by, x.decided_at, x.refusal_id = "refused", u.username, utcnow(), refusal_id
-            web.audit(s, u, "certify.refuse", object_type="document", object_id=str(doc_id),
-                      subject_id=x.document.subject_id, detail={"reason": reason, "request": request_id})
-        web.flash(request, f"Đã từ chối chứng thực văn bản #{doc_id}.")
+        refusal = record_refusal(web.db, None, reason, note.strip(), oid, request_id=request_id, actor=u.actor)
+        web.flash(request, f"Đã từ chối chứng thực văn bản #{refusal.document_id}.")
         return RedirectResponse("/certify", status_code=303)
 
     @r.get("/certified/{document_id}.pdf")

@@ -10,6 +10,17 @@ import tempfile
 from pathlib import Path
 
 
+def dead_url() -> str:
+    """A TSA address nothing listens on (a port just freed)."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}/tsa"
+
+
 def _roots(tpki_or_roots):
     from signing.trust import load_certs
 

@@ -1,20 +1,11 @@
 """Retries keep their number; revocation that cannot be checked is a warning, not a silent pass."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
-from sigcheck import validate_all
-
-
-def _dead_url() -> str:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"http://127.0.0.1:{port}/tsa"
+from sigcheck import dead_url, validate_all
 
 
 def test_failed_signing_keeps_number_for_retry(make_settings, sign_db, put_doc, officer_id, tpki, scan_pdf):
@@ -22,7 +13,7 @@ def test_failed_signing_keeps_number_for_retry(make_settings, sign_db, put_doc, 
     from signing import Certifier, SigningFailed
 
     doc = put_doc(sign_db, scan_pdf)
-    with Certifier(make_settings(tsa_url=_dead_url()), sign_db, officer_id, workers=1) as c:
+    with Certifier(make_settings(tsa_url=dead_url()), sign_db, officer_id, workers=1) as c:
         with pytest.raises(SigningFailed):
             c.certify([doc])
     with sign_db.session() as ses:
@@ -41,15 +32,16 @@ def test_revocation_unreachable_is_a_warning(tmp_path, scan_pdf):
     and verification says the revocation status could not be checked."""
     from signing import Trust, verify_pdf
     from signing.checks import check_signing_cert
-    from signing.signer import Engine, Profile
+    from signing.keys import SignerKey
+    from signing.signer import Engine, SignatureProfile
     from sohoa.dev.testpki import make_test_pki
 
     t = make_test_pki(tmp_path / "pki", serve=False)  # nothing listens on the CRL URL
     trust = Trust.build(gov=t.roots)
-    officer = Engine(Profile(key_ref=str(t.officer.p12_path), trust=trust))
+    officer = Engine(SignatureProfile(trust=trust), SignerKey(str(t.officer.p12_path)))
     check = check_signing_cert(officer.cert, trust, other_certs=officer.key.chain_certs)
     assert not check.revocation_checked and check.warnings and check.anchor_set == "gov"
-    out = Engine(Profile(key_ref=str(t.seal.p12_path), trust=trust)).seal(scan_pdf)
+    out = Engine(SignatureProfile(trust=trust), SignerKey(str(t.seal.p12_path))).seal(scan_pdf)
     rep = verify_pdf(out, trust)
     sig = rep.signatures[0]
     assert sig.revocation == "unknown" and any("thu hồi" in w for w in sig.warnings)
@@ -59,7 +51,7 @@ def test_revocation_unreachable_is_a_warning(tmp_path, scan_pdf):
     rep = verify_pdf(out, local)
     assert rep.signatures[0].revocation == "good" and rep.valid
     # the revoked certificate, known from the local CRL
-    out = Engine(Profile(key_ref=str(t.revoked.p12_path), trust=trust)).seal(scan_pdf)
+    out = Engine(SignatureProfile(trust=trust), SignerKey(str(t.revoked.p12_path))).seal(scan_pdf)
     rep = verify_pdf(out, local)
     assert rep.signatures[0].revocation == "revoked" and not rep.valid
     assert rep.signatures[0].revocation_reason == "key_compromise"

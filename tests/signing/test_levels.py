@@ -60,14 +60,15 @@ def test_signature_space_is_measured_from_the_chain(tpki, scan_pdf, trust):
 
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    from signing.signer import Engine, Profile
+    from signing.keys import SignerKey
+    from signing.signer import Engine, SignatureProfile
     from signing.stamp import StampInfo
 
     big = tpki.issue("bigchain", "Nguyễn Văn Dài", title="Phó Chủ tịch UBND xã", org="UBND xã Tân Phú " * 8,
                      unit="Bộ phận tiếp nhận và trả kết quả " * 6)
     info = StampInfo(number=1, book="01/2026-SCTĐT/BS", date=dt.date.today(), body="UBND xã Tân Phú",
                      officer_name="Nguyễn Văn Dài", officer_title="Phó Chủ tịch", verify_url="https://x.gov.vn/verify")
-    e = Engine(Profile(key_ref=str(big.p12_path), trust=trust, tsa_url=tpki.tsa_url))
+    e = Engine(SignatureProfile(trust=trust, tsa_url=tpki.tsa_url), SignerKey(str(big.p12_path)))
     first = e.certify(scan_pdf, info)
     reserved = e._reserved["certify"]
     second = e.certify(scan_pdf, info)

@@ -1,14 +1,14 @@
 """persons concerned by a dossier; the processing flow's holder, step due time, decision, handover;
 phone, address, number of sets and fee taken at intake; the staff account each signing key belongs to
 
-Revision ID: 0012_dossier_flow
-Revises: 0011_backlog_reported
+Revision ID: 0013_dossier_flow
+Revises: 0012_cert_lease
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0012_dossier_flow"
-down_revision = "0011_backlog_reported"
+revision = "0013_dossier_flow"
+down_revision = "0012_cert_lease"
 branch_labels = None
 depends_on = None
 
