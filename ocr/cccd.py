@@ -22,6 +22,7 @@ from vocab.identifiers import is_pid
 __all__ = ["CccdQr", "parse_cccd_qr", "find_cccd_qr", "apply_cccd_qr", "QR_MISMATCH"]
 
 QR_MISMATCH = "qr_mismatch"
+ZONE_MISMATCH = "zone_mismatch"  # the QR and the MRZ disagree
 _OLD_ID = re.compile(r"^(\d{9}|\d{12})?$")
 _DDMMYYYY = re.compile(r"^(\d{2})(\d{2})(\d{4})$")
 
@@ -85,20 +86,69 @@ def _key(name: str, value: str) -> str:
     return " ".join(v.lower().split())
 
 
+def _overlay(fields: dict[str, Field], values: dict[str, tuple[str, float]], source: str) -> bool:
+    """Put ``values`` over ``fields`` (in place) with their source; a field read differently
+    before is flagged. Returns whether any was."""
+    mismatch = False
+    for name, (value, conf) in values.items():
+        read = fields.get(name)
+        if read is not None and read.source in ("qr", "mrz") and _key(name, read.value) == _key(name, value):
+            continue  # the other zone said the same
+        differs = read is not None and _key(name, read.value) != _key(name, value)
+        mismatch |= differs
+        if differs and read.source in ("qr", "mrz"):
+            fields[name] = replace(read, flags=tuple(dict.fromkeys(read.flags + (ZONE_MISMATCH,))))
+            continue
+        fields[name] = Field(value=value, confidence=conf, flags=(QR_MISMATCH,) if differs else (), source=source)
+    return mismatch
+
+
+def mrz_values(zone_text: str, fields: dict[str, Field]) -> dict[str, tuple[str, float]]:
+    """A checked TD1 zone as card fields. The zone spells the name without diacritics: the name
+    read from the front is kept (at full confidence) when it is the same letters, else the zone's
+    spelling is given at lower confidence."""
+    from ocr.mrz import parse_td1
+
+    zone = parse_td1(*zone_text.splitlines()[:3])
+    if zone is None:
+        return {}
+    out: dict[str, tuple[str, float]] = {"ngay_sinh": (zone.birth_date(), 1.0),
+                                         "ngay_het_han": (zone.expiry_date(), 1.0)}
+    if zone.personal_id:
+        out["so_dinh_danh"] = (zone.personal_id, 1.0 if zone.composite_ok else 0.95)
+    if zone.sex:
+        out["gioi_tinh"] = (zone.sex, 1.0)
+    if zone.name:
+        read = fields.get("ho_ten")
+        if read is not None and _key("ho_ten", read.value) == _key("ho_ten", zone.name):
+            out["ho_ten"] = (read.value, 1.0)
+        else:
+            out["ho_ten"] = (zone.name, 0.8)
+    return out
+
+
 def apply_cccd_qr(result: DocumentResult) -> DocumentResult:
-    """``result`` with the fields of a chip ID card's QR found on its pages put over the OCR fields
-    (unchanged when no page carries one)."""
+    """``result`` with the fields of the card's machine-readable zones put over the OCR fields:
+    a chip card's QR (front) and an ICAO TD1 MRZ (back) whose check digits pass. Unchanged when
+    no page carries either."""
     card = find_cccd_qr([q for p in result.pages for q in p.qr])
-    if card is None:
+    zones = [p.mrz for p in result.pages if getattr(p, "mrz", "")]
+    if card is None and not zones:
         return result
     fields = dict(result.fields)
     mismatch = False
-    for name, value in card.fields().items():
-        read = fields.get(name)
-        differs = read is not None and _key(name, read.value) != _key(name, value)
-        mismatch |= differs
-        fields[name] = Field(value=value, confidence=1.0, flags=(QR_MISMATCH,) if differs else ())
-    others = any(f.flags for k, f in fields.items() if k not in card.fields())
-    pages_ok = all(p.quality != "review" for p in result.pages)
+    qr_names: set[str] = set()
+    if card is not None:
+        vals = {k: (v, 1.0) for k, v in card.fields().items()}
+        qr_names = set(vals)
+        mismatch |= _overlay(fields, vals, "qr")
+    for z in zones:
+        vals = mrz_values(z, fields)
+        qr_names |= set(vals)
+        mismatch |= _overlay(fields, vals, "mrz")
+    others = any(f.flags for k, f in fields.items() if k not in qr_names)
+    # the checked zone gives the card's key fields: a weak read of the rest of the page does not
+    # make them doubtful
+    pages_ok = all(p.quality != "review" for p in result.pages) or {"so_dinh_danh", "ngay_sinh"} <= qr_names
     quality = "review" if (mismatch or others or not pages_ok) else "ok"
     return replace(result, doc_type="cccd", confidence=max(result.confidence, 0.99), fields=fields, quality=quality)

@@ -45,6 +45,8 @@ FUZZY_TITLES: list[tuple[str, str]] = [
     ("giay_phep_lai_xe", "giay phep lai xe"),
     ("bang_tot_nghiep", "bang tot nghiep"),
     ("cccd", "can cuoc cong dan"),
+    ("cccd", "giay chung minh nhan dan"),  # the old CMND (else it fuzzily matches "giay chung tu")
+    ("cccd", "chung minh nhan dan"),
 ]
 
 NATIONAL_HEADER = re.compile(r"cong hoa xa hoi|doc lap\W+tu do|socialist republic|independence|"
@@ -54,7 +56,8 @@ NATIONAL_HEADER = re.compile(r"cong hoa xa hoi|doc lap\W+tu do|socialist republi
 KEYWORDS: dict[str, list[tuple[str, float]]] = {
     "cccd": [(r"quoc tich|nationality", .3), (r"que quan|place of origin", .6), (r"noi thuong tru|place of residence", .6),
              (r"co gia tri den|date of expiry|ngay het han", .6), (r"dac diem nhan dang|personal identification", .6),
-             (r"\bso\s*/\s*no\b", .4), (r"full name", .3), (r"date of birth", .2)],
+             (r"\bso\s*/\s*no\b", .4), (r"full name", .3), (r"date of birth", .2),
+             (r"nguyen quan", .6), (r"\bdkhk\b|noi dang ky ho khau|ho khau thuong tru", .6)],
     "khai_sinh": [(r"noi sinh", .6), (r"nguoi me|ten me\b", .6), (r"nguoi cha|ten cha\b", .6),
                   (r"dang ky khai sinh|noi dang ky", .3)],
     "ket_hon": [(r"ten chong|\bchong\b", .8), (r"ten vo|\bvo\b", .5), (r"dang ky ket hon|ket hon", .5)],

@@ -118,8 +118,9 @@ def reread_weak_lines(gray: np.ndarray, lines: list[dict], *, lang: str = "vie",
 
 
 def run_tesseract(gray: np.ndarray, *, lang: str = "vie", dpi: int = 300, psm: int = 3,
-                  want_pdf: bool = True, timeout: float = 600) -> dict:
-    """OCR ``gray`` once; returns {'text', 'confidence', 'words', 'nwords', 'pdf'}."""
+                  want_pdf: bool = True, timeout: float = 600, config: dict | None = None) -> dict:
+    """OCR ``gray`` once; returns {'text', 'confidence', 'words', 'nwords', 'pdf'}. ``config``:
+    extra Tesseract variables (e.g. ``tessedit_char_whitelist``)."""
     with tempfile.TemporaryDirectory(prefix="sohoa-tess-") as td:
         # PGM: nothing to compress or decompress, and Tesseract's PDF renderer then stores the
         # page as JPEG (a PNG input would be stored losslessly: 2-3x bigger and slower)
@@ -128,6 +129,8 @@ def run_tesseract(gray: np.ndarray, *, lang: str = "vie", dpi: int = 300, psm: i
         base = os.path.join(td, "out")
         cmd = [TESSERACT, img, base, "-l", lang, "--dpi", str(int(dpi)), "--psm", str(psm),
                "-c", "tessedit_do_invert=0", "-c", f"jpg_quality={JPEG_QUALITY}"]
+        for k, v in (config or {}).items():
+            cmd += ["-c", f"{k}={v}"]
         if want_pdf:
             cmd += ["-c", "textonly_pdf=0", "pdf"]
         cmd += ["tsv"]

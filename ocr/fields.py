@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 from ocr.names import repair_name
-from ocr.textutil import fold_keep, nfc, repair_digits, title_case
+from ocr.textutil import fold_keep, nfc, repair_digits, title_case, upper_ratio
 from ocr.types import Field
 from vocab.identifiers import is_pid, pid_problems
 
 FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "cccd": ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han"),
+    "cccd": ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han", "so_cmnd"),
     "khai_sinh": ("ho_ten", "ngay_sinh", "so_dinh_danh", "so"),
     "ket_hon": ("ho_ten_chong", "ho_ten_vo", "so_dinh_danh_chong", "so_dinh_danh_vo", "so"),
     "xac_nhan_hon_nhan": ("ho_ten", "so_dinh_danh", "ngay_sinh"),
@@ -20,7 +20,7 @@ FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "bang_tot_nghiep": ("ho_ten", "ngay_sinh", "so_hieu"),
     "giay_phep_lai_xe": ("so", "ho_ten", "ngay_sinh", "hang"),
     "dang_ky_ho_kinh_doanh": ("ma_so_ho_kinh_doanh", "ho_ten", "so_dinh_danh"),
-    "van_ban": (),
+    "van_ban": ("so_ky_hieu", "ngay_ban_hanh", "co_quan_ban_hanh", "trich_yeu"),
     "khac": (),
 }
 
@@ -356,6 +356,70 @@ def _pid_value(s: str) -> str | None:
     return None
 
 
+_NATIONAL = re.compile(r"cong\s*hoa\s*xa\s*hoi|doc\s*lap|tu\s*do\s*-?\s*hanh\s*phuc")
+_SYMBOL = re.compile(r"\s*[:.]?\s*(\d{1,6}\s*/\s*(?:\d{4}\s*/\s*)?[A-ZĐ][A-ZĐ0-9]*(?:\s*[-/]\s*[A-ZĐ0-9]+)*)")
+_PLACE_DATE = re.compile(r"ngay\s*\d{1,2}\s*thang\s*\d{1,2}\s*,?\s*nam\s*\d{4}")
+
+
+def letter_fields(lines: list[str]) -> dict[str, Field]:
+    """An official letter's number/symbol ("Số: 1906/SGDĐT-CTrTT"), date of issue (the place-
+    and-date line), issuing body (the capitals at the top left, above the number) and summary
+    ("V/v …", or the "Về việc …" line under a decision's title)."""
+    out: dict[str, Field] = {}
+    head = lines[:14]
+    num_line = None
+    for i, ln in enumerate(head):
+        f = fold_keep(ln)
+        m = re.search(r"(?<![a-z])so\s*(?=[:.]|\s*\d)", f)
+        if m and not f[:m.start()].strip(" -|"):
+            v = _SYMBOL.match(ln[m.end():])
+            if v:
+                out["so_ky_hieu"] = _field(re.sub(r"\s+", "", v.group(1)), 0.9)
+                num_line = i
+                break
+    for ln in head:
+        m = _PLACE_DATE.search(fold_keep(ln))
+        if m:
+            d = parse_date(ln[m.start():])
+            if d:
+                out["ngay_ban_hanh"] = _field(d[0], 0.9)
+                break
+    body = []
+    for ln in head[: num_line if num_line is not None else 4]:
+        f = fold_keep(ln)
+        cut = _NATIONAL.search(f)
+        part = ln[: cut.start()].strip(" -|") if cut else ln.strip(" -|")
+        if part and upper_ratio(part) >= 0.7 and len(part) >= 4:
+            body.append(part)
+    if body:
+        out["co_quan_ban_hanh"] = _field(" ".join(body[-1].split()), 0.8)
+    for i, ln in enumerate(lines[:25]):
+        f = fold_keep(ln)
+        m = re.search(r"(?<![a-z])(v\s*/\s*v|ve\s*viec)\s*[:.]?\s*", f)
+        if m and m.start() <= 2:
+            text = ln[m.end():].strip()
+            if i + 1 < len(lines) and text and not re.search(r"[.;:]$", text) and len(lines[i + 1]) < 70 \
+                    and not _NATIONAL.search(fold_keep(lines[i + 1])) and lines[i + 1][:1].islower():
+                text += " " + lines[i + 1].strip()
+            if len(text) >= 5:
+                out["trich_yeu"] = _field(text, 0.8)
+                break
+    return out
+
+
+_CMND_TITLE = re.compile(r"chung\s*minh\s*nhan\s*dan|\bcmnd\b")
+
+
+def _cmnd_value(s: str) -> str | None:
+    """The old ID card's 9-digit number (OCR slips inside it repaired)."""
+    m = re.search(r"(?<![\dA-Za-z])([0-9OoIl|SB][0-9OoIl|SB ]{7,11})", s[:40])
+    if not m:
+        return None
+    d = repair_digits(m.group(1).replace(" ", ""))
+    m2 = re.fullmatch(r"\d{9}", d)
+    return m2.group(0) if m2 and sum(c.isdigit() for c in m.group(1)) >= 7 else None
+
+
 def _int_value(s: str) -> str | None:
     m = re.match(r"\s*[:.;]?\s*([0-9OoIl]{1,6})(?![\d])", s)
     if not m:
@@ -452,6 +516,8 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
                 return p[0][0], i, 0.75
         return None
 
+    if doc_type == "van_ban":
+        return letter_fields(lines)
     if doc_type == "ket_hon":
         husband, wife = _spouses(names)
         if husband:
@@ -527,6 +593,13 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         f = _pid_field(hit, dob)
         if f:
             out["so_dinh_danh"] = f
+        elif doc_type == "cccd" and _CMND_TITLE.search(fold_keep(text)):
+            hit = _after_label(lines, r"^so\b|\bso\s*[:.]", _cmnd_value)
+            if hit is None:  # the label lost: a lone nine-digit number near the title
+                nine = [m.group(1) for ln in lines[:8]
+                        for m in re.finditer(r"(?<![\d/.-])(\d{9})(?![\d/.-])", ln)]
+                hit = (nine[0], 0, 0.7) if len(nine) == 1 else None
+            put("so_cmnd", hit)
     if doc_type == "khai_sinh":
         put("so", _number_hit(lines))
     if doc_type == "giay_phep_lai_xe":

@@ -403,7 +403,9 @@ def fit_work(arr: np.ndarray, dpi: int, work_pixels: int) -> tuple[np.ndarray, i
     return out, max(10, int(round(dpi * s)))
 
 
-def _to_gray(im: Image.Image) -> np.ndarray:
+def _to_gray(im: Image.Image, want_luma: list | None = None) -> np.ndarray:
+    """8-bit grey for OCR (the red channel when the page carries red seals or print; then the
+    plain luminance is appended to ``want_luma`` when a list is given)."""
     import cv2
 
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
@@ -420,8 +422,11 @@ def _to_gray(im: Image.Image) -> np.ndarray:
     if im.mode in ("RGB", "CMYK", "YCbCr", "P", "RGBX", "LAB", "HSV"):
         rgb = im if im.mode == "RGB" else im.convert("RGB")
         probe = np.asarray(rgb.reduce(8) if min(rgb.size) >= 64 else rgb)
-        g = rgb.getchannel("R") if red_share(probe) > 0.002 else rgb.convert("L")
-        return np.asarray(g)
+        if red_share(probe) > 0.002:
+            if want_luma is not None:
+                want_luma.append(np.asarray(rgb.convert("L")))
+            return np.asarray(rgb.getchannel("R"))
+        return np.asarray(rgb.convert("L"))
     return np.asarray(im if im.mode == "L" else im.convert("L"))
 
 
@@ -543,7 +548,8 @@ def decode_image_page(path: str, index: int, max_pixels: int = DEFAULT_MAX_PIXEL
             im = _reduce_to(im, work_pixels)
             if orientation != 1:
                 im = ImageOps.exif_transpose(im)
-            arr = _to_gray(im)
+            luma: list = []
+            arr = _to_gray(im, luma)
         except OcrInputError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -558,8 +564,22 @@ def decode_image_page(path: str, index: int, max_pixels: int = DEFAULT_MAX_PIXEL
         big = max(arr.shape) * full_w / max(1, arr.shape[1])
         dpi = 300 if big >= 2000 else 200 if big > 1200 else 150
     dpi = max(10, int(round(dpi * arr.shape[1] / max(1, full_w))))  # after a reduced-scale decode
-    arr, dpi = fit_work(arr, dpi, work_pixels)
-    return {"text": None, "pdf": None, "image": arr, "dpi": dpi, "size_pt": None}
+    arr, dpi0 = fit_work(arr, dpi, work_pixels)
+    # the luminance (what plain Tesseract reads) when the red channel was taken instead: the
+    # pipeline may read it too and keep the better read
+    plain = fit_work(luma[0], dpi, work_pixels)[0] if luma else None
+    return {"text": None, "pdf": None, "image": arr, "dpi": dpi0, "size_pt": None, "plain": plain,
+            "photo": photo_like(full_w, dpi_info)}
+
+
+def photo_like(width: int, dpi_info) -> bool:
+    """An image that looks like a phone photo or a social-media copy rather than a scan: no
+    resolution recorded (or the 72/96 dpi of cameras and screens)."""
+    try:
+        d = float(dpi_info[0]) if dpi_info else 0.0
+    except Exception:  # noqa: BLE001
+        d = 0.0
+    return d < 150
 
 
 # --------------------------------------------------------------------------- public

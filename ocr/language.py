@@ -162,6 +162,33 @@ def score_text(text: str) -> TextScore:
     return TextScore(n, round(v, 4), round(w, 4), round(odd, 4), round(plaus, 4))
 
 
+_ODD_CASE = re.compile(r"[a-zà-ỹ][A-ZÀ-Ỹ]|^[A-ZÀ-Ỹ]{2,}[a-zà-ỹ]+[A-ZÀ-Ỹ]*$|^[A-ZÀ-Ỹ][a-zà-ỹ]+[A-ZÀ-Ỹ]")
+_MARKED = re.compile(r"[\u00C0-\u024F\u1E00-\u1EFF]")
+
+
+def marked_share(text: str) -> float:
+    """Share of the alphabetic words that carry a letter beyond plain ASCII (Vietnamese marks)."""
+    toks = [t for t in (_EDGE.sub("", t) for t in _TOKEN.findall(text or "")) if t.isalpha()]
+    return sum(bool(_MARKED.search(t)) for t in toks) / len(toks) if toks else 0.0
+
+
+def mangled_vietnamese(text: str) -> bool:
+    """Vietnamese whose diacritics were dropped or replaced by look-alike Latin letters, the way
+    a scanner's or a converter's text layer spells it ("CONG Hcok xA HQI CHiJ NGHiA VIVT NAM"):
+    words shaped like Vietnamese syllables, far too few of them marked (a real Vietnamese text
+    marks most syllables), and case flipping inside words."""
+    toks = [_EDGE.sub("", t) for t in _TOKEN.findall(text or "")]
+    toks = [t for t in toks if len(t) >= 1 and t.isalpha()]
+    if len(toks) < 10:
+        return False
+    marked = sum(bool(_MARKED.search(t)) for t in toks) / len(toks)
+    if marked >= 0.4:
+        return False
+    bare = sum(is_syllable(t.lower()) for t in toks) / len(toks)
+    odd_case = sum(bool(_ODD_CASE.search(t)) for t in toks if len(t) >= 3) / len(toks)
+    return bare >= 0.45 or odd_case >= 0.03
+
+
 # --------------------------------------------------------------------------- legacy encodings
 
 # TCVN 5712:1993 VN3 ("ABC", .VnTime fonts): one byte per precomposed lower-case letter; capitals

@@ -12,16 +12,18 @@ import hashlib
 import io
 import logging
 import os
+import re
 import time
 import unicodedata
 from concurrent.futures import Executor
+from dataclasses import replace
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from ocr.classify import classify as _classify_text, starts_document as _starts_document
-from ocr import engine, fields, inputs, language, preprocess
+from ocr import engine, fields, inputs, language, mrz, preprocess
 from ocr.cccd import apply_cccd_qr
 from ocr.types import DocumentResult, OcrInputError, OcrPageError, PageResult, Problem
 
@@ -42,13 +44,61 @@ cv2.setNumThreads(1)
 QR_SIDE = 1100  # px: the long side of the copy searched for QR codes first
 
 
-def detect_qr(gray: np.ndarray) -> list[str]:
-    """QR payloads on the page (OpenCV). A reduced copy first; full size only when something
-    QR-like was located but not decoded. Never raises: a page too thin or too odd to hold a code
-    simply has none."""
+def _zxing(img: np.ndarray) -> list[str]:
+    import zxingcpp
+
+    try:
+        found = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode, try_rotate=True,
+                                       try_downscale=True)
+    except Exception:  # noqa: BLE001 - a decoder failure is "no code", never a page failure
+        return []
+    return [r.text for r in found if r.valid and r.text]
+
+
+def _qr_variants(gray: np.ndarray, photo: bool):
+    """The page as it is, then (only while nothing was found) the forms in which a code on a
+    photo reads: enlarged when small, and binarised (glare, uneven light) — for photos only."""
+    h, w = gray.shape[:2]
+    s = QR_SIDE / max(h, w)
+    base = gray
+    if s < 0.9:
+        base = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA)
+    yield base
+    if base is not gray and max(h, w) <= 4 * QR_SIDE:
+        yield gray
+    if not photo:
+        return
+    if max(h, w) < 1600:
+        big = cv2.resize(gray, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+        yield big
+    else:
+        big = gray if max(h, w) <= 4 * QR_SIDE else base
+    yield cv2.adaptiveThreshold(big, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 51, 10)
+
+
+def detect_qr(gray: np.ndarray, photo: bool = True) -> list[str]:
+    """QR payloads on the page: zxing-cpp (reads angled, small and damaged codes in photos) on a
+    reduced copy, then on the full page, an enlarged and a binarised one; OpenCV's detector when
+    zxing-cpp is not installed. Never raises: a page too thin or too odd to hold a code simply has
+    none."""
     h, w = gray.shape[:2]
     if min(h, w) < 21:  # the smallest QR code (version 1) is 21 modules square
         return []
+    try:
+        import zxingcpp  # noqa: F401
+    except ImportError:
+        return _detect_qr_cv(gray)
+    for img in _qr_variants(gray, photo):
+        found = _zxing(np.ascontiguousarray(img))
+        if found:
+            return list(dict.fromkeys(found))
+    return []
+
+
+def _detect_qr_cv(gray: np.ndarray) -> list[str]:
+    """OpenCV's QR detector: a reduced copy first; full size only when something QR-like was
+    located but not decoded."""
+    h, w = gray.shape[:2]
     s = QR_SIDE / max(h, w)
     img = gray
     if s < 0.9:
@@ -156,6 +206,11 @@ def _born_digital(path: str, index: int, d: dict, timings: dict, t0: float) -> P
     reading = language.best_reading(raw, d.get("fonts") or ())
     sc = reading.score
     trusted = sc.words >= 3 and sc.odd < 0.05 and (sc.is_vietnamese or sc.wordlike >= 0.7)
+    if trusted and language.mangled_vietnamese(reading.text) and not _layer_agrees(path, index, d, reading.text,
+                                                                                     timings):
+        log.info("page %d of %s: text layer is Vietnamese with its diacritics lost; OCR instead", index + 1,
+                 os.path.basename(path))
+        trusted = False
     if not trusted:
         log.info("page %d of %s: text layer does not read as text (%s); OCR instead", index + 1,
                  os.path.basename(path), sc)
@@ -176,6 +231,27 @@ def _born_digital(path: str, index: int, d: dict, timings: dict, t0: float) -> P
     return res
 
 
+def _layer_agrees(path: str, index: int, d: dict, text: str, timings: dict) -> bool:
+    """A text layer without Vietnamese marks is kept only when the page itself prints none: a
+    quick OCR of the page (150 dpi) reads the same words and no more marks than the layer has."""
+    t = time.perf_counter()
+    try:
+        w_pt, h_pt = d["size_pt"]
+        img = inputs.rasterize_pdf_page(path, index, dpi=min(150, inputs.raster_dpi(w_pt, h_pt, 4_000_000)))
+        if img is None:
+            return False
+        quick = engine.run_tesseract(img, dpi=150, want_pdf=False)["text"]
+    except Exception:  # noqa: BLE001 - no check possible: the page is OCR'd
+        return False
+    finally:
+        timings["layer_check"] = time.perf_counter() - t
+    from rapidfuzz import fuzz
+    from ocr.textutil import fold
+
+    same = fuzz.ratio(" ".join(fold(text).split()), " ".join(fold(quick).split())) >= 75
+    return same and language.marked_share(quick) <= language.marked_share(text) + 0.15
+
+
 def _read(clean: np.ndarray, lang: str, dpi: int) -> dict:
     tess = engine.run_tesseract(clean, lang=lang, dpi=dpi)
     tess["score"] = language.score_text(tess["text"])
@@ -188,6 +264,58 @@ def _merit(tess: dict) -> float:
     if tess["nwords"] < 3:
         return 0.5 * tess["confidence"]
     return tess["confidence"] * (0.35 + 0.65 * sc.plausibility)
+
+
+LOW_RES_XHEIGHT = 8.5  # px: print captured smaller than this is read (enlarged) but marked for review
+PLAIN_BELOW = 0.85  # a cleaned read less confident than this is compared with a plain read
+
+
+def _chars_score(tess: dict) -> float:
+    """How much a read says: characters of the words read with some confidence, weighted by that
+    confidence and by how much the whole reads as text (a read of the page's noise or of a
+    mirrored page scores low however many tokens it has)."""
+    n = sum(w["conf"] * len(w["text"]) for ln in tess["lines"] for w in ln["words"]
+            if w["conf"] >= 0.5 and any(c.isalnum() for c in w["text"]))
+    return n * (0.35 + 0.65 * tess["score"].plausibility)
+
+
+def _plain_read(orig: np.ndarray, info: dict, lang: str, dpi: int) -> dict | None:
+    """The page read as plain ``tesseract`` reads it (no clean-up, its own layout analysis), only
+    enlarged when the print is small: the floor under the pipeline's own read."""
+    if min(orig.shape[:2]) < 16:
+        return None, orig
+    scale = preprocess.ocr_scale(info, orig.shape)
+    img = orig
+    if scale > 1.0:
+        img = cv2.resize(orig, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        dpi = int(round(dpi * scale))
+    return _read(img, lang, dpi), img
+
+
+# --------------------------------------------------------------------------- MRZ
+
+_MRZ_HINT = re.compile(r"<{3,}|<<\w|\w<<|I[DO0]\s?VNM|VNM\s?<")
+MRZ_SIDE = 2400  # px: the long side at which the zone's OCR-B print is read
+
+
+def _read_mrz(imgs: list[np.ndarray], text: str) -> str:
+    """The TD1 zone (three lines) when the page's text shows one and a read restricted to the
+    zone's alphabet passes its check digits (of the page as read, or of its plain grey); else ''."""
+    if len(_MRZ_HINT.findall(text)) < 2:
+        return ""
+    tries = [(imgs[0], 6)] + [(im, 6) for im in imgs[1:]] + [(imgs[0], 3)]
+    for img, psm in tries:
+        h, w = img.shape[:2]
+        s = MRZ_SIDE / max(h, w)
+        big = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA) \
+            if abs(s - 1.0) > 0.1 else img
+        t = engine.run_tesseract(big, lang="eng", psm=psm, want_pdf=False,
+                                 config={"tessedit_char_whitelist": mrz.CHARSET, "load_system_dawg": 0,
+                                         "load_freq_dawg": 0})
+        zone = mrz.find_td1(t["text"])
+        if zone is not None:
+            return "\n".join(zone.lines)
+    return ""
 
 
 def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels: int) -> PageResult:
@@ -203,18 +331,36 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
 
     gray = d["image"]
     dpi = d["dpi"]
+    card = None
+    if d.get("photo"):
+        t = time.perf_counter()
+        card = preprocess.find_card(gray)
+        timings["card"] = time.perf_counter() - t
     t = time.perf_counter()
-    qr = detect_qr(gray)
+    qr = detect_qr(gray, photo=bool(d.get("photo")))
     timings["qr"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    orig = d.get("plain") if d.get("plain") is not None else gray
+    orig_dpi, orig_scale = dpi, 1.0
+    if card is not None:  # a card photographed on a table: read the card, seen from the front
+        # from the luminance: a card's coloured guilloche is dark in the red channel
+        gray = preprocess.crop_card(d["plain"] if d.get("plain") is not None else gray, card)
+        orig_scale = max(float(np.linalg.norm(card[1] - card[0])), float(np.linalg.norm(card[3] - card[0]))) \
+            / max(gray.shape[:2])  # original px per cropped px
+        dpi = 415
+        if d.get("plain") is not None:
+            d["plain"] = None  # the plain read below stays on the whole picture
     clean, info = preprocess.prepare(gray)
+    # what plain Tesseract would read: the original as decoded (its luminance when the red channel
+    # was taken for the clean-up), kept for the pages whose cleaned read turns out weak
+    photo = bool(d.get("photo"))
     del gray, d
     full_h, full_w, full_dpi = clean.shape[0], clean.shape[1], dpi
     scale = preprocess.ocr_scale(info, clean.shape)
-    if scale < 1.0:
+    if scale != 1.0:
         clean = cv2.resize(clean, (max(1, int(round(clean.shape[1] * scale))), max(1, int(round(clean.shape[0] * scale)))),
-                           interpolation=cv2.INTER_AREA)
+                           interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC)
         dpi = int(round(dpi * scale))
     timings["preprocess"] = time.perf_counter() - t
     rotation = info["rotation"]
@@ -261,11 +407,27 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
         tess["confidence"], tess["nwords"] = engine.lines_confidence(tess["lines"])
         tess["score"] = language.score_text(tess["text"])
     timings["reread"] = time.perf_counter() - t
+    if photo or tess["confidence"] < PLAIN_BELOW or tess["score"].plausibility < PLAUSIBLE:
+        t = time.perf_counter()
+        alt, alt_img = _plain_read(orig, {**info, "xheight": float(info.get("xheight") or 0.0) * orig_scale},
+                                   lang, orig_dpi)
+        if alt is not None and _chars_score(alt) > 1.05 * _chars_score(tess):
+            tess, rotation, clean = alt, 0, alt_img
+            full_h, full_w = orig.shape[:2]
+            info = {**info, "skew": 0.0}
+        timings["plain"] = time.perf_counter() - t
+    t = time.perf_counter()
+    zone = _read_mrz([clean] + ([orig] if orig.shape != clean.shape or photo else []), tess["text"])
+    timings["mrz"] = time.perf_counter() - t
+    del orig
     h, w, dpi = full_h, full_w, full_dpi  # the page as scanned (upright); the OCR copy may be smaller
     res = PageResult(index=index, text=unicodedata.normalize("NFC", tess["text"]), confidence=tess["confidence"],
                      rotation=rotation, skew=round(float(info["skew"]), 3), qr=qr, pdf=tess["pdf"], width=w, height=h,
-                     dpi=dpi, timings=timings, plausibility=tess["score"].plausibility)
+                     dpi=dpi, timings=timings, plausibility=tess["score"].plausibility, mrz=zone)
     res.quality = _quality(res.confidence, tess["nwords"], qr, res.plausibility)
+    xh_seen = float(info.get("xheight") or 0.0) * orig_scale  # the print's size as captured
+    if 0 < xh_seen < LOW_RES_XHEIGHT:
+        res.quality = "review"  # letters a few pixels high: read, but a person should check
     _classify_page(res)
     timings["total"] = time.perf_counter() - t0
     return res
@@ -358,7 +520,11 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
     if any(f.flags for f in flds.values()):
         quality = "review"
     if ocr_conf:
-        conf = min(conf, 0.5 + 0.5 * float(np.mean(ocr_conf))) if doc_type != "khac" else conf
+        cap = 0.5 + 0.5 * float(np.mean(ocr_conf))
+        conf = min(conf, cap) if doc_type != "khac" else conf
+        # a value read off a page the recognizer was unsure of is no surer than the page
+        flds = {k: (replace(f, confidence=min(f.confidence, cap)) if f.confidence > cap else f)
+                for k, f in flds.items()}
     return apply_cccd_qr(DocumentResult(path=path, pages=pages, doc_type=doc_type, confidence=float(conf),
                                         fields=flds, text=text, quality=quality,
                                         pdf=merge_pdfs([p.pdf for p in pages]), content_key=content_key(pages)))

@@ -227,9 +227,12 @@ def analyse(gray: np.ndarray) -> dict:
     rotation = base
     if ud < 0.5:
         rotation = (base + 180) % 360
-    sure = used >= 3 and abs(ud - 0.5) > 0.1
+    xh = glyph_height(b) / s
+    # the diacritics that tell up from down are a pixel or two on small print (a phone photo of a
+    # whole page, a social-media copy): there the test is a hint, and Tesseract's reads decide
+    sure = used >= 3 and abs(ud - 0.5) > 0.1 and xh >= SURE_XHEIGHT
     return {"rotation": rotation, "skew": ang, "updown": ud, "sure": sure, "ink": ink, "lines": used,
-            "xheight": glyph_height(b) / s}
+            "xheight": xh}
 
 
 def glyph_height(b: np.ndarray) -> float:
@@ -245,11 +248,22 @@ def glyph_height(b: np.ndarray) -> float:
 
 OCR_XHEIGHT = 24.0  # px: Tesseract's LSTM reads this size as well as larger, and faster
 MIN_OCR_SCALE = 0.75
+SURE_XHEIGHT = 12.0  # px: below this the up/down test is only a hint
+SMALL_XHEIGHT = 12.0  # px: print this small is enlarged before OCR (and never median-filtered)
+UP_XHEIGHT = 17.0  # px: ... to about this size
+MAX_UPSCALE = 3.0
+UPSCALE_PIXELS = 6_000_000  # an enlarged page stays within this
 
 
 def ocr_scale(info: dict, shape: tuple[int, int]) -> float:
     """Downscale factor for the OCR image: large print is read as well at a smaller size."""
     xh = float(info.get("xheight") or 0.0)
+    if 3.0 <= xh < SMALL_XHEIGHT:
+        # small print (a whole page photographed, a recompressed copy): Tesseract misreads
+        # glyphs under ~10 px; enlarging (bicubic) brings them to the size it reads best, within
+        # a budget of pixels (time grows with them)
+        cap = math.sqrt(UPSCALE_PIXELS / max(1, shape[0] * shape[1]))
+        return max(1.0, min(MAX_UPSCALE, UP_XHEIGHT / xh, cap))
     if xh <= 0 or max(shape) < 1800:
         return 1.0
     s = OCR_XHEIGHT / xh
@@ -287,7 +301,8 @@ def prepare(gray: np.ndarray) -> tuple[np.ndarray, dict]:
     info.update(a)
     out = straighten(gray, a["rotation"], a["skew"])
     info["noise"] = nl = noise_level(out)
-    if nl > 6.0:
+    # a median filter removes speckle from a scan, and with it the strokes of small print
+    if nl > 6.0 and float(info.get("xheight") or 0.0) >= SMALL_XHEIGHT:
         out = cv2.medianBlur(out, 3)
         info["denoised"] = True
     if WHITEN is not None:
@@ -296,3 +311,53 @@ def prepare(gray: np.ndarray) -> tuple[np.ndarray, dict]:
         if out.flags.writeable:
             out[out > WHITEN] = 255
     return out, info
+
+
+# --------------------------------------------------------------------------- the card in a photo
+
+CARD_RATIO = 85.6 / 54.0  # ID-1 (ISO/IEC 7810): every Vietnamese ID card
+CARD_WIDTH = 1400  # px: a card is read at this width (about 415 dpi: an x-height near 20 px)
+
+
+def _order(pts: np.ndarray) -> np.ndarray:
+    """Corners as top-left, top-right, bottom-right, bottom-left."""
+    s, d = pts.sum(axis=1), np.diff(pts, axis=1).ravel()
+    return np.float32([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]])
+
+
+def find_card(gray: np.ndarray) -> np.ndarray | None:
+    """The four corners (full-size px) of an ID card photographed on a background: the largest
+    convex quadrilateral with the card's proportions covering 12-90 % of the picture; None when
+    there is none (a scan, a page, a card filling the frame)."""
+    h, w = gray.shape[:2]
+    s = 600 / max(h, w)
+    small = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
+    s = min(s, 1.0)
+    small = cv2.GaussianBlur(small, (5, 5), 0)
+    area = small.shape[0] * small.shape[1]
+    for lo, hi in ((30, 90), (60, 160)):
+        edges = cv2.dilate(cv2.Canny(small, lo, hi), np.ones((3, 3), np.uint8))
+        contours, _ = cv2.findContours(edges, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        for c in sorted(contours, key=cv2.contourArea, reverse=True)[:5]:
+            hull = cv2.convexHull(c)
+            quad = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
+            a = cv2.contourArea(quad)
+            if len(quad) != 4 or not (0.12 * area < a < 0.9 * area):
+                continue
+            (_cx, _cy), (rw, rh), _ang = cv2.minAreaRect(quad)
+            ratio = max(rw, rh) / max(1.0, min(rw, rh))
+            if abs(ratio - CARD_RATIO) < 0.25:
+                return _order(quad.reshape(4, 2).astype(np.float32) / s)
+    return None
+
+
+def crop_card(gray: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """The card cut out of the photo and seen from the front (perspective removed), landscape,
+    ``CARD_WIDTH`` px wide (orientation is left to the page analysis)."""
+    tl, tr, br, bl = corners
+    wide = np.linalg.norm(tr - tl) + np.linalg.norm(br - bl) >= np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)
+    W, H = CARD_WIDTH, int(round(CARD_WIDTH / CARD_RATIO))
+    if not wide:  # the card stands upright in the picture: its long side runs down
+        W, H = H, W
+    M = cv2.getPerspectiveTransform(corners, np.float32([[0, 0], [W, 0], [W, H], [0, H]]))
+    return cv2.warpPerspective(gray, M, (W, H), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)

@@ -51,6 +51,7 @@ class Field:
     value: str  # NFC, as printed; dates dd/mm/yyyy
     confidence: float  # 0..1
     flags: tuple[str, ...] = ()  # e.g. ("pid_dob_mismatch",)
+    source: str = ""  # where the value comes from when not the page text: qr | mrz | pdf
 
 
 @dataclass
@@ -74,6 +75,7 @@ class PageResult:
     source_sha256: str = ""  # content key of the input file this page was read from
     plausibility: float = 1.0  # 0..1: how much the text reads as Vietnamese (or another real text)
     text_source: str = "ocr"  # ocr | pdf | pdf-tcvn3 | pdf-vni (a legacy-font layer converted)
+    mrz: str = ""  # an ICAO TD1 machine-readable zone whose check digits pass (3 lines), else ""
 
 
 @dataclass
@@ -96,7 +98,8 @@ class DocumentResult:
             "doc_type": self.doc_type,
             "confidence": round(self.confidence, 4),
             "fields": {k: {"value": f.value, "confidence": round(f.confidence, 4),
-                           **({"flags": list(f.flags)} if f.flags else {})}
+                           **({"flags": list(f.flags)} if f.flags else {}),
+                           **({"source": f.source} if f.source else {})}
                        for k, f in self.fields.items()},
             "text": self.text,
             "pages": len(self.pages),

@@ -1,0 +1,140 @@
+"""Reading real papers: what can be measured without labels, over a folder of real documents.
+
+Usage: bench/real.py [CORPUS_DIR] [--jobs N] [--only SUBSTRING ...] [--no-plain]
+CORPUS_DIR defaults to ../shared/corpus/vn-real (photos and scans of real people's papers: they
+stay on this machine; nothing read from them is printed). Prints aggregates only:
+
+- chip-card QR read (payload parsed as a card's QR) and ICAO TD1 MRZ read with every check digit
+  passing, as file counts;
+- the document-type distribution, the share of "ok" and "review", seconds per file;
+- how many files gave a 12-digit ID number, and from which source (qr / mrz / ocr);
+- CER of the letters that carry a public transcription (``*_gt.txt`` beside ``*.jpg``), sohoa's
+  text beside plain ``tesseract -l vie`` on the same image, in the same run.
+
+It prints no name, number or date read from the documents: only counts, shares and rates.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import glob
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "shared", "bench"))
+
+import ocr  # noqa: E402
+from ocr.cccd import find_cccd_qr  # noqa: E402
+
+EXTS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".pdf")
+
+
+def _cer(gt: str, hyp: str) -> float:
+    try:
+        from cer import cer  # ../shared/bench/cer.py: the shared yardstick
+    except ImportError:  # same definition, if the shared folder is not beside the project
+        import unicodedata
+
+        from rapidfuzz.distance import Levenshtein
+
+        def norm(t):
+            return " ".join(unicodedata.normalize("NFC", t).split())
+
+        def cer(g, h):
+            return Levenshtein.distance(norm(g), norm(h)) / max(1, len(norm(g)))
+    return cer(gt, hyp)
+
+
+def _one(path: str) -> dict:
+    """Aggregatable facts about one file (no value read from it leaves this function)."""
+    t0 = time.perf_counter()
+    try:
+        res = ocr.ocr_file(path)
+    except Exception as exc:  # noqa: BLE001 - a bench counts failures, it does not stop on them
+        return {"path": path, "error": type(exc).__name__, "secs": time.perf_counter() - t0}
+    secs = time.perf_counter() - t0
+    qr = find_cccd_qr([q for p in res.pages for q in p.qr]) is not None
+    srcs = {k: getattr(f, "source", "") or "ocr" for k, f in res.fields.items()}
+    mrz = any(getattr(p, "mrz", None) for p in res.pages)
+    id_src = None
+    for k in ("so_dinh_danh", "so_cmnd"):
+        if k in res.fields:
+            id_src = srcs[k]
+            break
+    return {"path": path, "secs": secs, "doc_type": res.doc_type, "quality": res.quality, "qr": qr, "mrz": mrz,
+            "id_src": id_src, "has_id": "so_dinh_danh" in res.fields, "has_cmnd": "so_cmnd" in res.fields,
+            "text": res.text, "pages": len(res.pages),
+            "text_sources": sorted({getattr(p, "text_source", "ocr") for p in res.pages})}
+
+
+def _plain(path: str) -> str:
+    r = subprocess.run(["tesseract", path, "-", "-l", "vie"], capture_output=True,
+                       env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+    return r.stdout.decode("utf-8", "replace")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("corpus", nargs="?", default=os.path.join(HERE, "..", "..", "shared", "corpus", "vn-real"))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", nargs="*", default=None, help="only files whose path contains one of these")
+    ap.add_argument("--per-file", action="store_true",
+                    help="one line per file: its name, type, quality, seconds (no value read from it)")
+    ap.add_argument("--no-plain", action="store_true", help="skip plain Tesseract on the transcribed letters")
+    a = ap.parse_args(argv)
+    root = os.path.abspath(a.corpus)
+    files = sorted(p for p in glob.glob(os.path.join(root, "**", "*"), recursive=True)
+                   if p.lower().endswith(EXTS))
+    if a.only:
+        files = [p for p in files if any(s in p for s in a.only)]
+    if not files:
+        print(f"no documents under {root}")
+        return 1
+    gts = {p: os.path.splitext(p)[0] + "_gt.txt" for p in files}
+    gts = {p: g for p, g in gts.items() if os.path.exists(g)}
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max(1, a.jobs)) as ex:
+        rows = list(ex.map(_one, files))
+        plain = {} if a.no_plain else dict(zip(gts, ex.map(_plain, list(gts))))
+    wall = time.perf_counter() - t0
+    ok = [r for r in rows if "error" not in r]
+    if a.per_file:
+        for r in rows:
+            print(f"  {os.path.relpath(r['path'], root)}: {r.get('doc_type', r.get('error'))} {r.get('quality', '')} "
+                  f"qr={r.get('qr')} mrz={r.get('mrz')} id={r.get('id_src')} {r['secs']:.1f}s")
+    n = len(rows)
+    print(f"files: {n} ({len(ok)} read, {n - len(ok)} failed: "
+          f"{dict(collections.Counter(r['error'] for r in rows if 'error' in r))})")
+    types = collections.Counter(r["doc_type"] for r in ok)
+    print("doc types: " + ", ".join(f"{t} {c}" for t, c in types.most_common()))
+    q = collections.Counter(r["quality"] for r in ok)
+    print(f"quality: ok {q['ok']} ({q['ok'] / max(1, len(ok)):.0%}), review {q['review']} "
+          f"({q['review'] / max(1, len(ok)):.0%})")
+    print(f"chip-card QR read: {sum(r['qr'] for r in ok)} files; MRZ read with check digits passing: "
+          f"{sum(r['mrz'] for r in ok)} files")
+    src = collections.Counter(r["id_src"] for r in ok if r["id_src"])
+    print(f"12-digit ID number given: {sum(r['has_id'] for r in ok)} files; 9-digit CMND number: "
+          f"{sum(r['has_cmnd'] for r in ok)} files; ID source: "
+          + (", ".join(f"{s} {c}" for s, c in src.most_common()) or "none"))
+    ts = collections.Counter(s for r in ok for s in r["text_sources"])
+    print("page text sources (files): " + ", ".join(f"{s} {c}" for s, c in ts.most_common()))
+    secs = [r["secs"] for r in rows]
+    print(f"seconds per file: mean {sum(secs) / n:.1f}, max {max(secs):.1f} (wall {wall:.0f}s, {a.jobs} jobs)")
+    by_path = {r["path"]: r for r in ok}
+    for p, g in sorted(gts.items()):
+        gt = open(g, encoding="utf-8").read()
+        ours = _cer(gt, by_path[p]["text"]) if p in by_path else float("nan")
+        line = f"CER {os.path.relpath(p, root)}: sohoa {ours:.2%}"
+        if p in plain:
+            line += f", plain tesseract -l vie {_cer(gt, plain[p]):.2%}"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
