@@ -44,6 +44,10 @@ def units_of(s: Session, who: Viewer) -> frozenset[str]:
 
 
 def may_see_dossier(s: Session, who: Viewer, d: Dossier) -> bool:
+    """Clerks and managers: the dossiers of their units; an officer: the dossiers forwarded to them
+    (``Dossier.holder``, registry.flow)."""
+    if who.role == "officer":
+        return bool(d.holder) and d.holder == who.username
     return who.role in READERS and d.unit in units_of(s, who)
 
 

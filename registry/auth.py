@@ -19,7 +19,7 @@ from registry.models import ApiClient, utcnow
 from vocab.errors import Conflict, Invalid, NotFound
 
 # pid:read: full personal ID numbers in document reads (without it they are masked)
-SCOPES = ("reuse:read", "reuse:write", "documents:read", "pid:read")
+SCOPES = ("reuse:read", "reuse:write", "documents:read", "pid:read", "dossiers:write")
 TOKEN_PREFIX = "sohoa_"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from vocab.errors import Conflict, Invalid
 
 __all__ = ["SubjectMismatch", "TypeNotRequired", "DocumentNotUsable", "ComponentsIncomplete", "NotLate",
-           "InvalidField"]
+           "InvalidField", "FormErrors"]
 
 
 class SubjectMismatch(Conflict):
@@ -48,3 +48,12 @@ class InvalidField(Invalid):
         super().__init__(message)
         self.field = field
         self.problems = list(problems or [])
+
+
+class FormErrors(Invalid):
+    """Several values of one form fail their checks: ``errors`` maps each form field to its
+    message (plain Vietnamese, shown next to the field); the message is all of them."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(" ".join(errors.values()))
+        self.errors = dict(errors)

@@ -6,10 +6,17 @@ from sqlalchemy.orm import Session
 
 from registry.models import AuditEvent, Document, Officer, Staff
 
-__all__ = ["history", "QUIET"]
+__all__ = ["history", "actor_names", "QUIET"]
 
 # reads are audited but are not changes: left out of a history
 QUIET = ("dossier.show", "document.show", "document.page", "document.file", "dossier.watch", "certify.queue")
+
+
+def actor_names(s: Session) -> dict[str, str]:
+    """The names people read for audit actors (``staff:<user>``, ``officer:<id>``)."""
+    names = {f"staff:{u}": n for u, n in s.execute(select(Staff.username, Staff.name))}
+    names |= {f"officer:{i}": n for i, n in s.execute(select(Officer.id, Officer.name))}
+    return names
 
 
 def history(s: Session, object_type: str, object_id: str, limit: int = 50,
@@ -20,8 +27,7 @@ def history(s: Session, object_type: str, object_id: str, limit: int = 50,
                                                    AuditEvent.object_id == str(object_id),
                                                    AuditEvent.action.not_in(QUIET))
                           .order_by(AuditEvent.id.desc()).limit(limit)))
-    names = {f"staff:{u}": n for u, n in s.execute(select(Staff.username, Staff.name))}
-    names |= {f"officer:{i}": n for i, n in s.execute(select(Officer.id, Officer.name))}
+    names = actor_names(s)
     after = ({"doc_type": current.doc_type, "fields": dict(current.fields or {}),
               "metadata": dict(current.doc_metadata or {})} if current is not None else None)
     out = []

@@ -104,7 +104,7 @@ def compute(s: Session, date_from: dt.date | None = None, date_to: dt.date | Non
     on_time = s.scalar(select(func.count()).select_from(Dossier).where(
         done, due.is_(None) | (Dossier.completed_at <= due))) or 0
     overdue_open = s.scalar(select(func.count()).select_from(Dossier).where(
-        where, Dossier.status.in_(("received", "processing", "paused")), due < now)) or 0
+        where, Dossier.status.in_(("received", "processing", "paused", "decided")), due < now)) or 0
     required_non_exempt = sum(n for st, n in counts.items() if st != "exempt")
     reused_components = sum(counts[st] for st in REUSED_STATES)
 

@@ -52,29 +52,44 @@ def is_late(d: Dossier, now: dt.datetime | None = None) -> bool:
     return (now or utcnow()) > due
 
 
+def days_overdue(d: Dossier, now: dt.datetime | None = None) -> int:
+    """Whole days past the original due date: until completion for a settled dossier, until now
+    for an open one (0 when not late)."""
+    due = original_due(d)
+    if due is None:
+        return 0
+    end = _aware(d.completed_at) if d.status in ("completed", "returned") else (now or utcnow())
+    if end is None or end <= due:
+        return 0
+    return max(1, (end - due).days + (1 if (end - due).seconds else 0))
+
+
 def refresh_late(s: Session, now: dt.datetime | None = None) -> int:
     """Set the late flag on open dossiers now past their due date; returns how many changed."""
     now = now or utcnow()
     due = func.coalesce(Dossier.original_due_at, Dossier.due_at)
-    res = s.execute(update(Dossier).where(Dossier.status.in_(("received", "processing")),
+    res = s.execute(update(Dossier).where(Dossier.status.in_(("received", "processing", "decided")),
                                           due.is_not(None), due < now,
                                           Dossier.late.is_(False)).values(late=True))
     s.flush()
     return res.rowcount or 0
 
 
-def pause(s: Session, d: Dossier, reason: str, *, actor: str, now: dt.datetime | None = None) -> Dossier:
+def pause(s: Session, d: Dossier, reason: str, *, actor: str, now: dt.datetime | None = None,
+          supplement: bool = False) -> Dossier:
+    """Stop the clock: a pause with its reason, or (``supplement``) a request that the citizen
+    supplement the dossier, naming what is missing. Resumed by :func:`resume`."""
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("tạm dừng hồ sơ cần ghi rõ lý do")
+        raise Invalid("Hãy ghi rõ giấy tờ cần bổ sung." if supplement else "Tạm dừng hồ sơ cần ghi rõ lý do.")
     if d.status not in ("received", "processing"):
         raise Conflict(f"hồ sơ {d.code} đang ở trạng thái “{status_name(d.status).lower()}”: chỉ tạm dừng được hồ sơ mới tiếp nhận hoặc đang xử lý")
     now = now or utcnow()
     d.late = is_late(d, now)
-    d.status, d.pause_reason = "paused", reason
-    audit(s, actor, "dossier.pause", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
-          detail={"reason": reason, "at": now.isoformat()})
-    outbox.dossier_event(s, d, "dossier.paused", actor=actor, reason=reason)
+    d.status, d.pause_reason = "paused", (f"Yêu cầu bổ sung: {reason}" if supplement else reason)
+    audit(s, actor, "dossier.supplement" if supplement else "dossier.pause", subject_id=d.subject_id,
+          object_type="dossier", object_id=d.code, detail={"reason": reason, "at": now.isoformat()})
+    outbox.dossier_event(s, d, "dossier.paused", actor=actor, reason=d.pause_reason, supplement=supplement)
     s.flush()
     return d
 
@@ -84,7 +99,8 @@ def resume(s: Session, d: Dossier, *, actor: str, now: dt.datetime | None = None
     if d.status != "paused":
         raise Conflict(f"hồ sơ {d.code} đang ở trạng thái “{status_name(d.status).lower()}”, không phải tạm dừng")
     now = now or utcnow()
-    ev = s.scalar(select(AuditEvent).where(AuditEvent.action == "dossier.pause", AuditEvent.object_type == "dossier",
+    ev = s.scalar(select(AuditEvent).where(AuditEvent.action.in_(("dossier.pause", "dossier.supplement")),
+                                           AuditEvent.object_type == "dossier",
                                            AuditEvent.object_id == d.code).order_by(AuditEvent.id.desc()).limit(1))
     paused_at = None
     if ev is not None and ev.detail.get("at"):
@@ -94,7 +110,8 @@ def resume(s: Session, d: Dossier, *, actor: str, now: dt.datetime | None = None
         d.due_at = _aware(d.due_at) + shift
         if d.original_due_at:  # time paused is not counted against the unit
             d.original_due_at = _aware(d.original_due_at) + shift
-    d.status = "processing" if d.components else "received"
+    d.status = "processing" if d.components or d.holder else "received"
+    d.pause_reason = None
     d.late = is_late(d, now)
     audit(s, actor, "dossier.resume", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
           detail={"due_at": d.due_at.isoformat() if d.due_at else None})
@@ -115,7 +132,8 @@ def incomplete_components(s: Session, d: Dossier) -> ComponentsIncomplete | None
 
 def complete(s: Session, d: Dossier, *, actor: str, result_document_id: int | None = None,
              valid_until: dt.date | None = None, electronic: bool = True, reusable: bool = True,
-             now: dt.datetime | None = None, override_reason: str | None = None) -> Result | None:
+             now: dt.datetime | None = None, override_reason: str | None = None,
+             handover: dict | None = None, checked: bool = False) -> Result | None:
     """Close the dossier; with a result document, record the Result (issued electronically by default).
 
     Refused (ComponentsIncomplete) while a required component is missing, and (SubjectMismatch)
@@ -126,12 +144,14 @@ def complete(s: Session, d: Dossier, *, actor: str, result_document_id: int | No
         raise Conflict(f"hồ sơ {d.code} đã ở trạng thái “{status_name(d.status).lower()}”")
     now = now or utcnow()
     result = None
+    handover = handover or {}
     doc = None
     if result_document_id is not None:
         doc = s.get(Document, int(result_document_id))
         if doc is None:
             raise NotFound(f"không có tài liệu số {result_document_id}")
-    refuse_unless_overridden(s, [incomplete_components(s, d), subject_mismatch(s, doc, d) if doc else None],
+    refuse_unless_overridden(s, [] if checked else [incomplete_components(s, d),
+                                                    subject_mismatch(s, doc, d) if doc else None],
                              override_reason, actor=actor, action="dossier.complete.override",
                              subject_id=d.subject_id, object_type="dossier", object_id=d.code,
                              detail={"result_document_id": result_document_id})
@@ -144,11 +164,14 @@ def complete(s: Session, d: Dossier, *, actor: str, result_document_id: int | No
         s.add(result)
     d.status, d.completed_at, d.pause_reason = "completed", now, None
     d.late = is_late(d, now)
-    audit(s, actor, "dossier.complete", subject_id=d.subject_id, object_type="dossier", object_id=d.code,
-          detail={"result_document_id": result_document_id, "late": d.late, "electronic": electronic})
+    if handover:
+        d.handover = dict(handover)
+    audit(s, actor, "dossier.return_result" if handover else "dossier.complete", subject_id=d.subject_id,
+          object_type="dossier", object_id=d.code,
+          detail={"result_document_id": result_document_id, "late": d.late, "electronic": electronic, **handover})
     s.flush()
     outbox.dossier_event(s, d, "dossier.completed", actor=actor, late=d.late, completed_at=now,
-                         result=outbox.result_json(s, result))
+                         result=outbox.result_json(s, result), **({"handover": handover} if handover else {}))
     return result
 
 

@@ -206,9 +206,9 @@ def metadata_problems(meta: dict[str, str]) -> dict[str, str]:
         elif not v:
             continue
         elif k == "ngay_ban_hanh" and parse_date(v) is None:
-            probs[k] = "ngày ban hành phải viết dạng dd/mm/yyyy"
+            probs[k] = "ngày ban hành viết dạng ngày/tháng/năm, ví dụ 05/12/2026"
         elif k == "hieu_luc_den" and fold(v) not in PERMANENT_WORDS and parse_date(v) is None:
-            probs[k] = "hiệu lực đến một ngày dd/mm/yyyy, hoặc 'vĩnh viễn'"
+            probs[k] = "hiệu lực đến một ngày (ngày/tháng/năm, ví dụ 31/12/2030) hoặc ghi “vĩnh viễn”"
         elif k == "ma_ket_qua" and not _RESULT_CODE.fullmatch(v):
             probs[k] = "mã loại kết quả có dạng KQ.G15.000031"
     return probs

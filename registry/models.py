@@ -87,9 +87,40 @@ class Dossier(Base):
     declared_late_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     identity_status: Mapped[str | None] = mapped_column(String(16), nullable=True)  # match | no_match | unavailable
 
+    # 0013_dossier_flow: what the counter takes besides the applicant (phone, address, number of
+    # sets, the fee in đồng), who holds the dossier now (unit, officer, the step's due time), the
+    # decision and the result chosen for it, and how the result was handed over
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    address: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    sets: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    fee: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    holder_unit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    holder: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # staff username
+    step_due_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)  # approved | refused
+    result_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    handover: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
     subject: Mapped[Subject] = relationship(back_populates="dossiers")
     procedure: Mapped[Procedure] = relationship()
+    persons: Mapped[list["DossierPerson"]] = relationship(back_populates="dossier", order_by="DossierPerson.id")
     components: Mapped[list["Component"]] = relationship(back_populates="dossier", order_by="Component.id")
+
+
+class DossierPerson(Base):
+    """A person a dossier concerns besides its applicant (0013_dossier_flow): a spouse, a child, a
+    parent, the deceased, the person who authorised the applicant. Their papers belong in the dossier."""
+
+    __tablename__ = "dossier_persons"
+    __table_args__ = (UniqueConstraint("dossier_id", "subject_id", name="uq_dossier_person"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    role: Mapped[str] = mapped_column(String(24))  # registry.persons.ROLES
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    dossier: Mapped["Dossier"] = relationship(back_populates="persons")
+    subject: Mapped[Subject] = relationship()
 
 
 class Document(Base):
@@ -221,6 +252,8 @@ class Officer(Base):
     # migration 0009 (signing): when and why the officer's right to sign was revoked
     revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     revocation_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # left | key-compromise | …
+    # 0013_dossier_flow: the staff account whose key this is (only they are offered it)
+    staff_username: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class CertifiedCopy(Base):

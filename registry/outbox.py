@@ -85,8 +85,17 @@ def dossier_event(s: Session, d: Dossier, kind: str, *, actor: str = "system", *
         data = {"procedure": d.procedure_code, "procedure_name": proc.name if proc else "",
                 "subject": subj.identifier if subj else "", "subject_kind": subj.kind if subj else "",
                 "subject_name": subj.name if subj else "", "channel": d.channel,
-                "received_at": iso(d.received_at), **data}
+                "received_at": iso(d.received_at), "persons": _persons(s, d), **data}
     return emit(s, d, kind, {k: _plain(v) for k, v in data.items()}, actor=actor)
+
+
+def _persons(s: Session, d: Dossier) -> list[dict[str, str]]:
+    """The persons concerned besides the applicant (role, identifier, name) for the portal's record."""
+    from registry.models import DossierPerson, Subject
+
+    return [{"role": p.role, "subject": subj.identifier, "name": subj.name}
+            for p, subj in s.execute(select(DossierPerson, Subject).join(Subject, Subject.id == DossierPerson.subject_id)
+                                     .where(DossierPerson.dossier_id == d.id).order_by(DossierPerson.id))]
 
 
 def reuse_origin(s: Session, document_id: int | None) -> str:

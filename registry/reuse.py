@@ -24,6 +24,7 @@ from registry.components import reuse_state_of
 from registry.errors import DocumentNotUsable, SubjectMismatch
 from registry.models import (AuditEvent, CertifiedCopy, Component, Document, DocumentSubject, Dossier, Result,
                              ReuseEvent, Subject)
+from registry.persons import subject_ids
 from registry.service import (attach, audit, check_type, component_states, get_or_create_subject, link_subject,
                               refuse_unless_overridden, type_not_required)
 from vocab.clock import iso as _iso
@@ -191,9 +192,10 @@ def reusable_for_dossier(s: Session, dossier: Dossier) -> list[dict[str, Any]]:
     if not missing:
         return []
     cands: dict[str, list[dict[str, Any]]] = {}
-    for e in subject_documents(s, dossier.subject_id):
-        if e["doc_type"] in missing and e["id"] not in attached:
-            cands.setdefault(e["doc_type"], []).append(e)
+    for sid in sorted(subject_ids(s, dossier), key=lambda x: x != dossier.subject_id):  # the applicant's first
+        for e in subject_documents(s, sid):
+            if e["doc_type"] in missing and e["id"] not in attached and e not in cands.get(e["doc_type"], []):
+                cands.setdefault(e["doc_type"], []).append(e)
     out = []
     for t in missing:
         if t not in cands:
@@ -280,9 +282,9 @@ def reuse_into_dossier(s: Session, dossier: Dossier, document_id: int, *, actor:
                        .where(CertifiedCopy.signed_document_id == doc.id).limit(1))
         if src is not None:
             doc_type = src.doc_type
-    not_own = None if _document_of_subject(s, dossier.subject_id, doc.id) else SubjectMismatch(
-        f"Văn bản {doc.id} không phải giấy tờ của người nộp hồ sơ {dossier.code} "
-        f"(số định danh {mask_pid(dossier.subject.identifier)}): chỉ dùng lại giấy tờ của chính người đó.")
+    not_own = None if any(_document_of_subject(s, sid, doc.id) for sid in subject_ids(s, dossier)) else SubjectMismatch(
+        f"Văn bản {doc.id} không phải giấy tờ của người nộp hay người có liên quan của hồ sơ {dossier.code} "
+        f"(người nộp: số định danh {mask_pid(dossier.subject.identifier)}): chỉ dùng lại giấy tờ của những người đó.")
     refuse_unless_overridden(
         s, [not_own, type_not_required(dossier, doc_type)], override_reason, actor=actor, action="reuse.override",
         subject_id=dossier.subject_id, object_type="dossier", object_id=dossier.code,

@@ -87,7 +87,7 @@ def _conditions(s: Session, f: DossierFilter) -> list:
     if f.late:
         now = utcnow()
         conds.append(or_(
-            and_(Dossier.status.in_((DossierStatus.RECEIVED, DossierStatus.PROCESSING)),
+            and_(Dossier.status.in_((DossierStatus.RECEIVED, DossierStatus.PROCESSING, DossierStatus.DECIDED)),
                  or_(Dossier.due_at < now, Dossier.late.is_(True))),
             and_(Dossier.status == DossierStatus.PAUSED, Dossier.late.is_(True)),
             and_(Dossier.status.in_((DossierStatus.COMPLETED, DossierStatus.RETURNED)),

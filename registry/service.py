@@ -180,7 +180,12 @@ def due_date(proc: Procedure, received_at: dt.datetime) -> dt.datetime:
 
 def create_dossier(s: Session, *, procedure: str, subject: str, name: str | None = None,
                    agency: str, channel: str = "counter", created_by: str = "",
-                   now: dt.datetime | None = None, unit: str | None = None) -> Dossier:
+                   now: dt.datetime | None = None, unit: str | None = None, persons: list | None = None, phone: str = "",
+                   address: str = "", sets: int = 1, fee: int = 0) -> Dossier:
+    """Create a dossier; ``persons``: the persons concerned besides the applicant
+    (``registry.persons.PersonIn``, already checked), recorded before the portal hears of it."""
+    from registry.persons import add_persons
+
     if channel not in ("counter", "postal", "online"):
         raise Invalid("kênh tiếp nhận là counter (trực tiếp), postal (bưu chính) hoặc online (trực tuyến)")
     proc = get_procedure(s, procedure)
@@ -191,29 +196,76 @@ def create_dossier(s: Session, *, procedure: str, subject: str, name: str | None
     due = due_date(proc, now)
     dossier = Dossier(code=format_dossier_code(agency, local_day, seq), subject=subj, procedure=proc,
                       channel=channel, unit=unit or agency, status="received", received_at=now,
-                      due_at=due, original_due_at=due, created_by=created_by)
+                      due_at=due, original_due_at=due, created_by=created_by, phone=nfc(phone.strip()),
+                      address=nfc(address.strip()), sets=sets, fee=fee)
     s.add(dossier)
     s.flush()
+    if persons:
+        add_persons(s, dossier, [(get_or_create_subject(s, p.identifier, p.name or None), p.role) for p in persons],
+                    actor=created_by or "system")
     outbox.dossier_event(s, dossier, "dossier.received", actor=created_by)
     return dossier
 
 
+def intake_problems(s: Session, *, procedure: str, subject: str, birth_date: str | None, phone: str = "",
+                    sets: int | str = 1, fee: int | str = 0, persons: list | None = None) -> dict[str, str]:
+    """What is wrong with an intake form, by form field, in plain Vietnamese (nothing raised)."""
+    from registry.errors import FormErrors
+    from registry.persons import check_persons
+
+    errors: dict[str, str] = {}
+    if not (procedure or "").strip():
+        errors["procedure"] = "Hãy chọn thủ tục."
+    subject = (subject or "").strip()
+    if not subject:
+        errors["subject"] = "Hãy nhập số định danh cá nhân (12 chữ số) hoặc mã số thuế (10 chữ số)."
+    elif identifiers.subject_kind(subject) is None:
+        errors["subject"] = ("Số định danh cá nhân gồm 12 chữ số; mã số thuế của tổ chức gồm 10 chữ số, "
+                             "có thể kèm mã chi nhánh.")
+    if birth_date and identifiers.parse_date(birth_date) is None:
+        errors["birth_date"] = "Ngày sinh viết dạng ngày/tháng/năm (dd/mm/yyyy), ví dụ 05/09/1990."
+    elif "subject" not in errors and subject and identifiers.is_pid(subject):
+        probs = identifiers.pid_problems(subject, birth_date=birth_date or None)
+        if probs:
+            errors["subject"] = ("Số định danh không hợp lệ: "
+                                 + "; ".join(identifiers.PROBLEM_MESSAGES[p] for p in probs) + ".")
+    if phone and not re.fullmatch(r"\+?[0-9 .-]{8,15}", phone.strip()):
+        errors["phone"] = "Số điện thoại chỉ gồm chữ số (8 đến 15 số)."
+    if not str(sets).strip().isdigit() or not 1 <= int(str(sets).strip()) <= 50:
+        errors["sets"] = "Số bộ hồ sơ là một số từ 1 đến 50."
+    fee_text = str(fee).replace(".", "").replace(",", "").replace(" ", "").strip() or "0"
+    if not fee_text.isdigit() or int(fee_text) > 100_000_000:
+        errors["fee"] = "Lệ phí là số tiền bằng đồng, ví dụ 50000 (để 0 nếu không thu)."
+    if persons:
+        try:
+            check_persons(persons, subject)
+        except FormErrors as exc:
+            errors.update(exc.errors)
+    return errors
+
+
 def open_dossier(s: Session, *, procedure: str, subject: str, name: str | None = None, birth_date: str | None = None,
                  agency: str, channel: str = "counter", actor: str, verifier=None,
-                 now: dt.datetime | None = None, unit: str | None = None) -> Dossier:
-    """Open a dossier at the counter: create it, check the applicant's identity with ``verifier``
-    (registry.population; its answer is stored with the dossier, the call audited) and audit the opening."""
-    if birth_date and identifiers.parse_date(birth_date) is None:
-        raise InvalidField("Ngày sinh phải viết dạng dd/mm/yyyy.", field="ngay_sinh", problems=["date_format"])
-    subject = identifiers.clean_identifier(subject)
-    if birth_date and subject_kind(subject) == "citizen":
-        probs = identifiers.pid_problems(subject, birth_date=birth_date)
-        if probs:
-            raise InvalidField("Số định danh không hợp lệ: "
-                               + "; ".join(identifiers.PROBLEM_MESSAGES[p] for p in probs) + ".",
-                               field="so_dinh_danh", problems=probs)
-    d = create_dossier(s, procedure=procedure, subject=subject, name=name, agency=agency, channel=channel,
-                       created_by=actor, now=now, unit=unit)
+                 now: dt.datetime | None = None, unit: str | None = None, persons: list | None = None, phone: str = "",
+                 address: str = "", sets: int | str = 1, fee: int | str = 0) -> Dossier:
+    """Open a dossier at the counter: check the form (every problem at once, by field:
+    ``registry.errors.FormErrors``), create it with the persons concerned, check the applicant's
+    identity with ``verifier`` (registry.population; its answer is stored with the dossier, the
+    call audited) and audit the opening."""
+    from registry.errors import FormErrors
+    from registry.persons import check_persons
+
+    birth_date = (birth_date or "").strip() or None
+    subject = identifiers.clean_identifier(subject)  # other Unicode digits: normalised, then checked
+    errors = intake_problems(s, procedure=procedure, subject=subject, birth_date=birth_date, phone=phone,
+                             sets=sets, fee=fee, persons=persons)
+    if errors:
+        raise FormErrors(errors)
+    people = check_persons(persons or [], subject.strip())
+    fee_value = int(str(fee).replace(".", "").replace(",", "").replace(" ", "").strip() or "0")
+    d = create_dossier(s, procedure=procedure.strip(), subject=subject, name=name, agency=agency, channel=channel,
+                       created_by=actor, now=now, unit=unit, persons=people, phone=phone, address=address,
+                       sets=int(str(sets).strip()), fee=fee_value)
     audit(s, actor, "dossier.create", subject_id=d.subject_id, object_type="dossier", object_id=d.code)
     if d.subject.kind == "citizen":
         check_identity(s, d, verifier or NoVerifier(), name=name or d.subject.name, birth_date=birth_date, officer=actor)
@@ -228,8 +280,11 @@ def get_dossier(s: Session, code: str) -> Dossier:
 
 
 def open_dossiers_of(s: Session, identifier: str) -> list[Dossier]:
-    return list(s.scalars(select(Dossier).join(Subject).where(
-        Subject.identifier == identifier, Dossier.status.in_(OPEN_STATUSES)).order_by(Dossier.id)))
+    """Open dossiers the person is concerned by: as applicant or as a related person."""
+    from registry.persons import dossier_ids_of
+
+    return list(s.scalars(select(Dossier).where(Dossier.id.in_(dossier_ids_of(identifier)),
+                                                Dossier.status.in_(OPEN_STATUSES)).order_by(Dossier.id)))
 
 
 def attach(s: Session, dossier: Dossier, document: Document, *, origin: str = "scanned",
@@ -322,26 +377,30 @@ def label_document(s: Session, doc: Document, *, source: str = "fields", create:
 
 
 def subject_mismatch(s: Session, doc: Document, dossier: Dossier) -> SubjectMismatch | None:
-    """The refusal when ``doc`` is another person's than the dossier's subject, else None.
+    """The refusal when ``doc`` belongs to nobody the dossier concerns, else None.
 
-    Another person's: the document is linked to people and the dossier's subject is not one of
-    them, or its ID fields name people and the dossier's subject is not one of them — unless the
-    document names the dossier's subject by full name as another party (a parent on the child's
-    birth certificate, ``subjects.names_in_text``). A document that names nobody and belongs to
-    nobody is nobody else's."""
+    The dossier concerns its applicant and its persons concerned (``registry.persons``: a spouse,
+    a child, the deceased…). Another person's: the document is linked to people and none of them is
+    concerned, or its ID fields name people and none of them is — unless the document names one of
+    them by full name as another party (a parent on the child's birth certificate,
+    ``subjects.names_in_text``). A document that names nobody and belongs to nobody is nobody else's."""
+    from registry.persons import persons as persons_of
+
+    concerned = persons_of(s, dossier)
     own = owners(s, doc)
     named = named_pids(doc.fields, doc.field_confidences)
-    if (own and dossier.subject_id in own) or (dossier.subject.identifier in named):
+    if (own & {p.subject_id for p in concerned}) or ({p.identifier for p in concerned} & set(named)):
         return None
     if not own and not named:
         return None
-    if names_in_text(doc, dossier.subject.name):  # a parent named on the child's birth certificate
+    if any(p.name and names_in_text(doc, p.name) for p in concerned):  # a parent named on the child's birth certificate
         return None
     names = named or [x.identifier for x in s.scalars(select(Subject).where(Subject.id.in_(own)))]
     who = ", ".join(mask_pid(x) for x in names)
+    related = " hay người có liên quan" if len(concerned) > 1 else ""
     return SubjectMismatch(f"Văn bản {doc.id} là giấy tờ của người khác (số định danh {who}), không phải của "
-                           f"người nộp hồ sơ {dossier.code} (số định danh {mask_pid(dossier.subject.identifier)}). "
-                           "Chỉ gắn khi có lý do, ghi rõ lý do ghi đè.")
+                           f"người nộp{related} của hồ sơ {dossier.code} (người nộp: số định danh "
+                           f"{mask_pid(dossier.subject.identifier)}). Chỉ gắn khi có lý do, ghi rõ lý do ghi đè.")
 
 
 def type_not_required(dossier: Dossier, doc_type: str) -> TypeNotRequired | None:
@@ -419,7 +478,7 @@ def _state_for(s: Session, doc: Document, d: Dossier) -> str:
 def _field_error(problems: dict[str, list[str]]) -> InvalidField:
     name, probs = next(iter(problems.items()))
     text = "; ".join(identifiers.PROBLEM_MESSAGES.get(p, p) for p in probs)
-    return InvalidField(f"Giá trị trường {name} không hợp lệ: {text}.", field=name, problems=probs)
+    return InvalidField(f"Giá trị không hợp lệ: {text}.", field=name, problems=probs)
 
 
 def correct_document(s: Session, document_id: int, *, actor: str, doc_type: str | None = None,
@@ -463,7 +522,7 @@ def correct_document(s: Session, document_id: int, *, actor: str, doc_type: str 
     mprobs = metadata.metadata_problems({k: meta_values.get(k, "") for k in (meta or {})})
     if mprobs:
         k, msg = next(iter(mprobs.items()))
-        raise InvalidField(f"Siêu dữ liệu {k}: {msg}.", field=k)
+        raise InvalidField(msg[:1].upper() + msg[1:] + ".", field=k)
     if doc_type and doc_type != doc.doc_type:
         doc.doc_type, doc.type_confidence = doc_type, 1.0
         for c in doc.components:

@@ -21,7 +21,7 @@ LEVELS = ("commune", "district", "province")
 LEVEL_NAMES = {"commune": "cấp xã", "district": "cấp huyện", "province": "cấp tỉnh"}
 
 __all__ = ["LEVELS", "LEVEL_NAMES", "UnitView", "add_unit", "ensure_unit", "list_units", "unit_name",
-           "unit_names", "below", "visible_units", "set_staff_unit", "staff_unit"]
+           "unit_names", "display_name", "below", "visible_units", "set_staff_unit", "staff_unit"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,16 @@ def unit_name(s: Session, code: str | None) -> str:
         return ""
     u = s.get(Unit, code)
     return u.name if u else code
+
+
+def display_name(s: Session, code: str | None, own_code: str, own_name: str) -> str:
+    """The name to print for a unit: its name, or for the office's own unit the configured name
+    when it completes the unit's (``sohoa init`` may have created the unit before the commune's
+    name was configured: "Ủy ban nhân dân xã" → "Ủy ban nhân dân xã Tân Phú")."""
+    name = unit_name(s, code or own_code)
+    if (code or own_code) == own_code and own_name and own_name != name and own_name.startswith(name or "\0"):
+        return own_name
+    return name
 
 
 def below(s: Session, code: str) -> set[str]:

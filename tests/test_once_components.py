@@ -247,7 +247,7 @@ def test_metadata_is_editable_in_the_web_ui(settings, db, server):
                                                        "meta:hieu_luc_den": "31/12/2030"})
         assert r.status_code == 200 and "Đã lưu" in r.text
         r = c.post(f"/documents/{doc}/correct", data={"csrf_token": token, "meta:ngay_ban_hanh": "2024-03-12"})
-        assert "Không lưu được" in r.text and "dd/mm/yyyy" in r.text
+        assert "Không lưu được" in r.text and "ngày/tháng/năm" in r.text and 'value="2024-03-12"' in r.text
     with db.session() as s:
         d = s.get(Document, doc)
         assert d.doc_metadata["so_ky_hieu"] == "126/QĐ-UBND" and d.doc_metadata["ngay_ban_hanh"] == "12/03/2024"

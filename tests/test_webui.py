@@ -102,8 +102,17 @@ def test_unassigned_queue_and_search_in_a_browser(server, seeded, db, browser):
     row = page.locator(f"#doc-{doc_id}")
     expect(row).to_contain_text("scan_0007.jpg")
     expect(row).to_contain_text("Căn cước công dân")
+    expect(row).to_contain_text("Nguyễn Văn An · Đăng ký khai sinh")  # the suggestion names citizen and procedure
     row.locator(f"button.suggest:has-text('{code}')").click()  # suggested from the ID number read
+    expect(page.locator("h1")).to_contain_text("Xác nhận gắn")  # nothing attached on one click
+    page.click("#confirm-button")
     expect(page.locator(".flash")).to_contain_text(f"Đã gắn văn bản {doc_id} vào hồ sơ {code}")
+    expect(page.locator(f"#doc-{doc_id}")).to_have_count(0)
+    page.click("#undo-button")  # attached to the wrong dossier? undo at once
+    expect(page.locator(".flash")).to_contain_text("Đã hoàn tác")
+    expect(page.locator(f"#doc-{doc_id}")).to_have_count(1)
+    page.locator(f"#doc-{doc_id} button.suggest:has-text('{code}')").click()
+    page.click("#confirm-button")
     expect(page.locator(f"#doc-{doc_id}")).to_have_count(0)
 
     page.goto(f"{server}/dossiers/{code}")
@@ -170,12 +179,14 @@ def test_public_verify_page_for_a_certified_copy(tmp_path):
         assert f"<td>{made['number']}</td>" in r.text and made["book"] in r.text
         assert "not-found" not in r.text
         r = web.post("/verify", data=q, files={"file": ("copy.pdf", signed, "application/pdf")})
-        assert r.status_code == 200 and "HỢP LỆ —" in r.text and "khớp với bản đã ghi trong sổ" in r.text
+        assert r.status_code == 200 and 'data-verdict="genuine"' in r.text and "khớp với bản đã ghi trong sổ" in r.text
+        assert not any(w in r.text for w in ("DocMDP", "PAdES", "B-B", "B-T", "untrusted"))
         tampered = bytearray(signed)
         i = signed.index(b"/Contents") - 200
         tampered[i] = ord("x") if tampered[i] != ord("x") else ord("y")
         r = web.post("/verify", data=q, files={"file": ("copy.pdf", bytes(tampered), "application/pdf")})
-        assert "KHÔNG HỢP LỆ" in r.text
+        assert "KHÔNG HỢP LỆ" in r.text and 'data-verdict="modified"' in r.text  # not called "untrusted"
+        assert "đã bị sửa đổi sau khi ký" in r.text
         r = web.get("/verify", params={"quyen": made["book"], "nam": made["year"], "so": 999})
         assert "not-found" in r.text
         # the same check for other systems, over the API

@@ -82,10 +82,13 @@ def test_dossier_actions_pause_resume_detach_apology_complete(settings, db, offi
         assert r.status_code == 409 and 'role="alert"' in r.text  # required components are missing
         c.post(f"/dossiers/{code}/exempt", data={"csrf_token": tok, "doc_type": "cccd", "reason": "comparison"})
         assert "Giấy tờ chỉ xuất trình để đối chiếu" in c.get(f"/dossiers/{code}").text
-        c.post(f"/dossiers/{code}/complete", data={"csrf_token": tok, "override_reason": "Tờ khai nộp sau"})
+        page = c.post(f"/dossiers/{code}/complete", data={"csrf_token": tok, "override_reason": "Tờ khai nộp sau"}).text
+        assert "Xác nhận: Hoàn thành hồ sơ" in page and "Đang xử lý" in c.get(f"/dossiers/{code}").text  # not yet
+        c.post(f"/dossiers/{code}/complete", data={"csrf_token": tok, "override_reason": "Tờ khai nộp sau",
+                                                   "confirm": "1"})
         page = c.get(f"/dossiers/{code}").text
         assert "Đã giải quyết" in page and "Hoàn thành" in page
-        r = c.post(f"/dossiers/{code}/complete", data={"csrf_token": tok})
+        r = c.post(f"/dossiers/{code}/complete", data={"csrf_token": tok, "confirm": "1"})
         assert r.status_code in (409, 422) and 'role="alert"' in r.text
     changes = [a for a in _actions(db, code) if a not in ("dossier.show", "dossier.watch", "dossier.apology_read")]
     assert changes == ["dossier.pause", "dossier.resume", "dossier.detach", "dossier.apology", "component.exempt",
@@ -158,7 +161,7 @@ def test_admin_changes_role_resets_disables_and_unlocks(settings, db, office):
         r = admin.post("/admin/staff/quantri/disable", data={"csrf_token": tok})
         assert r.status_code == 422  # not oneself
         r = admin.post("/admin/staff", data={"csrf_token": tok, "username": "canbo", "password": PW, "role": "clerk"})
-        assert r.status_code == 409  # no silent overwrite of an account from the web
+        assert "Chưa tạo được tài khoản" in r.text and 'id="err-add-staff-username"' in r.text  # no silent overwrite
     admin_actions = [a for a in _actions(db, "canbo") if a not in ("staff.login", "staff.logout", "staff.add")]
     assert admin_actions == ["staff.role", "staff.unlock", "staff.reset", "staff.disable"]
 

@@ -322,3 +322,36 @@ def test_every_audited_action_has_a_name():
                     found |= set(literal.findall(line))
     assert {"document.correct", "dossier.create", "staff.login_failed", "certify.refuse"} <= found
     assert sorted(a for a in found if not i18n.has_label("action", a)) == []
+
+
+def test_unassigned_suggestions_for_a_whole_page_at_once(db):
+    """The unassigned page asks for every row's suggestions in two queries: by any of a document's
+    ID numbers (newest open dossier first, three at most), else by its name; closed dossiers never."""
+    from registry.queues import suggestions
+
+    with db.session() as s:
+        mk = lambda pid, name: service.create_dossier(s, procedure="1.001193", subject=pid, name=name,  # noqa: E731
+                                                      agency="000.00.01.H29").code
+        a1, a2, a3, a4 = (mk("001088012345", "Nguyễn Văn An") for _ in range(4))
+        wife = mk("001190000222", "Trần Thị Bình")
+        closed = mk("001075000999", "Lê Văn Cường")
+        s.flush()
+        from registry.models import Dossier
+        s.scalar(select(Dossier).where(Dossier.code == closed)).status = "completed"
+        other = mk("001066000111", "Phạm Thị Dung")
+        docs = [Document(sha256=f"{i:064d}", size=1, pages=1, doc_type=t, fields=f, created_by="t")
+                for i, (t, f) in enumerate([
+                    ("cccd", {"so_dinh_danh": "001088012345", "ho_ten": "Nguyễn Văn An"}),
+                    ("ket_hon", {"so_dinh_danh_chong": "001999999999", "so_dinh_danh_vo": "001190000222"}),
+                    ("cccd", {"so_dinh_danh": "001075000999", "ho_ten": "Lê Văn Cường"}),
+                    ("khai_sinh", {"ho_ten": "PHẠM THỊ DUNG"}),
+                    ("van_ban", {})])]
+        s.add_all(docs)
+        s.flush()
+        got = suggestions(s, docs)
+        assert got[docs[0].id] == [a4, a3, a2]  # newest first, three at most
+        assert got[docs[1].id] == [wife]
+        assert got[docs[2].id] == []  # his only dossier is closed
+        assert got[docs[3].id] == [other]  # by the name, folded
+        assert got[docs[4].id] == []
+        assert a1 not in got[docs[0].id]

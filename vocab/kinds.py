@@ -32,6 +32,7 @@ class DossierStatus(StrEnum):
     RECEIVED = "received"
     PROCESSING = "processing"
     PAUSED = "paused"
+    DECIDED = "decided"  # decided, the result waits to be handed over (trả kết quả)
     COMPLETED = "completed"
     RETURNED = "returned"
 
@@ -39,7 +40,8 @@ class DossierStatus(StrEnum):
 # What people read for a status in messages raised below the web layer (the web catalogue,
 # sohoa/locale, has the same names: tests/test_structure.py checks they agree).
 STATUS_NAMES: dict[str, str] = {DossierStatus.RECEIVED: "Mới tiếp nhận", DossierStatus.PROCESSING: "Đang xử lý",
-                                DossierStatus.PAUSED: "Tạm dừng", DossierStatus.COMPLETED: "Đã giải quyết",
+                                DossierStatus.PAUSED: "Tạm dừng", DossierStatus.DECIDED: "Chờ trả kết quả",
+                                DossierStatus.COMPLETED: "Đã giải quyết",
                                 DossierStatus.RETURNED: "Đã trả lại"}
 
 
@@ -48,7 +50,9 @@ def status_name(status: str) -> str:
     return STATUS_NAMES.get(status, status)
 
 
-OPEN_STATUSES: tuple[str, ...] = (DossierStatus.RECEIVED, DossierStatus.PROCESSING, DossierStatus.PAUSED)
+OPEN_STATUSES: tuple[str, ...] = (DossierStatus.RECEIVED, DossierStatus.PROCESSING, DossierStatus.PAUSED,
+                                  DossierStatus.DECIDED)
+CLOSED_STATUSES: tuple[str, ...] = (DossierStatus.COMPLETED, DossierStatus.RETURNED)
 
 
 class EntryState(StrEnum):

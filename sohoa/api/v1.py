@@ -13,7 +13,7 @@ from pydantic import AliasChoices, BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from registry import indicators, reuse, shapes
+from registry import indicators, reuse, service, shapes
 from registry.auth import ClientInfo, authenticate
 from registry.db import read_audit_session, read_engine
 from registry.integrity import ext_for
@@ -22,7 +22,7 @@ from registry.service import audit, get_dossier
 from registry.store import Store
 from sohoa.papers.verification import verify_upload
 from vocab.errors import NotFound
-from vocab.identifiers import SUBJECT_PATTERN, clean_identifier
+from vocab.identifiers import PID_PATTERN, SUBJECT_PATTERN, clean_identifier
 from vocab.text import mask_pid
 
 log = logging.getLogger("sohoa.api.v1")
@@ -72,6 +72,37 @@ class ReuseRequest(BaseModel):
                     "for (409 without it); kept in the audit log")
 
     @field_validator("purpose", "override_reason")
+    @classmethod
+    def _n(cls, v):
+        return _no_nul(v)
+
+
+class PersonIn(BaseModel):
+    role: str = Field(max_length=40, description="wife, husband, child, father, mother, deceased, principal, "
+                                                 "guardian, ward, other (or the Vietnamese name)")
+    subject: str = Field(pattern=rf"^{PID_PATTERN}$", description="The person's personal ID number")
+    name: str = Field(default="", max_length=200)
+
+    @field_validator("role", "name")
+    @classmethod
+    def _n(cls, v):
+        return _no_nul(v)
+
+
+class DossierIn(BaseModel):
+    procedure: str = Field(max_length=32, examples=["1.000894"])
+    subject: str = Field(pattern=_SUBJECT_RE, description="The applicant: personal ID number or tax code")
+    name: str = Field(default="", max_length=200)
+    birth_date: str | None = Field(default=None, max_length=10, description="dd/mm/yyyy, for the identity check")
+    channel: str = Field(default="online", pattern=r"^(counter|postal|online)$")
+    phone: str = Field(default="", max_length=40)
+    address: str = Field(default="", max_length=300)
+    sets: int = Field(default=1, ge=1, le=50)
+    fee: int = Field(default=0, ge=0, le=100_000_000)
+    persons: list[PersonIn] = Field(default_factory=list, max_length=20,
+                                    description="Persons the dossier concerns besides the applicant")
+
+    @field_validator("procedure", "name", "birth_date", "phone", "address")
     @classmethod
     def _n(cls, v):
         return _no_nul(v)
@@ -230,6 +261,28 @@ def build_router(settings, db) -> APIRouter:
             return {"dossier": d.code, "component": {"id": comp.id, "doc_type": comp.doc_type,
                                                      "document_id": comp.document_id, "origin": comp.origin,
                                                      "state": comp.state},
+                    "reusable": reuse.reusable_for_dossier(s, d)}
+
+    @router.post("/dossiers", status_code=201, summary="Open a dossier with the persons it concerns")
+    def dossier_create(body: DossierIn, client: Annotated[ClientInfo, Depends(require("dossiers:write"))]) -> dict:
+        from registry.errors import FormErrors
+        from registry.persons import PersonIn as Person, parse_role, persons
+        from sohoa.jobs.population import verifier_for
+
+        people = []
+        for n, p in enumerate(body.persons, 1):
+            role = parse_role(p.role)
+            if role is None or role == "applicant":
+                raise FormErrors({f"person-{n}-role": f"Vai trò «{p.role}» không có."})
+            people.append(Person(role, p.subject, p.name))
+        with db.session() as s:
+            d = service.open_dossier(s, procedure=body.procedure, subject=body.subject, name=body.name or None,
+                                     birth_date=body.birth_date, agency=settings.agency_code, channel=body.channel,
+                                     actor=client.actor, verifier=verifier_for(settings), persons=people,
+                                     phone=body.phone, address=body.address, sets=body.sets, fee=body.fee)
+            return {**shapes.dossier_json(d),
+                    "persons": [{"role": p.role, "subject": mask_pid(p.identifier), "name": p.name}
+                                for p in persons(s, d)[1:]],
                     "reusable": reuse.reusable_for_dossier(s, d)}
 
     @router.post("/reuse-events", status_code=201, summary="Record that another system reused a document")

@@ -119,21 +119,34 @@ def dossier() -> None:
 @click.option("--name", default=None, help="Applicant's name (Vietnamese, any case).")
 @click.option("--birth-date", default=None, help="Applicant's date of birth, dd/mm/yyyy (for the identity check).")
 @click.option("--channel", type=click.Choice(["counter", "postal", "online"]), default="counter", show_default=True)
+@click.option("--person", "persons", multiple=True, metavar="ROLE:ID[:NAME]",
+              help="A person the dossier concerns besides the applicant (repeatable), e.g. "
+                   "vo:001190012345:Nguyễn Thị Hoa; roles: vo, chong, con, cha, me, nguoi-duoc-khai-tu, "
+                   "nguoi-uy-quyen, nguoi-giam-ho, nguoi-duoc-giam-ho, nguoi-co-lien-quan-khac.")
+@click.option("--phone", default="", help="The applicant's phone number.")
+@click.option("--address", default="", help="The applicant's address.")
+@click.option("--sets", default=1, show_default=True, type=int, help="Number of sets of papers received.")
+@click.option("--fee", default=0, show_default=True, type=int, help="Fee collected, in đồng.")
 @pass_ctx
 def dossier_create(ctx: Ctx, procedure_code: str, subject: str, name: str | None, birth_date: str | None,
-                   channel: str) -> None:
+                   channel: str, persons: tuple[str, ...], phone: str, address: str, sets: int, fee: int) -> None:
     """Open a dossier; checks the applicant's identity (SOHOA_IDENTITY_URL) and prints its code
     (and what the citizen need not bring again)."""
+    from registry.persons import parse_person, persons as persons_of
     from sohoa.jobs.population import verifier_for
 
+    people = [parse_person(p) for p in persons]
     with ctx.db.session() as s:
         d = service.open_dossier(s, procedure=procedure_code, subject=subject, name=name, birth_date=birth_date,
                                  agency=ctx.settings.agency_code, channel=channel, actor="staff:cli",
-                                 verifier=verifier_for(ctx.settings))
+                                 verifier=verifier_for(ctx.settings), persons=people, phone=phone,
+                                 address=address, sets=sets, fee=fee)
         reusable = reusable_for_dossier(s, d)
         obj = {"code": d.code, "procedure": d.procedure_code, "subject": d.subject.identifier,
                "due_at": shapes.dossier_json(d)["due_at"], "identity_status": d.identity_status,
-               "required": list(d.procedure.required_types), "reusable": reusable}
+               "required": list(d.procedure.required_types), "reusable": reusable,
+               "persons": [{"role": p.role, "subject": p.identifier, "name": p.name}
+                           for p in persons_of(s, d)[1:]]}
     from registry.population import STATUS_LABELS
 
     human = (f"đã tiếp nhận hồ sơ {obj['code']}; hẹn trả {fmt_date(obj['due_at'])}\n"
@@ -155,6 +168,13 @@ def dossier_show(ctx: Ctx, code: str) -> None:
         obj["reusable"] = reusable_for_dossier(s, d)
         obj["required"] = list(d.procedure.required_types)
         obj["component_states"] = [vars(c) for c in service.component_states(s, d)]
+        from registry.persons import persons as persons_of
+        from vocab.clock import iso
+
+        obj["persons"] = [{"role": p.role, "subject": p.identifier, "name": p.name} for p in persons_of(s, d)[1:]]
+        obj["holder"] = {"unit": d.holder_unit, "officer": d.holder, "step_due_at": iso(d.step_due_at)} \
+            if d.holder else None
+        obj["decision"], obj["handover"] = d.decision, dict(d.handover or {}) or None
         service.audit(s, "staff:cli", "dossier.show", subject_id=d.subject_id, object_type="dossier",
                       object_id=d.code)
     if ctx.as_json:
@@ -163,6 +183,10 @@ def dossier_show(ctx: Ctx, code: str) -> None:
     lines = [f"{obj['code']}  {label('status', obj['status'])}  thủ tục {obj['procedure']}  "
              f"công dân {mask_pid(obj['subject'])} {obj['subject_name']}  nhận {fmt_time(obj['received_at'])}  "
              f"hẹn trả {fmt_date(obj['due_at'])}"]
+    from registry.persons import ROLES
+
+    for p in obj["persons"]:
+        lines.append(f"  {ROLES.get(p['role'], p['role'])}: {p['name'] or '—'} {mask_pid(p['subject'])}")
     for c in obj["components"]:
         doc = c["document"] or {}
         lines.append(f"  - {label('doc_type', c['doc_type'])}: văn bản {doc.get('id')}, {doc.get('pages')} trang, "

@@ -162,6 +162,21 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place for all signin
                     **({"revocation_reason": o["revocation_reason"]} if o["revocation_reason"] else {})},
                    f"{o['id']:>4}  {o['name']}  {o['title']}  [{o['status']}]")
 
+    @officer.command("link")
+    @click.argument("officer_id", type=int)
+    @click.option("--staff", "username", default=None, help="The officer's staff account (omit to unlink).")
+    @_json_flag
+    @pass_ctx
+    def officer_link(c, officer_id, username) -> None:
+        """Give an officer's signing key to their staff account: only they are offered it on the web."""
+        from registry.signers import link_key
+
+        with _db(c).session() as s:
+            o = link_key(s, officer_id, username)
+            out = {"id": o.id, "name": o.name, "staff": o.staff_username}
+        c.emit(out, f"Đã gắn khóa ký của {out['name']} (số {out['id']}) với tài khoản {username}" if username
+               else f"Đã bỏ gắn khóa ký của {out['name']} (số {out['id']})")
+
     @officer.command("revoke")
     @click.argument("officer_id", type=int)
     @click.option("--reason", required=True,

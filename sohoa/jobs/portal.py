@@ -27,7 +27,8 @@ __all__ = ["PortalClient", "PortalError", "HttpPortalClient", "to_portal", "STAT
 # 1 mới đăng ký, 2 được tiếp nhận, 3 không được tiếp nhận, 4 đang xử lý, 5 yêu cầu bổ sung giấy tờ,
 # 6 yêu cầu thực hiện nghĩa vụ tài chính, 7 công dân yêu cầu rút hồ sơ, 8 dừng xử lý,
 # 9 đã xử lý xong, 10 đã trả kết quả.
-STATUS_CODES = {"received": 2, "processing": 4, "paused": 5, "returned": 8, "completed": 9}
+STATUS_CODES = {"received": 2, "processing": 4, "paused": 5, "returned": 8, "decided": 9, "completed": 9}
+HANDOVER_CODES = {"counter": 1, "postal": 2, "online": 3}  # HinhThucTraKetQua
 CHANNELS = {"counter": 1, "online": 2, "postal": 3}  # KenhThucHien
 STEP_NAMES = {"dossier.received": "Tiếp nhận hồ sơ", "dossier.step": "Xử lý hồ sơ", "dossier.paused": "Tạm dừng xử lý",
               "dossier.resumed": "Tiếp tục xử lý", "dossier.completed": "Hoàn thành xử lý",
@@ -83,7 +84,9 @@ def to_portal(e: Pending) -> dict[str, Any]:
         out.update(MaTTHC=p.get("procedure"), TenTTHC=p.get("procedure_name"), MaDoiTuong=p.get("subject"),
                    LoaiDoiTuong=1 if p.get("subject_kind") == "citizen" else 2, ChuHoSo=p.get("subject_name"),
                    KenhThucHien=CHANNELS.get(p.get("channel"), 1), NgayTiepNhan=portal_time(p.get("received_at")),
-                   NgayHenTra=portal_time(st.get("due_at")))
+                   NgayHenTra=portal_time(st.get("due_at")),
+                   NguoiLienQuan=[{"VaiTro": x.get("role"), "MaDoiTuong": x.get("subject"), "HoTen": x.get("name")}
+                                  for x in p.get("persons") or []])
     elif e.kind in ("dossier.paused", "dossier.returned"):
         out["LyDo"] = p.get("reason")
         if e.kind == "dossier.returned":
@@ -99,6 +102,11 @@ def to_portal(e: Pending) -> dict[str, Any]:
                                               "BanDienTu": 1 if r.get("electronic") else 0,
                                               "HieuLucTu": portal_time(r.get("valid_from")),
                                               "HieuLucDen": portal_time(r.get("valid_until"))})
+        h = p.get("handover")
+        if h:  # the result handed over (trả kết quả): status 10
+            out["TrangThaiHoSo"] = 10
+            out["TraKetQua"] = {"HinhThuc": HANDOVER_CODES.get(h.get("method"), 1), "NguoiNhan": h.get("recipient"),
+                                "ThoiDiem": portal_time(h.get("at"))}
     elif e.kind.startswith("component."):
         out["TaiLieu"] = _document(p)
     return out

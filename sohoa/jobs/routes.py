@@ -6,7 +6,8 @@ barcode on a municipal cover sheet) and the test seam. The default order (the pr
 
 1. the receipt's QR code on a cover/separator page before the document;
 2. the inbox sub-folder named after a dossier code;
-3. the personal ID number read by OCR, when it matches exactly one open dossier;
+3. the personal ID number read by OCR, when exactly one open dossier concerns that person (as its
+   applicant or as a person concerned: a spouse, a child, the deceased…, ``registry.persons``);
 otherwise the document waits in the unassigned queue.
 """
 from __future__ import annotations

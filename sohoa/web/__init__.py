@@ -152,9 +152,9 @@ def mount(app: FastAPI, settings, db) -> None:
         """A value the database refuses (PostgreSQL: a number out of range): the input, not the server."""
         return error_page(request, 422, _MESSAGES[422], "invalid")
 
-    from sohoa.web import (admin, auth, backlog, documents, dossiers, inbox, live, manager, officer, public,
+    from sohoa.web import (admin, auth, backlog, documents, dossiers, inbox, live, manager, officer, public, steps,
                            unassigned)
 
-    for mod in (auth, dossiers, inbox, unassigned, documents, backlog, officer, manager, admin, live, public):
+    for mod in (auth, dossiers, steps, inbox, unassigned, documents, backlog, officer, manager, admin, live, public):
         app.include_router(mod.router(web))
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse
 from registry import staff as accounts
 from sohoa.web.base import ADMIN, Principal, Web
 from vocab.clock import as_utc, utcnow
-from vocab.errors import Invalid
+from vocab.errors import Invalid, SohoaError
 
 
 def router(web: Web) -> APIRouter:
@@ -32,9 +32,17 @@ def router(web: Web) -> APIRouter:
     @r.post("/admin/staff")
     def staff_add(request: Request, username: str = Form(""), name: str = Form(""), role: str = Form("clerk"),
                   password: str = Form(""), u: Principal = admin):
-        with web.db.session() as s:
-            st = accounts.add_staff(s, username, password, name=name.strip(), role=role, replace=False)
-            web.audit(s, u, "staff.add", object_type="staff", object_id=st.username, detail={"role": role})
+        try:
+            with web.db.session() as s:
+                st = accounts.add_staff(s, username, password, name=name.strip(), role=role, replace=False)
+                web.audit(s, u, "staff.add", object_type="staff", object_id=st.username, detail={"role": role})
+        except SohoaError as exc:  # the form again as typed (never the password), the message beside its field
+            field = "password" if "mật khẩu" in exc.message.lower() else "role" if "vai trò" in exc.message.lower() \
+                else "username"
+            web.keep_form(request, "add-staff", {"username": username, "name": name, "role": role},
+                          {field: exc.message[:1].upper() + exc.message[1:]})
+            web.flash(request, f"Chưa tạo được tài khoản: {exc.message}", error=True)
+            return RedirectResponse("/admin/staff#add-staff", status_code=303)
         return done(request, f"Đã tạo tài khoản {st.username}.")
 
     def change(request: Request, u: Principal, username: str, action: str, fn, msg: str, **detail):

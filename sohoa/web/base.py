@@ -142,12 +142,23 @@ class Web:
         p = getattr(request.state, "principal", None)
         if p is None and "user" in request.session:
             p = self.principal(request)
+        kept = request.session.pop("kept", None) or {}  # a form re-shown after an error: what was typed
+        ctx.setdefault("form", kept.get("values") or {})
+        ctx.setdefault("errors", kept.get("errors") or {})
+        ctx.setdefault("form_id", kept.get("form"))
         ctx.update(request=request, user=p, csrf=self.csrf_token(request), unit=self.settings.unit_name,
                    flash=request.session.pop("flash", None), flash_error=request.session.pop("flash_error", None))
         if p is not None:  # portal sync alerts (dead letters, events waiting too long) on every page
             with self.db.session() as s:
                 ctx["sync_alerts"] = outbox.alerts(s)
         return self.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+    @staticmethod
+    def keep_form(request: Request, form_id: str, values: dict[str, Any], errors: dict[str, str]) -> None:
+        """Show form ``form_id`` again on the next page with what was typed and each message next to
+        its field (the CSRF token and secrets are never kept)."""
+        keep = {k: v for k, v in values.items() if k not in ("csrf_token", "passphrase", "password")}
+        request.session["kept"] = {"form": form_id, "values": keep, "errors": dict(errors)}
 
     def fragment(self, name: str, **ctx: Any) -> str:
         return self.templates.get_template(name).render(**ctx)

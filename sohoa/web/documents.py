@@ -91,14 +91,22 @@ def router(web: Web) -> APIRouter:
                                          fields=changed, meta=meta)
         except NotFound:
             raise
-        except SohoaError as exc:  # a value that fails its check: back to the form, nothing saved
+        except SohoaError as exc:  # a value that fails its check: back to the form as typed, nothing saved
+            field = getattr(exc, "field", None)
+            where = (f"meta:{field}" if f"meta:{field}" in form else f"field:{field}" if f"field:{field}" in form
+                     else "new_value") if field else "_"
+            web.keep_form(request, "correct", {k: str(v) for k, v in form.items()}, {where: exc.message})
             web.flash(request, f"Không lưu được: {exc.message}", error=True)
-            return see_other(f"/documents/{doc_id}")
+            return see_other(f"/documents/{doc_id}#correct")
         web.flash(request, "Đã lưu chỉnh sửa.")
         return see_other(f"/documents/{doc_id}")
 
     @r.post("/documents/{doc_id}/certification")
-    def request_certification(request: Request, doc_id: int, copies: int = Form(1), u: Principal = clerk):
+    def request_certification(request: Request, doc_id: int, copies: str = Form("1"), u: Principal = clerk):
+        if not copies.strip().isdigit() or not 1 <= int(copies) <= 100:  # the form again, as typed
+            web.keep_form(request, "cert-request", {"copies": copies}, {"copies": "Số bản sao là một số từ 1 đến 100."})
+            return see_other(f"/documents/{doc_id}#cert-request")
+        copies = int(copies)
         with web.db.session() as s:
             load_document(s, doc_id, u)  # the account's to see
             certification.request(s, doc_id, copies, actor=u.actor)

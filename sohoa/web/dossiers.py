@@ -18,9 +18,10 @@ from registry.search import SORTS, DossierFilter, dossier_units, list_dossiers, 
 from sohoa import i18n
 from sohoa.i18n import parse_date
 from sohoa.papers.slips import apology_pdf
-from sohoa.web.base import CLERK, MANAGER, Principal, Web, load_dossier, see_other
+from sohoa.web import steps
+from sohoa.web.base import CLERK, MANAGER, OFFICER, Principal, Web, load_dossier, see_other
 from vocab.clock import vn_today
-from vocab.errors import Invalid, NotFound, SohoaError
+from vocab.errors import Forbidden, Invalid, NotFound, SohoaError
 from vocab.kinds import DossierStatus
 from vocab.text import fold
 
@@ -68,6 +69,7 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
         params = {k: v for k, v in dict(status=status, procedure=procedure, unit=unit, date_from=date_from,
                                         date_to=date_to, late=late, q=q, sort=sort, dir=dir).items() if v}
         return web.page(request, "dossiers.html", rows=rows, pg=pg, docs=docs, procedures=procs, backlog=backlog_status,
+                        **steps.intake_context(),
                         units=units, statuses=list(DossierStatus), params=params, q=q, sort=sort, dir=dir,
                         late=late, sorts=list(SORTS))
 
@@ -76,33 +78,21 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
         return see_other(f"/dossiers?q={q}") if q else see_other("/dossiers")
 
     @r.post("/dossiers")
-    def dossier_create(request: Request, procedure: str = Form(...), subject: str = Form(...), name: str = Form(""),
-                       birth_date: str = Form(""), channel: str = Form("counter"), u: Principal = clerk):
-        from sohoa.jobs.population import verifier_for
-
-        try:
-            with web.db.session() as s:  # audited; the applicant's identity checked (registry.population)
-                d = service.open_dossier(s, procedure=procedure, subject=subject, name=name or None,
-                                         birth_date=birth_date.strip() or None, agency=web.settings.agency_code,
-                                         channel=channel, actor=u.actor, verifier=verifier_for(web.settings),
-                                         unit=u.unit)
-                code = d.code
-        except SohoaError as exc:
-            web.flash(request, f"Không tạo được hồ sơ: {exc.message}", error=True)
-            return see_other("/dossiers")
-        web.flash(request, f"Đã tiếp nhận hồ sơ {code}. In giấy tiếp nhận và đặt lên trước khi quét.")
-        return see_other(f"/dossiers/{code}")
+    async def dossier_create(request: Request, u: Principal = clerk):
+        return await steps.intake(web, request, u)
 
     @r.get("/dossiers/{code}")
-    def dossier_page(request: Request, code: str, u: Principal = reader):
+    def dossier_page(request: Request, code: str, u: Principal = Depends(web.require(CLERK, MANAGER, OFFICER))):
         with web.db.session() as s:
             d = load_dossier(s, code, u)
+            if u.role == OFFICER and d.holder != u.username:  # an officer reads the dossiers forwarded to them
+                raise Forbidden("Hồ sơ này không được chuyển cho bạn xử lý.")
             obj = dossier_view(s, d)
             reusable = reusable_for_dossier(s, d) if u.role == CLERK else []
-            events = history(s, "dossier", d.code)
+            extra = steps.dossier_context(web, s, d, u)  # persons, the steps its state offers, timeline
             web.audit(s, u, "dossier.show", subject_id=d.subject_id, object_type="dossier", object_id=d.code)
-        return web.page(request, "dossier.html", d=obj, reusable=reusable, events=events,
-                        can_act=u.role == CLERK, today=vn_today(), exempt_reasons=list(service.EXEMPT_REASONS))
+        return web.page(request, "dossier.html", d=obj, reusable=reusable, can_act=u.role == CLERK, today=vn_today(),
+                        exempt_reasons=list(service.EXEMPT_REASONS), **extra)
 
     @r.get("/dossiers/{code}/components")
     def dossier_components(request: Request, code: str, u: Principal = reader):
@@ -155,13 +145,24 @@ def router(web: Web) -> APIRouter:  # noqa: C901 - one route per action on a dos
 
     @r.post("/dossiers/{code}/complete")
     def dossier_complete(request: Request, code: str, result_document_id: str = Form(""),
-                         override_reason: str = Form(""), u: Principal = clerk):
+                         override_reason: str = Form(""), confirm: str = Form(""), u: Principal = clerk):
+        """Completion without the return step (kept for the older flow): never on one click — the
+        first request shows what will happen, the confirmed one does it."""
         rid = result_document_id.strip()
         if rid and not rid.isdigit():
             raise Invalid("Số văn bản kết quả phải là một số.")
         with web.db.session() as s:  # a missing component or another person's result needs a reason (audited)
-            lifecycle.complete(s, load_dossier(s, code, u), actor=u.actor, result_document_id=int(rid) if rid else None,
+            d = load_dossier(s, code, u)
+            applicant = d.subject.name
+            lifecycle.complete(s, d, actor=u.actor, result_document_id=int(rid) if rid else None,
                                override_reason=override_reason.strip() or None)
+            if confirm != "1":
+                s.rollback()  # a rehearsal: nothing kept until confirmed
+                return web.page(request, "confirm.html", code=code, action="complete", title="Hoàn thành hồ sơ",
+                                summary=f"Kết thúc hồ sơ {code}" + (f" với văn bản kết quả #{rid}" if rid else "")
+                                + "; sau đó không nhận thêm giấy tờ.", applicant=applicant,
+                                post_to=f"/dossiers/{code}/complete",
+                                hidden=[("result_document_id", rid), ("override_reason", override_reason)])
         web.flash(request, "Đã hoàn thành hồ sơ." + (" Lý do ghi đè đã được ghi vào nhật ký."
                                                       if override_reason.strip() else ""))
         return see_other(f"/dossiers/{code}")

@@ -34,8 +34,12 @@ def router(web: Web) -> APIRouter:
             raise Invalid("Hãy chọn ít nhất một tệp quét (PDF, JPEG, PNG, TIFF).")
         inbox = web.settings.inbox
         if code:
+            from registry.flow import allowed
+
             with web.db.session() as s:
-                code = load_dossier(s, code, u).code
+                d = load_dossier(s, code, u)
+                allowed(d, "upload")  # no more papers once decided or closed
+                code = d.code
             inbox = inbox / code  # the inbox folder route: the scan goes to this dossier
         names, refused = [], []
         for f in files:  # each file on its own: a bad one is named and refused, the others are kept

@@ -23,6 +23,31 @@ from vocab.errors import Invalid, NotFound
 REFUSAL_CODES = ("erased", "damaged", "confidential", "unlawful", "self_made")
 
 
+def plain_signing_message(message: str) -> str:
+    """A signing failure as an officer reads it: no file paths, no format names."""
+    import re
+
+    low = message.lower()
+    if "passphrase" in low or "mật khẩu" in low or "pin" in low:
+        if re.search(r"sai|wrong|invalid|incorrect|không đúng|không mở", low):
+            return "Mật khẩu (hoặc mã PIN) của khóa ký không đúng. Hãy nhập lại."
+    text = re.sub(r"(?:/[\w.@-]+)+", "tệp khóa ký", message)
+    text = re.sub(r"\bPKCS\s*#?\s*1[12]\b", "khóa ký", text, flags=re.I)
+    return text
+
+
+def citizens(s, rows: list[dict]) -> None:
+    """Name the citizen on each queue row: the applicant of its dossier, else the paper's holder."""
+    from registry.models import Dossier, Subject
+
+    for x in rows:
+        d = s.scalar(select(Dossier).where(Dossier.code == x["dossier"])) if x.get("dossier") else None
+        doc = s.get(Document, x["document_id"])
+        subj = s.get(Subject, doc.subject_id) if doc is not None and doc.subject_id else None
+        x["citizen"] = (d.subject.name if d else None) or (subj.name if subj else None) or \
+            ((doc.fields or {}).get("ho_ten") if doc is not None else None)
+
+
 def certify_batch(settings, db, officer_id: int, secret: str, request_ids: list[int], actor: str):
     """Open the officer's key once for the batch and certify the requests (the job ``sohoa
     certify`` runs too). ``secret``: the key's passphrase / PIN, or a remote key's OTP (empty:
@@ -38,9 +63,11 @@ def router(web: Web) -> APIRouter:
     r = APIRouter(include_in_schema=False, dependencies=[Depends(Web.csrf_guard)])
     officer = Depends(web.require(OFFICER))
 
-    def officers(s) -> list[Officer]:
-        return list(s.scalars(select(Officer).where(Officer.kind == "officer", Officer.status == "active")
-                              .order_by(Officer.id)))
+    def officers(s, u: Principal) -> list[Officer]:
+        """Only the signed-in officer's own keys (registry.signers)."""
+        from registry.signers import keys_of
+
+        return keys_of(s, u.username, u.name)
 
     @r.get("/certify")
     def queue(request: Request, u: Principal = officer):
@@ -49,16 +76,21 @@ def router(web: Web) -> APIRouter:
         recover(web.db)  # what a killed batch, or one whose lease ran out, held is in the queue again
         with web.db.session() as s:
             rows = [dataclasses.asdict(x) for x in certification.queue(s)]
+            citizens(s, rows)
             recent = [dataclasses.asdict(x) for x in certification.recent(s)]
             mine = access.visible_requests(s, u, [x["id"] for x in rows + recent])  # need-to-know: the officer's units
             rows, recent = [x for x in rows if x["id"] in mine], [x for x in recent if x["id"] in mine]
             signers = [{"id": o.id, "name": o.name, "title": o.title, "wait": remote_wait(o.key_ref)}
-                       for o in officers(s)]
-            mine = next((o["id"] for o in signers if o["name"] == u.name), signers[0]["id"] if signers else None)
+                       for o in officers(s, u)]
+            mine = signers[0]["id"] if signers else None
+            from registry.flow import held_by
+
+            held = [{"code": d.code, "citizen": d.subject.name, "procedure": d.procedure.name, "status": d.status,
+                     "due": d.step_due_at} for d in held_by(s, u.username)]
             access.audit_shown(s, u.actor, "certify.queue", access.request_subjects(s, [x["id"] for x in rows + recent]),
                                pending=len(rows))
         return web.page(request, "certify.html", rows=rows, recent=recent, signers=signers, mine=mine,
-                        reasons=REFUSAL_CODES)
+                        reasons=REFUSAL_CODES, held=held)
 
     @r.post("/certify")
     async def certify(request: Request, u: Principal = officer):
@@ -71,26 +103,42 @@ def router(web: Web) -> APIRouter:
             officer_id = int(str(form.get("officer") or "0"))
         except ValueError:
             officer_id = 0
+        problems = {}
         if not ids:
-            raise Invalid("Hãy chọn ít nhất một văn bản trong hàng chờ.")
+            problems["request"] = "Hãy chọn ít nhất một văn bản trong hàng chờ."
         with web.db.session() as s:
             ids = sorted(access.visible_requests(s, u, [i for i in ids if i <= MAX_ID]))
             if not ids:
                 raise Invalid("Hãy chọn ít nhất một văn bản trong hàng chờ.")
             signer = s.get(Officer, officer_id) if 0 < officer_id <= MAX_ID else None
             remote = signer is not None and remote_wait(signer.key_ref) is not None
+            if officer_id not in {o.id for o in officers(s, u)}:
+                problems["officer"] = "Khóa ký này không phải của bạn: chỉ ký bằng khóa của chính mình."
         if not secret and not remote:  # a remote key without OTP: the officer approves on the phone
-            raise Invalid("Hãy nhập mật khẩu (hoặc mã PIN) của khóa ký.")
+            problems["passphrase"] = "Hãy nhập mật khẩu (hoặc mã PIN) của khóa ký."
+
+        def again(errors: dict[str, str], left: list[int]) -> None:
+            """The form again: the ticked boxes and the signer kept, never the passphrase."""
+            web.keep_form(request, "certify-form", {"request": [str(i) for i in left], "officer": str(officer_id)},
+                          errors)
+
+        if problems:
+            again(problems, ids)
+            web.flash(request, "Chưa chứng thực: " + " ".join(problems.values()), error=True)
+            return RedirectResponse("/certify", status_code=303)
         try:  # one passphrase / OTP / approval, the whole batch
             batch = await run_in_threadpool(certify_batch, web.settings, web.db, officer_id, secret, ids, u.actor)
         except SigningError as exc:  # a wrong passphrase, a refused certificate: nothing was claimed
-            web.flash(request, f"Không chứng thực được: {exc.message}. Các văn bản chưa ký vẫn ở trong hàng chờ.",
-                      error=True)
+            again({"passphrase": plain_signing_message(exc.message)}, ids)
+            web.flash(request, f"Không chứng thực được: {plain_signing_message(exc.message)}. "
+                               "Các văn bản chưa ký vẫn ở trong hàng chờ.", error=True)
             return RedirectResponse("/certify", status_code=303)
         finally:
             secret = ""
         if batch.failure is not None:
-            web.flash(request, f"Không chứng thực được: {batch.failure.message}"
+            again({"passphrase": plain_signing_message(batch.failure.message)},
+                  [i for i in ids if i not in {rid for rid, _ in batch.certified}])
+            web.flash(request, f"Không chứng thực được: {plain_signing_message(batch.failure.message)}"
                       + (f" (đã chứng thực {batch.settled} văn bản trước lỗi)" if batch.settled else "")
                       + ". Các văn bản chưa ký vẫn ở trong hàng chờ.", error=True)
             return RedirectResponse("/certify", status_code=303)
@@ -131,12 +179,20 @@ def router(web: Web) -> APIRouter:
     @r.get("/register")
     def register(request: Request, book: str = "", year: str = "", date_from: str = "", date_to: str = "",
                  u: Principal = officer):
+        from registry.flow import certification_fee, register_details
         from signing import register_rows
 
         y = int(year) if year.isdigit() else vn_today().year
         d1, d2 = parse_date(date_from), parse_date(date_to)
         rows = []
-        for x in register_rows(web.db, book or None, y):
+        entries = list(register_rows(web.db, book or None, y))
+        with web.db.session() as s:
+            more = register_details(s, [(x["source_document_id"], x["number"]) for x in entries])
+            titles = {o.id: o.title for o in s.scalars(select(Officer))}
+        for x in entries:
+            extra = more.get((x["source_document_id"], x["number"]), {})
+            x = x | extra | {"fee": certification_fee(extra.get("pages", 1), x["copies"]),
+                             "officer_title": titles.get(x["officer_id"], "")}
             when = local(dt.datetime.fromisoformat(x["signed_at"] or x["created_at"])) if (
                 x["signed_at"] or x["created_at"]) else None
             if (d1 and (when is None or when.date() < d1)) or (d2 and (when is None or when.date() > d2)):

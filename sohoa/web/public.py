@@ -48,7 +48,9 @@ def router(web: Web) -> APIRouter:
             entry = verification.register_entry(web.db, *ref) if ref else None
             return web.page(request, "verify.html", status=exc.http_status, error=exc.message[:1].upper()
                             + exc.message[1:] + ".", entry=entry, asked=bool(entry), **ctx)
-        ctx.update(report=v.report.to_text(), valid=v.report.to_dict().get("valid"), matches=v.matches_register)
+        word = v.verdict
+        ctx.update(report=True, verdict=word, verdict_text=verification.VERDICTS[word],
+                   details=verification.detail_lines(v.report), valid=word == "genuine", matches=v.matches_register)
         return web.page(request, "verify.html", entry=v.register_entry, asked=bool(v.register_entry), **ctx)
 
     return r

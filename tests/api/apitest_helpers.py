@@ -146,6 +146,7 @@ SCOPE_SETS = {
     "reuse_read": "reuse:read",
     "reuse_write": "reuse:write",
     "documents_read": "documents:read",
+    "dossiers_write": "dossiers:write",
 }
 
 

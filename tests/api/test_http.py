@@ -52,12 +52,17 @@ def _endpoints(w):
          "reuse:write"),
         ("indicators", "GET", "/api/v1/indicators", {"params": {"from": "2020-01-01", "to": "2099-12-31"}},
          "reuse:read"),
+        ("dossier_create", "POST", "/api/v1/dossiers",
+         {"json": {"procedure": "1.001193", "subject": "001088012345", "name": "Nguyễn Văn An"}},
+         "dossiers:write"),
     ]
 
 
 ENDPOINT_NAMES = [e[0] for e in _endpoints({"pid": "", "birth": 0, "dossier": ""})]
-WRONG = {"reuse:read": "documents_read", "reuse:write": "reuse_read", "documents:read": "reuse_write"}
-RIGHT = {"reuse:read": "reuse_read", "reuse:write": "reuse_write", "documents:read": "documents_read"}
+WRONG = {"reuse:read": "documents_read", "reuse:write": "reuse_read", "documents:read": "reuse_write",
+         "dossiers:write": "all"}
+RIGHT = {"reuse:read": "reuse_read", "reuse:write": "reuse_write", "documents:read": "documents_read",
+         "dossiers:write": "dossiers_write"}
 
 
 def _pick(w, name):
@@ -291,7 +296,7 @@ def test_schemathesis_finds_no_500(env, world):
 
         run()
     assert not failures, failures
-    assert len(calls) == 7 and all(n >= 3 for n in calls.values()), calls
+    assert len(calls) == 8 and all(n >= 3 for n in calls.values()), calls
 
 
 def test_reusable_prefers_sealed_and_skips_attached(env):

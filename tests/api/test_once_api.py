@@ -59,3 +59,28 @@ def test_api_reuse_of_expired_document_is_refused_even_with_a_reason(env):
     with env.client("reuse_write") as c:
         r = c.post(f"/api/v1/dossiers/{code}/reuse", json={"document_id": old, "override_reason": "cần gấp"})
     assert r.status_code == 409 and "hết hiệu lực" in r.json()["detail"]
+
+
+def test_api_opens_a_dossier_with_the_persons_it_concerns(env):
+    """POST /api/v1/dossiers (scope dossiers:write): the wife's card then routes and reuses without
+    an override; a bad person is refused with the field named, nothing created."""
+    husband, wife = person("Lê Văn Cường", 1985), person("Phạm Thị Dung", 1987, "Nữ")
+    body = {"procedure": "1.000894", "subject": husband.pid, "name": husband.name, "phone": "0912345678",
+            "persons": [{"role": "vợ", "subject": wife.pid, "name": wife.name}]}
+    with env.client("reuse_write") as c:
+        assert c.post("/api/v1/dossiers", json=body).status_code == 403  # another scope
+    with env.client("dossiers_write") as c:
+        bad = c.post("/api/v1/dossiers", json={**body, "persons": [{"role": "hàng xóm", "subject": wife.pid}]})
+        assert bad.status_code == 422 and "Vai trò" in bad.json()["detail"]
+        r = c.post("/api/v1/dossiers", json=body)
+        assert r.status_code == 201, r.text
+        out = r.json()
+    assert out["persons"] == [{"role": "wife", "subject": "*********" + wife.pid[-3:], "name": wife.name}]
+    with env.db.session() as s:
+        from registry.service import subject_mismatch
+
+        card = intake_document(s, env.store, doc_type="cccd", fields=id_card_fields(wife))
+        assert subject_mismatch(s, card, get_dossier(s, out["code"])) is None
+        audit = s.scalar(select(AuditEvent).where(AuditEvent.action == "dossier.person",
+                                                  AuditEvent.object_id == out["code"]))
+        assert audit is not None and audit.actor.startswith("client:")

@@ -1,13 +1,13 @@
 """staff sessions held on the server (sign-out ends every copy of the cookie)
 
-Revision ID: 0013_sessions
-Revises: 0012_cert_lease
+Revision ID: 0014_sessions
+Revises: 0013_dossier_flow
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0013_sessions"
-down_revision = "0012_cert_lease"
+revision = "0014_sessions"
+down_revision = "0013_dossier_flow"
 branch_labels = None
 depends_on = None
 
