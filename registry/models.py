@@ -493,7 +493,7 @@ Index("ix_audit_object", AuditEvent.object_type, AuditEvent.object_id)
 
 
 class StaffSession(Base):
-    """A signed-in session of the staff UI, held on the server (0013_sessions): the cookie carries
+    """A signed-in session of the staff UI, held on the server (0014_sessions): the cookie carries
     only a random token whose SHA-256 is the key. Sign-out, idle expiry and the session's age end
     the row, and with it every copy of the cookie."""
 
