@@ -279,12 +279,12 @@ def _chars_score(tess: dict) -> float:
     return n * (0.35 + 0.65 * tess["score"].plausibility)
 
 
-def _plain_read(orig: np.ndarray, info: dict, lang: str, dpi: int) -> dict | None:
+def _plain_read(orig: np.ndarray, info: dict, lang: str, dpi: int, budget: int | None = None) -> dict | None:
     """The page read as plain ``tesseract`` reads it (no clean-up, its own layout analysis), only
     enlarged when the print is small: the floor under the pipeline's own read."""
     if min(orig.shape[:2]) < 16:
         return None, orig
-    scale = preprocess.ocr_scale(info, orig.shape)
+    scale = preprocess.ocr_scale(info, orig.shape, budget)
     img = orig
     if scale > 1.0:
         img = cv2.resize(orig, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
@@ -357,7 +357,7 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     photo = bool(d.get("photo"))
     del gray, d
     full_h, full_w, full_dpi = clean.shape[0], clean.shape[1], dpi
-    scale = preprocess.ocr_scale(info, clean.shape)
+    scale = preprocess.ocr_scale(info, clean.shape, work_pixels)
     if scale != 1.0:
         clean = cv2.resize(clean, (max(1, int(round(clean.shape[1] * scale))), max(1, int(round(clean.shape[0] * scale)))),
                            interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC)
@@ -410,7 +410,7 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     if photo or tess["confidence"] < PLAIN_BELOW or tess["score"].plausibility < PLAUSIBLE:
         t = time.perf_counter()
         alt, alt_img = _plain_read(orig, {**info, "xheight": float(info.get("xheight") or 0.0) * orig_scale},
-                                   lang, orig_dpi)
+                                   lang, orig_dpi, work_pixels)
         if alt is not None and _chars_score(alt) > 1.05 * _chars_score(tess):
             tess, rotation, clean = alt, 0, alt_img
             full_h, full_w = orig.shape[:2]

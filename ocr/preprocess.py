@@ -255,14 +255,16 @@ MAX_UPSCALE = 3.0
 UPSCALE_PIXELS = 6_000_000  # an enlarged page stays within this
 
 
-def ocr_scale(info: dict, shape: tuple[int, int]) -> float:
-    """Downscale factor for the OCR image: large print is read as well at a smaller size."""
+def ocr_scale(info: dict, shape: tuple[int, int], budget: int | None = None) -> float:
+    """Downscale factor for the OCR image: large print is read as well at a smaller size; small
+    print is enlarged, never past ``budget`` pixels (the configured ``work_pixels``) nor
+    ``UPSCALE_PIXELS``."""
     xh = float(info.get("xheight") or 0.0)
     if 3.0 <= xh < SMALL_XHEIGHT:
         # small print (a whole page photographed, a recompressed copy): Tesseract misreads
         # glyphs under ~10 px; enlarging (bicubic) brings them to the size it reads best, within
         # a budget of pixels (time grows with them)
-        cap = math.sqrt(UPSCALE_PIXELS / max(1, shape[0] * shape[1]))
+        cap = math.sqrt(min(UPSCALE_PIXELS, budget or UPSCALE_PIXELS) / max(1, shape[0] * shape[1]))
         return max(1.0, min(MAX_UPSCALE, UP_XHEIGHT / xh, cap))
     if xh <= 0 or max(shape) < 1800:
         return 1.0

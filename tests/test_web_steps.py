@@ -171,7 +171,7 @@ def test_the_officer_a_dossier_is_forwarded_to_decides_it(settings, db, office):
         assert f"/dossiers/{code}" in queue and other_code not in queue and HUSBAND.name in queue
         page = c.get(f"/dossiers/{code}").text
         assert _forms(page) == {"step-decide", "step-supplement", "step-pause"}  # the holder's steps only
-        assert c.get(f"/dossiers/{other_code}").status_code == 403  # not forwarded to them
+        assert c.get(f"/dossiers/{other_code}").status_code == 404  # not forwarded to them: answered as absent (need-to-know)
         r = c.post(f"/dossiers/{code}/steps/forward", data={"csrf_token": tok, "unit": "TUPHAP", "officer": "tuphap",
                                                             "confirm": "1"})
         assert "không thực hiện được thao tác này" in r.text

@@ -17,7 +17,7 @@ from registry.errors import ComponentsIncomplete, FormErrors, InvalidField
 from registry.models import Document, Dossier, Staff
 from registry.units import display_name, list_units
 from sohoa import i18n
-from sohoa.web.base import CLERK, OFFICER, Principal, Web
+from sohoa.web.base import CLERK, OFFICER, Principal, Web, load_dossier
 from vocab.clock import VN_TZ, local, utcnow
 from vocab.errors import Conflict, Invalid, NotFound, SohoaError
 
@@ -230,9 +230,7 @@ def router(web: Web) -> APIRouter:
         confirmed = values.get("confirm") == "1"
         try:
             with web.db.session() as s:
-                d = s.scalar(select(Dossier).where(Dossier.code == code))
-                if d is None:
-                    raise NotFound(f"Không có hồ sơ mã {code}.")
+                d = load_dossier(s, code, u)  # another unit's dossier, or one not forwarded to this officer: absent
                 applicant = d.subject.name
                 if action not in flow.actions_for(d, u.role, u.username):  # not this account's step here
                     raise Conflict(f"Hồ sơ {d.code}: không thực hiện được thao tác này (trạng thái hiện tại "

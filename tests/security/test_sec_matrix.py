@@ -43,6 +43,9 @@ DESIGN: dict[tuple[str, str], tuple[set[str], bool]] = {
     ("POST", "/admin/staff/{username}/enable"): ({A}, False), ("POST", "/admin/staff/{username}/reset"): ({A}, False),
     ("POST", "/admin/staff/{username}/unlock"): ({A}, False),
     ("GET", "/events/inbox"): ({C}, False), ("GET", "/events/dossiers/{code}"): ({C, M}, True),
+    ("GET", "/dashboard.xlsx"): ({M}, False), ("POST", "/documents/{doc_id}/unassign"): ({C}, True),
+    # the flow's steps: the clerk of the dossier's unit; decide / supplement / pause also the officer it is forwarded to
+    ("POST", "/dossiers/{code}/steps/{action}"): ({C, O}, True),
 }
 API = "/api/v1/"  # bearer tokens only: a staff session grants nothing there
 
@@ -80,11 +83,13 @@ def test_authorization_matrix(office, capsys):
         s.add(req)
         s.flush()
         values = {"code": w["XA"]["code"], "doc_id": w["XA"]["doc"], "document_id": w["XA"]["doc"], "page": 1,
-                  "component_id": comp, "entry_id": 1, "item_id": 1, "request_id": req.id, "username": "target-user"}
+                  "component_id": comp, "entry_id": 1, "item_id": 1, "request_id": req.id, "username": "target-user",
+                  "action": "forward"}
     form = {"procedure": "1.001193", "subject": "001203004567", "name": "Thử", "reason": "damaged", "note": "thử",
             "role": "clerk", "password": "một-mật-khẩu-mới-2026", "username": "moi-tao", "target": str(w["XA"]["doc"]),
             "other": str(w["XA"]["doc"]), "after": "1", "degrees": "90", "copies": "1", "code": w["XA"]["code"],
-            "document_id": str(w["XA"]["doc"]), "doc_type": "khai_sinh", "new_date": "31/12/2030"}
+            "document_id": str(w["XA"]["doc"]), "doc_type": "khai_sinh", "new_date": "31/12/2030",
+            "component": str(comp), "unit": "XA", "due": "31/12/2030", "confirm": "1"}
     table = route_table(office.app)
     unknown = [(m, p) for m, p in table if (m, p) not in DESIGN and (m, p) not in PUBLIC and not p.startswith(API)]
     assert not unknown, f"routes the design table does not know: {unknown}"
