@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 
-import httpx
 import pytest
 
 from tests.conftest import SohoaCLI
-from webtest_helpers import ACCOUNTS, LOCKOUT_SECONDS, PASSWORD, Office, free_port
+from webtest_helpers import ACCOUNTS, LOCKOUT_SECONDS, PASSWORD, Office, free_port, wait_until_serving
+
 
 
 @pytest.fixture(scope="package")
@@ -34,16 +33,7 @@ def office(tmp_path_factory) -> Office:
     with open(log, "w") as out:
         proc = cli.popen("run", stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(base + "/login", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"sohoa run did not start:\n{log.read_text()}")
-        time.sleep(0.3)
+    wait_until_serving(base, proc, log, "sohoa run")
     yield Office(home, cli, base, proc, passphrase, log)
     os.killpg(proc.pid, signal.SIGTERM)
     try:

@@ -9,14 +9,12 @@ import json
 import re
 import sqlite3
 import subprocess
-import time
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import SohoaCLI
-from webtest_helpers import ACCOUNTS, PASSWORD, free_port, new_page, shot, sign_in
+from webtest_helpers import ACCOUNTS, PASSWORD, free_port, new_page, shot, sign_in, wait_until_serving
 
 SECRET = "csc-client-secret-browser"
 
@@ -69,16 +67,7 @@ def csc_office(tmp_path_factory):
     with open(log, "w") as out:
         proc = cli.popen("serve", "--port", str(port), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(base + "/login", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"sohoa serve did not start:\n{log.read_text()}")
-        time.sleep(0.3)
+    wait_until_serving(base, proc, log, "sohoa serve")
     office = type("CSCOffice", (), {})()
     office.home, office.cli, office.base, office.csc, office.docs, office.log = home, cli, base, csc, docs, log
     office.user = lambda role: ACCOUNTS[role][0]

@@ -6,8 +6,11 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from tests.conftest import ROOT, SohoaCLI
 
@@ -74,3 +77,18 @@ def shot(page, name: str) -> Path:
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def wait_until_serving(base: str, proc, log, what: str, timeout: float = 120) -> None:
+    """Wait for the web app at ``base`` to answer its sign-in page; fail with its log if the process
+    ended or the time ran out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(base + "/login", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not start:\n{log.read_text()}")
+        time.sleep(0.3)
