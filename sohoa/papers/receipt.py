@@ -66,25 +66,22 @@ class ReceiptData:
     qr_payload: str | None = None
 
 
-def _wrapped(c, text: str, x: float, y: float, width: float, font: str, size: float, leading: float) -> float:
-    """Draw ``text`` wrapped at word boundaries to ``width``; returns the y below it (never cut)."""
+def _wrapped(c, text: str, x: float, y: float, width: float, font: str, size: float, leading: float,
+             *, centred: bool = False) -> float:
+    """Draw ``text`` wrapped at word boundaries to ``width`` (from ``x``, or centred on it); returns the
+    y below it (never cut)."""
     from reportlab.lib.utils import simpleSplit
 
+    draw = c.drawCentredString if centred else c.drawString
     c.setFont(font, size)
     for line in simpleSplit(text, font, size, width) or [""]:
-        c.drawString(x, y, line)
+        draw(x, y, line)
         y -= leading
     return y
 
 
 def _centred(c, text: str, cx: float, y: float, width: float, font: str, size: float, leading: float) -> float:
-    from reportlab.lib.utils import simpleSplit
-
-    c.setFont(font, size)
-    for line in simpleSplit(text, font, size, width) or [""]:
-        c.drawCentredString(cx, y, line)
-        y -= leading
-    return y
+    return _wrapped(c, text, cx, y, width, font, size, leading, centred=True)
 
 
 def _vn_money(n: int) -> str:
