@@ -9,6 +9,16 @@ import logging
 import sys
 
 import click
+
+try:  # a library's deprecation notices (e.g. cryptography's about DSA, which sohoa never uses) are not
+    # for the people at the counter: the command line prints only its own lines
+    from cryptography.utils import CryptographyDeprecationWarning
+
+    import warnings
+
+    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
+except ImportError:  # pragma: no cover - cryptography is a dependency
+    pass
 from sqlalchemy.exc import OperationalError
 
 from sohoa.cli import backlog, dev, dossiers, inbox, lifecycle, ocr, ops, signing, sync
