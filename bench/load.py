@@ -64,6 +64,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """``cpu_seconds`` of a process and its live descendants (the web server's processes)."""
+    _children = _bench_module("proctree")._children
+
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += cpu_seconds(p)
+        except OSError:
+            continue
+        todo += _children(p)
+    return total
+
+
+cpu_seconds_of = cpu_seconds  # the server's CPU: its own process, or its tree (--web-processes)
+
+
 class Recorder:
     def __init__(self) -> None:
         self.times: dict[str, list[float]] = {}
@@ -135,11 +153,11 @@ async def run_load(args, base: str, token: str, pids: list[str], codes, doc_ids,
         for _ in range(3):
             for label, url in staff_pages(rnd, codes, doc_ids, names):
                 await timed(Recorder(), "warm", staff[0].get(url))
-        cpu0 = cpu_seconds(server_pid)
+        cpu0 = cpu_seconds_of(server_pid)
         for i in range(args.unloaded):
             await timed(unloaded, "reuse lookup (API)", api[i % len(api)].post(
                 "/api/v1/subjects/documents", json={"subject_id": rnd.choice(pids)}))
-        stats["cpu_per_lookup"] = (cpu_seconds(server_pid) - cpu0) / max(1, args.unloaded) * 1000
+        stats["cpu_per_lookup"] = (cpu_seconds_of(server_pid) - cpu0) / max(1, args.unloaded) * 1000
         for _ in range(max(5, args.unloaded // 20)):
             for label, url in staff_pages(rnd, codes, doc_ids, names):
                 await timed(unloaded, label, staff[rnd.randrange(len(staff))].get(url))
@@ -179,11 +197,11 @@ async def run_load(args, base: str, token: str, pids: list[str], codes, doc_ids,
                 await asyncio.sleep(gap)
 
         t0 = time.monotonic()
-        cpu0, mine0 = cpu_seconds(server_pid), time.process_time()
+        cpu0, mine0 = cpu_seconds_of(server_pid), time.process_time()
         await asyncio.gather(*(api_client(c) for c in api), *(staff_member(c, i) for i, c in enumerate(staff)),
                              feed_inbox())
         stats["elapsed"] = time.monotonic() - t0 - 0.5
-        stats["server_cpu"] = cpu_seconds(server_pid) - cpu0
+        stats["server_cpu"] = cpu_seconds_of(server_pid) - cpu0
         stats["client_cpu"] = time.process_time() - mine0
         stats["late_sends"] = len(slips)
         stats["slip_p99"] = pct(slips, 99) if slips else 0.0
@@ -205,6 +223,9 @@ def main(argv=None) -> int:
     ap.add_argument("--documents", type=int, default=100_000)
     ap.add_argument("--subjects", type=int, default=30_000)
     ap.add_argument("--workers", type=int, default=1, help="OCR workers of the server (SOHOA_WORKERS)")
+    ap.add_argument("--web-processes", type=int, default=0,
+                    help="0: one `sohoa run` serves the web and ingests (the default install); N: the office "
+                         "split, `sohoa run --no-web` ingests and `sohoa serve --processes N` serves")
     ap.add_argument("--pg-url", default=None, help=f"PostgreSQL (default: $SOHOA_DATABASE_URL or {DEFAULT_PG})")
     ap.add_argument("--pg-schema", default="sohoa_load")
     args = ap.parse_args(argv)
@@ -259,8 +280,17 @@ def main(argv=None) -> int:
                        capture_output=True)
     scans = sorted(staging.iterdir())
     log = open(home / "run.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "sohoa", "run"], env=env, cwd=ROOT, stdout=log,
-                              stderr=subprocess.STDOUT)
+    if args.web_processes:  # ingest in its own process, the web in N others
+        ingest = subprocess.Popen([sys.executable, "-m", "sohoa", "run", "--no-web"], env=env, cwd=ROOT, stdout=log,
+                                  stderr=subprocess.STDOUT)
+        server = subprocess.Popen([sys.executable, "-m", "sohoa", "serve", "--processes", str(args.web_processes)],
+                                  env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        global cpu_seconds_of
+        cpu_seconds_of = tree_cpu_seconds
+    else:
+        ingest = None
+        server = subprocess.Popen([sys.executable, "-m", "sohoa", "run"], env=env, cwd=ROOT, stdout=log,
+                                  stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         import httpx
@@ -285,11 +315,14 @@ def main(argv=None) -> int:
                 break
             time.sleep(1)
     finally:
-        server.terminate()
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for proc in (server, ingest):
+            if proc is None:
+                continue
+            proc.terminate()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         log.close()
     with db.session() as s:
         states = list(s.scalars(select(IngestEntry.state)))
@@ -298,12 +331,14 @@ def main(argv=None) -> int:
     lookups = len(loaded.times.get("reuse lookup (API)", []))
     print(f"load: {args.clients} API clients at {args.rate:.0f} lookups/s in all, {args.staff} staff "
           f"(a page every ~{args.think:.0f} s each), {args.scans} scans into the inbox; {args.duration:.0f} s; "
-          f"{args.workers} OCR worker(s); {os.cpu_count()} cores, load average {load1:.2f}/{load5:.2f}")
+          f"{args.workers} OCR worker(s); "
+          f"{f'web in {args.web_processes} process(es) apart from ingest' if args.web_processes else 'web and ingest in one process'}; "
+          f"{os.cpu_count()} cores, load average {load1:.2f}/{load5:.2f}")
     print(f"achieved {lookups / stats['elapsed']:.0f} lookups/s; sends later than scheduled: {stats['late_sends']} "
           f"(p99 {stats['slip_p99']:.1f} ms behind)")
     print(f"server process CPU: {stats['cpu_per_lookup']:.2f} ms per unloaded lookup; under load "
-          f"{stats['server_cpu'] / stats['elapsed']:.2f} cores busy of the {os.cpu_count()} (web, watcher, pipeline; "
-          f"OCR worker processes not counted); the clients (this process) {stats['client_cpu'] / stats['elapsed']:.2f} "
+          f"{stats['server_cpu'] / stats['elapsed']:.2f} cores busy of the {os.cpu_count()} ("
+          f"{'the web processes' if args.web_processes else 'web, watcher, pipeline; OCR worker processes not counted'}); the clients (this process) {stats['client_cpu'] / stats['elapsed']:.2f} "
           f"cores")
     print(f"{'endpoint':24} {'unloaded p50':>12} {'p99':>8} {'n':>5} | {'loaded p50':>10} {'p99':>8} {'n':>6} "
           f"{'errors':>6}  goal")

@@ -19,12 +19,15 @@ TITLE_PATTERNS: list[tuple[str, str]] = [
     ("ket_hon", r"chung nhan (dang ky )?ket hon|trich luc (dang ky )?ket hon|marriage certificate|\bket hon\b"),
     ("khai_tu", r"trich luc (dang ky )?khai tu|giay chung tu|\bkhai tu\b|death certificate"),
     ("khai_sinh", r"giay khai sinh|trich luc (dang ky )?khai sinh|birth certificate|\bkhai sinh\b"),
-    ("gcn_qsdd", r"quyen su dung dat|quyen so huu nha o|\bso do\b|\bso hong\b"),
+    ("gcn_qsdd", r"quyen su dung dat|quyen so huu nha o|\bso do\b|\bso hong\b|"
+                 # the certificate's inner pages carry their section headings (2009 and 2024 models)
+                 r"so do thua dat|nhung thay doi sau khi cap|tai san (khac )?gan lien voi dat"),
     ("dang_ky_ho_kinh_doanh", r"dang ky ho kinh doanh|\bho kinh doanh\b"),
     ("giay_phep_lai_xe", r"giay phep lai xe|driver'?s? licen[cs]e|driving licen[cs]e|bang lai xe"),
     ("bang_tot_nghiep", r"\bbang tot nghiep\b|\bbang cu nhan\b|\bbang ky su\b|\bbang thac si\b|\bdiploma\b|"
                         r"\bbang trung cap\b|\bbang cao dang\b|\bbang tien si\b"),
-    ("cccd", r"can cuoc cong dan|\bcan cuoc\b|citizen identity|identity card|chung minh nhan dan|\bcccd\b"),
+    ("cccd", r"can cuoc cong dan|\bcan cuoc\b|citizen identity|identity card|chung minh nhan dan|\bcccd\b|"
+             r"dau vet rieng va di hinh|dac diem nhan dang"),  # the backs' headings
     ("van_ban", r"^(quyet dinh|cong van|bao cao|ket luan|thong bao|to trinh|ke hoach|nghi quyet|chi thi|"
                 r"giay moi|bien ban|huong dan|cong dien|chuong trinh|de an|thong tu|nghi dinh|luat|"
                 r"phuong an|giay gioi thieu|quy che|quy dinh)\b"),
@@ -57,7 +60,12 @@ KEYWORDS: dict[str, list[tuple[str, float]]] = {
     "cccd": [(r"quoc tich|nationality", .3), (r"que quan|place of origin", .6), (r"noi thuong tru|place of residence", .6),
              (r"co gia tri den|date of expiry|ngay het han", .6), (r"dac diem nhan dang|personal identification", .6),
              (r"\bso\s*/\s*no\b", .4), (r"full name", .3), (r"date of birth", .2),
-             (r"nguyen quan", .6), (r"\bdkhk\b|noi dang ky ho khau|ho khau thuong tru", .6)],
+             (r"nguyen quan", .6), (r"\bdkhk\b|noi dang ky ho khau|ho khau thuong tru", .6),
+             # the 2024 card's back, the chip card's back and the old CMND's back
+             (r"noi cu tru|place of residence", .4), (r"noi dang ky khai sinh|place of birth", .4),
+             (r"cuc canh sat quan ly hanh chinh|ve trat tu xa hoi", .6), (r"bo cong an|ministry of public security", .3),
+             (r"date of issue", .3), (r"i[dl]vnm|<{4,}", 1.0), (r"dau vet rieng|di hinh", .8),
+             (r"ngon tro (trai|phai)", .8), (r"\bton giao\b", .3), (r"\bsinh ngay\b", .3)],
     "khai_sinh": [(r"noi sinh", .6), (r"nguoi me|ten me\b", .6), (r"nguoi cha|ten cha\b", .6),
                   (r"dang ky khai sinh|noi dang ky", .3)],
     "ket_hon": [(r"ten chong|\bchong\b", .8), (r"ten vo|\bvo\b", .5), (r"dang ky ket hon|ket hon", .5)],
@@ -66,7 +74,11 @@ KEYWORDS: dict[str, list[tuple[str, float]]] = {
     "khai_tu": [(r"nguoi chet|da chet|nguoi mat|da mat", 1.0), (r"noi chet|nguyen nhan chet|nguyen nhan", .5),
                 (r"khai tu", .5)],
     "gcn_qsdd": [(r"thua dat", .8), (r"to ban do", .8), (r"dien tich", .4), (r"muc dich su dung", .3),
-                 (r"thoi han su dung", .4), (r"nguoi su dung dat|su dung dat", .6), (r"so phat hanh|vao so cap", .4)],
+                 (r"thoi han su dung", .4), (r"nguoi su dung dat|su dung dat", .6), (r"so phat hanh|vao so cap", .4),
+                 (r"so do thua dat", .9), (r"nhung thay doi sau khi cap", 1.0), (r"bang (liet )?ke toa do", .7),
+                 (r"goc ranh|goc thua", .5), (r"noi dung thay doi va co so phap ly", .8),
+                 (r"tai san (khac )?gan lien voi dat", .6), (r"chuyen nhuong", .3), (r"hinh thuc su dung", .5),
+                 (r"nguon goc su dung", .5)],
     "to_khai": [(r"kinh gui", .6), (r"cam doan", .8), (r"nguoi yeu cau|nguoi khai|nguoi di dang ky", .6),
                 (r"de nghi", .4), (r"ky, ghi ro ho|ky ghi ro", .4)],
     "bang_tot_nghiep": [(r"tot nghiep", .8), (r"xep loai", .6), (r"so hieu", .4), (r"vao so cap bang", .6),
@@ -82,6 +94,10 @@ KEYWORDS: dict[str, list[tuple[str, float]]] = {
                 (r"kinh gui", .2), (r"quyet dinh", .2), (r"bao cao", .2), (r"thong bao", .2)],
 }
 _KW_RE = {t: [(re.compile(p), w) for p, w in kws] for t, kws in KEYWORDS.items()}
+# Shop receipts and invoices: not a civil document whatever names or numbers they carry
+_TRADE = [re.compile(p) for p in (r"tong (tien|cong|thanh toan)", r"thanh tien", r"don gia", r"tien mat",
+                                   r"hoa don", r"\bvat\b|thue gtgt", r"so luong|\bsl\b", r"tien thua|tien khach",
+                                   r"cam on quy khach|xin cam on", r"ma (hang|hd)|\bmst\b", r"\bvnd\b|\bd\b\s*$")]
 
 
 def _lines(text: str) -> list[str]:
@@ -152,7 +168,12 @@ def _scores(text: str) -> dict[str, float]:
             if n:
                 s += w * min(n, 3 if t == "van_ban" else 1) ** 0.5
         scores[t] += s * (0.35 if t != "van_ban" else 0.25)
+    if _MRZ_ID.search(f):  # an ID card's machine-readable zone: the card itself
+        scores["cccd"] += 1.5
     return scores
+
+
+_MRZ_ID = re.compile(r"i[dl1]\s?vnm\s?[0-9o]{5,}|i[dl1]vnm.{0,40}<<")
 
 
 def classify(text: str) -> tuple[str, float]:
@@ -161,6 +182,10 @@ def classify(text: str) -> tuple[str, float]:
     if words < 3:
         return "khac", 0.3
     scores = _scores(text)
+    f = fold(text)
+    if sum(1 for r in _TRADE if r.search(f)) >= 3 and not any(t != "van_ban" for t, _i, st in find_titles(text)
+                                                            if st >= 1.5):
+        return "khac", 0.6  # a receipt or an invoice: "other", never a civil document
     civil = {t: s for t, s in scores.items() if t not in ("van_ban", "khac")}
     best = max(civil, key=civil.get)
     second = sorted(civil.values())[-2]

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ocr.classify import classify as _classify_text, starts_document as _starts_document
-from ocr import engine, fields, inputs, language, mrz, preprocess
+from ocr import engine, fields, inputs, language, lines, mrz, preprocess
 from ocr.cccd import apply_cccd_qr
 from ocr.types import DocumentResult, OcrInputError, OcrPageError, PageResult, Problem
 
@@ -267,6 +267,8 @@ def _merit(tess: dict) -> float:
 
 
 LOW_RES_XHEIGHT = 8.5  # px: print captured smaller than this is read (enlarged) but marked for review
+BLURRED = 0.45  # edges spread over this share of the x-height: letters smeared, a person should check
+GLARE = 0.08  # share of a photographed card blown out to white
 PLAIN_BELOW = 0.85  # a cleaned read less confident than this is compared with a plain read
 
 
@@ -339,6 +341,12 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     t = time.perf_counter()
     qr = detect_qr(gray, photo=bool(d.get("photo")))
     timings["qr"] = time.perf_counter() - t
+    sides: list[np.ndarray] = []
+    if not d.get("photo"):  # a sheet with both sides of a card photocopied on it: each side cut out
+        t = time.perf_counter()
+        base = d["plain"] if d.get("plain") is not None else gray
+        sides = [preprocess.crop_card(base, c) for c in preprocess.find_cards(gray)]
+        timings["cards"] = time.perf_counter() - t
 
     t = time.perf_counter()
     orig = d.get("plain") if d.get("plain") is not None else gray
@@ -348,10 +356,19 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
         gray = preprocess.crop_card(d["plain"] if d.get("plain") is not None else gray, card)
         orig_scale = max(float(np.linalg.norm(card[1] - card[0])), float(np.linalg.norm(card[3] - card[0]))) \
             / max(gray.shape[:2])  # original px per cropped px
-        dpi = 415
+        # a card at CARD_WIDTH is about 415 dpi; a page cut out is as fine as A4 at its long side
+        dpi = 415 if max(gray.shape[:2]) <= preprocess.CARD_WIDTH else int(round(max(gray.shape[:2]) / 11.69))
         if d.get("plain") is not None:
             d["plain"] = None  # the plain read below stays on the whole picture
     clean, info = preprocess.prepare(gray)
+    flags = []
+    if float(info.get("xheight") or 0.0) > 0 and preprocess.edge_width(gray) > BLURRED * float(info["xheight"]):
+        flags.append("blur")
+    is_card = card is not None and abs(max(gray.shape[:2]) / max(1, min(gray.shape[:2])) - preprocess.CARD_RATIO) < 0.02
+    if is_card and preprocess.blown_out(gray) > GLARE:  # (a page's paper is white: not glare)
+        flags.append("glare")
+    # kept for the line finder (photos and weak reads): the page as decoded, not binarised
+    line_src = gray if lines.available() else None
     # what plain Tesseract would read: the original as decoded (its luminance when the red channel
     # was taken for the clean-up), kept for the pages whose cleaned read turns out weak
     photo = bool(d.get("photo"))
@@ -407,7 +424,10 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
         tess["confidence"], tess["nwords"] = engine.lines_confidence(tess["lines"])
         tess["score"] = language.score_text(tess["text"])
     timings["reread"] = time.perf_counter() - t
-    if photo or tess["confidence"] < PLAIN_BELOW or tess["score"].plausibility < PLAUSIBLE:
+    weak = photo or tess["confidence"] < PLAIN_BELOW or tess["score"].plausibility < PLAUSIBLE
+    upright = rotation  # the cleaned reads' evidence on which way is up
+    text_source = "ocr"
+    if weak:
         t = time.perf_counter()
         alt, alt_img = _plain_read(orig, {**info, "xheight": float(info.get("xheight") or 0.0) * orig_scale},
                                    lang, orig_dpi, work_pixels)
@@ -416,6 +436,18 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
             full_h, full_w = orig.shape[:2]
             info = {**info, "skew": 0.0}
         timings["plain"] = time.perf_counter() - t
+    if weak and line_src is not None:
+        # the text lines found by the detector, each read on its own: where Tesseract's own
+        # layout analysis loses lines (cards, photos, tables, stamps), this read keeps them
+        t = time.perf_counter()
+        lr = lines.read(preprocess.rot90k(line_src, upright) if upright else line_src, lang=lang)
+        if lr is not None:
+            lr["score"] = language.score_text(lr["text"])
+            if _chars_score(lr) > 1.05 * _chars_score(tess):
+                tess = {**lr, "pdf": tess["pdf"]}  # the page's searchable PDF stays the page read's
+                text_source = "ocr-lines"
+        timings["lines"] = time.perf_counter() - t
+    del line_src
     t = time.perf_counter()
     zone = _read_mrz([clean] + ([orig] if orig.shape != clean.shape or photo else []), tess["text"])
     timings["mrz"] = time.perf_counter() - t
@@ -423,14 +455,66 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     h, w, dpi = full_h, full_w, full_dpi  # the page as scanned (upright); the OCR copy may be smaller
     res = PageResult(index=index, text=unicodedata.normalize("NFC", tess["text"]), confidence=tess["confidence"],
                      rotation=rotation, skew=round(float(info["skew"]), 3), qr=qr, pdf=tess["pdf"], width=w, height=h,
-                     dpi=dpi, timings=timings, plausibility=tess["score"].plausibility, mrz=zone)
+                     dpi=dpi, timings=timings, plausibility=tess["score"].plausibility, mrz=zone,
+                     text_source=text_source)
     res.quality = _quality(res.confidence, tess["nwords"], qr, res.plausibility)
     xh_seen = float(info.get("xheight") or 0.0) * orig_scale  # the print's size as captured
     if 0 < xh_seen < LOW_RES_XHEIGHT:
-        res.quality = "review"  # letters a few pixels high: read, but a person should check
+        flags.append("small-print")  # letters a few pixels high: read, but a person should check
+    res.flags = flags
+    if flags:
+        res.quality = "review"
+    if sides:
+        t = time.perf_counter()
+        _read_sides(res, sides, tess, lang, work_pixels)
+        timings["sides"] = time.perf_counter() - t
     _classify_page(res)
     timings["total"] = time.perf_counter() - t0
     return res
+
+
+def _read_side(crop: np.ndarray, lang: str, work_pixels: int) -> tuple[dict, str]:
+    """One side of a card cut out of a sheet: cleaned and read, line by line too when the
+    detector is installed (the better of the two), and its MRZ."""
+    clean, info = preprocess.prepare(crop)
+    dpi = 415  # crop_card: a card at CARD_WIDTH px
+    scale = preprocess.ocr_scale(info, clean.shape, work_pixels)
+    if scale != 1.0:
+        clean = cv2.resize(clean, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        dpi = int(round(dpi * scale))
+    tess = _read(clean, lang, dpi)
+    if lines.available():
+        upright = preprocess.rot90k(crop, info["rotation"]) if info["rotation"] else crop
+        lr = lines.read(upright, lang=lang)
+        if lr is not None:
+            lr["score"] = language.score_text(lr["text"])
+            if _chars_score(lr) > 1.05 * _chars_score(tess):
+                tess = lr
+    return tess, _read_mrz([clean], tess["text"])
+
+
+def _read_sides(res: PageResult, sides: list[np.ndarray], whole: dict, lang: str, work_pixels: int) -> None:
+    """Both sides of a card on one sheet, each read on its own: the page's text becomes the
+    front's then the back's when the two say more than the sheet read whole (the page's PDF
+    stays the whole sheet)."""
+    reads = [_read_side(c, lang, work_pixels) for c in sides]
+    words = [w for t, _ in reads for ln in t["lines"] for w in ln["words"]]
+    if not words:
+        return
+    text = "\n\n".join(t["text"] for t, _ in reads)
+    joined = {"lines": [ln for t, _ in reads for ln in t["lines"]], "score": language.score_text(text)}
+    if _chars_score(joined) <= _chars_score(whole) and res.mrz:
+        return
+    if _chars_score(joined) > _chars_score(whole):
+        confs = [w["conf"] for w in words if w["conf"] >= 0]
+        res.text = unicodedata.normalize("NFC", text)
+        res.confidence = float(np.mean(confs)) if confs else 0.0
+        res.plausibility = joined["score"].plausibility
+        res.text_source = "ocr-cards"
+        res.quality = _quality(res.confidence, len(confs), res.qr, res.plausibility) \
+            if res.quality == "ok" else res.quality
+    if not res.mrz:
+        res.mrz = next((z for _, z in reads if z), "")
 
 
 def read_pages(path: str, executor: Executor | None = None, **kw) -> list[PageResult]:

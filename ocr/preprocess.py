@@ -318,7 +318,8 @@ def prepare(gray: np.ndarray) -> tuple[np.ndarray, dict]:
 # --------------------------------------------------------------------------- the card in a photo
 
 CARD_RATIO = 85.6 / 54.0  # ID-1 (ISO/IEC 7810): every Vietnamese ID card
-CARD_WIDTH = 1400  # px: a card is read at this width (about 415 dpi: an x-height near 20 px)
+CARD_WIDTH = 1400  # px: a card is read at this width at least (about 415 dpi: an x-height near 20 px)
+CROP_MAX = 3000  # px: the long side of a cut-out is kept up to this
 
 
 def _order(pts: np.ndarray) -> np.ndarray:
@@ -353,12 +354,97 @@ def find_card(gray: np.ndarray) -> np.ndarray | None:
     return None
 
 
+def edge_width(gray: np.ndarray) -> float:
+    """How many pixels the print's edges spread over: the page's contrast over its steepest
+    gradients (a sharp capture ~1-2 px; a blurred one more). Divided by the x-height, it says
+    whether the letters are still letters, whatever the resolution."""
+    g = gray.astype(np.float32)
+    if g.size > 4_000_000:  # a quarter of the pixels tells the same
+        g = g[::2, ::2]
+        f = 2.0
+    else:
+        f = 1.0
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / 8
+    steep = float(np.percentile(np.hypot(gx, gy), 99.5))
+    contrast = float(np.percentile(g, 98) - np.percentile(g, 2))
+    return f * contrast / max(steep, 1e-3)
+
+
+def blown_out(gray: np.ndarray) -> float:
+    """Share of a card's pixels blown out to white (glare): a card's ground is tinted, never white."""
+    return float((gray >= 250).mean())
+
+
+def find_cards(gray: np.ndarray, *, most: int = 2) -> list[np.ndarray]:
+    """Corners of the ID cards photocopied or scanned side by side on one sheet (the common "both
+    sides of the card on one A4 page"): two card-shaped regions of 2-45 % of the sheet each, of
+    about the same size, not overlapping and holding nearly all the sheet's ink; top to bottom,
+    then left to right. [] for anything else (a page of text, one card, a photo)."""
+    h, w = gray.shape[:2]
+    s = min(1.0, 900 / max(h, w))
+    small = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
+    small = cv2.GaussianBlur(small, (5, 5), 0)
+    sh, sw = small.shape[:2]
+    area = sh * sw
+    paper = float(np.percentile(small, 90))
+    if paper < 150:  # not a light sheet: a photo or a dark scan
+        return []
+    ink = (small < paper - 14).astype(np.uint8)
+    if ink.mean() < 0.01:
+        return []
+    # a card's print and its tinted ground merge into one blob; blobs stay apart across the gap
+    k = max(5, int(0.025 * max(sh, sw)))
+    blobs = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    contours, _ = cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    found = []
+    for c in sorted(contours, key=cv2.contourArea, reverse=True)[:most + 1]:
+        rect = cv2.minAreaRect(c)
+        (_cx, _cy), (rw, rh), _ang = rect
+        a = rw * rh
+        ratio = max(rw, rh) / max(1.0, min(rw, rh))
+        if 0.02 * area < a < 0.45 * area and abs(ratio - CARD_RATIO) < 0.3 and cv2.contourArea(c) > 0.8 * a:
+            found.append((cv2.boxPoints(rect), rect, c))
+    if len(found) < 2:
+        return []
+    found = found[:most]
+    sizes = [f[1][1][0] * f[1][1][1] for f in found]
+    if max(sizes) > 1.6 * min(sizes) or any(_overlap(a[0], b[0]) for i, a in enumerate(found) for b in found[i + 1:]):
+        return []
+    inside = np.zeros_like(ink)
+    for box, _, _ in found:
+        cv2.fillPoly(inside, [box.astype(np.int32)], 1)
+    if float((ink & (1 - inside)).sum()) > 0.08 * float(ink.sum()):  # other print on the sheet: a page, not cards
+        return []
+    found.sort(key=lambda f: (round(f[1][0][1] / (0.25 * sh)), f[1][0][0]))
+    return [_order(box / s) for box, _, _ in found]
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    ax0, ay0 = a.min(axis=0)
+    ax1, ay1 = a.max(axis=0)
+    bx0, by0 = b.min(axis=0)
+    bx1, by1 = b.max(axis=0)
+    return not (ax1 <= bx0 or bx1 <= ax0 or ay1 <= by0 or by1 <= ay0)
+
+
 def crop_card(gray: np.ndarray, corners: np.ndarray) -> np.ndarray:
-    """The card cut out of the photo and seen from the front (perspective removed), landscape,
-    ``CARD_WIDTH`` px wide (orientation is left to the page analysis)."""
+    """The card (or page) cut out of the photo and seen from the front (perspective removed),
+    landscape: a card ``CARD_WIDTH`` px wide in the ID-1 proportions; a page in its own
+    proportions at the photo's resolution (``CARD_WIDTH`` to ``CROP_MAX`` px), so that its small
+    print keeps its detail. Orientation is left to the page analysis."""
     tl, tr, br, bl = corners
-    wide = np.linalg.norm(tr - tl) + np.linalg.norm(br - bl) >= np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)
-    W, H = CARD_WIDTH, int(round(CARD_WIDTH / CARD_RATIO))
+    top, bottom = np.linalg.norm(tr - tl), np.linalg.norm(br - bl)
+    left, right = np.linalg.norm(bl - tl), np.linalg.norm(br - tr)
+    wide = top + bottom >= left + right
+    long_side = max(top, bottom, left, right)
+    across, down = (top + bottom) / 2, (left + right) / 2  # opposite sides averaged: perspective evened out
+    ratio = max(across, down) / max(1.0, min(across, down))
+    if ratio >= 1.5:  # nearer a card's 1.585 than A4's 1.414: a card, at the width it reads best
+        W, H = CARD_WIDTH, int(round(CARD_WIDTH / CARD_RATIO))
+    else:  # a page: its detail kept
+        W = int(round(min(CROP_MAX, max(CARD_WIDTH, long_side))))
+        H = int(round(W / ratio))
     if not wide:  # the card stands upright in the picture: its long side runs down
         W, H = H, W
     M = cv2.getPerspectiveTransform(corners, np.float32([[0, 0], [W, 0], [W, H], [0, H]]))

@@ -74,8 +74,10 @@ class PageResult:
     timings: dict[str, float] = field(default_factory=dict)
     source_sha256: str = ""  # content key of the input file this page was read from
     plausibility: float = 1.0  # 0..1: how much the text reads as Vietnamese (or another real text)
-    text_source: str = "ocr"  # ocr | pdf | pdf-tcvn3 | pdf-vni (a legacy-font layer converted)
+    text_source: str = "ocr"  # ocr | ocr-lines (line by line, ocr.lines) | pdf | pdf-tcvn3 | pdf-vni (a legacy-font layer converted)
     mrz: str = ""  # an ICAO TD1 machine-readable zone whose check digits pass (3 lines), else ""
+    # why a person should look although the words read well: "blur", "glare", "small-print"
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -23,4 +23,8 @@ python="${PYTHON:-python3}"
 spec="."
 [ -n "$extras" ] && spec=".[${extras}]"
 .venv/bin/python -m pip install -q -e "$spec" 2>&1 | grep -v -E "^(WARNING|  )|^$" || true
+# the PP-OCR text-line detector's model (ocr/lines.py) ships in rapidocr-onnxruntime's wheel; only the
+# model file is used, so the package goes in without its own dependencies (it would pull the GUI
+# build of OpenCV beside the headless one)
+.venv/bin/python -m pip install -q --no-deps "rapidocr-onnxruntime>=1.3,<2" 2>&1 | grep -v -E "^(WARNING|  )|^$" || true
 .venv/bin/python -c "import sohoa, ocr, ingest, registry, signing" || { echo "install failed" >&2; exit 1; }

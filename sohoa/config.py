@@ -20,6 +20,9 @@ class Settings:
     broker_url: str = ""  # empty = in-process workers; redis://… or amqp://… = Celery
     queue: str = "sohoa.ingest"  # the Celery queue of ingest jobs
     workers: int = 0  # 0 = one per core
+    # niceness added to the OCR worker processes (and the Tesseract they start): the counter's
+    # pages and the reuse API answer first, OCR takes the CPU left over (0 = same priority)
+    ocr_nice: int = 10
     quiet_seconds: float = 2.0  # a file must stay unchanged this long before it is picked up
     rescan_seconds: float = 5.0  # periodic rescan of the inbox, whatever the observer says
     max_attempts: int = 5  # transient failures are retried this many times, with backoff
@@ -206,6 +209,7 @@ FIELD_DOCS: dict[str, tuple[str | None, str]] = {
     "broker_url": ("empty (in-process workers)", "`redis://…` / `amqp://…` for Celery workers (scaled mode)"),
     "queue": (None, "Celery queue of ingest jobs"),
     "workers": ("0 (one per core)", "OCR worker processes"),
+    "ocr_nice": ("10", "CPU priority the OCR workers give up (Unix niceness, 0–19): people and the API are served first"),
     "quiet_seconds": (None, "a file must be unchanged this long before it is taken"),
     "rescan_seconds": (None, "periodic rescan besides file-system events"),
     "max_attempts": (None, "transient failures of a file are retried this many times, with exponential backoff"),

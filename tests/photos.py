@@ -150,9 +150,10 @@ def _table(w: int, h: int, rng: random.Random) -> np.ndarray:
 
 
 def photograph(img: Image.Image, *, seed: int = 0, out_long: int = 1280, tilt: float = 0.08, blur: float = 0.8,
-               shadow: bool = True, glare: bool = True, quality: int = 55, margin: float = 0.18) -> Image.Image:
+               shadow: bool = True, glare: bool | float = True, quality: int = 55, margin: float = 0.18) -> Image.Image:
     """``img`` photographed with a phone: on a table, in perspective, with a shadow over part of
-    it, a glare spot, a little blur, at ``out_long`` px on the long side, JPEG ``quality``."""
+    it, a glare spot, a little blur, at ``out_long`` px on the long side, JPEG ``quality``.
+    ``glare``: True for a mild spot (+70), a number for its strength (160 blows the card out)."""
     rng = random.Random(seed)
     src = np.asarray(img.convert("RGB"))[..., ::-1]
     h, w = src.shape[:2]
@@ -172,7 +173,7 @@ def photograph(img: Image.Image, *, seed: int = 0, out_long: int = 1280, tilt: f
     if glare:
         gx, gy, r = rng.uniform(0.3, 0.7) * W, rng.uniform(0.2, 0.5) * H, 0.12 * min(W, H)
         yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-        a += 70 * np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * r * r))[..., None]
+        a += (70.0 if glare is True else float(glare)) * np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * r * r))[..., None]
     a = np.clip(a, 0, 255).astype(np.uint8)
     if blur:
         a = cv2.GaussianBlur(a, (0, 0), blur)

@@ -109,7 +109,7 @@ def backlog_import(ctx: Ctx, source: Path, manifest: Path | None, workers: int |
         from sohoa.jobs.host import load_sealer, page_pool
 
         sealer = load_sealer(st)
-        pool = page_pool(st.worker_count)
+        pool = page_pool(st.worker_count, st.ocr_nice)
     imp = Importer(st, db, executor=pool, sealer=sealer, remote=remote)
     progress = _Progress(not no_progress and not ctx.as_json)
     if progress.live and not verbose:  # the bar says it all; per-scan lines would tear it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import sys
 
 import click
@@ -35,18 +36,30 @@ def register(cli: click.Group) -> None:
     @cli.command("serve")
     @click.option("--host", default=None, help="Bind address (default: settings web_host, 127.0.0.1).")
     @click.option("--port", type=int, default=None, help="Port (default: settings web_port, 8080).")
+    @click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+                  help="Web server processes sharing the port. With ingest in its own process "
+                       "(`sohoa run --no-web` or `sohoa worker`), 2 on a 2-core office server keeps "
+                       "the pages and the reuse API quick while scans are read.")
     @click.pass_obj
-    def serve(ctx, host, port):
-        """Serve the HTTP API (/api/v1, OpenAPI at /api/v1/openapi.json) with uvicorn."""
+    def serve(ctx, host, port, processes):
+        """Serve the staff web UI and the HTTP API (/api/v1, OpenAPI at /api/v1/openapi.json) with
+        uvicorn, without the inbox: pair it with `sohoa run --no-web` (or Celery workers in the
+        scaled mode) to keep the web apart from the reading of scans."""
         import uvicorn
 
         from sohoa.jobs.certification import recover
         from sohoa.web.app import create_app
 
         recover(ctx.db)  # certification requests a killed batch left "signing" go back to the queue
-        app = create_app(ctx.settings, ctx.db)
-        uvicorn.run(app, host=host or ctx.settings.web_host, port=port or ctx.settings.web_port,
-                    log_level="info")
+        host, port = host or ctx.settings.web_host, port or ctx.settings.web_port
+        if processes == 1:
+            app = create_app(ctx.settings, ctx.db)
+            uvicorn.run(app, host=host, port=port, log_level="info")
+            return
+        # each process builds its own app (and its own connections) from the same home
+        os.environ["SOHOA_HOME"] = str(ctx.settings.home)
+        uvicorn.run("sohoa.web.app:app_from_environment", factory=True, workers=processes, host=host,
+                    port=port, log_level="info")
 
     # -- clients ----------------------------------------------------------------------------------
     @cli.group("client")

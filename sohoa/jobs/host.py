@@ -38,9 +38,21 @@ def load_sealer(settings: Settings):
         raise SealUnavailable(f"không dùng được con dấu số của cơ quan ({settings.seal_key}): {exc}") from exc
 
 
-def page_pool(workers: int) -> ProcessPoolExecutor:
+def page_pool(workers: int, nice: int = 0) -> ProcessPoolExecutor:
+    """OCR worker processes; ``nice`` lowers their CPU priority (and that of the Tesseract they
+    start), so that under a full inbox the web pages and the reuse API still answer at once."""
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one Tesseract thread per process, all cores busy
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=lower_priority, initargs=(nice,))
+
+
+def lower_priority(nice: int) -> None:
+    """Process-pool initializer: add ``nice`` to this process's niceness (0: unchanged)."""
+    if nice > 0 and hasattr(os, "nice"):
+        try:
+            os.nice(min(19, nice))
+        except OSError:  # not permitted here: run at the normal priority
+            pass
 
 
 def make_journal(settings: Settings, db: Database) -> Journal:
@@ -56,7 +68,7 @@ class JobHost:
         self.db = db
         self.journal = make_journal(settings, db)
         self._lock = threading.Lock()
-        self.pool = page_pool(settings.worker_count) if pool else None
+        self.pool = page_pool(settings.worker_count, settings.ocr_nice) if pool else None
         self.ctx = JobContext(settings, Store(settings.store_dir), self.journal, self.pool,
                               load_sealer(settings) if seal else None)
 
@@ -70,7 +82,7 @@ class JobHost:
         if self.pool is None:
             return
         with self._lock:
-            old, self.pool = self.pool, page_pool(self.settings.worker_count)
+            old, self.pool = self.pool, page_pool(self.settings.worker_count, self.settings.ocr_nice)
             self.ctx.executor = self.pool
         log.warning("the OCR page pool broke (a worker died): replaced it")
         old.shutdown(wait=False, cancel_futures=True)

@@ -98,3 +98,16 @@ def _publish_dev_pki(app: FastAPI, settings) -> None:
         if found is None:
             return Response(status_code=404)
         return Response(content=found[0], media_type=found[1])
+
+
+def app_from_environment() -> FastAPI:
+    """The app for one of several server processes (``sohoa serve --processes N``): the settings
+    of ``$SOHOA_HOME`` (and ``SOHOA_*``), the registry opened in this process."""
+    from registry.db import Database
+    from sohoa.config import load_settings
+
+    settings = load_settings()
+    db = Database(settings.db_url)
+    if not db.is_initialised():
+        raise RuntimeError(f"sổ đăng ký tại {db.safe_url} chưa được khởi tạo: chạy `sohoa init` trước")
+    return create_app(settings, db)

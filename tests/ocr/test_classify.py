@@ -90,3 +90,28 @@ def test_pid_checks():
 def test_name_repair_of_uppercase_diacritic_slips():
     text = HDR + "GIẤY KHAI SINH\nHọ, chữ đệm, tên: ĐĂNG THỊ LINH\nNgày sinh: 01/01/2010"
     assert ocr.extract_fields("khai_sinh", text)["ho_ten"].value == "Đặng Thị Linh"
+
+
+def test_layouts_of_real_papers():
+    """The inner pages of a land-use certificate (plan, coordinates, changes), the backs of the
+    chip card, the 2024 card and the old CMND, and a shop receipt (never a civil document)."""
+    from ocr.classify import classify
+
+    plan = ("III. Sơ đồ thửa đất, nhà ở và tài sản khác gắn liền với đất\nBẢNG LIỆT KÊ TỌA ĐỘ GÓC RANH\n"
+            "Số hiệu điểm X(m) Y(m) Cạnh\n1 1211144.76 591309.05 24.31\n2 1211131.57 591288.63 11.06")
+    changes = ("IV. Những thay đổi sau khi cấp giấy chứng nhận\nNội dung thay đổi và cơ sở pháp lý\n"
+               "Xác nhận của cơ quan có thẩm quyền\nChuyển nhượng cho ông Nguyễn Văn An")
+    plan_2024 = "V- Sơ đồ thửa đất\nTỷ lệ 1/200\nBẢNG KÊ TỌA ĐỘ\nSố vào sổ cấp giấy chứng nhận quyền sử dụng đất"
+    for text in (plan, changes, plan_2024):
+        assert classify(text)[0] == "gcn_qsdd", text
+    chip_back = ("Đặc điểm nhân dạng / Personal identification:\nNốt ruồi cách 1 cm trên mép trái\n"
+                 "CỤC TRƯỞNG CỤC CẢNH SÁT QUẢN LÝ HÀNH CHÍNH VỀ TRẬT TỰ XÃ HỘI\n"
+                 "IDVNM0790010203079001020345<<6\n9001011M3001015VNM<<<<<<<<<<<2\nNGUYEN<<VAN<AN<<<<<<<<<<<<<<<")
+    cmnd_back = "Dân tộc: Kinh Tôn giáo: Không\nDẤU VẾT RIÊNG VÀ DỊ HÌNH\nSẹo chấm cách 1cm\nNgón trỏ trái Ngón trỏ phải"
+    card_2024_back = ("Nơi cư trú: Thôn 2, xã Tân Lập\nNơi đăng ký khai sinh: Huyện Đan Phượng\nBỘ CÔNG AN\n"
+                      "IDVNM0790010203079001020345<<6")
+    for text in (chip_back, cmnd_back, card_2024_back):
+        assert classify(text)[0] == "cccd", text
+    receipt = ("CỬA HÀNG TIỆN LỢI AN KHANG\nHÓA ĐƠN BÁN LẺ\nKhách hàng: Nguyễn Văn An\nTên hàng SL Đơn giá Thành tiền\n"
+               "Nước suối 2 5.000 10.000\nTổng tiền: 10.000\nTiền mặt: 20.000\nTiền thừa: 10.000\nCảm ơn quý khách")
+    assert classify(receipt)[0] == "khac"

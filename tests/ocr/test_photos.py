@@ -220,3 +220,78 @@ def test_2024_card_front_photo(tmp_path):
     assert r.doc_type == "cccd"
     assert r.fields["so_dinh_danh"].value == MAN.pid and r.fields["so_dinh_danh"].source == "qr"
     assert r.fields["ngay_sinh"].value == MAN.dob and r.fields["gioi_tinh"].value == "Nam"
+
+
+def test_both_sides_without_codes_are_cut_apart_and_read_front_then_back(tmp_path):
+    """An old CMND (no QR, no MRZ) photocopied front above back on one A4 sheet: each side is
+    found, cut out and read on its own, so the values come from the card's own lines, in order."""
+    import ocr
+    from ocr import preprocess
+
+    old = samples.Person("Trần Thị Bích Ngọc", "145678912", "02/09/1985", "Nữ")
+    sheet = photos.a4_both_sides(photos.card_front(old, kind="cmnd", seed=8),
+                                 photos.card_back(old, seed=9), seed=8)
+    path = tmp_path / "cmnd-a4.png"
+    sheet.save(path, dpi=(300, 300))
+    import numpy as np
+
+    corners = preprocess.find_cards(np.asarray(sheet.convert("L")))
+    assert len(corners) == 2 and corners[0][:, 1].mean() < corners[1][:, 1].mean()  # front above back
+    r = ocr.ocr_file(str(path))
+    page = r.pages[0]
+    assert page.text_source == "ocr-cards"
+    text = nfc(r.text)
+    assert text.index("CHỨNG MINH") < text.index("Đặc điểm nhân dạng")
+    assert r.doc_type == "cccd"
+    assert r.fields["so_cmnd"].value == old.pid
+    assert nfc(r.fields["ho_ten"].value).upper() == nfc(old.name).upper()
+
+
+def test_a_page_of_text_is_not_taken_for_cards():
+    import numpy as np
+
+    from ocr import preprocess
+
+    page = samples.render_page(["#CÔNG VĂN"] + PROSE * 3)
+    assert preprocess.find_cards(np.asarray(page.convert("L"))) == []
+    one = photos.a4_both_sides(photos.card_front(MAN, seed=1), photos.card_back(MAN, seed=2), seed=1)
+    arr = np.asarray(one.convert("L")).copy()
+    arr[1300:, :] = 250  # only the front left on the sheet
+    assert preprocess.find_cards(arr) == []
+
+
+@pytest.mark.parametrize("kind", ["blur", "glare"])
+def test_hard_to_read_photo_is_marked_for_review_with_the_reason(tmp_path, kind):
+    """A card photographed out of focus, or with a flash blowing part of it out, is read but
+    marked for review with the reason; the same card photographed well is "ok"."""
+    import ocr
+
+    card = photos.card_front(WOMAN, qr=False, seed=12)
+    good = ocr.read_page(photos.save(photos.photograph(card, seed=12), tmp_path / "good.jpg"), 0)
+    assert good.quality == "ok" and good.flags == []
+    bad_shot = photos.photograph(card, seed=12, blur=4.5) if kind == "blur" else \
+        photos.photograph(card, seed=12, glare=170)
+    bad = ocr.read_page(photos.save(bad_shot, tmp_path / f"{kind}.jpg"), 0)
+    assert kind in bad.flags
+    assert bad.quality == "review"
+
+
+def test_page_photographed_at_an_angle_is_cut_out_in_its_own_proportions(tmp_path):
+    """A whole A4 page photographed on a table at an angle: the page is found, its perspective
+    removed, in A4's proportions (not a card's) and at the photo's own resolution, and it reads
+    at least as well as plain Tesseract on the photo."""
+    import ocr
+    from ocr import preprocess
+
+    lines = ["#THÔNG BÁO"] + PROSE * 2
+    gt = "\n".join(ln.lstrip("#") for ln in lines)
+    shot = photos.photograph(samples.render_page(lines, font_index=2), seed=2, out_long=2600, tilt=0.06,
+                             margin=0.12, blur=0.6, glare=False, quality=70)
+    path = photos.save(shot, tmp_path / "page.jpg")
+    res = ocr.read_page(path, 0)
+    assert abs(res.height / res.width - 2 ** 0.5) < 0.1  # (a card would be 1.585; the angle blurs the exact ratio)
+    assert max(res.height, res.width) > preprocess.CARD_WIDTH * 1.3
+    ours = _cer(gt, res.text)
+    plain = _cer(gt, subprocess.run(["tesseract", path, "-", "-l", "vie"], capture_output=True).stdout.decode())
+    assert ours <= plain and ours < 0.01, (ours, plain)
+    assert res.quality == "ok" and res.flags == []

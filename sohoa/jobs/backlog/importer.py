@@ -234,7 +234,7 @@ class Importer:
         if out.pool_broken and self.ctx.executor is not None:  # a page worker died: a fresh pool
             from sohoa.jobs.host import page_pool
 
-            old, self.ctx.executor = self.ctx.executor, page_pool(self.settings.worker_count)
+            old, self.ctx.executor = self.ctx.executor, page_pool(self.settings.worker_count, self.settings.ocr_nice)
             old.shutdown(wait=False, cancel_futures=True)
         return out
 
