@@ -62,10 +62,10 @@ KEYWORDS: dict[str, list[tuple[str, float]]] = {
              (r"\bso\s*/\s*no\b", .4), (r"full name", .3), (r"date of birth", .2),
              (r"nguyen quan", .6), (r"\bdkhk\b|noi dang ky ho khau|ho khau thuong tru", .6),
              # the 2024 card's back, the chip card's back and the old CMND's back
-             (r"noi cu tru|place of residence", .4), (r"noi dang ky khai sinh|place of birth", .4),
+             (r"place of residence", .4), (r"place of birth", .4),
              (r"cuc canh sat quan ly hanh chinh|ve trat tu xa hoi", .6), (r"bo cong an|ministry of public security", .3),
              (r"date of issue", .3), (r"i[dl]vnm|<{4,}", 1.0), (r"dau vet rieng|di hinh", .8),
-             (r"ngon tro (trai|phai)", .8), (r"\bton giao\b", .3), (r"\bsinh ngay\b", .3)],
+             (r"ngon tro (trai|phai)", .8)],
     "khai_sinh": [(r"noi sinh", .6), (r"nguoi me|ten me\b", .6), (r"nguoi cha|ten cha\b", .6),
                   (r"dang ky khai sinh|noi dang ky", .3)],
     "ket_hon": [(r"ten chong|\bchong\b", .8), (r"ten vo|\bvo\b", .5), (r"dang ky ket hon|ket hon", .5)],

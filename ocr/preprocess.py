@@ -246,8 +246,8 @@ def glyph_height(b: np.ndarray) -> float:
     return float(np.median(hs[keep])) if keep.any() else 0.0
 
 
-OCR_XHEIGHT = 24.0  # px: Tesseract's LSTM reads this size as well as larger, and faster
-MIN_OCR_SCALE = 0.75
+OCR_XHEIGHT = 20.0  # px: Tesseract's LSTM reads this size as well as larger, and faster
+MIN_OCR_SCALE = 0.6
 SURE_XHEIGHT = 12.0  # px: below this the up/down test is only a hint
 SMALL_XHEIGHT = 12.0  # px: print this small is enlarged before OCR (and never median-filtered)
 UP_XHEIGHT = 17.0  # px: ... to about this size

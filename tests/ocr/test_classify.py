@@ -108,10 +108,19 @@ def test_layouts_of_real_papers():
                  "CỤC TRƯỞNG CỤC CẢNH SÁT QUẢN LÝ HÀNH CHÍNH VỀ TRẬT TỰ XÃ HỘI\n"
                  "IDVNM0790010203079001020345<<6\n9001011M3001015VNM<<<<<<<<<<<2\nNGUYEN<<VAN<AN<<<<<<<<<<<<<<<")
     cmnd_back = "Dân tộc: Kinh Tôn giáo: Không\nDẤU VẾT RIÊNG VÀ DỊ HÌNH\nSẹo chấm cách 1cm\nNgón trỏ trái Ngón trỏ phải"
-    card_2024_back = ("Nơi cư trú: Thôn 2, xã Tân Lập\nNơi đăng ký khai sinh: Huyện Đan Phượng\nBỘ CÔNG AN\n"
+    card_2024_back = ("Nơi cư trú / Place of residence: Thôn 2, xã Tân Lập\nNơi đăng ký khai sinh / Place of birth: "
+                      "Huyện Đan Phượng\nBỘ CÔNG AN\n"
                       "IDVNM0790010203079001020345<<6")
     for text in (chip_back, cmnd_back, card_2024_back):
         assert classify(text)[0] == "cccd", text
     receipt = ("CỬA HÀNG TIỆN LỢI AN KHANG\nHÓA ĐƠN BÁN LẺ\nKhách hàng: Nguyễn Văn An\nTên hàng SL Đơn giá Thành tiền\n"
                "Nước suối 2 5.000 10.000\nTổng tiền: 10.000\nTiền mặt: 20.000\nTiền thừa: 10.000\nCảm ơn quý khách")
     assert classify(receipt)[0] == "khac"
+    # the card backs' words do not pull other papers that share a few labels
+    birth = ("TRÍCH LỤC KHAI SINH\nHọ, chữ đệm, tên: Nguyễn Văn An\nSinh ngày: 01/02/2020\nNơi sinh: Bệnh viện A\n"
+             "Dân tộc: Kinh Quốc tịch: Việt Nam\nHọ, chữ đệm, tên người mẹ: Trần Thị Bình\nNơi cư trú: Thôn 1\n"
+             "Nơi đăng ký khai sinh: UBND xã Tân Lập")
+    assert classify(birth)[0] == "khai_sinh"
+    cv = ("SƠ YẾU LÝ LỊCH\nHọ và tên: Nguyễn Văn An Sinh ngày: 01/02/1990\nDân tộc: Kinh Tôn giáo: Không\n"
+          "Nơi cư trú: Thôn 1\nQuá trình học tập và công tác")
+    assert classify(cv)[0] != "cccd"
