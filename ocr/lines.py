@@ -158,9 +158,10 @@ def _row_image(gray: np.ndarray, row: list[np.ndarray]) -> np.ndarray | None:
     return cv2.copyMakeBorder(img, 12, 12, 16, 16, cv2.BORDER_CONSTANT, value=255)
 
 
-def read(gray: np.ndarray, *, lang: str = "vie", timeout: float = 300) -> dict | None:
+def read(gray: np.ndarray, *, lang: str = "vie", timeout: float = 300, config: dict | None = None) -> dict | None:
     """The page read line by line (see the module's docstring): {'text', 'confidence', 'nwords',
-    'lines', 'pdf': b'', 'boxes'} or None when no detector is installed or no line is found."""
+    'lines', 'pdf': b'', 'boxes'} or None when no detector is installed or no line is found.
+    ``config``: extra Tesseract variables (e.g. the MRZ's alphabet)."""
     boxes = detect(gray)
     if not boxes:
         return None
@@ -179,8 +180,9 @@ def read(gray: np.ndarray, *, lang: str = "vie", timeout: float = 300) -> dict |
         lst = os.path.join(td, "list.txt")
         with open(lst, "w") as fh:
             fh.write("\n".join(paths) + "\n")
+        extra = [x for k, v in (config or {}).items() for x in ("-c", f"{k}={v}")]
         r = subprocess.run([engine.TESSERACT, lst, os.path.join(td, "out"), "-l", lang, "--dpi", "300",
-                            "--psm", "7", "-c", "tessedit_do_invert=0", "tsv"],
+                            "--psm", "7", "-c", "tessedit_do_invert=0", *extra, "tsv"],
                            capture_output=True, env=engine._env(), timeout=timeout)
         if r.returncode != 0:
             return None

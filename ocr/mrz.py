@@ -171,9 +171,9 @@ def parse_td1(l1: str, l2: str, l3: str) -> Mrz | None:
     if not ok and composite == "<" and pid:
         # the composite digit lost (glare, the card's edge): the ID is still bound by the
         # document number's check (its last nine digits) and by the birth year (digits 4-6)
-        from ocr.fields import PROVINCE_CODES
+        from vocab.identifiers import province_codes
 
-        yy_ok = pid[4:6] == birth[:2] and pid[:3] in PROVINCE_CODES
+        yy_ok = pid[4:6] == birth[:2] and pid[:3] in province_codes()
         ok = yy_ok and pid.endswith(dn_fixed)
         partial = True
     if not ok:

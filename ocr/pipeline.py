@@ -300,11 +300,19 @@ _MRZ_HINT = re.compile(r"<{3,}|<<\w|\w<<|I[DO0]\s?VNM|VNM\s?<")
 MRZ_SIDE = 2400  # px: the long side at which the zone's OCR-B print is read
 
 
-def _read_mrz(imgs: list[np.ndarray], text: str) -> str:
+def _read_mrz(imgs: list[np.ndarray], text: str, line_img: np.ndarray | None = None) -> str:
     """The TD1 zone (three lines) when the page's text shows one and a read restricted to the
-    zone's alphabet passes its check digits (of the page as read, or of its plain grey); else ''."""
+    zone's alphabet passes its check digits (of the page as read, or of its plain grey, or — for
+    a photo, where the page's layout analysis merges or cuts the zone's lines — of the lines the
+    detector found, each read on its own); else ''."""
     if len(_MRZ_HINT.findall(text)) < 2:
         return ""
+    if line_img is not None:
+        t = lines.read(line_img, lang="eng", config={"tessedit_char_whitelist": mrz.CHARSET,
+                                                     "load_system_dawg": 0, "load_freq_dawg": 0})
+        zone = mrz.find_td1(t["text"]) if t else None
+        if zone is not None:
+            return "\n".join(zone.lines)
     tries = [(imgs[0], 6)] + [(im, 6) for im in imgs[1:]] + [(imgs[0], 3)]
     for img, psm in tries:
         h, w = img.shape[:2]
@@ -447,9 +455,13 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
                 tess = {**lr, "pdf": tess["pdf"]}  # the page's searchable PDF stays the page read's
                 text_source = "ocr-lines"
         timings["lines"] = time.perf_counter() - t
+    mrz_lines = None
+    if photo and line_src is not None:  # the zone's lines as the detector finds them, upright
+        mrz_lines = preprocess.rot90k(line_src, upright) if upright else line_src
     del line_src
     t = time.perf_counter()
-    zone = _read_mrz([clean] + ([orig] if orig.shape != clean.shape or photo else []), tess["text"])
+    zone = _read_mrz([clean] + ([orig] if orig.shape != clean.shape or photo else []), tess["text"], mrz_lines)
+    del mrz_lines
     timings["mrz"] = time.perf_counter() - t
     del orig
     h, w, dpi = full_h, full_w, full_dpi  # the page as scanned (upright); the OCR copy may be smaller

@@ -48,6 +48,10 @@ def test_td1_check_digits_parse_and_repair():
     # a changed ID digit that no slip explains is refused (the composite check)
     wrong = l1[:20] + str((int(l1[20]) + 5) % 10) + l1[21:]
     assert parse_td1(wrong, l2, l3) is None
+    # the composite digit lost at the card's edge: still bound by the document number and the
+    # birth year (the province list of vocab.identifiers), marked as not fully checked
+    lost = parse_td1(l1, l2[:29] + "<", l3)
+    assert lost is not None and lost.personal_id == MAN.pid and lost.composite_ok is False
 
 
 def test_mangled_vietnamese_text_layer_detected():
