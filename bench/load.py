@@ -64,11 +64,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """``cpu_seconds`` of a process and its live descendants (the web server's processes)."""
+def tree_cpu_seconds(pid: int | list[int]) -> float:
+    """``cpu_seconds`` of processes and their live descendants (the web server's processes)."""
     _children = _bench_module("proctree")._children
 
-    total, todo = 0.0, [pid]
+    total, todo = 0.0, list(pid) if isinstance(pid, list) else [pid]
     while todo:
         p = todo.pop()
         try:
@@ -131,7 +131,8 @@ def staff_pages(rnd: random.Random, codes: list[str], doc_ids: list[int], names:
 
 
 async def run_load(args, base: str, token: str, pids: list[str], codes, doc_ids, names, inbox: Path,
-                   scans: list[Path], server_pid: int) -> tuple[Recorder, Recorder, dict]:
+                   scans: list[Path], server_pid: int | list[int],
+                   api_base: str | None = None) -> tuple[Recorder, Recorder, dict]:
     import httpx
 
     rnd = random.Random(5)
@@ -140,7 +141,7 @@ async def run_load(args, base: str, token: str, pids: list[str], codes, doc_ids,
     # one connection per client; idle ones dropped well before the server's 5 s keep-alive ends, so
     # a request never races the server closing its connection (a browser retries such a GET)
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2.0)
-    api = [httpx.AsyncClient(base_url=base, headers=api_headers, timeout=30, limits=limits)
+    api = [httpx.AsyncClient(base_url=api_base or base, headers=api_headers, timeout=30, limits=limits)
            for _ in range(args.clients)]
     staff = [httpx.AsyncClient(base_url=base, timeout=60, limits=limits) for _ in range(args.staff)]
     stats: dict = {}
@@ -226,6 +227,9 @@ def main(argv=None) -> int:
     ap.add_argument("--web-processes", type=int, default=0,
                     help="0: one `sohoa run` serves the web and ingests (the default install); N: the office "
                          "split, `sohoa run --no-web` ingests and `sohoa serve --processes N` serves")
+    ap.add_argument("--api-apart", type=int, default=0, metavar="K",
+                    help="with --web-processes: the API in K processes of its own (`sohoa serve --only api`) on "
+                         "another port, the staff pages in the --web-processes ones (`--only web`)")
     ap.add_argument("--pg-url", default=None, help=f"PostgreSQL (default: $SOHOA_DATABASE_URL or {DEFAULT_PG})")
     ap.add_argument("--pg-schema", default="sohoa_load")
     args = ap.parse_args(argv)
@@ -283,8 +287,9 @@ def main(argv=None) -> int:
     if args.web_processes:  # ingest in its own process, the web in N others
         ingest = subprocess.Popen([sys.executable, "-m", "sohoa", "run", "--no-web"], env=env, cwd=ROOT, stdout=log,
                                   stderr=subprocess.STDOUT)
-        server = subprocess.Popen([sys.executable, "-m", "sohoa", "serve", "--processes", str(args.web_processes)],
-                                  env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        web_only = ["--only", "web"] if args.api_apart else []
+        server = subprocess.Popen([sys.executable, "-m", "sohoa", "serve", "--processes", str(args.web_processes),
+                                   *web_only], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         global cpu_seconds_of
         cpu_seconds_of = tree_cpu_seconds
     else:
@@ -292,21 +297,36 @@ def main(argv=None) -> int:
         server = subprocess.Popen([sys.executable, "-m", "sohoa", "run"], env=env, cwd=ROOT, stdout=log,
                                   stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    api_server, api_base = None, None
+    if args.web_processes and args.api_apart:
+        api_port = free_port()
+        api_server = subprocess.Popen([sys.executable, "-m", "sohoa", "serve", "--only", "api", "--port", str(api_port),
+                                       "--processes", str(args.api_apart)], env=env, cwd=ROOT, stdout=log,
+                                      stderr=subprocess.STDOUT)
+        api_base = f"http://127.0.0.1:{api_port}"
     try:
         import httpx
 
         deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/login", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"sohoa run did not start; see {home / 'run.log'}")
-            time.sleep(0.3)
+
+        def wait_for(url: str, proc, what: str) -> None:
+            while True:
+                try:
+                    if httpx.get(url, timeout=5).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit(f"{what} did not start; see {home / 'run.log'}")
+                time.sleep(0.3)
+
+        wait_for(f"{base}/login", server, "sohoa run")
+        if api_base:
+            wait_for(f"{api_base}/healthz", api_server, "sohoa serve --only api")
+        served_by = [server.pid] + ([api_server.pid] if api_server else [])
         unloaded, loaded, stats = asyncio.run(run_load(args, base, token, pids, codes, doc_ids, names,
-                                                       home / "inbox", scans, server.pid))
+                                                       home / "inbox", scans,
+                                                       served_by if api_server else server.pid, api_base))
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:  # let the last scans finish, for the ingest line
             with db.session() as s:
@@ -315,7 +335,7 @@ def main(argv=None) -> int:
                 break
             time.sleep(1)
     finally:
-        for proc in (server, ingest):
+        for proc in (server, ingest, api_server):
             if proc is None:
                 continue
             proc.terminate()
@@ -332,7 +352,8 @@ def main(argv=None) -> int:
     print(f"load: {args.clients} API clients at {args.rate:.0f} lookups/s in all, {args.staff} staff "
           f"(a page every ~{args.think:.0f} s each), {args.scans} scans into the inbox; {args.duration:.0f} s; "
           f"{args.workers} OCR worker(s); "
-          f"{f'web in {args.web_processes} process(es) apart from ingest' if args.web_processes else 'web and ingest in one process'}; "
+          f"{f'web in {args.web_processes} process(es) apart from ingest' if args.web_processes else 'web and ingest in one process'}"
+          f"{f', the API in {args.api_apart} of its own' if args.api_apart else ''}; "
           f"{os.cpu_count()} cores, load average {load1:.2f}/{load5:.2f}")
     print(f"achieved {lookups / stats['elapsed']:.0f} lookups/s; sends later than scheduled: {stats['late_sends']} "
           f"(p99 {stats['slip_p99']:.1f} ms behind)")

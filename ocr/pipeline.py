@@ -350,7 +350,7 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     qr = detect_qr(gray, photo=bool(d.get("photo")))
     timings["qr"] = time.perf_counter() - t
     sides: list[np.ndarray] = []
-    if not d.get("photo"):  # a sheet with both sides of a card photocopied on it: each side cut out
+    if not d.get("photo"):  # a card (or both its sides) photocopied on a sheet: each side cut out
         t = time.perf_counter()
         base = d["plain"] if d.get("plain") is not None else gray
         sides = [preprocess.crop_card(base, c) for c in preprocess.find_cards(gray)]
@@ -506,18 +506,21 @@ def _read_side(crop: np.ndarray, lang: str, work_pixels: int) -> tuple[dict, str
 
 
 def _read_sides(res: PageResult, sides: list[np.ndarray], whole: dict, lang: str, work_pixels: int) -> None:
-    """Both sides of a card on one sheet, each read on its own: the page's text becomes the
-    front's then the back's when the two say more than the sheet read whole (the page's PDF
-    stays the whole sheet)."""
+    """A card on a sheet, or both its sides, each read on its own: the page's text becomes the
+    card's (the front's then the back's) unless the sheet read whole says clearly more (the
+    page's PDF stays the whole sheet)."""
     reads = [_read_side(c, lang, work_pixels) for c in sides]
     words = [w for t, _ in reads for ln in t["lines"] for w in ln["words"]]
     if not words:
         return
     text = "\n\n".join(t["text"] for t, _ in reads)
     joined = {"lines": [ln for t, _ in reads for ln in t["lines"]], "score": language.score_text(text)}
-    if _chars_score(joined) <= _chars_score(whole) and res.mrz:
+    # the sheet holds nothing but the cards (find_cards checks): their own reads are preferred
+    # unless the sheet read whole clearly says more
+    better = _chars_score(joined) >= 0.95 * _chars_score(whole)
+    if not better and res.mrz:
         return
-    if _chars_score(joined) > _chars_score(whole):
+    if better:
         confs = [w["conf"] for w in words if w["conf"] >= 0]
         res.text = unicodedata.normalize("NFC", text)
         res.confidence = float(np.mean(confs)) if confs else 0.0

@@ -377,10 +377,10 @@ def blown_out(gray: np.ndarray) -> float:
 
 
 def find_cards(gray: np.ndarray, *, most: int = 2) -> list[np.ndarray]:
-    """Corners of the ID cards photocopied or scanned side by side on one sheet (the common "both
-    sides of the card on one A4 page"): two card-shaped regions of 2-45 % of the sheet each, of
-    about the same size, not overlapping and holding nearly all the sheet's ink; top to bottom,
-    then left to right. [] for anything else (a page of text, one card, a photo)."""
+    """Corners of the ID cards photocopied or scanned on one sheet: the common "both sides of the
+    card on one A4 page", or one card alone on the sheet. One or two card-shaped regions of 2-45 %
+    of the sheet each, of about the same size, not overlapping and holding nearly all the sheet's
+    ink; top to bottom, then left to right. [] for anything else (a page of text, a photo)."""
     h, w = gray.shape[:2]
     s = min(1.0, 900 / max(h, w))
     small = cv2.resize(gray, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else gray
@@ -405,7 +405,7 @@ def find_cards(gray: np.ndarray, *, most: int = 2) -> list[np.ndarray]:
         ratio = max(rw, rh) / max(1.0, min(rw, rh))
         if 0.02 * area < a < 0.45 * area and abs(ratio - CARD_RATIO) < 0.3 and cv2.contourArea(c) > 0.8 * a:
             found.append((cv2.boxPoints(rect), rect, c))
-    if len(found) < 2:
+    if not found:
         return []
     found = found[:most]
     sizes = [f[1][1][0] * f[1][1][1] for f in found]

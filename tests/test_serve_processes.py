@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -54,3 +55,42 @@ def test_web_served_by_two_processes_apart_from_ingest(tmp_path):
         proc.wait(60)
     text = log.read_text()
     assert text.count("Application startup complete") == 2, text
+
+
+def test_api_and_staff_pages_served_apart(tmp_path):
+    """`--only api` and `--only web`: each server answers its own part (and its health) and
+    nothing of the other's, so a page being drawn never holds up a reuse lookup."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOHOA_")}
+    env.update(SOHOA_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
+    subprocess.run([sys.executable, "-m", "sohoa", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
+    procs = []
+    try:
+        ports = {}
+        for part in ("api", "web"):
+            ports[part] = _port()
+            log = tmp_path / f"{part}.log"
+            with open(log, "wb") as fh:
+                procs.append(subprocess.Popen([sys.executable, "-m", "sohoa", "serve", "--only", part, "--port",
+                                               str(ports[part])], env=env, cwd=ROOT, stdout=fh,
+                                              stderr=subprocess.STDOUT))
+        api, web = (f"http://127.0.0.1:{ports[p]}" for p in ("api", "web"))
+        wait_until_serving(web, procs[1], tmp_path / "web.log", "sohoa serve --only web")
+        for _ in range(200):
+            try:
+                if httpx.get(api + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert procs[0].poll() is None, (tmp_path / "api.log").read_text()
+            time.sleep(0.3)
+        assert httpx.get(api + "/api/v1/openapi.json", timeout=5).status_code == 200
+        r = httpx.post(api + "/api/v1/subjects/documents", json={"subject_id": "001190012345"}, timeout=5)
+        assert r.status_code == 401 and r.json()  # the API, asking for its token (JSON, not a page)
+        assert httpx.get(api + "/login", timeout=5).status_code == 404
+        assert httpx.get(web + "/login", timeout=5).status_code == 200
+        assert httpx.post(web + "/api/v1/subjects/documents", json={"subject_id": "001190012345"},
+                          timeout=5).status_code in (404, 405)
+        assert httpx.get(web + "/healthz", timeout=5).status_code == 200
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+            p.wait(60)

@@ -40,8 +40,12 @@ def register(cli: click.Group) -> None:
                   help="Web server processes sharing the port. With ingest in its own process "
                        "(`sohoa run --no-web` or `sohoa worker`), 2 on a 2-core office server keeps "
                        "the pages and the reuse API quick while scans are read.")
+    @click.option("--only", type=click.Choice(["api", "web"]), default=None,
+                  help="Serve only the API for other systems (/api/v1) or only the staff pages: run "
+                       "each on its own port, so that a page being drawn never holds up a reuse "
+                       "lookup (a reverse proxy sends /api/ to the API's port).")
     @click.pass_obj
-    def serve(ctx, host, port, processes):
+    def serve(ctx, host, port, processes, only):
         """Serve the staff web UI and the HTTP API (/api/v1, OpenAPI at /api/v1/openapi.json) with
         uvicorn, without the inbox: pair it with `sohoa run --no-web` (or Celery workers in the
         scaled mode) to keep the web apart from the reading of scans."""
@@ -52,12 +56,14 @@ def register(cli: click.Group) -> None:
 
         recover(ctx.db)  # certification requests a killed batch left "signing" go back to the queue
         host, port = host or ctx.settings.web_host, port or ctx.settings.web_port
+        parts = (only,) if only else ("api", "web")
         if processes == 1:
-            app = create_app(ctx.settings, ctx.db)
+            app = create_app(ctx.settings, ctx.db, parts)
             uvicorn.run(app, host=host, port=port, log_level="info")
             return
         # each process builds its own app (and its own connections) from the same home
         os.environ["SOHOA_HOME"] = str(ctx.settings.home)
+        os.environ["SOHOA_SERVE_PARTS"] = ",".join(parts)
         uvicorn.run("sohoa.web.app:app_from_environment", factory=True, workers=processes, host=host,
                     port=port, log_level="info")
 

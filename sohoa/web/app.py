@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -28,9 +29,16 @@ def install_log_redaction() -> None:
                 h.addFilter(RedactPids())
 
 
-def create_app(settings, db) -> FastAPI:
+PARTS = ("api", "web")
+
+
+def create_app(settings, db, parts: tuple[str, ...] = PARTS) -> FastAPI:
     """The FastAPI app bound to ``settings`` and an opened, migrated ``db`` (registry.db.Database):
-    the API for other systems under ``/api/v1`` and the staff UI at ``/``."""
+    the API for other systems under ``/api/v1`` and the staff UI at ``/`` (``parts``: both, or
+    one of them for a server process of its own; /healthz, /readyz and /metrics in every one)."""
+    unknown = set(parts) - set(PARTS)
+    if unknown or not parts:
+        raise ValueError(f"parts: {sorted(unknown) or 'none'} (known: {', '.join(PARTS)})")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):  # uvicorn configures its log handlers before startup: filter them too
@@ -46,18 +54,22 @@ def create_app(settings, db) -> FastAPI:
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.db = db
-    app.include_router(build_router(settings, db))
+    app.state.parts = tuple(parts)
+    if "api" in parts:
+        app.include_router(build_router(settings, db))
     mount_health(app, settings, db)  # /healthz, /readyz, /metrics (sohoa.ops.metrics)
-    staff_ui.mount(app, settings, db)  # the staff UI: server-rendered pages at /
-    app.add_middleware(ApiGuard, prefix=PREFIX, caps={f"{PREFIX}/verify": UPLOAD_CAP})
-    _local_docs(app)
+    if "web" in parts:
+        staff_ui.mount(app, settings, db)  # the staff UI: server-rendered pages at /
+    if "api" in parts:
+        app.add_middleware(ApiGuard, prefix=PREFIX, caps={f"{PREFIX}/verify": UPLOAD_CAP})
+        _local_docs(app)
 
     @app.exception_handler(SohoaError)
     async def _expected_failure(request: Request, exc: SohoaError):
         """Typed errors, mapped once: JSON for the API, an error page in the layout for people."""
         if exc.detail:
             log.info("%s %s: %s (%s)", request.method, request.url.path, exc.message, redact_pids(exc.detail))
-        if request.url.path.startswith(PREFIX):
+        if request.url.path.startswith(PREFIX) or "web" not in parts:
             return JSONResponse({"error": exc.kind, "detail": exc.message}, status_code=exc.http_status)
         return staff_ui.error_page(request, exc.http_status, exc.message)
 
@@ -102,7 +114,8 @@ def _publish_dev_pki(app: FastAPI, settings) -> None:
 
 def app_from_environment() -> FastAPI:
     """The app for one of several server processes (``sohoa serve --processes N``): the settings
-    of ``$SOHOA_HOME`` (and ``SOHOA_*``), the registry opened in this process."""
+    of ``$SOHOA_HOME`` (and ``SOHOA_*``), the registry opened in this process, the parts named in
+    ``SOHOA_SERVE_PARTS`` (``sohoa serve --only``; default both)."""
     from registry.db import Database
     from sohoa.config import load_settings
 
@@ -110,4 +123,5 @@ def app_from_environment() -> FastAPI:
     db = Database(settings.db_url)
     if not db.is_initialised():
         raise RuntimeError(f"sổ đăng ký tại {db.safe_url} chưa được khởi tạo: chạy `sohoa init` trước")
-    return create_app(settings, db)
+    parts = tuple(p for p in os.environ.get("SOHOA_SERVE_PARTS", ",".join(PARTS)).split(",") if p)
+    return create_app(settings, db, parts)
