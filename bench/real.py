@@ -69,7 +69,10 @@ def _one(path: str) -> dict:
     return {"path": path, "secs": secs, "doc_type": res.doc_type, "quality": res.quality, "qr": qr, "mrz": mrz,
             "id_src": id_src, "has_id": "so_dinh_danh" in res.fields, "has_cmnd": "so_cmnd" in res.fields,
             "text": res.text, "pages": len(res.pages),
-            "text_sources": sorted({getattr(p, "text_source", "ocr") for p in res.pages})}
+            "text_sources": sorted({getattr(p, "text_source", "ocr") for p in res.pages}),
+            "field_keys": sorted(res.fields), "alternate": sorted(k for k, f in res.fields.items()
+                                                                   if "alternate_read" in f.flags),
+            "page_flags": sorted({fl for p in res.pages for fl in getattr(p, "flags", [])})}
 
 
 def _plain(path: str) -> str:
@@ -122,6 +125,14 @@ def main(argv=None) -> int:
           f"{sum(r['has_cmnd'] for r in ok)} files; ID source: "
           + (", ".join(f"{s} {c}" for s, c in src.most_common()) or "none"))
     ts = collections.Counter(s for r in ok for s in r["text_sources"])
+    cards = [r for r in ok if r["doc_type"] == "cccd"]
+    fk = collections.Counter(k for r in cards for k in r["field_keys"])
+    print(f"ID-card files ({len(cards)}) giving: " + ", ".join(
+        f"{k} {fk[k]}" for k in ("so_dinh_danh", "so_cmnd", "ho_ten", "ngay_sinh", "ngay_het_han")))
+    alt = collections.Counter(k for r in ok for k in r["alternate"])
+    print("fields lent by another read of the page (for review): " + (", ".join(f"{k} {c}" for k, c in alt.most_common()) or "none"))
+    pf = collections.Counter(f for r in ok for f in r["page_flags"])
+    print("review reasons (files): " + (", ".join(f"{k} {c}" for k, c in pf.most_common()) or "none"))
     print("page text sources (files): " + ", ".join(f"{s} {c}" for s, c in ts.most_common()))
     secs = [r["secs"] for r in rows]
     print(f"seconds per file: mean {sum(secs) / n:.1f}, max {max(secs):.1f} (wall {wall:.0f}s, {a.jobs} jobs)")

@@ -435,10 +435,13 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     weak = photo or tess["confidence"] < PLAIN_BELOW or tess["score"].plausibility < PLAUSIBLE
     upright = rotation  # the cleaned reads' evidence on which way is up
     text_source = "ocr"
+    reads = [tess]  # every read of the page: the ones that lose still lend fields (assemble)
     if weak:
         t = time.perf_counter()
         alt, alt_img = _plain_read(orig, {**info, "xheight": float(info.get("xheight") or 0.0) * orig_scale},
                                    lang, orig_dpi, work_pixels)
+        if alt is not None:
+            reads.append(alt)
         if alt is not None and _chars_score(alt) > 1.05 * _chars_score(tess):
             tess, rotation, clean = alt, 0, alt_img
             full_h, full_w = orig.shape[:2]
@@ -451,6 +454,7 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
         lr = lines.read(preprocess.rot90k(line_src, upright) if upright else line_src, lang=lang)
         if lr is not None:
             lr["score"] = language.score_text(lr["text"])
+            reads.append(lr)
             if _chars_score(lr) > 1.05 * _chars_score(tess):
                 tess = {**lr, "pdf": tess["pdf"]}  # the page's searchable PDF stays the page read's
                 text_source = "ocr-lines"
@@ -468,7 +472,9 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     res = PageResult(index=index, text=unicodedata.normalize("NFC", tess["text"]), confidence=tess["confidence"],
                      rotation=rotation, skew=round(float(info["skew"]), 3), qr=qr, pdf=tess["pdf"], width=w, height=h,
                      dpi=dpi, timings=timings, plausibility=tess["score"].plausibility, mrz=zone,
-                     text_source=text_source)
+                     text_source=text_source,
+                     alt_texts=[unicodedata.normalize("NFC", r["text"]) for r in reads
+                                if r["text"] != tess["text"] and r["text"].strip()])
     res.quality = _quality(res.confidence, tess["nwords"], qr, res.plausibility)
     xh_seen = float(info.get("xheight") or 0.0) * orig_scale  # the print's size as captured
     if 0 < xh_seen < LOW_RES_XHEIGHT:
@@ -611,7 +617,7 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
     titled = [p for p in pages if p.starts_document and p.doc_type not in ("khac",)]
     if titled and titled[0].doc_type != doc_type and titled[0].type_confidence >= conf:
         doc_type, conf = titled[0].doc_type, titled[0].type_confidence
-    flds = fields.extract_fields(doc_type, text)
+    flds = _with_alternates(doc_type, fields.extract_fields(doc_type, text), pages)
     ocr_conf = [p.confidence for p in pages if not p.born_digital]
     quality = "review" if any(p.quality == "review" for p in pages) else "ok"
     if conf < 0.5:
@@ -627,6 +633,27 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
     return apply_cccd_qr(DocumentResult(path=path, pages=pages, doc_type=doc_type, confidence=float(conf),
                                         fields=flds, text=text, quality=quality,
                                         pdf=merge_pdfs([p.pdf for p in pages]), content_key=content_key(pages)))
+
+
+ALTERNATE_CONFIDENCE = 0.6  # a value only a losing read of the page gave: a person checks it
+
+
+def _with_alternates(doc_type: str, flds: dict, pages: list[PageResult]) -> dict:
+    """Fields the chosen reads did not give, taken from the other reads of the same pages (the
+    plain read, the line-by-line read) when a value there passes its own checks: at a confidence
+    that sends the document for review, flagged ``alternate_read``. A value the chosen text gave
+    is never replaced."""
+    out = dict(flds)
+    texts = [p.text for p in pages]
+    for i, p in enumerate(pages):
+        for alt in p.alt_texts:
+            other = fields.extract_fields(doc_type, "\n\n".join(texts[:i] + [alt] + texts[i + 1:]))
+            for k, f in other.items():
+                if k in out or f.flags:
+                    continue
+                out[k] = replace(f, confidence=min(f.confidence, ALTERNATE_CONFIDENCE),
+                                 flags=("alternate_read",))
+    return out
 
 
 def ocr_file(path: str, executor: Executor | None = None, **kw) -> DocumentResult:

@@ -78,6 +78,9 @@ class PageResult:
     mrz: str = ""  # an ICAO TD1 machine-readable zone whose check digits pass (3 lines), else ""
     # why a person should look although the words read well: "blur", "glare", "small-print"
     flags: list[str] = field(default_factory=list)
+    # the page's other reads (plain, line by line) that lost to ``text``: fields missing from the
+    # text may be found there (ocr.assemble), at a confidence that asks for review
+    alt_texts: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -323,3 +323,26 @@ def test_one_card_scanned_on_a_sheet_is_read_from_the_card(tmp_path):
 
     # (the bold capitals' tone marks at a card's size are Tesseract's weak spot either way)
     assert fold(r.fields["ho_ten"].value) == fold(old.name)
+
+
+def test_a_field_only_another_read_gave_is_kept_for_review():
+    """The page's losing reads (plain, line by line) lend a field the chosen text lacks, when
+    the value passes its checks: flagged, at a confidence that sends the document for review;
+    a value the chosen text gave is never replaced."""
+    from ocr import assemble
+    from ocr.types import PageResult
+
+    chosen = "CĂN CƯỚC CÔNG DÂN\nHọ và tên / Full name:\nLÊ VĂN PHÚC\nNgày sinh / Date of birth: 30/11/2003"
+    other = ("CĂN CƯỚC CÔNG DÂN\nSố / No.: 079203004567\nHọ và tên / Full name:\nLÊ VĂN PHỨC\n"
+             "Ngày sinh / Date of birth: 30/11/2003")
+    page = PageResult(index=0, text=chosen, confidence=0.9, alt_texts=[other], source_sha256="0" * 64)
+    doc = assemble("card.jpg", [page])
+    f = doc.fields["so_dinh_danh"]
+    assert f.value == MAN.pid and "alternate_read" in f.flags and f.confidence <= 0.6
+    assert doc.fields["ho_ten"].value == "Lê Văn Phúc" and not doc.fields["ho_ten"].flags  # the chosen text's
+    assert doc.quality == "review"
+    # a value failing its checks in the other read is not taken (a birth year unlike the ID's)
+    wrong = other.replace("079203004567", "079299004567")
+    doc2 = assemble("card.jpg", [PageResult(index=0, text=chosen, confidence=0.9, alt_texts=[wrong],
+                                            source_sha256="0" * 64)])
+    assert "so_dinh_danh" not in doc2.fields
