@@ -109,4 +109,7 @@ class DocumentResult:
             "text": self.text,
             "pages": len(self.pages),
             "quality": self.quality,
+            # why a person should look (added key): blur, glare, small-print, per the pages
+            **({"review_reasons": sorted({r for p in self.pages for r in p.flags})}
+               if any(p.flags for p in self.pages) else {}),
         }

@@ -277,9 +277,12 @@ def test_hard_to_read_photo_is_marked_for_review_with_the_reason(tmp_path, kind)
     assert good.quality == "ok" and good.flags == []
     bad_shot = photos.photograph(card, seed=12, blur=4.5) if kind == "blur" else \
         photos.photograph(card, seed=12, glare=170)
-    bad = ocr.read_page(photos.save(bad_shot, tmp_path / f"{kind}.jpg"), 0)
+    bad_path = photos.save(bad_shot, tmp_path / f"{kind}.jpg")
+    bad = ocr.read_page(bad_path, 0)
     assert kind in bad.flags
     assert bad.quality == "review"
+    out = ocr.assemble(bad_path, [bad]).to_json()  # `sohoa ocr --json` says why
+    assert out["quality"] == "review" and kind in out["review_reasons"]
 
 
 def test_page_photographed_at_an_angle_is_cut_out_in_its_own_proportions(tmp_path):
