@@ -626,6 +626,8 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
         quality = "review"
     if ocr_conf:
         cap = 0.5 + 0.5 * float(np.mean(ocr_conf))
+        if any(p.flags for p in pages):  # blurred, glared or tiny print: its values are guesses
+            cap = min(cap, HARD_PAGE_CAP)
         conf = min(conf, cap) if doc_type != "khac" else conf
         # a value read off a page the recognizer was unsure of is no surer than the page
         flds = {k: (replace(f, confidence=min(f.confidence, cap)) if f.confidence > cap else f)
@@ -636,6 +638,7 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
 
 
 ALTERNATE_CONFIDENCE = 0.6  # a value only a losing read of the page gave: a person checks it
+HARD_PAGE_CAP = 0.7  # no value read off a page marked hard to read (PageResult.flags) is surer
 
 
 def _with_alternates(doc_type: str, flds: dict, pages: list[PageResult]) -> dict:

@@ -283,6 +283,11 @@ def test_hard_to_read_photo_is_marked_for_review_with_the_reason(tmp_path, kind)
     assert bad.quality == "review"
     out = ocr.assemble(bad_path, [bad]).to_json()  # `sohoa ocr --json` says why
     assert out["quality"] == "review" and kind in out["review_reasons"]
+    # and no value read off it claims more than a guess's confidence (zone values excepted)
+    read = [f for f in out["fields"].values() if f.get("source") not in ("qr", "mrz")]
+    assert all(f["confidence"] <= 0.7 for f in read)
+    if kind == "glare":  # (the blurred card gives no value at all: nothing to over-trust)
+        assert read
 
 
 def test_page_photographed_at_an_angle_is_cut_out_in_its_own_proportions(tmp_path):
