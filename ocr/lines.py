@@ -21,10 +21,14 @@ import tempfile
 import importlib.util
 from pathlib import Path
 
+import logging
+
 import cv2
 import numpy as np
 
 from . import engine
+
+log = logging.getLogger("sohoa.ocr")
 
 MODEL = "models/ch_PP-OCRv4_det_infer.onnx"
 DETECT_SIDE = 960  # px: the long side the detector sees (its own default range is 736-2000)
@@ -86,9 +90,10 @@ def detect(gray: np.ndarray, *, thresh: float = 0.3, box_thresh: float = 0.55,
         (cx, cy), (bw, bh), ang = cv2.minAreaRect(c)
         if min(bw, bh) < 3:
             continue
-        m = np.zeros_like(mask)
-        cv2.drawContours(m, [c], -1, 1, -1)
-        score = float(prob[m.astype(bool)].mean())
+        x, y, bw_, bh_ = cv2.boundingRect(c)
+        m = np.zeros((bh_, bw_), np.uint8)
+        cv2.drawContours(m, [c - [x, y]], -1, 1, -1)
+        score = float(prob[y:y + bh_, x:x + bw_][m.astype(bool)].mean())
         if score < box_thresh:
             continue
         # DB's unclip: grow the shrunk kernel by area * ratio / perimeter on every side
@@ -103,7 +108,7 @@ def detect(gray: np.ndarray, *, thresh: float = 0.3, box_thresh: float = 0.55,
 
 
 def _order(pts: np.ndarray) -> np.ndarray:
-    """tl, tr, br, bl, with the long side taken as the line's direction."""
+    """Corners as tl, tr, br, bl (left pair and right pair by x, each by y)."""
     pts = pts[np.argsort(pts[:, 0])]
     left, right = pts[:2], pts[2:]
     tl, bl = left[np.argsort(left[:, 1])]
@@ -159,6 +164,17 @@ def _row_image(gray: np.ndarray, row: list[np.ndarray]) -> np.ndarray | None:
 
 
 def read(gray: np.ndarray, *, lang: str = "vie", timeout: float = 300, config: dict | None = None) -> dict | None:
+    """See :func:`_read`; an extra read never fails its page: any error is logged and gives None."""
+    try:
+        return _read(gray, lang=lang, timeout=timeout, config=config)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the detector, OpenCV or Tesseract on one odd page
+        log.warning("line-by-line read skipped: %s: %s", type(exc).__name__, exc)
+        return None
+
+
+def _read(gray: np.ndarray, *, lang: str, timeout: float, config: dict | None) -> dict | None:
     """The page read line by line (see the module's docstring): {'text', 'confidence', 'nwords',
     'lines', 'pdf': b'', 'boxes'} or None when no detector is installed or no line is found.
     ``config``: extra Tesseract variables (e.g. the MRZ's alphabet)."""

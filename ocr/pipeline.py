@@ -359,21 +359,23 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     t = time.perf_counter()
     orig = d.get("plain") if d.get("plain") is not None else gray
     orig_dpi, orig_scale = dpi, 1.0
+    card_shaped = False
     if card is not None:  # a card photographed on a table: read the card, seen from the front
         # from the luminance: a card's coloured guilloche is dark in the red channel
         gray = preprocess.crop_card(d["plain"] if d.get("plain") is not None else gray, card)
         orig_scale = max(float(np.linalg.norm(card[1] - card[0])), float(np.linalg.norm(card[3] - card[0]))) \
             / max(gray.shape[:2])  # original px per cropped px
-        # a card at CARD_WIDTH is about 415 dpi; a page cut out is as fine as A4 at its long side
-        dpi = 415 if max(gray.shape[:2]) <= preprocess.CARD_WIDTH else int(round(max(gray.shape[:2]) / 11.69))
+        # a card cut out (ID-1 proportions, CARD_WIDTH) is about 415 dpi; a page cut out is as
+        # fine as an A4 sheet of its long side
+        card_shaped = abs(max(gray.shape[:2]) / max(1, min(gray.shape[:2])) - preprocess.CARD_RATIO) < 0.02
+        dpi = 415 if card_shaped else max(72, int(round(max(gray.shape[:2]) / 11.69)))
         if d.get("plain") is not None:
             d["plain"] = None  # the plain read below stays on the whole picture
     clean, info = preprocess.prepare(gray)
     flags = []
     if float(info.get("xheight") or 0.0) > 0 and preprocess.edge_width(gray) > BLURRED * float(info["xheight"]):
         flags.append("blur")
-    is_card = card is not None and abs(max(gray.shape[:2]) / max(1, min(gray.shape[:2])) - preprocess.CARD_RATIO) < 0.02
-    if is_card and preprocess.blown_out(gray) > GLARE:  # (a page's paper is white: not glare)
+    if card is not None and card_shaped and preprocess.blown_out(gray) > GLARE:  # (a page's paper is white: not glare)
         flags.append("glare")
     # kept for the line finder (photos and weak reads): the page as decoded, not binarised
     line_src = gray if lines.available() else None
@@ -500,7 +502,8 @@ def _read_side(crop: np.ndarray, lang: str, work_pixels: int) -> tuple[dict, str
     if scale != 1.0:
         clean = cv2.resize(clean, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
         dpi = int(round(dpi * scale))
-    tess = _read(clean, lang, dpi)
+    tess = engine.run_tesseract(clean, lang=lang, dpi=dpi, want_pdf=False)  # the sheet's PDF is the page's
+    tess["score"] = language.score_text(tess["text"])
     if lines.available():
         upright = preprocess.rot90k(crop, info["rotation"]) if info["rotation"] else crop
         lr = lines.read(upright, lang=lang)
@@ -528,6 +531,7 @@ def _read_sides(res: PageResult, sides: list[np.ndarray], whole: dict, lang: str
         return
     if better:
         confs = [w["conf"] for w in words if w["conf"] >= 0]
+        res.alt_texts = [res.text] + res.alt_texts  # the sheet read whole may still lend a field
         res.text = unicodedata.normalize("NFC", text)
         res.confidence = float(np.mean(confs)) if confs else 0.0
         res.plausibility = joined["score"].plausibility

@@ -366,8 +366,14 @@ def edge_width(gray: np.ndarray) -> float:
         f = 1.0
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / 8
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / 8
-    steep = float(np.percentile(np.hypot(gx, gy), 99.5))
-    contrast = float(np.percentile(g, 98) - np.percentile(g, 2))
+    mag = np.hypot(gx, gy)
+    lo, hi = float(np.percentile(g, 2)), float(np.percentile(g, 98))
+    contrast = hi - lo
+    # the gradients around the print only: on a sparse page the background's noise would
+    # otherwise make up the top percentile
+    near = cv2.dilate((g < lo + 0.5 * contrast).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    sample = mag[near] if int(near.sum()) >= 2000 else mag
+    steep = float(np.percentile(sample, 99))
     return f * contrast / max(steep, 1e-3)
 
 

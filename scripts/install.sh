@@ -28,3 +28,5 @@ spec="."
 # build of OpenCV beside the headless one)
 .venv/bin/python -m pip install -q --no-deps "rapidocr-onnxruntime>=1.3,<2" 2>&1 | grep -v -E "^(WARNING|  )|^$" || true
 .venv/bin/python -c "import sohoa, ocr, ingest, registry, signing" || { echo "install failed" >&2; exit 1; }
+.venv/bin/python -c "from ocr import lines; raise SystemExit(0 if lines.available() else 1)" \
+  || echo "warning: the PP-OCR text-line detector is not installed (rapidocr-onnxruntime); photos are read without it" >&2

@@ -97,7 +97,8 @@ def _sentence(message: str) -> str:
 
 def error_page(request: Request, status: int, message: str, kind: str = "error"):
     """An error as a page inside the layout, in Vietnamese, with a way back (role="alert")."""
-    if _is_api(request) or request.headers.get("accept", "").startswith("text/event-stream"):
+    if _is_api(request) or request.headers.get("accept", "").startswith("text/event-stream") or \
+            getattr(request.app.state, "web", None) is None:  # (a server of the API alone)
         return JSONResponse({"error": kind, "detail": message}, status_code=status)
     web: Web = request.app.state.web
     user = web.principal(request) if "user" in request.session else None
@@ -106,24 +107,10 @@ def error_page(request: Request, status: int, message: str, kind: str = "error")
                     message=_sentence(message), back=back, kind=kind, user=user)
 
 
-def mount(app: FastAPI, settings, db) -> None:
-    """Add the staff UI to ``app``. Typed errors (vocab.errors) reach :func:`error_page` through the
-    app's one SohoaError mapping (sohoa.web.app); this adds the web's own: sign-in redirects, HTTP
-    errors and invalid forms as pages (``/api/…`` keeps FastAPI's JSON)."""
-    web = Web(settings, db)
-    app.state.web = web
-    app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.home), same_site="strict",
-                       session_cookie="sohoa_session", max_age=int(web.max_age),
-                       https_only=bool(settings.extra.get("session_https_only", False)))
-
-    app.add_middleware(SecurityHeaders)
-
-    @app.exception_handler(LoginRequired)
-    async def _to_login(request: Request, _exc: LoginRequired):
-        if request.method == "GET":
-            nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={nxt}", status_code=303)
-        return RedirectResponse("/login", status_code=303)
+def install_error_handlers(app: FastAPI) -> None:
+    """HTTP errors, invalid input and values past what the database holds, answered as JSON for
+    ``/api/…`` (and in a server without the staff pages) and as a page for people: every server
+    gets these, whichever parts it serves (``sohoa serve --only``)."""
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
@@ -151,6 +138,26 @@ def mount(app: FastAPI, settings, db) -> None:
     async def _bad_value(request: Request, _exc: DataError):
         """A value the database refuses (PostgreSQL: a number out of range): the input, not the server."""
         return error_page(request, 422, _MESSAGES[422], "invalid")
+
+
+def mount(app: FastAPI, settings, db) -> None:
+    """Add the staff UI to ``app``. Typed errors (vocab.errors) reach :func:`error_page` through the
+    app's one SohoaError mapping (sohoa.web.app); this adds the web's own: sign-in redirects, HTTP
+    errors and invalid forms as pages (``/api/…`` keeps FastAPI's JSON)."""
+    web = Web(settings, db)
+    app.state.web = web
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(settings.home), same_site="strict",
+                       session_cookie="sohoa_session", max_age=int(web.max_age),
+                       https_only=bool(settings.extra.get("session_https_only", False)))
+
+    app.add_middleware(SecurityHeaders)
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, _exc: LoginRequired):
+        if request.method == "GET":
+            nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={nxt}", status_code=303)
+        return RedirectResponse("/login", status_code=303)
 
     from sohoa.web import (admin, auth, backlog, documents, dossiers, inbox, live, manager, officer, public, steps,
                            unassigned)

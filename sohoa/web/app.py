@@ -58,6 +58,7 @@ def create_app(settings, db, parts: tuple[str, ...] = PARTS) -> FastAPI:
     if "api" in parts:
         app.include_router(build_router(settings, db))
     mount_health(app, settings, db)  # /healthz, /readyz, /metrics (sohoa.ops.metrics)
+    staff_ui.install_error_handlers(app)  # JSON for the API, pages for people, in every server
     if "web" in parts:
         staff_ui.mount(app, settings, db)  # the staff UI: server-rendered pages at /
     if "api" in parts:
@@ -69,7 +70,7 @@ def create_app(settings, db, parts: tuple[str, ...] = PARTS) -> FastAPI:
         """Typed errors, mapped once: JSON for the API, an error page in the layout for people."""
         if exc.detail:
             log.info("%s %s: %s (%s)", request.method, request.url.path, exc.message, redact_pids(exc.detail))
-        if request.url.path.startswith(PREFIX) or "web" not in parts:
+        if request.url.path.startswith(PREFIX):
             return JSONResponse({"error": exc.kind, "detail": exc.message}, status_code=exc.http_status)
         return staff_ui.error_page(request, exc.http_status, exc.message)
 

@@ -124,3 +124,8 @@ def test_layouts_of_real_papers():
     cv = ("SƠ YẾU LÝ LỊCH\nHọ và tên: Nguyễn Văn An Sinh ngày: 01/02/1990\nDân tộc: Kinh Tôn giáo: Không\n"
           "Nơi cư trú: Thôn 1\nQuá trình học tập và công tác")
     assert classify(cv)[0] != "cccd"
+    # an official report with a budget table is not a receipt
+    report = ("UBND HUYỆN TÂN LẬP\nBÁO CÁO\nKết quả số hóa hồ sơ năm 2024\nKính gửi: Ủy ban nhân dân tỉnh\n"
+              "Nội dung Số lượng Đơn giá Thành tiền\nMáy quét 2 15.000.000 30.000.000\nTổng cộng: 30.000.000\n"
+              "Nơi nhận: như trên")
+    assert classify(report)[0] == "van_ban"
