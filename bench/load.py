@@ -66,16 +66,12 @@ def cpu_seconds(pid: int) -> float:
 
 def tree_cpu_seconds(pid: int | list[int]) -> float:
     """``cpu_seconds`` of processes and their live descendants (the web server's processes)."""
-    _children = _bench_module("proctree")._children
-
-    total, todo = 0.0, list(pid) if isinstance(pid, list) else [pid]
-    while todo:
-        p = todo.pop()
+    total = 0.0
+    for p in _bench_module("proctree").tree(*(pid if isinstance(pid, list) else [pid])):
         try:
             total += cpu_seconds(p)
-        except OSError:
-            continue
-        todo += _children(p)
+        except OSError:  # ended meanwhile
+            pass
     return total
 
 

@@ -28,15 +28,20 @@ def _rss(pid: int) -> int:
 
 def tree_rss(root: int) -> int:
     """Bytes resident in ``root`` and its descendants right now."""
-    total, todo, seen = 0, [root], set()
+    return sum(_rss(pid) for pid in tree(root))
+
+
+def tree(*roots: int) -> list[int]:
+    """``roots`` and their live descendants (each once)."""
+    out, todo, seen = [], list(roots), set()
     while todo:
         pid = todo.pop()
         if pid in seen:
             continue
         seen.add(pid)
-        total += _rss(pid)
+        out.append(pid)
         todo += _children(pid)
-    return total
+    return out
 
 
 class PeakSampler:

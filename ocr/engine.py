@@ -78,32 +78,18 @@ def reread_weak_lines(gray: np.ndarray, lines: list[dict], *, lang: str = "vie",
         return 0
     h, w = gray.shape
     pad = 24
-    with tempfile.TemporaryDirectory(prefix="sohoa-tess-") as td:
-        paths, todo = [], []
-        for k, ln in enumerate(weak):
-            x0, y0, x1, y1 = _bbox(ln)
-            if y1 - y0 > 0.1 * h:
-                continue
-            c = gray[max(0, y0 - pad): min(h, y1 + pad), max(0, x0 - pad): min(w, x1 + pad)]
-            p = os.path.join(td, f"l{k:02d}.png")
-            cv2.imwrite(p, c, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-            paths.append(p)
-            todo.append(ln)
-        if not paths:
-            return 0
-        lst = os.path.join(td, "list.txt")
-        with open(lst, "w") as fh:
-            fh.write("\n".join(paths) + "\n")
-        # one process, one model load, every line image as a page of its own (psm 7: one text line)
-        r = subprocess.run([TESSERACT, lst, os.path.join(td, "out"), "-l", lang, "--dpi", str(int(dpi)),
-                            "--psm", "7", "tsv"], capture_output=True, env=_env(), timeout=120)
-        if r.returncode != 0:
-            return 0
-        with open(os.path.join(td, "out.tsv"), encoding="utf-8", errors="replace") as fh:
-            new_lines = parse_tsv_lines(fh.read())
-    by_page: dict[int, list[dict]] = {}
-    for nl in new_lines:
-        by_page.setdefault(nl["key"][0], []).extend(nl["words"])
+    crops, todo = [], []
+    for ln in weak:
+        x0, y0, x1, y1 = _bbox(ln)
+        if y1 - y0 > 0.1 * h:
+            continue
+        crops.append(gray[max(0, y0 - pad): min(h, y1 + pad), max(0, x0 - pad): min(w, x1 + pad)])
+        todo.append(ln)
+    if not crops:
+        return 0
+    by_page = read_line_images(crops, lang=lang, dpi=dpi)
+    if by_page is None:
+        return 0
     changed = 0
     for k, ln in enumerate(todo, 1):
         nw = by_page.get(k)
@@ -115,6 +101,33 @@ def reread_weak_lines(gray: np.ndarray, lines: list[dict], *, lang: str = "vie",
             ln["words"] = nw  # (boxes now in crop coordinates; only the text and confidences are used)
             changed += 1
     return changed
+
+
+def read_line_images(images: list[np.ndarray], *, lang: str = "vie", dpi: int = 300, config: dict | None = None,
+                     timeout: float = 120) -> dict[int, list[dict]] | None:
+    """Each image read as one text line (``--psm 7``), all in one Tesseract process (one model
+    load: every image is a page of a list file): {1-based image number: its words}, or None when
+    Tesseract failed. ``config``: extra Tesseract variables."""
+    with tempfile.TemporaryDirectory(prefix="sohoa-tess-") as td:
+        paths = []
+        for k, img in enumerate(images):
+            p = os.path.join(td, f"l{k:03d}.png")
+            cv2.imwrite(p, img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            paths.append(p)
+        lst = os.path.join(td, "list.txt")
+        with open(lst, "w") as fh:
+            fh.write("\n".join(paths) + "\n")
+        extra = [x for k, v in (config or {}).items() for x in ("-c", f"{k}={v}")]
+        r = subprocess.run([TESSERACT, lst, os.path.join(td, "out"), "-l", lang, "--dpi", str(int(dpi)),
+                            "--psm", "7", *extra, "tsv"], capture_output=True, env=_env(), timeout=timeout)
+        if r.returncode != 0:
+            return None
+        with open(os.path.join(td, "out.tsv"), encoding="utf-8", errors="replace") as fh:
+            tsv = fh.read()
+    by_page: dict[int, list[dict]] = {}
+    for ln in parse_tsv_lines(tsv):
+        by_page.setdefault(ln["key"][0], []).extend(ln["words"])
+    return by_page
 
 
 def run_tesseract(gray: np.ndarray, *, lang: str = "vie", dpi: int = 300, psm: int = 3,

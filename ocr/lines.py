@@ -15,13 +15,9 @@ the pipeline keeps its other reads.
 from __future__ import annotations
 
 import functools
-import os
-import subprocess
-import tempfile
 import importlib.util
-from pathlib import Path
-
 import logging
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -181,32 +177,13 @@ def _read(gray: np.ndarray, *, lang: str, timeout: float, config: dict | None) -
     boxes = detect(gray)
     if not boxes:
         return None
-    rows = _rows(boxes)[:MAX_LINES]
-    with tempfile.TemporaryDirectory(prefix="sohoa-lines-") as td:
-        paths = []
-        for k, row in enumerate(rows):
-            img = _row_image(gray, row)
-            if img is None:
-                continue
-            p = os.path.join(td, f"l{k:03d}.png")
-            cv2.imwrite(p, img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-            paths.append(p)
-        if not paths:
-            return None
-        lst = os.path.join(td, "list.txt")
-        with open(lst, "w") as fh:
-            fh.write("\n".join(paths) + "\n")
-        extra = [x for k, v in (config or {}).items() for x in ("-c", f"{k}={v}")]
-        r = subprocess.run([engine.TESSERACT, lst, os.path.join(td, "out"), "-l", lang, "--dpi", "300",
-                            "--psm", "7", "-c", "tessedit_do_invert=0", *extra, "tsv"],
-                           capture_output=True, env=engine._env(), timeout=timeout)
-        if r.returncode != 0:
-            return None
-        with open(os.path.join(td, "out.tsv"), encoding="utf-8", errors="replace") as fh:
-            tsv = fh.read()
-    by_page: dict[int, list[dict]] = {}
-    for ln in engine.parse_tsv_lines(tsv):
-        by_page.setdefault(ln["key"][0], []).extend(ln["words"])
+    images = [img for img in (_row_image(gray, row) for row in _rows(boxes)[:MAX_LINES]) if img is not None]
+    if not images:
+        return None
+    by_page = engine.read_line_images(images, lang=lang, dpi=300, timeout=timeout,
+                                      config={"tessedit_do_invert": 0, **(config or {})})
+    if by_page is None:
+        return None
     lines = [{"key": (k, 0, 0, 0), "words": by_page[k]} for k in sorted(by_page)]
     conf, n = engine.lines_confidence(lines)
     return {"text": engine.lines_text(lines), "confidence": conf, "nwords": n, "lines": lines, "pdf": b"",

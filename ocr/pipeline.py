@@ -252,8 +252,8 @@ def _layer_agrees(path: str, index: int, d: dict, text: str, timings: dict) -> b
     return same and language.marked_share(quick) <= language.marked_share(text) + 0.15
 
 
-def _read(clean: np.ndarray, lang: str, dpi: int) -> dict:
-    tess = engine.run_tesseract(clean, lang=lang, dpi=dpi)
+def _read(clean: np.ndarray, lang: str, dpi: int, want_pdf: bool = True) -> dict:
+    tess = engine.run_tesseract(clean, lang=lang, dpi=dpi, want_pdf=want_pdf)
     tess["score"] = language.score_text(tess["text"])
     return tess
 
@@ -298,6 +298,15 @@ def _plain_read(orig: np.ndarray, info: dict, lang: str, dpi: int, budget: int |
 
 _MRZ_HINT = re.compile(r"<{3,}|<<\w|\w<<|I[DO0]\s?VNM|VNM\s?<")
 MRZ_SIDE = 2400  # px: the long side at which the zone's OCR-B print is read
+
+
+def _line_read(upright: np.ndarray, lang: str) -> dict | None:
+    """The page read line by line (ocr.lines), scored like the other reads; None without the
+    detector or without lines."""
+    lr = lines.read(upright, lang=lang)
+    if lr is not None:
+        lr["score"] = language.score_text(lr["text"])
+    return lr
 
 
 def _read_mrz(imgs: list[np.ndarray], text: str, line_img: np.ndarray | None = None) -> str:
@@ -449,25 +458,26 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
             full_h, full_w = orig.shape[:2]
             info = {**info, "skew": 0.0}
         timings["plain"] = time.perf_counter() - t
+    upright_src = None  # the page as decoded, turned the way the cleaned reads found up
     if weak and line_src is not None:
+        upright_src = preprocess.rot90k(line_src, upright) if upright else line_src
+    del line_src
+    if upright_src is not None:
         # the text lines found by the detector, each read on its own: where Tesseract's own
         # layout analysis loses lines (cards, photos, tables, stamps), this read keeps them
         t = time.perf_counter()
-        lr = lines.read(preprocess.rot90k(line_src, upright) if upright else line_src, lang=lang)
+        lr = _line_read(upright_src, lang)
         if lr is not None:
-            lr["score"] = language.score_text(lr["text"])
             reads.append(lr)
             if _chars_score(lr) > 1.05 * _chars_score(tess):
                 tess = {**lr, "pdf": tess["pdf"]}  # the page's searchable PDF stays the page read's
                 text_source = "ocr-lines"
         timings["lines"] = time.perf_counter() - t
-    mrz_lines = None
-    if photo and line_src is not None:  # the zone's lines as the detector finds them, upright
-        mrz_lines = preprocess.rot90k(line_src, upright) if upright else line_src
-    del line_src
     t = time.perf_counter()
-    zone = _read_mrz([clean] + ([orig] if orig.shape != clean.shape or photo else []), tess["text"], mrz_lines)
-    del mrz_lines
+    # a photo's MRZ is looked for in the detector's lines too (photo implies weak)
+    zone = _read_mrz([clean] + ([orig] if orig.shape != clean.shape or photo else []), tess["text"],
+                     upright_src if photo else None)
+    del upright_src
     timings["mrz"] = time.perf_counter() - t
     del orig
     h, w, dpi = full_h, full_w, full_dpi  # the page as scanned (upright); the OCR copy may be smaller
@@ -502,15 +512,11 @@ def _read_side(crop: np.ndarray, lang: str, work_pixels: int) -> tuple[dict, str
     if scale != 1.0:
         clean = cv2.resize(clean, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
         dpi = int(round(dpi * scale))
-    tess = engine.run_tesseract(clean, lang=lang, dpi=dpi, want_pdf=False)  # the sheet's PDF is the page's
-    tess["score"] = language.score_text(tess["text"])
+    tess = _read(clean, lang, dpi, want_pdf=False)  # the sheet's PDF is the page's
     if lines.available():
-        upright = preprocess.rot90k(crop, info["rotation"]) if info["rotation"] else crop
-        lr = lines.read(upright, lang=lang)
-        if lr is not None:
-            lr["score"] = language.score_text(lr["text"])
-            if _chars_score(lr) > 1.05 * _chars_score(tess):
-                tess = lr
+        lr = _line_read(preprocess.rot90k(crop, info["rotation"]) if info["rotation"] else crop, lang)
+        if lr is not None and _chars_score(lr) > 1.05 * _chars_score(tess):
+            tess = lr
     return tess, _read_mrz([clean], tess["text"])
 
 
