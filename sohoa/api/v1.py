@@ -1,14 +1,15 @@
 """The registry HTTP API for other systems (``/api/v1``): bearer tokens with scopes, every read of
 a subject's data audited, personal ID numbers only in request bodies (never in URLs or logs)."""
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, File, Header, HTTPException, Path, Query, Security, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 from pydantic import AliasChoices, BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -124,6 +125,9 @@ class _Stale(Exception):
     """A pooled connection turned out dead (database restarted): retry once on a fresh one."""
 
 
+LOOKUP_THREADS = 2
+
+
 def document_link(doc_id: int) -> str:
     return f"{PREFIX}/documents/{doc_id}/file"
 
@@ -180,6 +184,18 @@ def build_router(settings, db) -> APIRouter:
                 continue
         raise AssertionError("unreachable")  # the second attempt returns or raises
 
+    # The lookups' own few worker threads (at most LOOKUP_THREADS at once; the other routes keep
+    # the shared pool of 40): a lookup is a millisecond of Python between round trips, and forty
+    # threads taking turns at the interpreter lock left each one waiting behind the others
+    # (bench/load.py, API apart: p99 under load 19-28 ms with the shared pool, 13-15 ms with four
+    # threads, 10-15 ms with two).
+    lookup_threads: list[anyio.CapacityLimiter] = []
+
+    async def in_lookup_thread(func, *args):
+        if not lookup_threads:  # made on the server's event loop, at the first lookup
+            lookup_threads.append(anyio.CapacityLimiter(LOOKUP_THREADS))
+        return await anyio.to_thread.run_sync(functools.partial(func, *args), limiter=lookup_threads[0])
+
     @router.post("/subjects/documents", summary="Reusable digitized documents of a subject")
     async def subject_documents(q: SubjectQuery, cred: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]):
         """Reusable, valid digitized results and components of a subject (personal ID or tax code in
@@ -188,7 +204,7 @@ def build_router(settings, db) -> APIRouter:
         # one worker-thread hand-off. Run inline on the event loop instead, each lookup held the
         # loop for all its round trips: at 50 clients the lookups queued one behind the other and
         # the server stalled at ~70 lookups/s with 0.15 of a core busy (bench/load.py).
-        client, out = await run_in_threadpool(
+        client, out = await in_lookup_thread(
             in_read_session, "reuse:read", token_of(cred),
             lambda client, s: reuse.lookup_subject_documents(s, client.actor, q.subject_id, doc_type=q.doc_type,
                                                             valid_on=q.valid_on, link=link))

@@ -44,8 +44,12 @@ def register(cli: click.Group) -> None:
                   help="Serve only the API for other systems (/api/v1) or only the staff pages: run "
                        "each on its own port, so that a page being drawn never holds up a reuse "
                        "lookup (a reverse proxy sends /api/ to the API's port).")
+    @click.option("--nice", type=click.IntRange(0, 19), default=None,
+                  help="CPU priority these server processes give up (Unix niceness). Default: the "
+                       "setting web_nice (5) with --only web, so that reuse lookups take the CPU "
+                       "before a page is drawn; 0 otherwise.")
     @click.pass_obj
-    def serve(ctx, host, port, processes, only):
+    def serve(ctx, host, port, processes, only, nice):
         """Serve the staff web UI and the HTTP API (/api/v1, OpenAPI at /api/v1/openapi.json) with
         uvicorn, without the inbox: pair it with `sohoa run --no-web` (or Celery workers in the
         scaled mode) to keep the web apart from the reading of scans."""
@@ -57,6 +61,9 @@ def register(cli: click.Group) -> None:
         recover(ctx.db)  # certification requests a killed batch left "signing" go back to the queue
         host, port = host or ctx.settings.web_host, port or ctx.settings.web_port
         parts = (only,) if only else ("api", "web")
+        from sohoa.jobs.host import lower_priority
+
+        lower_priority(ctx.settings.web_nice if nice is None and only == "web" else (nice or 0))  # inherited by workers
         if processes == 1:
             app = create_app(ctx.settings, ctx.db, parts)
             uvicorn.run(app, host=host, port=port, log_level="info")

@@ -47,7 +47,8 @@ def page_pool(workers: int, nice: int = 0) -> ProcessPoolExecutor:
 
 
 def lower_priority(nice: int) -> None:
-    """Process-pool initializer: add ``nice`` to this process's niceness (0: unchanged)."""
+    """Add ``nice`` to this process's niceness (0: unchanged); inherited by the processes it
+    starts. The OCR pool's initializer, and `sohoa serve` for the staff pages apart."""
     if nice > 0 and hasattr(os, "nice"):
         try:
             os.nice(min(19, nice))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 
@@ -43,6 +44,11 @@ def create_app(settings, db, parts: tuple[str, ...] = PARTS) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app):  # uvicorn configures its log handlers before startup: filter them too
         install_log_redaction()
+        # everything built so far (modules, routes, templates, mappers) lives as long as the
+        # process: out of the collector's reach, a full collection no longer walks it while a
+        # request waits
+        gc.collect()
+        gc.freeze()
         yield
         dispose_read_engine(db)
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from registry import backlog
-from registry.models import Component, Dossier, IngestEntry
+from registry.models import CertifiedCopy, Component, Document, Dossier, IngestEntry, Result
 from registry.queues import inbox_counts, journal_rows
 from sohoa.web.base import CLERK, MANAGER, Principal, Web, load_dossier
 from sohoa.web.dossiers import dossier_view
@@ -35,34 +35,53 @@ def router(web: Web) -> APIRouter:
         return tuple(s.execute(select(func.count(), func.max(IngestEntry.id), func.max(IngestEntry.updated_at))
                                .select_from(IngestEntry)).one())
 
-    def inbox_state(csrf: str) -> tuple[tuple, dict]:
+    def placement_mark(s) -> tuple:
+        """Moves when a document is attached, issued as a result or certified (the unassigned count)."""
+        return tuple(s.execute(select(
+            select(func.max(Document.id)).scalar_subquery(), select(func.max(Component.id)).scalar_subquery(),
+            select(func.count()).select_from(Component).scalar_subquery(),
+            select(func.max(Result.id)).scalar_subquery(),
+            select(func.max(CertifiedCopy.id)).scalar_subquery())).one())
+
+    def inbox_mark() -> tuple:
         with web.db.session() as s:
             run = backlog.status(s)  # a backlog import's progress, when one is running
-            mark = journal_mark(s) + (s.scalar(select(func.sum(IngestEntry.pages_done))),) + (
+            return journal_mark(s) + (s.scalar(select(func.sum(IngestEntry.pages_done))),) + placement_mark(s) + (
                 (run["run"], run["state"], run["done"], run["pages"]) if run else ())
-            return mark, {"rows": journal_rows(s), "counts": inbox_counts(s), "backlog": run}
 
-    def dossier_state(code: str, role: str, csrf: str) -> tuple[tuple, dict]:
+    def inbox_view() -> dict:
+        with web.db.session() as s:
+            return {"rows": journal_rows(s), "counts": inbox_counts(s), "backlog": backlog.status(s)}
+
+    def dossier_mark(code: str) -> tuple:
         with web.db.session() as s:
             d = s.scalar(select(Dossier).where(Dossier.code == code))
             if d is None:
                 raise NotFound(f"Không có hồ sơ mã {code}.")
             comps = s.execute(select(func.count(), func.max(Component.id)).where(Component.dossier_id == d.id)).one()
-            mark = (d.status, d.due_at, tuple(comps), journal_mark(s))
-            return mark, {"d": dossier_view(s, d), "can_act": role == CLERK, "csrf": csrf}
+            return (d.status, d.due_at, tuple(comps), journal_mark(s))
 
-    async def stream(request: Request, state, render, *, initial: bool = False):
+    def dossier_state(code: str, role: str, csrf: str) -> dict:
+        with web.db.session() as s:
+            d = s.scalar(select(Dossier).where(Dossier.code == code))
+            if d is None:
+                raise NotFound(f"Không có hồ sơ mã {code}.")
+            return {"d": dossier_view(s, d), "can_act": role == CLERK, "csrf": csrf}
+
+    async def stream(request: Request, mark_of, view_of, render, *, initial: bool = False):
         """Send the rendered regions whenever the fingerprint changes (and at once with ``initial``:
-        the inbox counts on the dossier list are filled in by the first event)."""
+        the inbox counts on the dossier list are filled in by the first event). Only the
+        fingerprint is read every second; what the regions show is read when it has changed."""
         started = time.monotonic()
         last = None
         yield "retry: 2000\n\n"
         while time.monotonic() - started < STREAM_SECONDS:
             if await request.is_disconnected():
                 return
-            mark, ctx = await run_in_threadpool(state)
+            mark = await run_in_threadpool(mark_of)
             if mark != last:
                 if last is not None or initial:
+                    ctx = await run_in_threadpool(view_of)
                     for event, html in render(ctx):
                         yield _sse(event, html)
                 last = mark
@@ -79,7 +98,7 @@ def router(web: Web) -> APIRouter:
             yield "backlog", web.fragment("_backlog.html", backlog=ctx["backlog"])
             yield "counts", json.dumps(ctx["counts"])
 
-        return StreamingResponse(stream(request, lambda: inbox_state(csrf), render, initial=True),
+        return StreamingResponse(stream(request, inbox_mark, inbox_view, render, initial=True),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
@@ -94,7 +113,7 @@ def router(web: Web) -> APIRouter:
             yield "components", web.fragment("_components.html", **ctx)
             yield "status", web.fragment("_status.html", d=ctx["d"])
 
-        return StreamingResponse(stream(request, lambda: dossier_state(code, u.role, csrf), render),
+        return StreamingResponse(stream(request, lambda: dossier_mark(code), lambda: dossier_state(code, u.role, csrf), render),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
