@@ -243,6 +243,10 @@ def main(argv=None) -> int:
     ap.add_argument("--documents", type=int, default=100_000)
     ap.add_argument("--subjects", type=int, default=30_000)
     ap.add_argument("--workers", type=int, default=1, help="OCR workers of the server (SOHOA_WORKERS)")
+    ap.add_argument("--ocr-nice", type=int, default=None,
+                    help="the OCR workers' niceness (SOHOA_OCR_NICE; default: the setting's default)")
+    ap.add_argument("--web-nice", type=int, default=None,
+                    help="with --api-apart: the staff pages' server's niceness (SOHOA_WEB_NICE; default: the setting's)")
     ap.add_argument("--web-processes", type=int, default=0,
                     help="0: one `sohoa run` serves the web and ingests (the default install); N: the office "
                          "split, `sohoa run --no-web` ingests and `sohoa serve --processes N` serves")
@@ -297,6 +301,10 @@ def main(argv=None) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOHOA_")}
     env.update(SOHOA_HOME=str(home), SOHOA_DATABASE_URL=url, SOHOA_WEB_PORT=str(port), SOHOA_QUIET_SECONDS="1",
                SOHOA_RESCAN_SECONDS="1", SOHOA_WORKERS=str(args.workers), PYTHONUNBUFFERED="1")
+    if args.ocr_nice is not None:
+        env["SOHOA_OCR_NICE"] = str(args.ocr_nice)
+    if args.web_nice is not None:
+        env["SOHOA_WEB_NICE"] = str(args.web_nice)
     for i in range(args.scans):  # synthetic ID-card scans, made before the clock starts
         subprocess.run([sys.executable, "-m", "sohoa", "dev", "sample", "cccd", "--subject", regbench.pid_of(i),
                         "--out", str(staging / f"scan-{i:03d}.jpg")], env=env, cwd=ROOT, check=True,
@@ -369,11 +377,12 @@ def main(argv=None) -> int:
     load1, load5, _ = os.getloadavg()
 
     lookups = len(loaded.times.get("reuse lookup (API)", []))
+    web_nice = args.web_nice if args.web_nice is not None else "web_nice"
     print(f"load: {args.clients} API clients at {args.rate:.0f} lookups/s in all, {args.staff} staff "
           f"(a page every ~{args.think:.0f} s each), {args.scans} scans into the inbox; {args.duration:.0f} s; "
           f"{args.workers} OCR worker(s); "
           f"{f'web in {args.web_processes} process(es) apart from ingest' if args.web_processes else 'web and ingest in one process'}"
-          f"{f', the API in {args.api_apart} of its own (the pages at niceness web_nice, 5)' if args.api_apart else ''}; "
+          f"{f', the API in {args.api_apart} of its own (the pages at niceness {web_nice})' if args.api_apart else ''}; "
           f"{os.cpu_count()} cores, load average {load1:.2f}/{load5:.2f}")
     print(f"achieved {lookups / stats['elapsed']:.0f} lookups/s; sends later than scheduled: {stats['late_sends']} "
           f"(p99 {stats['slip_p99']:.1f} ms behind)")

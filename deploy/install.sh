@@ -50,6 +50,7 @@ render() {  # template destination mode
 echo "files:"
 render "$here/systemd/sohoa.service" "$R/etc/systemd/system/sohoa.service" 0644
 render "$here/systemd/sohoa-worker@.service" "$R/etc/systemd/system/sohoa-worker@.service" 0644
+render "$here/systemd/sohoa-serve@.service" "$R/etc/systemd/system/sohoa-serve@.service" 0644
 render "$here/logrotate.conf" "$R/etc/logrotate.d/sohoa" 0644
 render "$here/sysusers.conf" "$R/etc/sysusers.d/sohoa.conf" 0644
 sysusers=("$R/etc/sysusers.d/sohoa.conf")
@@ -90,8 +91,15 @@ SOHOA_HOME=$home
 # SOHOA_PORTAL_URL=
 # SOHOA_PORTAL_TOKEN=
 # SOHOA_WORKER_CONCURRENCY=2
+# the API apart from the pages (sohoa-serve@api, sohoa-serve@web): sohoa.service then only ingests
+# SOHOA_RUN_OPTIONS=--no-web
 EOF
   echo "  $R/etc/default/sohoa"
+fi
+if [ ! -e "$R/etc/default/sohoa-api" ]; then  # sohoa-serve@api's own port
+  printf '%s\n' "# the port of the API's own server (sohoa-serve@api); the reverse proxy sends /api/ here" \
+    "SOHOA_WEB_PORT=8081" > "$R/etc/default/sohoa-api"
+  echo "  $R/etc/default/sohoa-api"
 fi
 chmod 0640 "$R/etc/default/sohoa"
 [ "$(id -u)" = 0 ] && chown "0:$gid" "$R/etc/default/sohoa"

@@ -69,20 +69,26 @@ def test_accounts_home_and_modes(installed):
 def test_units_are_hardened_and_verify(installed, tmp_path):
     unit = (installed / "etc/systemd/system/sohoa.service").read_text()
     worker = (installed / "etc/systemd/system/sohoa-worker@.service").read_text()
-    for text in (unit, worker):
+    serve = (installed / "etc/systemd/system/sohoa-serve@.service").read_text()
+    for text in (unit, worker, serve):
         for line in ("User=sohoa", "Group=sohoa", "ProtectSystem=strict", "ReadWritePaths=/var/lib/sohoa",
                      "PrivateTmp=yes", "NoNewPrivileges=yes", "Restart=on-failure", "UMask=0077",
                      "Environment=SOHOA_HOME=/var/lib/sohoa", "EnvironmentFile=-/etc/default/sohoa"):
             assert re.search(rf"^{re.escape(line)}$", text, re.M), line
         assert re.search(r"@[A-Z]+@", text) is None  # every placeholder filled
-    assert re.search(rf"^ExecStart={re.escape(BIN)} run$", unit, re.M)
+    assert re.search(rf"^ExecStart={re.escape(BIN)} run \$SOHOA_RUN_OPTIONS$", unit, re.M)
+    assert re.search(rf"^ExecStart={re.escape(BIN)} serve --only %i$", serve, re.M)
+    assert "EnvironmentFile=-/etc/default/sohoa-%i" in serve
+    assert re.search(r"^SOHOA_WEB_PORT=8081$", (installed / "etc/default/sohoa-api").read_text(), re.M)
     assert re.search(rf"^ExecStart={re.escape(BIN)} worker --concurrency \$\{{SOHOA_WORKER_CONCURRENCY\}}$",
                      worker, re.M)
     analyze = shutil.which("systemd-analyze")
     need(analyze, "systemd-analyze (Debian package systemd)")
     shutil.copy(installed / "etc/systemd/system/sohoa.service", tmp_path / "sohoa.service")
     shutil.copy(installed / "etc/systemd/system/sohoa-worker@.service", tmp_path / "sohoa-worker@1.service")
-    p = subprocess.run([analyze, "verify", "./sohoa.service", "./sohoa-worker@1.service"], cwd=tmp_path,
+    shutil.copy(installed / "etc/systemd/system/sohoa-serve@.service", tmp_path / "sohoa-serve@api.service")
+    p = subprocess.run([analyze, "verify", "./sohoa.service", "./sohoa-worker@1.service", "./sohoa-serve@api.service"],
+                       cwd=tmp_path,
                        capture_output=True, text=True)
     ours = [ln for ln in (p.stdout + p.stderr).splitlines() if "sohoa" in ln]
     assert p.returncode == 0 and ours == [], p.stdout + p.stderr

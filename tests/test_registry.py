@@ -128,3 +128,37 @@ def test_staff_add_takes_the_password_from_env_never_argv(sohoa):
     bad = sohoa.run("staff", "add", "clerk2", check=False)
     assert bad.returncode != 0 and "ít nhất 8 ký tự" in bad.stderr
     assert "--password" not in sohoa.run("staff", "add", "--help").stdout
+
+
+def test_unassigned_count_follows_every_placement(db):
+    """The count is kept between reads while nothing is placed; every way a document enters or
+    leaves the queue moves it at once."""
+    from registry.models import Component, Document, Result
+
+    with db.session() as s:
+        d = service.create_dossier(s, procedure="1.001193", subject="001203004567", agency="000.00.01.H29")
+        docs = [Document(sha256=f"{i:064x}", doc_type="cccd") for i in range(4)]
+        s.add_all(docs)
+        s.flush()
+        assert service.unassigned_count(s) == 4
+        assert service.unassigned_count(s) == 4  # read again: the same
+        comp = Component(dossier=d, document=docs[0], doc_type="cccd", origin="scanned")
+        s.add(comp)
+        s.flush()
+        assert service.unassigned_count(s) == 3
+        comp.document_id = docs[1].id  # the component pointed at another document: still 3
+        s.flush()
+        assert service.unassigned_count(s) == 3
+        assert {x.id for x in service.unassigned_documents(s)} == {docs[0].id, docs[2].id, docs[3].id}
+        s.delete(comp)  # taken off the dossier: back in the queue
+        s.flush()
+        assert service.unassigned_count(s) == 4
+        s.add(Result(dossier_id=d.id, document_id=docs[2].id))  # issued as a result
+        s.flush()
+        assert service.unassigned_count(s) == 3
+        docs[3].doc_type = "certified_copy"  # retyped as a copy
+        s.flush()
+        assert service.unassigned_count(s) == 2
+        s.add(Document(sha256="f" * 64, doc_type="khai_sinh"))  # a new scan
+        s.flush()
+        assert service.unassigned_count(s) == 3

@@ -95,10 +95,28 @@ def test_api_and_staff_pages_served_apart(tmp_path):
         assert httpx.post(web + "/api/v1/subjects/documents", json={"subject_id": "001190012345"},
                           timeout=5).status_code in (404, 405)
         assert httpx.get(web + "/healthz", timeout=5).status_code == 200
-        # the pages give the CPU up to the lookups (web_nice, 5, added to ours); the API keeps ours
-        assert _nice(procs[1].pid) == min(19, _nice(os.getpid()) + 5)
+        # the pages give the CPU up to the lookups (web_nice, 10, added to ours); the API keeps ours
+        assert _nice(procs[1].pid) == min(19, _nice(os.getpid()) + 10)
         assert _nice(procs[0].pid) == _nice(os.getpid())
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
             p.wait(60)
+
+
+def _my_nice() -> int:
+    return os.nice(0)
+
+
+def test_ocr_workers_take_only_the_cpu_people_leave():
+    """The OCR pool's processes (and the Tesseract they start) run at the settings' niceness,
+    19 by default: the lowest priority, below the staff pages (web_nice) and the API."""
+    from sohoa.config import Settings
+    from sohoa.jobs.host import page_pool
+
+    assert Settings(home=Path("/nonexistent")).ocr_nice == 19
+    pool = page_pool(1, Settings(home=Path("/nonexistent")).ocr_nice)
+    try:
+        assert pool.submit(_my_nice).result(timeout=60) == min(19, os.nice(0) + 19)
+    finally:
+        pool.shutdown()

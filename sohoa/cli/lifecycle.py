@@ -46,7 +46,7 @@ def register(cli: click.Group) -> None:
                        "lookup (a reverse proxy sends /api/ to the API's port).")
     @click.option("--nice", type=click.IntRange(0, 19), default=None,
                   help="CPU priority these server processes give up (Unix niceness). Default: the "
-                       "setting web_nice (5) with --only web, so that reuse lookups take the CPU "
+                       "setting web_nice (10) with --only web, so that reuse lookups take the CPU "
                        "before a page is drawn; 0 otherwise.")
     @click.pass_obj
     def serve(ctx, host, port, processes, only, nice):
