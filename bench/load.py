@@ -6,11 +6,15 @@ request at a time, nothing ingesting), and the errors.
 
     python bench/load.py                                   # 60 s of load, 100k documents / 30k subjects
     python bench/load.py --duration 30 --documents 20000 --subjects 6000    # a quick run
+    python bench/load.py --web-processes 0                 # everything in one `sohoa run`
     python bench/load.py --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test --pg-schema sohoa_load
 
-The server is the real ``sohoa run`` (watcher, in-process OCR workers, portal sync, uvicorn with
-the API and the web UI in one app) in its own process; the clients run on one asyncio loop in this
-process, each with its own keep-alive connection (httpx). Lookups are open-loop: each API client
+The server is the real thing, in the layout docs/operations.md gives an office whose API other
+systems query ("Keeping the counter quick"): `sohoa run --no-web` (watcher, in-process OCR workers,
+portal sync), `sohoa serve --only web` for the staff pages and `sohoa serve --only api` for the
+API, each in its own process (``--web-processes 0``: the default install's single `sohoa run`
+serving both and ingesting). The clients run on one asyncio loop (uvloop) in this process, each
+with its own keep-alive connection (aiohttp for the API, httpx for the staff). Lookups are open-loop: each API client
 sends at its fixed rate whatever the answers' times, so a slow server shows as latency, not as a
 lower rate. Staff each log in with their own account and open a page every ``--think`` seconds:
 the dossier list, a deep page, a search, a dossier, a document, the live inbox, the unassigned
@@ -247,12 +251,13 @@ def main(argv=None) -> int:
                     help="the OCR workers' niceness (SOHOA_OCR_NICE; default: the setting's default)")
     ap.add_argument("--web-nice", type=int, default=None,
                     help="with --api-apart: the staff pages' server's niceness (SOHOA_WEB_NICE; default: the setting's)")
-    ap.add_argument("--web-processes", type=int, default=0,
-                    help="0: one `sohoa run` serves the web and ingests (the default install); N: the office "
-                         "split, `sohoa run --no-web` ingests and `sohoa serve --processes N` serves")
-    ap.add_argument("--api-apart", type=int, default=0, metavar="K",
+    ap.add_argument("--web-processes", type=int, default=1,
+                    help="0: one `sohoa run` serves the web and ingests (the default install); N (default 1): the "
+                         "office split, `sohoa run --no-web` ingests and `sohoa serve --processes N` serves")
+    ap.add_argument("--api-apart", type=int, default=1, metavar="K",
                     help="with --web-processes: the API in K processes of its own (`sohoa serve --only api`) on "
-                         "another port, the staff pages in the --web-processes ones (`--only web`)")
+                         "another port, the staff pages in the --web-processes ones (`--only web`); 0: one "
+                         "`sohoa serve` for both (default 1)")
     ap.add_argument("--pg-url", default=None, help=f"PostgreSQL (default: $SOHOA_DATABASE_URL or {DEFAULT_PG})")
     ap.add_argument("--pg-schema", default="sohoa_load")
     args = ap.parse_args(argv)

@@ -72,7 +72,25 @@ def _one(path: str) -> dict:
             "text_sources": sorted({getattr(p, "text_source", "ocr") for p in res.pages}),
             "field_keys": sorted(res.fields), "alternate": sorted(k for k, f in res.fields.items()
                                                                    if "alternate_read" in f.flags),
-            "page_flags": sorted({fl for p in res.pages for fl in getattr(p, "flags", [])})}
+            "page_flags": sorted({fl for p in res.pages for fl in getattr(p, "flags", [])}),
+            "labels_seen": _labels_seen(res)}
+
+
+# a field's label, found in any read of the file's pages (the chosen text or another read)
+_LABELS = {"so_dinh_danh": r"\bso\s*/\s*no|so\s*dinh\s*danh|personal\s*id", "ho_ten": r"ho\s*(va\s*)?ten|full\s*name",
+           "ngay_sinh": r"ngay\s*(,\s*thang\s*,?\s*nam\s*)?sinh|date\s*of\s*birth"}
+
+
+def _labels_seen(res) -> list[str]:
+    """Which fields' labels any read of the file shows (field names only: no value leaves)."""
+    import re
+
+    from ocr.fields import EXPIRY_LABEL
+    from vocab.text import fold_keep
+
+    texts = [fold_keep(t) for p in res.pages for t in [p.text, *getattr(p, "alt_texts", [])]]
+    rxs = {**_LABELS, "ngay_het_han": EXPIRY_LABEL}
+    return sorted(k for k, rx in rxs.items() if any(re.search(rx, t) for t in texts))
 
 
 def _plain(path: str) -> str:
@@ -129,6 +147,9 @@ def main(argv=None) -> int:
     fk = collections.Counter(k for r in cards for k in r["field_keys"])
     print(f"ID-card files ({len(cards)}) giving: " + ", ".join(
         f"{k} {fk[k]}" for k in ("so_dinh_danh", "so_cmnd", "ho_ten", "ngay_sinh", "ngay_het_han")))
+    seen = collections.Counter(k for r in cards for k in r["labels_seen"] if k not in r["field_keys"])
+    print("ID-card files whose reads show a field's label but give no value: " + (
+        ", ".join(f"{k} {seen[k]}" for k in ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han")) or "none"))
     alt = collections.Counter(k for r in ok for k in r["alternate"])
     print("fields lent by another read of the page (for review): " + (", ".join(f"{k} {c}" for k, c in alt.most_common()) or "none"))
     pf = collections.Counter(f for r in ok for f in r["page_flags"])

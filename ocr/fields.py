@@ -35,11 +35,23 @@ def _valid_date(d: int, m: int, y: int) -> bool:
     return 1 <= d <= 31 and 1 <= m <= 12 and 1850 <= y <= 2100
 
 
+def _digit_lookalikes(s: str) -> str:
+    """``s`` with O, o, I, l and | read as digits where they touch a digit or a date separator
+    ("l2/03/2028", "12/O3/2O28"); the same length, so positions still hold."""
+    out = list(s)
+    for i, ch in enumerate(s):
+        if ch in "OoIl|":
+            near = (s[i - 1] if i else "") + (s[i + 1] if i + 1 < len(s) else "")
+            if any(c.isdigit() or c in "/.-" for c in near):
+                out[i] = "0" if ch in "Oo" else "1"
+    return "".join(out)
+
+
 def parse_date(s: str) -> tuple[str, int] | None:
     """First date in ``s`` as dd/mm/yyyy, and its position."""
     best = None
     f = fold_keep(s)
-    fixed = "".join(repair_digits(ch) if ch in "OoIl|" else ch for ch in s)
+    fixed = _digit_lookalikes(s)
     for rx, src in ((_DATE_NUM, fixed), (_DATE_WORDS, f)):
         for m in rx.finditer(src):
             d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -439,7 +451,10 @@ DOB_LABEL = r"ngay,?\s*thang,?\s*nam\s*sinh|ngay\s*sinh|sinh\s*ngay|date\s*of\s*
 PID_LABEL = (r"so\s*dinh\s*danh(\s*ca\s*nhan)?|so\s*(the\s*)?can\s*cuoc(\s*cong\s*dan)?|can\s*cuoc(\s*cong\s*dan)?\s*so|"
              r"\bcccd(\s*so)?|so\s*cccd|\bcmnd(\s*so)?|so\s*cmnd|chung\s*minh\s*nhan\s*dan\s*so|"
              r"personal\s*id(entification)?\s*(number|no\.?)|\bid\s*no\.?|giay\s*to\s*tuy\s*than")
-EXPIRY_LABEL = r"co\s*gia\s*tri\s*(den|toi)|date\s*of\s*expiry|ngay\s*het\s*han|het\s*han|expir(es|y)|gia\s*tri\s*den"
+# the card's small print read by OCR slips letters: "cé gid tri dén", "có giá trj đến", "date of
+# expity" / "dateofexplry" are the same label (the date after it still has to parse)
+EXPIRY_LABEL = (r"co\s*gia\s*tri\s*(den|toi)|date\s*of\s*expiry|ngay\s*het\s*han|het\s*han|expir(es|y)|gia\s*tri\s*den|"
+                r"\bc[o0e6]?\s*g[il1][a4od]\s*tr[il1j!]\s*d[e3c]n\b|\bdate\s*[o0]f\s*ex[a-z]{2,4}\b")
 DEATH_LABEL = (r"ngay,?\s*thang,?\s*nam\s*chet|ngay\s*chet|ngay\s*mat|chet\s*vao\s*luc|da\s*chet|date\s*of\s*death|"
                r"ngay\s*tu\s*tran|tu\s*tran|\bd\w\s*ch\w{1,3}t\b|vao\s*luc|\bgio\b.{0,12}\bphut\b|"
                r"qua\s*doi|chet\s*ngay|mat\s*ngay")

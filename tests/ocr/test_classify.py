@@ -61,6 +61,22 @@ def test_classify_and_extract(doc_type, text, want):
         assert 0 < fields[k].confidence <= 1
 
 
+@pytest.mark.parametrize("line, want", [
+    ("Cé gid tri dén / Date of expity: 12/03/2028", "12/03/2028"),  # small print's letter slips
+    ("Có giá trj đến: 12/03/2028", "12/03/2028"),
+    ("C6 gi4 tri dén: 12/03/2028", "12/03/2028"),
+    ("Dateofexplry 12/03/2028", "12/03/2028"),
+    ("Có giá trị đến: l2/03/2028", "12/03/2028"),  # a 1 read as l: not the 2nd of March
+    ("Có giá trị đến: 12/O3/2O28", "12/03/2028"),
+    ("Date of birth: 12/03/2028", None),  # another date's label
+])
+def test_card_expiry_read_through_ocr_slips(line, want):
+    text = ("CĂN CƯỚC CÔNG DÂN\nSố / No.: 001203004567\nHọ và tên / Full name:\nNGUYỄN VĂN AN\n"
+            "Giới tính / Sex: Nam\n" + line)
+    got = ocr.extract_fields("cccd", text).get("ngay_het_han")
+    assert (got.value if got else None) == want
+
+
 def test_van_ban_and_khac():
     letter = ("ỦY BAN NHÂN DÂN\nTỈNH LAI CHÂU\nSố: 123/UBND-KSTT\nV/v triển khai số hóa hồ sơ, kết quả giải quyết TTHC\n"
               "Kính gửi: Các sở, ban, ngành tỉnh\nThực hiện chỉ đạo của Ủy ban nhân dân tỉnh về cải cách hành chính, "
