@@ -387,7 +387,7 @@ def main(argv=None) -> int:
           f"(a page every ~{args.think:.0f} s each), {args.scans} scans into the inbox; {args.duration:.0f} s; "
           f"{args.workers} OCR worker(s); "
           f"{f'web in {args.web_processes} process(es) apart from ingest' if args.web_processes else 'web and ingest in one process'}"
-          f"{f', the API in {args.api_apart} of its own (the pages at niceness {web_nice})' if args.api_apart else ''}; "
+          f"{f', the API in {args.api_apart} of its own (the pages at niceness {web_nice})' if args.api_apart and args.web_processes else ''}; "
           f"{os.cpu_count()} cores, load average {load1:.2f}/{load5:.2f}")
     print(f"achieved {lookups / stats['elapsed']:.0f} lookups/s; sends later than scheduled: {stats['late_sends']} "
           f"(p99 {stats['slip_p99']:.1f} ms behind)")

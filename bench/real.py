@@ -148,8 +148,8 @@ def main(argv=None) -> int:
     print(f"ID-card files ({len(cards)}) giving: " + ", ".join(
         f"{k} {fk[k]}" for k in ("so_dinh_danh", "so_cmnd", "ho_ten", "ngay_sinh", "ngay_het_han")))
     seen = collections.Counter(k for r in cards for k in r["labels_seen"] if k not in r["field_keys"])
-    print("ID-card files whose reads show a field's label but give no value: " + (
-        ", ".join(f"{k} {seen[k]}" for k in ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han")) or "none"))
+    print("ID-card files whose reads show a field's label but give no value: "
+          + ", ".join(f"{k} {seen[k]}" for k in ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han")))
     alt = collections.Counter(k for r in ok for k in r["alternate"])
     print("fields lent by another read of the page (for review): " + (", ".join(f"{k} {c}" for k, c in alt.most_common()) or "none"))
     pf = collections.Counter(f for r in ok for f in r["page_flags"])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs sohoa as a service on a Debian machine: the system account, the home with its modes
-# (0700 home, 0600 database), the systemd units (sohoa.service, sohoa-worker@.service), log
-# rotation, the settings file /etc/default/sohoa and, with --samba, the scan-to-folder share and
+# (0700 home, 0600 database), the systemd units (sohoa.service, sohoa-worker@.service,
+# sohoa-serve@.service), log rotation, the settings files /etc/default/sohoa and
+# /etc/default/sohoa-api and, with --samba, the scan-to-folder share and
 # the scanners' account. Run it as root after `bash scripts/install.sh` (which makes .venv).
 #
 #   deploy/install.sh [--root DIR] [--home DIR] [--user NAME] [--bin PATH] [--samba]

@@ -35,16 +35,14 @@ def _valid_date(d: int, m: int, y: int) -> bool:
     return 1 <= d <= 31 and 1 <= m <= 12 and 1850 <= y <= 2100
 
 
+_DATEISH = re.compile(r"(?<![\w|])[\dOoIl|]{1,2}\s*[/.\-]\s*[\dOoIl|]{1,2}\s*[/.\-]\s*[\dOoIl|]{4}(?![\w|])")
+_LOOKALIKE = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
+
+
 def _digit_lookalikes(s: str) -> str:
-    """``s`` with O, o, I, l and | read as digits where they touch a digit or a date separator
-    ("l2/03/2028", "12/O3/2O28"); the same length, so positions still hold."""
-    out = list(s)
-    for i, ch in enumerate(s):
-        if ch in "OoIl|":
-            near = (s[i - 1] if i else "") + (s[i + 1] if i + 1 < len(s) else "")
-            if any(c.isdigit() or c in "/.-" for c in near):
-                out[i] = "0" if ch in "Oo" else "1"
-    return "".join(out)
+    """``s`` with O, o, I, l and | read as digits inside a date-shaped run ("l2/03/2028",
+    "12/O3/2O28", "ll/03/2028"); the same length, so positions still hold."""
+    return _DATEISH.sub(lambda m: m.group(0).translate(_LOOKALIKE), s)
 
 
 def parse_date(s: str) -> tuple[str, int] | None:
@@ -52,7 +50,9 @@ def parse_date(s: str) -> tuple[str, int] | None:
     best = None
     f = fold_keep(s)
     fixed = _digit_lookalikes(s)
-    for rx, src in ((_DATE_NUM, fixed), (_DATE_WORDS, f)):
+    # the date as printed, and as read with its look-alike letters made digits: the earlier wins
+    # ("l2/03/2028" is the 12th, not "2/03/2028"; a table rule "|" beside a date changes nothing)
+    for rx, src in ((_DATE_NUM, fixed), (_DATE_NUM, s), (_DATE_WORDS, f)):
         for m in rx.finditer(src):
             d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
             if _valid_date(d, mo, y):

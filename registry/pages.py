@@ -137,7 +137,7 @@ def merge(s: Session, store: Store, doc: Document, other: Document, *, actor: st
     service.audit(s, actor, "document.merge", subject_id=doc.subject_id, object_type="document",
                   object_id=str(doc.id), detail={"merged": other.id, "merged_sha256": other.sha256, "before": old,
                                                  "after": doc.sha256})
-    s.delete(other)
+    service.remove_document(s, other)
     s.flush()
     return doc
 

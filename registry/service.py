@@ -323,15 +323,28 @@ def unassigned_documents(s: Session, limit: int | None = None) -> list[Document]
     return list(s.scalars(q.limit(limit) if limit else q))
 
 
-def _placement_fingerprint(s: Session) -> tuple:
-    """Moves whenever the unassigned set can: a document added or retyped as a copy; a component, a
-    result or a certified copy added, removed or pointed at another document. Index reads (5 ms at
-    100,000 documents on PostgreSQL, where the count itself takes 52 ms)."""
+DOCUMENTS_REMOVED = "documents.removed"
+
+
+def remove_document(s: Session, doc: Document) -> None:
+    """Delete a document's row (a merge: its pages live on in another document). The only way a
+    document leaves the registry, counted so that ``placement_fingerprint`` moves."""
+    next_counter(s, DOCUMENTS_REMOVED)
+    s.delete(doc)
+
+
+def placement_fingerprint(s: Session) -> tuple:
+    """Moves whenever the unassigned set can: a document added, removed (merged away) or retyped as
+    a copy; a component, a result or a certified copy added, removed or pointed at another document.
+    Index reads (5 ms at 100,000 documents on PostgreSQL, where the count itself takes 52 ms)."""
     def stats(model, col):
         return select(func.count(), func.max(model.id), func.sum(col)).select_from(model).subquery()
 
-    # documents are never deleted: the newest id says one was added
-    parts = [select(func.max(Document.id)).subquery(), stats(Component, Component.document_id),
+    # documents leave only through remove_document, which counts them: a primary-key read here
+    # instead of counting every document (8 ms at 100,000)
+    removed = select(func.coalesce(func.max(Counter.value), 0)).where(Counter.key == DOCUMENTS_REMOVED).subquery()
+    parts = [removed, select(func.max(Document.id)).subquery(),
+             stats(Component, Component.document_id),
              stats(Result, Result.document_id), stats(CertifiedCopy, CertifiedCopy.signed_document_id)]
     copies = select(func.count()).select_from(Document).where(Document.doc_type == "certified_copy").scalar_subquery()
     joined = parts[0]
@@ -348,13 +361,15 @@ _unassigned_memo: dict[str, tuple[tuple, int]] = {}
 def unassigned_count(s: Session) -> int:
     """How many documents wait for a dossier (see ``unassigned_documents``); counted again only
     when the placement fingerprint has moved since the last count."""
-    key = str(s.get_bind().url)
-    fp = _placement_fingerprint(s)
+    bind = s.get_bind()
+    key = str(getattr(bind, "engine", bind).url)
+    fp = placement_fingerprint(s)
     hit = _unassigned_memo.get(key)
     if hit is not None and hit[0] == fp:
         return hit[1]
     n = s.scalar(select(func.count()).select_from(Document).where(*_unassigned_where())) or 0
-    _unassigned_memo[key] = (fp, n)
+    if placement_fingerprint(s) == fp:  # nothing placed between the two reads: the pair holds
+        _unassigned_memo[key] = (fp, n)
     return n
 
 

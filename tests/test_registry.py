@@ -162,3 +162,6 @@ def test_unassigned_count_follows_every_placement(db):
         s.add(Document(sha256="f" * 64, doc_type="khai_sinh"))  # a new scan
         s.flush()
         assert service.unassigned_count(s) == 3
+        service.remove_document(s, docs[0])  # merged into another scan of the paper (registry.pages.merge)
+        s.flush()
+        assert service.unassigned_count(s) == 2

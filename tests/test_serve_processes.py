@@ -96,7 +96,8 @@ def test_api_and_staff_pages_served_apart(tmp_path):
                           timeout=5).status_code in (404, 405)
         assert httpx.get(web + "/healthz", timeout=5).status_code == 200
         # the pages give the CPU up to the lookups (web_nice, 10, added to ours); the API keeps ours
-        assert _nice(procs[1].pid) == min(19, _nice(os.getpid()) + 10)
+        assert _nice(os.getpid()) < 9, "run the tests at a niceness below 9: this check needs the room"
+        assert _nice(procs[1].pid) == _nice(os.getpid()) + 10
         assert _nice(procs[0].pid) == _nice(os.getpid())
     finally:
         for p in procs:
@@ -115,8 +116,14 @@ def test_ocr_workers_take_only_the_cpu_people_leave():
     from sohoa.jobs.host import page_pool
 
     assert Settings(home=Path("/nonexistent")).ocr_nice == 19
+    assert os.nice(0) < 10, "run the tests at a niceness below 10: this check needs the room"
     pool = page_pool(1, Settings(home=Path("/nonexistent")).ocr_nice)
     try:
-        assert pool.submit(_my_nice).result(timeout=60) == min(19, os.nice(0) + 19)
+        assert pool.submit(_my_nice).result(timeout=60) == 19  # the lowest, whatever ours was
+    finally:
+        pool.shutdown()
+    pool = page_pool(1, 5)
+    try:
+        assert pool.submit(_my_nice).result(timeout=60) == os.nice(0) + 5
     finally:
         pool.shutdown()

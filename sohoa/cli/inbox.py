@@ -132,7 +132,7 @@ def _start_web(ctx: Ctx):
         return None
     import uvicorn
 
-    app = create_app(ctx.settings, ctx.db)
+    app = create_app(ctx.settings, ctx.db, freeze_gc=True)
     server = uvicorn.Server(uvicorn.Config(app, host=ctx.settings.web_host, port=ctx.settings.web_port,
                                            log_level="warning"))
     threading.Thread(target=server.run, daemon=True, name="web").start()

@@ -65,7 +65,7 @@ def register(cli: click.Group) -> None:
 
         lower_priority(ctx.settings.web_nice if nice is None and only == "web" else (nice or 0))  # inherited by workers
         if processes == 1:
-            app = create_app(ctx.settings, ctx.db, parts)
+            app = create_app(ctx.settings, ctx.db, parts, freeze_gc=True)
             uvicorn.run(app, host=host, port=port, log_level="info")
             return
         # each process builds its own app (and its own connections) from the same home

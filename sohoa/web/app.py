@@ -33,7 +33,7 @@ def install_log_redaction() -> None:
 PARTS = ("api", "web")
 
 
-def create_app(settings, db, parts: tuple[str, ...] = PARTS) -> FastAPI:
+def create_app(settings, db, parts: tuple[str, ...] = PARTS, *, freeze_gc: bool = False) -> FastAPI:
     """The FastAPI app bound to ``settings`` and an opened, migrated ``db`` (registry.db.Database):
     the API for other systems under ``/api/v1`` and the staff UI at ``/`` (``parts``: both, or
     one of them for a server process of its own; /healthz, /readyz and /metrics in every one)."""
@@ -44,11 +44,12 @@ def create_app(settings, db, parts: tuple[str, ...] = PARTS) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app):  # uvicorn configures its log handlers before startup: filter them too
         install_log_redaction()
-        # everything built so far (modules, routes, templates, mappers) lives as long as the
-        # process: out of the collector's reach, a full collection no longer walks it while a
-        # request waits
-        gc.collect()
-        gc.freeze()
+        if freeze_gc:  # a server process (`sohoa serve`, `sohoa run`), not an app built by a test
+            # everything built so far (modules, routes, templates, mappers) lives as long as the
+            # process: out of the collector's reach, a full collection no longer walks it while a
+            # request waits
+            gc.collect()
+            gc.freeze()
         yield
         dispose_read_engine(db)
 
@@ -131,4 +132,4 @@ def app_from_environment() -> FastAPI:
     if not db.is_initialised():
         raise RuntimeError(f"sổ đăng ký tại {db.safe_url} chưa được khởi tạo: chạy `sohoa init` trước")
     parts = tuple(p for p in os.environ.get("SOHOA_SERVE_PARTS", ",".join(PARTS)).split(",") if p)
-    return create_app(settings, db, parts)
+    return create_app(settings, db, parts, freeze_gc=True)

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from registry import backlog
-from registry.models import CertifiedCopy, Component, Document, Dossier, IngestEntry, Result
+from registry.models import Component, Dossier, IngestEntry
 from registry.queues import inbox_counts, journal_rows
+from registry.service import placement_fingerprint
 from sohoa.web.base import CLERK, MANAGER, Principal, Web, load_dossier
 from sohoa.web.dossiers import dossier_view
 from vocab.errors import NotFound
@@ -35,18 +36,10 @@ def router(web: Web) -> APIRouter:
         return tuple(s.execute(select(func.count(), func.max(IngestEntry.id), func.max(IngestEntry.updated_at))
                                .select_from(IngestEntry)).one())
 
-    def placement_mark(s) -> tuple:
-        """Moves when a document is attached, issued as a result or certified (the unassigned count)."""
-        return tuple(s.execute(select(
-            select(func.max(Document.id)).scalar_subquery(), select(func.max(Component.id)).scalar_subquery(),
-            select(func.count()).select_from(Component).scalar_subquery(),
-            select(func.max(Result.id)).scalar_subquery(),
-            select(func.max(CertifiedCopy.id)).scalar_subquery())).one())
-
     def inbox_mark() -> tuple:
         with web.db.session() as s:
             run = backlog.status(s)  # a backlog import's progress, when one is running
-            return journal_mark(s) + (s.scalar(select(func.sum(IngestEntry.pages_done))),) + placement_mark(s) + (
+            return journal_mark(s) + (s.scalar(select(func.sum(IngestEntry.pages_done))),) + placement_fingerprint(s) + (
                 (run["run"], run["state"], run["done"], run["pages"]) if run else ())
 
     def inbox_view() -> dict:

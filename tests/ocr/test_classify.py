@@ -68,6 +68,11 @@ def test_classify_and_extract(doc_type, text, want):
     ("Dateofexplry 12/03/2028", "12/03/2028"),
     ("Có giá trị đến: l2/03/2028", "12/03/2028"),  # a 1 read as l: not the 2nd of March
     ("Có giá trị đến: 12/O3/2O28", "12/03/2028"),
+    ("Có giá trị đến: ll/03/2028", "11/03/2028"),
+    ("Có giá trị đến: lO/03/2028", "10/03/2028"),
+    ("Có giá trị đến: |12/03/2028|", "12/03/2028"),  # table rules either side
+    ("Có giá trị đến: 12/03/2028l", "12/03/2028"),
+    ("Date of expiry until12/03/2028", "12/03/2028"),
     ("Date of birth: 12/03/2028", None),  # another date's label
 ])
 def test_card_expiry_read_through_ocr_slips(line, want):
