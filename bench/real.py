@@ -76,20 +76,17 @@ def _one(path: str) -> dict:
             "labels_seen": _labels_seen(res)}
 
 
-# a field's label, found in any read of the file's pages (the chosen text or another read)
-_LABELS = {"so_dinh_danh": r"\bso\s*/\s*no|so\s*dinh\s*danh|personal\s*id", "ho_ten": r"ho\s*(va\s*)?ten|full\s*name",
-           "ngay_sinh": r"ngay\s*(,\s*thang\s*,?\s*nam\s*)?sinh|date\s*of\s*birth"}
-
-
 def _labels_seen(res) -> list[str]:
     """Which fields' labels any read of the file shows (field names only: no value leaves)."""
     import re
 
-    from ocr.fields import EXPIRY_LABEL
+    from ocr.fields import DOB_LABEL, EXPIRY_LABEL, NAME_LABEL, PID_LABEL
     from vocab.text import fold_keep
 
     texts = [fold_keep(t) for p in res.pages for t in [p.text, *getattr(p, "alt_texts", [])]]
-    rxs = {**_LABELS, "ngay_het_han": EXPIRY_LABEL}
+    # the extractor's own labels (the card's "Số / No." beside the personal-ID ones)
+    rxs = {"so_dinh_danh": r"\bso\s*/\s*no\b|" + PID_LABEL, "ho_ten": NAME_LABEL.pattern, "ngay_sinh": DOB_LABEL,
+           "ngay_het_han": EXPIRY_LABEL}
     return sorted(k for k, rx in rxs.items() if any(re.search(rx, t) for t in texts))
 
 

@@ -189,12 +189,10 @@ def build_router(settings, db) -> APIRouter:
     # threads taking turns at the interpreter lock left each one waiting behind the others
     # (bench/load.py, API apart: p99 under load 19-28 ms with the shared pool, 13-15 ms with four
     # threads, 10-15 ms with two).
-    lookup_threads: list[anyio.CapacityLimiter] = []
+    lookup_threads = anyio.CapacityLimiter(LOOKUP_THREADS)  # bound to the event loop at its first use
 
     async def in_lookup_thread(func, *args):
-        if not lookup_threads:  # made on the server's event loop, at the first lookup
-            lookup_threads.append(anyio.CapacityLimiter(LOOKUP_THREADS))
-        return await anyio.to_thread.run_sync(functools.partial(func, *args), limiter=lookup_threads[0])
+        return await anyio.to_thread.run_sync(functools.partial(func, *args), limiter=lookup_threads)
 
     @router.post("/subjects/documents", summary="Reusable digitized documents of a subject")
     async def subject_documents(q: SubjectQuery, cred: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]):

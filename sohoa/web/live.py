@@ -46,19 +46,21 @@ def router(web: Web) -> APIRouter:
         with web.db.session() as s:
             return {"rows": journal_rows(s), "counts": inbox_counts(s), "backlog": backlog.status(s)}
 
+    def dossier_of(s, code: str) -> Dossier:
+        d = s.scalar(select(Dossier).where(Dossier.code == code))
+        if d is None:
+            raise NotFound(f"Không có hồ sơ mã {code}.")
+        return d
+
     def dossier_mark(code: str) -> tuple:
         with web.db.session() as s:
-            d = s.scalar(select(Dossier).where(Dossier.code == code))
-            if d is None:
-                raise NotFound(f"Không có hồ sơ mã {code}.")
+            d = dossier_of(s, code)
             comps = s.execute(select(func.count(), func.max(Component.id)).where(Component.dossier_id == d.id)).one()
             return (d.status, d.due_at, tuple(comps), journal_mark(s))
 
     def dossier_state(code: str, role: str, csrf: str) -> dict:
         with web.db.session() as s:
-            d = s.scalar(select(Dossier).where(Dossier.code == code))
-            if d is None:
-                raise NotFound(f"Không có hồ sơ mã {code}.")
+            d = dossier_of(s, code)
             return {"d": dossier_view(s, d), "can_act": role == CLERK, "csrf": csrf}
 
     async def stream(request: Request, mark_of, view_of, render, *, initial: bool = False):
