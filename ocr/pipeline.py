@@ -384,7 +384,7 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     flags = []
     if float(info.get("xheight") or 0.0) > 0 and preprocess.edge_width(gray) > BLURRED * float(info["xheight"]):
         flags.append("blur")
-    if card is not None and card_shaped and preprocess.blown_out(gray) > GLARE:  # (a page's paper is white: not glare)
+    if card_shaped and preprocess.blown_out(gray) > GLARE:  # (a page's paper is white: not glare)
         flags.append("glare")
     # kept for the line finder (photos and weak reads): the page as decoded, not binarised
     line_src = gray if lines.available() else None
@@ -460,7 +460,7 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
         timings["plain"] = time.perf_counter() - t
     upright_src = None  # the page as decoded, turned the way the cleaned reads found up
     if weak and line_src is not None:
-        upright_src = preprocess.rot90k(line_src, upright) if upright else line_src
+        upright_src = preprocess.rot90k(line_src, upright)
     del line_src
     if upright_src is not None:
         # the text lines found by the detector, each read on its own: where Tesseract's own
@@ -514,7 +514,7 @@ def _read_side(crop: np.ndarray, lang: str, work_pixels: int) -> tuple[dict, str
         dpi = int(round(dpi * scale))
     tess = _read(clean, lang, dpi, want_pdf=False)  # the sheet's PDF is the page's
     if lines.available():
-        lr = _line_read(preprocess.rot90k(crop, info["rotation"]) if info["rotation"] else crop, lang)
+        lr = _line_read(preprocess.rot90k(crop, info["rotation"]), lang)
         if lr is not None and _chars_score(lr) > 1.05 * _chars_score(tess):
             tess = lr
     return tess, _read_mrz([clean], tess["text"])
