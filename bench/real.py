@@ -9,7 +9,10 @@ stay on this machine; nothing read from them is printed). Prints aggregates only
 - the document-type distribution, the share of "ok" and "review", seconds per file;
 - how many files gave a 12-digit ID number, and from which source (qr / mrz / ocr);
 - CER of the letters that carry a public transcription (``*_gt.txt`` beside ``*.jpg``), sohoa's
-  text beside plain ``tesseract -l vie`` on the same image, in the same run.
+  text beside plain ``tesseract -l vie`` on the same image, in the same run;
+- on the cards whose QR or MRZ passed its checks (their own ground truth), whether the text alone
+  gave each of the code's values: right, wrong (and how many of those at confidence >= 0.9) or
+  missing.
 
 It prints no name, number or date read from the documents: only counts, shares and rates.
 """
@@ -73,7 +76,36 @@ def _one(path: str) -> dict:
             "field_keys": sorted(res.fields), "alternate": sorted(k for k, f in res.fields.items()
                                                                    if "alternate_read" in f.flags),
             "page_flags": sorted({fl for p in res.pages for fl in getattr(p, "flags", [])}),
-            "labels_seen": _labels_seen(res)}
+            "labels_seen": _labels_seen(res), "vs_code": _vs_code(res)}
+
+
+CHECKED = ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han")
+
+
+def _vs_code(res) -> dict[str, str]:
+    """For each field the card's own QR or MRZ gave (checked: ground truth), what the text alone
+    read: 'right', 'wrong' (and whether at a confidence that passes without review) or 'missing'.
+    Only the verdicts leave this function."""
+    import dataclasses
+
+    from ocr.pipeline import assemble
+    from vocab.text import fold_keep
+
+    code = {k: f for k, f in res.fields.items() if getattr(f, "source", "") in ("qr", "mrz") and k in CHECKED}
+    if not code:
+        return {}
+    # the same file assembled as if it had no code: what a card whose code is unreadable gives
+    text_only = assemble(res.path, [dataclasses.replace(p, qr=[], mrz="") for p in res.pages]).fields
+    out = {}
+    for k, f in code.items():
+        t = text_only.get(k)
+        if t is None:
+            out[k] = "missing"
+        elif " ".join(fold_keep(str(t.value)).split()) == " ".join(fold_keep(str(f.value)).split()):
+            out[k] = "right"
+        else:
+            out[k] = "wrong-sure" if t.confidence >= 0.9 else "wrong"
+    return out
 
 
 def _labels_seen(res) -> list[str]:
@@ -102,7 +134,8 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", nargs="*", default=None, help="only files whose path contains one of these")
     ap.add_argument("--per-file", action="store_true",
-                    help="one line per file: its name, type, quality, seconds (no value read from it)")
+                    help="one line per file: its name, type, quality, seconds, the names of the fields it gave "
+                         "(no value read from it)")
     ap.add_argument("--no-plain", action="store_true", help="skip plain Tesseract on the transcribed letters")
     a = ap.parse_args(argv)
     root = os.path.abspath(a.corpus)
@@ -124,7 +157,8 @@ def main(argv=None) -> int:
     if a.per_file:
         for r in rows:
             print(f"  {os.path.relpath(r['path'], root)}: {r.get('doc_type', r.get('error'))} {r.get('quality', '')} "
-                  f"qr={r.get('qr')} mrz={r.get('mrz')} id={r.get('id_src')} {r['secs']:.1f}s")
+                  f"qr={r.get('qr')} mrz={r.get('mrz')} id={r.get('id_src')} {r['secs']:.1f}s "
+                  f"fields={','.join(r.get('field_keys', []))} flags={','.join(r.get('page_flags', []))}")
     n = len(rows)
     print(f"files: {n} ({len(ok)} read, {n - len(ok)} failed: "
           f"{dict(collections.Counter(r['error'] for r in rows if 'error' in r))})")
@@ -147,6 +181,11 @@ def main(argv=None) -> int:
     seen = collections.Counter(k for r in cards for k in r["labels_seen"] if k not in r["field_keys"])
     print("ID-card files whose reads show a field's label but give no value: "
           + ", ".join(f"{k} {seen[k]}" for k in ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han")))
+    vs = collections.Counter((k, v) for r in ok for k, v in r["vs_code"].items())
+    print("text alone against the card's own QR/MRZ (files where the code gave the field): " + ", ".join(
+        f"{k} right {vs[k, 'right']}, wrong {vs[k, 'wrong'] + vs[k, 'wrong-sure']} "
+        f"({vs[k, 'wrong-sure']} at >= 0.9), missing {vs[k, 'missing']}"
+        for k in CHECKED if any(kk == k for kk, _ in vs)))
     alt = collections.Counter(k for r in ok for k in r["alternate"])
     print("fields lent by another read of the page (for review): " + (", ".join(f"{k} {c}" for k, c in alt.most_common()) or "none"))
     pf = collections.Counter(f for r in ok for f in r["page_flags"])

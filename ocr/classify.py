@@ -17,7 +17,7 @@ TITLE_PATTERNS: list[tuple[str, str]] = [
     ("to_khai", r"\bto khai\b|\bdon (de nghi|xin|dang ky)\b|\bphieu (de nghi|yeu cau)\b"),
     ("xac_nhan_hon_nhan", r"xac nhan tinh trang hon nhan|tinh trang hon nhan"),
     ("ket_hon", r"chung nhan (dang ky )?ket hon|trich luc (dang ky )?ket hon|marriage certificate|\bket hon\b"),
-    ("khai_tu", r"trich luc (dang ky )?khai tu|giay chung tu|\bkhai tu\b|death certificate"),
+    ("khai_tu", r"trich luc (dang ky )?khai tu|giay chung tu\b|\bkhai tu\b|death certificate"),
     ("khai_sinh", r"giay khai sinh|trich luc (dang ky )?khai sinh|birth certificate|\bkhai sinh\b"),
     ("gcn_qsdd", r"quyen su dung dat|quyen so huu nha o|\bso do\b|\bso hong\b|"
                  # the certificate's inner pages carry their section headings (2009 and 2024 models)
@@ -61,6 +61,8 @@ KEYWORDS: dict[str, list[tuple[str, float]]] = {
              (r"co gia tri den|date of expiry|ngay het han", .6), (r"dac diem nhan dang|personal identification", .6),
              (r"\bso\s*/\s*no\b", .4), (r"full name", .3), (r"date of birth", .2),
              (r"nguyen quan", .6), (r"\bdkhk\b|noi dang ky ho khau|ho khau thuong tru", .6),
+             # the old CMND's front, its labels read with slips ("Nơi £)KHK thường trú")
+             (r"\bsinh\s*ngay\b", .6), (r"\bnoi\s*\S{2,6}\s*thuong\s*tru\b", .7),
              # the 2024 card's back, the chip card's back and the old CMND's back
              (r"place of residence", .4), (r"place of birth", .4),
              (r"cuc canh sat quan ly hanh chinh|ve trat tu xa hoi", .6), (r"bo cong an|ministry of public security", .3),
@@ -140,8 +142,15 @@ def find_titles(text: str, top: int = 14) -> list[tuple[str, int, float]]:
                 strength = 1.0
         elif up >= 0.6 and 2 <= len(f.split()) <= 20:
             # fuzzy: a garbled upper-case title
+            # a line that is, as a whole, close to a title is that title ("GIAY CHUNG MINH NHAN
+            # DAN" read with two letters wrong is not "giay chung tu" that its start resembles);
+            # else a title found inside a longer line
+            whole = sorted(((fuzz.ratio(s, f), len(s), t) for t, s in FUZZY_TITLES
+                            if abs(len(f) - len(s)) <= 0.15 * len(s)), reverse=True)
             scored = sorted(((fuzz.partial_ratio(s, f), len(s), t) for t, s in FUZZY_TITLES
                              if len(f) >= len(s) - 2), reverse=True)
+            if whole and whole[0][0] >= 78:
+                scored = [(100, *whole[0][1:])]
             if scored and scored[0][0] >= 88:
                 best = (0, scored[0][2])
                 strength = 2.0

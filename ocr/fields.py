@@ -27,7 +27,8 @@ FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
 
 # --------------------------------------------------------------------------- value parsers
 
-_DATE_NUM = re.compile(r"(?<!\d)(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})(?!\d)")
+# the day's two digits may come apart in a photo's read ("1 2/05/1990" is the 12th)
+_DATE_NUM = re.compile(r"(?<!\d)(\d ?\d|\d)\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})(?!\d)")
 _DATE_WORDS = re.compile(r"(?:ngay\s*)?(\d{1,2})\s*thang\s*(\d{1,2})\s*,?\s*nam\s*(\d{4})")
 
 
@@ -54,10 +55,13 @@ def parse_date(s: str) -> tuple[str, int] | None:
     # ("l2/03/2028" is the 12th, not "2/03/2028"; a table rule "|" beside a date changes nothing)
     for rx, src in ((_DATE_NUM, fixed), (_DATE_NUM, s), (_DATE_WORDS, f)):
         for m in rx.finditer(src):
-            d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            d, mo, y = int(m.group(1).replace(" ", "")), int(m.group(2)), int(m.group(3))
+            start = m.start()
+            if not _valid_date(d, mo, y) and " " in m.group(1):  # "4 5/06/1990": the 5th after a stray 4
+                d, start = int(m.group(1)[-1]), m.start() + 2
             if _valid_date(d, mo, y):
-                if best is None or m.start() < best[1]:
-                    best = (f"{d:02d}/{mo:02d}/{y:04d}", m.start())
+                if best is None or start < best[1]:
+                    best = (f"{d:02d}/{mo:02d}/{y:04d}", start)
                 break
     return best
 
@@ -353,6 +357,69 @@ def _date_value(s: str) -> str | None:
     return r[0] if r else None
 
 
+# a card's date printed dd-mm-yyyy whose separators the OCR lost or misread ("20:09-1998",
+# "20091998"): read only right after the date's label, and with a confidence that asks for review
+_DATE_LOOSE = re.compile(r"(?<!\d)(\d{2})\s*[/.\-:,;_~'\u2013\u2014]?\s*(\d{2})\s*[/.\-:,;_~'\u2013\u2014]?\s*"
+                         r"((?:19|20)\d{2})(?!\d)")
+LOOSE_DATE_CONF = 0.7
+
+
+def _loose_date_value(s: str) -> str | None:
+    m = _DATE_LOOSE.search(s[:40])
+    if not m:
+        return None
+    d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    return f"{d:02d}/{mo:02d}/{y:04d}" if _valid_date(d, mo, y) else None
+
+
+# words of a card's headings and labels, which a capitals run that is the holder's name is not
+_CARD_WORDS = frozenset("""cong hoa xa hoi chu nghia viet nam doc lap tu do hanh phuc giay chung minh nhan dan can cuoc
+socialist republic of vietnam independence freedom happiness citizen identity card so no ho ten va full name
+sinh ngay nguyen quan noi dkhk thuong tru que quoc tich gioi tinh""".split())
+CARD_NAME_CONF = 0.6
+_CARD_TITLES = ("giay chung minh nhan dan", "can cuoc cong dan", "cong hoa xa hoi chu nghia")
+_CARD_BACK = re.compile(r"dau\s*vet|di\s*hinh|dac\s*diem|giam\s*doc|cuc\s*truong|canh\s*sat|ngon\s*tro|i[dl]vnm")
+
+
+def card_name(lines: list[str]) -> tuple[str, int, float] | None:
+    """An ID card's holder named without a readable label: the first run of two to six capitals
+    words that are Vietnamese syllables, below the card's title and not its heading words. The
+    label lost, the place is the only evidence: the confidence asks for review."""
+    from ocr.language import is_syllable
+
+    from rapidfuzz import fuzz
+
+    # below the front's title (or its motto when the red title is unreadable): a card's back
+    # (fingerprints, features, the issuer) has neither
+    start = None
+    for i, ln in enumerate(lines[:8]):
+        f = fold_keep(ln)
+        if re.search(r"chung\s*minh|can\s*cuoc|identity|citizen", f):
+            start = i + 1
+            break
+        if start is None and re.search(r"doc\s*lap\W+tu\s*do|hanh\s*phuc", f):
+            start = i + 1
+    if start is None:
+        return None
+    for i in range(start, min(len(lines), start + 8)):
+        if _CARD_BACK.search(fold_keep(lines[i])):
+            return None
+        if any(fuzz.partial_ratio(t, fold_keep(lines[i])) >= 80 for t in _CARD_TITLES):
+            continue  # the title itself, however garbled
+        run: list[str] = []
+        for tok in lines[i].split() + [""]:
+            w = tok.strip(".,:;_|'\"“”")
+            if w and w.isalpha() and w.isupper() and len(w) >= 2 and is_syllable(w):
+                run.append(w)
+                continue
+            if 2 <= len(run) <= 6 and not all(fold_keep(w) in _CARD_WORDS for w in run):
+                name = _clean_name(" ".join(run))
+                if name:
+                    return name, i, CARD_NAME_CONF
+            run = []
+    return None
+
+
 def _pid_value(s: str) -> str | None:
     p = find_pids(s[:80])
     if p:
@@ -420,6 +487,8 @@ def letter_fields(lines: list[str]) -> dict[str, Field]:
 
 
 _CMND_TITLE = re.compile(r"chung\s*minh\s*nhan\s*dan|\bcmnd\b")
+# the old card's front by its own labels, when its red title did not come through
+_CMND_FRONT = re.compile(r"nguyen\s*quan|\bdkhk\b|\bnoi\s*\S{2,6}\s*thuong\s*tru\b|\bsinh\s*ngay\b")
 
 
 def _cmnd_value(s: str) -> str | None:
@@ -447,7 +516,8 @@ def _token_value(s: str) -> str | None:
     return m.group(1).rstrip(".-/")
 
 
-DOB_LABEL = r"ngay,?\s*thang,?\s*nam\s*sinh|ngay\s*sinh|sinh\s*ngay|date\s*of\s*birth|ngay/thang/nam\s*sinh"
+DOB_LABEL = (r"ngay,?\s*thang,?\s*nam\s*sinh|ngay\s*sinh|sinh\s*ngay|date\s*of\s*birth|ngay/thang/nam\s*sinh|"
+             r"\b[s5$3][il1!]n[hbk]\s*ng[a4][yv]\b")  # the CMND's "Sinh ngày" read with slips
 PID_LABEL = (r"so\s*dinh\s*danh(\s*ca\s*nhan)?|so\s*(the\s*)?can\s*cuoc(\s*cong\s*dan)?|can\s*cuoc(\s*cong\s*dan)?\s*so|"
              r"\bcccd(\s*so)?|so\s*cccd|\bcmnd(\s*so)?|so\s*cmnd|chung\s*minh\s*nhan\s*dan\s*so|"
              r"personal\s*id(entification)?\s*(number|no\.?)|\bid\s*no\.?|giay\s*to\s*tuy\s*than")
@@ -516,6 +586,9 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         return out
     names = find_names(lines)
     dob_hit = _after_label(lines, DOB_LABEL, _date_value)
+    if dob_hit is None and doc_type == "cccd":
+        hit = _after_label(lines, DOB_LABEL, _loose_date_value)
+        dob_hit = (hit[0], hit[1], LOOSE_DATE_CONF) if hit else None
     dob = dob_hit[0] if dob_hit else None
 
     def put(key: str, hit) -> None:
@@ -588,6 +661,10 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         hit = _name_after_role(lines, labels)
         if hit:
             name_val, name_conf = hit
+    if doc_type == "cccd" and not name_val:
+        hit = card_name(lines)
+        if hit:
+            name_val, name_conf = hit[0], hit[2]
     if name_val and "ho_ten" in FIELDS_BY_TYPE[doc_type]:
         out["ho_ten"] = _field(name_val, name_conf)
 
@@ -609,7 +686,7 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         f = _pid_field(hit, dob)
         if f:
             out["so_dinh_danh"] = f
-        elif doc_type == "cccd" and _CMND_TITLE.search(fold_keep(text)):
+        elif doc_type == "cccd" and (_CMND_TITLE.search(fold_keep(text)) or _CMND_FRONT.search(fold_keep(text))):
             hit = _after_label(lines, r"^so\b|\bso\s*[:.]", _cmnd_value)
             if hit is None:  # the label lost: a lone nine-digit number near the title
                 nine = [m.group(1) for ln in lines[:8]

@@ -145,8 +145,17 @@ def _cut(gray: np.ndarray, box: np.ndarray) -> np.ndarray | None:
     return cv2.warpPerspective(gray, m, (ow, oh), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
+def flatten(cut: np.ndarray) -> np.ndarray:
+    """A line's background evened out: divided by its own closing (strokes removed, the paper's
+    shade, a card's guilloche, a shadow across the line kept) and stretched, so that the
+    binarisation inside Tesseract sees dark letters on an even white."""
+    k = max(15, (cut.shape[0] // 2) | 1)  # wider than any stroke of a LINE_HEIGHT line
+    bg = cv2.morphologyEx(cut, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return cv2.normalize(cv2.divide(cut, bg, scale=255), None, 0, 255, cv2.NORM_MINMAX)
+
+
 def _row_image(gray: np.ndarray, row: list[np.ndarray]) -> np.ndarray | None:
-    cuts = [c for c in (_cut(gray, b) for b in row) if c is not None]
+    cuts = [flatten(c) for c in (_cut(gray, b) for b in row) if c is not None]
     if not cuts:
         return None
     gap = np.full((LINE_HEIGHT, LINE_HEIGHT // 2), 255, np.uint8)
@@ -157,6 +166,15 @@ def _row_image(gray: np.ndarray, row: list[np.ndarray]) -> np.ndarray | None:
         parts.append(c)
     img = np.hstack(parts)
     return cv2.copyMakeBorder(img, 12, 12, 16, 16, cv2.BORDER_CONSTANT, value=255)
+
+
+THRESHOLDINGS = (1, 2)  # Tesseract's thresholding_method: LeptonicaOtsu (tiled), Sauvola
+
+
+def _words_score(words: list[dict]) -> float:
+    """Characters read with some confidence, weighted by it (as the pipeline weighs its reads)."""
+    return sum(w["conf"] * len(w["text"]) for w in words
+               if w["conf"] >= 0.5 and any(c.isalnum() for c in w["text"]))
 
 
 def read(gray: np.ndarray, *, lang: str = "vie", timeout: float = 300, config: dict | None = None) -> dict | None:
@@ -180,10 +198,17 @@ def _read(gray: np.ndarray, *, lang: str, timeout: float, config: dict | None) -
     images = [img for img in (_row_image(gray, row) for row in _rows(boxes)[:MAX_LINES]) if img is not None]
     if not images:
         return None
-    by_page = engine.read_line_images(images, lang=lang, dpi=300, timeout=timeout,
-                                      config={"tessedit_do_invert": 0, **(config or {})})
-    if by_page is None:
+    # read twice, binarised by Tesseract two ways (tiled Otsu, Sauvola): each line keeps the read
+    # that says more, by the recognizer's own word confidences (a line a shadow or a guilloche
+    # defeats one way is often read the other)
+    reads = [engine.read_line_images(images, lang=lang, dpi=300, timeout=timeout,
+                                     config={"tessedit_do_invert": 0, "thresholding_method": m, **(config or {})})
+             for m in THRESHOLDINGS]
+    reads = [r for r in reads if r is not None]
+    if not reads:
         return None
+    by_page = {k: max((r.get(k, []) for r in reads), key=_words_score)
+               for k in sorted({k for r in reads for k in r})}
     lines = [{"key": (k, 0, 0, 0), "words": by_page[k]} for k in sorted(by_page)]
     conf, n = engine.lines_confidence(lines)
     return {"text": engine.lines_text(lines), "confidence": conf, "nwords": n, "lines": lines, "pdf": b"",

@@ -632,8 +632,8 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
     quality = "review" if any(p.quality == "review" for p in pages) else "ok"
     if conf < 0.5:
         quality = "review"
-    if any(f.flags for f in flds.values()):
-        quality = "review"
+    if any(f.flags or f.confidence < FIELD_REVIEW_BELOW for f in flds.values()):
+        quality = "review"  # a value read from its place alone, or through slips, is checked
     if ocr_conf:
         cap = 0.5 + 0.5 * float(np.mean(ocr_conf))
         if any(p.flags for p in pages):  # blurred, glared or tiny print: its values are guesses
@@ -648,6 +648,7 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
 
 
 ALTERNATE_CONFIDENCE = 0.6  # a value only a losing read of the page gave: a person checks it
+FIELD_REVIEW_BELOW = 0.75  # a document with a value read less surely than this goes to review
 HARD_PAGE_CAP = 0.7  # no value read off a page marked hard to read (PageResult.flags) is surer
 
 

@@ -81,14 +81,26 @@ def qr_payload(p: samples.Person, old_id: str = "", issued: str = "10/07/2021") 
                      issued.replace("/", "")])
 
 
+def _hatch(img: Image.Image, colour: tuple[int, int, int], step: int) -> None:
+    """A dense cross-hatched security print over the whole card (the old CMND's green pattern)."""
+    d = ImageDraw.Draw(img)
+    w, h = img.size
+    for k in range(-h, w, step):
+        d.line((k, 0, k + h, h), fill=colour, width=1)
+        d.line((k + h, 0, k, h), fill=colour, width=1)
+
+
 def card_front(p: samples.Person, *, kind: str = "cccd", expiry: str = "15/08/2038", old_id: str = "",
-               qr: bool = True, seed: int = 0) -> Image.Image:
+               qr: bool = True, seed: int = 0, hatch: tuple[tuple[int, int, int], int] | None = None) -> Image.Image:
     """A card's front in colour. kind: 'cccd' (chip card 2021), 'cancuoc' (2024 model), 'cmnd'
-    (old 9-digit card: ``p.pid`` is then the 9-digit number, no QR)."""
+    (old 9-digit card: ``p.pid`` is then the 9-digit number, no QR). ``hatch``: (colour, step) of
+    a dense security print under the text."""
     rng = random.Random(seed)
     bg = {"cccd": (214, 232, 240), "cancuoc": (222, 236, 246), "cmnd": (206, 232, 210)}[kind]
     img = Image.new("RGB", (CARD_W, CARD_H), bg)
     _guilloche(img, rng, tuple(max(0, c - 28) for c in bg))
+    if hatch:
+        _hatch(img, *hatch)
     d = ImageDraw.Draw(img)
     f = lambda s, b=False: ImageFont.truetype(BOLD if b else SANS, s)  # noqa: E731
     d.text((150, 24), "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", font=f(27, True), fill=(30, 30, 30))

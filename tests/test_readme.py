@@ -90,6 +90,10 @@ def _run_script(body: str, tmp_path: Path, env_extra: dict[str, str]) -> subproc
 @pytest.mark.slow
 def test_readme_command_lines_run_as_written(tmp_path):
     body = "\n".join(b for marker, lang, b in readme_blocks() if lang == "sh" and marker is None)
+    # The page's fake portal listens on a fixed port; run it on a free one, so that nothing else
+    # holding that port (another run of the suite, say) fails the walk-through.
+    assert "18090" in body
+    body = body.replace("18090", str(_free_port()))
     p = _run_script(body, tmp_path, {})
     assert p.returncode == 0, f"README script failed ({p.returncode}):\n{p.stderr[-4000:]}\n{p.stdout[-2000:]}"
     ran = [ln for ln in p.stderr.splitlines() if ln.startswith("+ ") and "sohoa" in ln]

@@ -150,3 +150,61 @@ def test_layouts_of_real_papers():
               "Nội dung Số lượng Đơn giá Thành tiền\nMáy quét 2 15.000.000 30.000.000\nTổng cộng: 30.000.000\n"
               "Nơi nhận: như trên")
     assert classify(report)[0] == "van_ban"
+
+
+# The old CMND's front as a photo's read gives it: the red title garbled, labels with slips, the
+# separators of the birth date lost or misread, the name's label unreadable.
+CMND_READ = (HDR + "GIẤY CHỨNG TUNH NHẬN DXN\nSố 241003124\n{label} NGUYỄN ĐỨC TUẤN\nSinh ngày. {dob}\n"
+             "Nguyên quán: Xã Tam Tiến\nNơi £)KHK thường trú: Hòa Sơn")
+
+
+def test_garbled_cmnd_title_is_the_card_not_a_death_certificate():
+    # "GIAY CHUNG TUNH..." starts like "giấy chứng tử"; the line as a whole is the CMND's title
+    text = CMND_READ.format(label="Họ tên:", dob="20-09-1998")
+    assert ocr.classify(text)[0] == "cccd"
+    assert ocr.classify("GIẤY CHỨNG TỬ\nHọ tên người chết: LÊ VĂN A\nNơi chết: Bệnh viện")[0] == "khai_tu"
+
+
+def test_cmnd_front_known_by_its_labels_without_a_title():
+    text = "Độc lập - Tự do - Hạnh phúc\nHọ tên:..\nSinh ngày. 20:09-1998\nNguyên quán: Xã Tam Tiến\n" \
+           "Nơi £)KHK thường trú: Hòa Sơn, Krông Bông"
+    assert ocr.classify(text)[0] == "cccd"
+
+
+@pytest.mark.parametrize("dob,want,conf", [
+    ("20-09-1998", "20/09/1998", 0.95),
+    ("20:09-1998", "20/09/1998", 0.7),    # a separator misread: read, but sent for review
+    ("2009:1998", "20/09/1998", 0.7),     # one lost, one misread
+    ("20 09 1998", "20/09/1998", 0.7),
+    ("2 0-09-1998", "20/09/1998", 0.95),  # the day's two digits came apart
+    ("45:09-1998", None, None),           # no such day: nothing rather than a guess
+])
+def test_cmnd_birth_date_read_through_lost_separators(dob, want, conf):
+    got = ocr.extract_fields("cccd", CMND_READ.format(label="Họ tên:", dob=dob)).get("ngay_sinh")
+    assert (got.value if got else None) == want
+    if got:
+        assert got.confidence == pytest.approx(conf)
+
+
+def test_card_holder_named_by_place_when_the_label_is_unreadable():
+    # the label read as noise: the capitals run under the title is the name, at a confidence that
+    # sends it for review
+    got = ocr.extract_fields("cccd", CMND_READ.format(label="xo tè):", dob="20-09-1998"))["ho_ten"]
+    assert got.value == "Nguyễn Đức Tuấn" and got.confidence < 0.9
+    labelled = ocr.extract_fields("cccd", CMND_READ.format(label="Họ tên:", dob="20-09-1998"))["ho_ten"]
+    assert labelled.value == "Nguyễn Đức Tuấn" and labelled.confidence >= 0.9
+    # a card's back has no holder's name, however many capitals it carries
+    back = ("DẤU VẾT RIÊNG VÀ DỊ HÌNH\nNốt ruồi cách 2 cm\nNGÓN TRỎ TRÁI NGÓN TRỎ PHẢI\nGIÁM ĐỐC CA TỈNH\n"
+            "NGUYỄN VĂN BÌNH")
+    assert "ho_ten" not in ocr.extract_fields("cccd", back)
+    # nor does a title line count as one
+    assert "ho_ten" not in ocr.extract_fields("cccd", HDR + "GIẤY CHỨNG MINH NHÂN DÂN\nSố 241003124")
+
+
+def test_cmnd_number_and_birth_date_when_the_title_did_not_come_through():
+    text = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nGXXY CHNG MXNH\n"
+            "Số “'241003124\nHọ tên: NGUYỄN ĐỨC TUẤN\nSinb ngày. 20:09:1998,\nNguyên quán: Xã Tam Tiến")
+    got = ocr.extract_fields("cccd", text)
+    assert got["so_cmnd"].value == "241003124"
+    assert got["ngay_sinh"].value == "20/09/1998" and got["ngay_sinh"].confidence < 0.75
+    assert "so_dinh_danh" not in got
