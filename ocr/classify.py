@@ -14,7 +14,7 @@ TYPES = DOC_TYPES  # the product spec's document taxonomy (vocab.kinds)
 # Title patterns (folded). The type whose title pattern starts earliest in the title wins, so
 # "TỜ KHAI ĐĂNG KÝ KHAI SINH" is a form (to_khai), not a birth certificate.
 TITLE_PATTERNS: list[tuple[str, str]] = [
-    ("to_khai", r"\bto khai\b|\bdon (de nghi|xin|dang ky)\b|\bphieu (de nghi|yeu cau)\b"),
+    ("to_khai", r"\bto khai\b|\bdon (de nghi|xin|dang ky)\b|\bphieu (de nghi|yeu cau)\b|\bso yeu ly lich\b"),
     ("xac_nhan_hon_nhan", r"xac nhan tinh trang hon nhan|tinh trang hon nhan"),
     ("ket_hon", r"chung nhan (dang ky )?ket hon|trich luc (dang ky )?ket hon|marriage certificate|\bket hon\b"),
     ("khai_tu", r"trich luc (dang ky )?khai tu|giay chung tu\b|\bkhai tu\b|death certificate"),
@@ -36,6 +36,7 @@ _TITLE_RE = [(t, re.compile(p)) for t, p in TITLE_PATTERNS]
 # Exact title strings for fuzzy matching when OCR garbled a letter or two.
 FUZZY_TITLES: list[tuple[str, str]] = [
     ("to_khai", "to khai"),
+    ("to_khai", "so yeu ly lich"),  # the personal history form a dossier often carries
     ("xac_nhan_hon_nhan", "giay xac nhan tinh trang hon nhan"),
     ("ket_hon", "giay chung nhan ket hon"),
     ("khai_tu", "trich luc khai tu"),
@@ -96,6 +97,34 @@ KEYWORDS: dict[str, list[tuple[str, float]]] = {
                 (r"kinh gui", .2), (r"quyet dinh", .2), (r"bao cao", .2), (r"thong bao", .2)],
 }
 _KW_RE = {t: [(re.compile(p), w) for p, w in kws] for t, kws in KEYWORDS.items()}
+# Long headings that only one type prints, matched fuzzily line by line (a photo's read slips a
+# letter or two in a long line, and mixed-case headings are not titles): type, phrase, weight
+FUZZY_PHRASES: list[tuple[str, str, float]] = [
+    ("gcn_qsdd", "nhung thay doi sau khi cap giay chung nhan", 1.0),
+    ("gcn_qsdd", "noi dung thay doi va co so phap ly", .8),
+    ("gcn_qsdd", "bang liet ke toa do goc ranh", .7),
+    ("gcn_qsdd", "so do thua dat, nha o va tai san khac gan lien voi dat", .9),
+    ("cccd", "dac diem nhan dang", .6),
+    ("cccd", "dau vet rieng va di hinh", .8),
+    ("khai_sinh", "noi dang ky khai sinh", .5),
+]
+FUZZY_PHRASE_MIN = 88
+
+
+def _fuzzy_phrases(text: str) -> dict[str, float]:
+    """Weights of the FUZZY_PHRASES some line of ``text`` carries with slips, per type (each phrase
+    once; a phrase read right is left to the exact keywords)."""
+    from rapidfuzz import fuzz
+
+    lines = [fold(ln) for ln in _lines(text)]
+    out: dict[str, float] = {}
+    whole = " ".join(lines)
+    for t, phrase, w in FUZZY_PHRASES:
+        if phrase in whole:
+            continue  # read right: the exact keywords count it
+        if any(len(f) >= 0.6 * len(phrase) and fuzz.partial_ratio(phrase, f) >= FUZZY_PHRASE_MIN for f in lines):
+            out[t] = out.get(t, 0.0) + w
+    return out
 # Shop receipts and invoices: not a civil document whatever names or numbers they carry
 _TRADE = [re.compile(p) for p in (r"tong (tien|cong|thanh toan)", r"thanh tien", r"don gia", r"tien mat",
                                    r"hoa don", r"thue gtgt|\(vat\)|vat\s*\d", r"so luong|\bsl\b",
@@ -171,12 +200,14 @@ def _scores(text: str) -> dict[str, float]:
         seen.add(t)
         # the first title found dominates; later ones (quoted document names) count less
         scores[t] += strength * (1.0 if rank == 0 else 0.35)
+    fuzzy = _fuzzy_phrases(text)
     for t, kws in _KW_RE.items():
         s = 0.0
         for r, w in kws:
             n = len(r.findall(f))
             if n:
                 s += w * min(n, 3 if t == "van_ban" else 1) ** 0.5
+        s += fuzzy.get(t, 0.0)  # the headings read with slips (those read right count above)
         scores[t] += s * (0.35 if t != "van_ban" else 0.25)
     if _MRZ_ID.search(f):  # an ID card's machine-readable zone: the card itself
         scores["cccd"] += 1.5

@@ -71,14 +71,15 @@ _PID_RUN = re.compile(r"(?<![\dA-Za-z])([0-9OoIlSB|][0-9OoIlSB| .]{10,18}[0-9OoI
 
 def find_pids(s: str) -> list[tuple[str, int]]:
     out = []
-    for m in re.finditer(r"(?<!\d)(\d[\d .]{10,17}\d)(?!\d)", s):
+    # (a run glued to more digits by a slash is a read of noise or of another number, not an ID)
+    for m in re.finditer(r"(?<!\d)(?<!\d/)(\d[\d .]{10,17}\d)(?!\d|/\d)", s):
         raw = m.group(1)
         d = re.sub(r"[ .]", "", raw)
         if len(d) == 12 and (" " not in raw or all(len(g) in (3, 4, 6) for g in re.split(r"[ .]", raw))):
             out.append((d, m.start()))
     if out:
         return out
-    for m in re.finditer(r"(?<![\w])([0-9OoIlSB|]{12})(?![\w])", s):
+    for m in re.finditer(r"(?<![\w])(?<!\d/)([0-9OoIlSB|]{12})(?![\w]|/\d)", s):
         d = repair_digits(m.group(1))
         if is_pid(d) and sum(c.isdigit() for c in m.group(1)) >= 9:
             out.append((d, m.start()))
@@ -516,7 +517,7 @@ def _token_value(s: str) -> str | None:
     return m.group(1).rstrip(".-/")
 
 
-DOB_LABEL = (r"ngay,?\s*thang,?\s*nam\s*sinh|ngay\s*sinh|sinh\s*ngay|date\s*of\s*birth|ngay/thang/nam\s*sinh|"
+DOB_LABEL = (r"ngay[,.;]?\s*thang[,.;]?\s*nam\s*sinh|ngay\s*sinh|sinh\s*ngay|date\s*of\s*birth|ngay/thang/nam\s*sinh|"
              r"\b[s5$3][il1!]n[hbk]\s*ng[a4][yv]\b")  # the CMND's "Sinh ngày" read with slips
 PID_LABEL = (r"so\s*dinh\s*danh(\s*ca\s*nhan)?|so\s*(the\s*)?can\s*cuoc(\s*cong\s*dan)?|can\s*cuoc(\s*cong\s*dan)?\s*so|"
              r"\bcccd(\s*so)?|so\s*cccd|\bcmnd(\s*so)?|so\s*cmnd|chung\s*minh\s*nhan\s*dan\s*so|"
@@ -525,7 +526,7 @@ PID_LABEL = (r"so\s*dinh\s*danh(\s*ca\s*nhan)?|so\s*(the\s*)?can\s*cuoc(\s*cong\
 # expity" / "dateofexplry" are the same label (the date after it still has to parse)
 EXPIRY_LABEL = (r"co\s*gia\s*tri\s*(den|toi)|date\s*of\s*expiry|ngay\s*het\s*han|het\s*han|expir(es|y)|gia\s*tri\s*den|"
                 r"\bc[o0e6]?\s*g[il1][a4od]\s*tr[il1j!]\s*d[e3c]n\b|\bdate\s*[o0]f\s*ex[a-z]{2,4}\b")
-DEATH_LABEL = (r"ngay,?\s*thang,?\s*nam\s*chet|ngay\s*chet|ngay\s*mat|chet\s*vao\s*luc|da\s*chet|date\s*of\s*death|"
+DEATH_LABEL = (r"ngay[,.;]?\s*thang[,.;]?\s*nam\s*chet|ngay\s*chet|ngay\s*mat|chet\s*vao\s*luc|da\s*chet|date\s*of\s*death|"
                r"ngay\s*tu\s*tran|tu\s*tran|\bd\w\s*ch\w{1,3}t\b|vao\s*luc|\bgio\b.{0,12}\bphut\b|"
                r"qua\s*doi|chet\s*ngay|mat\s*ngay")
 

@@ -487,6 +487,7 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
                      text_source=text_source,
                      alt_texts=[unicodedata.normalize("NFC", r["text"]) for r in reads
                                 if r["text"] != tess["text"] and r["text"].strip()])
+    res.weak_words = _weak_words(tess["lines"])
     res.quality = _quality(res.confidence, tess["nwords"], qr, res.plausibility)
     xh_seen = float(info.get("xheight") or 0.0) * orig_scale  # the print's size as captured
     if 0 < xh_seen < LOW_RES_XHEIGHT:
@@ -501,6 +502,29 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     _classify_page(res)
     timings["total"] = time.perf_counter() - t0
     return res
+
+
+WORD_SURE = 0.9  # a word read at least this confidently does not lower a field made of it
+
+
+def _weak_words(lines_: list[dict]) -> list[tuple[str, float]]:
+    return [(unicodedata.normalize("NFC", w["text"]), round(float(w["conf"]), 3))
+            for ln in lines_ for w in ln["words"]
+            if 0 <= w["conf"] < WORD_SURE and any(c.isalnum() for c in w["text"])]
+
+
+def _words_confidence(value: str, weak: list[tuple[str, float]]) -> float | None:
+    """The lowest confidence among the unsure words that make up ``value`` (its digits, or one of
+    its words, case aside), or None when none of them does."""
+    vd = re.sub(r"\D", "", value)
+    vw = {w.lower() for w in re.findall(r"[^\W\d_]{2,}", value)}
+    low = None
+    for text, conf in weak:
+        td = re.sub(r"\D", "", text)
+        tw = text.strip(".,:;|'\"“”()").lower()
+        if (len(td) >= 4 and vd and (td in vd or vd in td)) or (tw and tw in vw):
+            low = conf if low is None else min(low, conf)
+    return low
 
 
 def _read_side(crop: np.ndarray, lang: str, work_pixels: int) -> tuple[dict, str]:
@@ -539,6 +563,7 @@ def _read_sides(res: PageResult, sides: list[np.ndarray], whole: dict, lang: str
         confs = [w["conf"] for w in words if w["conf"] >= 0]
         res.alt_texts = [res.text] + res.alt_texts  # the sheet read whole may still lend a field
         res.text = unicodedata.normalize("NFC", text)
+        res.weak_words = _weak_words(joined["lines"])
         res.confidence = float(np.mean(confs)) if confs else 0.0
         res.plausibility = joined["score"].plausibility
         res.text_source = "ocr-cards"
@@ -627,26 +652,42 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
     titled = [p for p in pages if p.starts_document and p.doc_type not in ("khac",)]
     if titled and titled[0].doc_type != doc_type and titled[0].type_confidence >= conf:
         doc_type, conf = titled[0].doc_type, titled[0].type_confidence
+    if doc_type == "khac" and any(p.alt_texts for p in pages):
+        # the chosen reads say too little to tell: all the reads of the pages together may (a
+        # heading one read lost and another kept), at a confidence that asks for review
+        t, c = _classify_text("\n\n".join([text] + [a for p in pages for a in p.alt_texts]))
+        if t != "khac":
+            doc_type, conf = t, min(c, UNION_TYPE_CONFIDENCE)
     flds = _with_alternates(doc_type, fields.extract_fields(doc_type, text), pages)
     ocr_conf = [p.confidence for p in pages if not p.born_digital]
     quality = "review" if any(p.quality == "review" for p in pages) else "ok"
     if conf < 0.5:
         quality = "review"
-    if any(f.flags or f.confidence < FIELD_REVIEW_BELOW for f in flds.values()):
-        quality = "review"  # a value read from its place alone, or through slips, is checked
+    if any(f.flags for f in flds.values()):
+        quality = "review"
     if ocr_conf:
         cap = 0.5 + 0.5 * float(np.mean(ocr_conf))
         if any(p.flags for p in pages):  # blurred, glared or tiny print: its values are guesses
             cap = min(cap, HARD_PAGE_CAP)
         conf = min(conf, cap) if doc_type != "khac" else conf
-        # a value read off a page the recognizer was unsure of is no surer than the page
-        flds = {k: (replace(f, confidence=min(f.confidence, cap)) if f.confidence > cap else f)
+        # a value read off a page the recognizer was unsure of is no surer than the page, nor
+        # than the words it is made of
+        weak = [w for p in pages for w in p.weak_words]
+
+        def sure(f):
+            low = _words_confidence(f.value, weak) if weak and not f.source else None
+            return min(cap, 0.5 + 0.5 * low) if low is not None else cap
+
+        flds = {k: (replace(f, confidence=min(f.confidence, sure(f))) if f.confidence > sure(f) else f)
                 for k, f in flds.items()}
+    if any(f.confidence < FIELD_REVIEW_BELOW for f in flds.values()):
+        quality = "review"  # a value read from its place alone, through slips, or from doubted words
     return apply_cccd_qr(DocumentResult(path=path, pages=pages, doc_type=doc_type, confidence=float(conf),
                                         fields=flds, text=text, quality=quality,
                                         pdf=merge_pdfs([p.pdf for p in pages]), content_key=content_key(pages)))
 
 
+UNION_TYPE_CONFIDENCE = 0.45  # a type only the page's reads together tell: a person checks it
 ALTERNATE_CONFIDENCE = 0.6  # a value only a losing read of the page gave: a person checks it
 FIELD_REVIEW_BELOW = 0.75  # a document with a value read less surely than this goes to review
 HARD_PAGE_CAP = 0.7  # no value read off a page marked hard to read (PageResult.flags) is surer

@@ -81,6 +81,9 @@ class PageResult:
     # the page's other reads (plain, line by line) that lost to ``text``: fields missing from the
     # text may be found there (ocr.assemble), at a confidence that asks for review
     alt_texts: list[str] = field(default_factory=list)
+    # the words of ``text`` the recognizer was unsure of (below pipeline.WORD_SURE), with their
+    # confidence: a field made of them is no surer than they are (ocr.assemble)
+    weak_words: list[tuple[str, float]] = field(default_factory=list)
 
 
 @dataclass

@@ -208,3 +208,50 @@ def test_cmnd_number_and_birth_date_when_the_title_did_not_come_through():
     assert got["so_cmnd"].value == "241003124"
     assert got["ngay_sinh"].value == "20/09/1998" and got["ngay_sinh"].confidence < 0.75
     assert "so_dinh_danh" not in got
+
+
+def test_personal_history_form_is_a_form_not_a_card():
+    # "Sơ yếu lý lịch" carries the old card's own labels; its title says what it is
+    syll = (HDR + "SƠ YẾU LÝ LỊCH\nHọ và tên: ..........\nSinh ngày: ..........\nNguyên quán: ..........\n"
+            "Nơi ĐKHK thường trú: ..........\nSố CMND: ..........")
+    assert ocr.classify(syll)[0] == "to_khai"
+    # a twelve-digit run glued by a slash to more digits (a read of the form's dots) is no ID
+    noise = syll.replace("Sinh ngày: ..........", "Sinh ngày: ..........\nSINH 12:079203004567/12.3456/78")
+    assert "so_dinh_danh" not in ocr.extract_fields("to_khai", noise)
+    assert ocr.extract_fields("to_khai", syll + "\nSố CCCD: 079203004567")["so_dinh_danh"].value == "079203004567"
+
+
+@pytest.mark.parametrize("label", ["Ngày, tháng, năm sinh:", "Ngày, tháng. năm sinh:", "Ngày; tháng; năm sinh:"])
+def test_birth_extract_date_label_read_with_other_punctuation(label):
+    # a photographed extract's comma often comes out as a full stop or a semicolon; the parents'
+    # "Năm sinh" further down is not the child's birth date
+    text = (HDR + "TRÍCH LỤC KHAI SINH\nHọ, chữ đệm, tên: LÊ MINH AN\n" + label + " 12/3/2019 ghi bằng chữ: "
+            "Ngày mười hai, tháng ba\nHọ, chữ đệm, tên người mẹ: TRẦN THỊ HOA\nNăm sinh: 01/02/1990 Dân tộc: Kinh")
+    assert ocr.extract_fields("khai_sinh", text)["ngay_sinh"].value == "12/03/2019"
+
+
+def test_inner_page_headings_read_with_slips_still_tell_the_land_certificate():
+    # mixed-case headings of the certificate's inner page, each with a letter or two wrong
+    text = ("882\n179\nIV. Nhừng thay đổl sau khl cấp giấy chửng nhặn\nNội dung thay dổi và cơ sớ pháp lỷ\n"
+            "Xác nhận của cơ quan có thẩm quyền")
+    assert ocr.classify(text)[0] == "gcn_qsdd"
+    # the same words far apart in a letter do not make one
+    assert ocr.classify("Kính gửi: Ủy ban nhân dân xã\nNhững việc thay đổi sau khi họp\nCơ sở của đề nghị")[0] != "gcn_qsdd"
+
+
+def test_a_type_only_the_pages_reads_together_tell_is_kept_for_review():
+    from ocr import assemble
+    from ocr.types import PageResult
+
+    chosen = "882 179\n## ### |\nxxx thay đổi xx\ncó thẩm quyền"
+    other = "BẢNG LIỆT KÊ TỌA ĐỘ GÓC RANH\n1 | 1211144.76 | 591309.05\nNội dung thay đổi và cơ sở pháp lý"
+    alone = assemble("p.jpg", [PageResult(index=0, text=chosen, confidence=0.6, source_sha256="0" * 64)])
+    assert alone.doc_type == "khac"
+    doc = assemble("p.jpg", [PageResult(index=0, text=chosen, confidence=0.6, alt_texts=[other],
+                                        source_sha256="0" * 64)])
+    assert doc.doc_type == "gcn_qsdd" and doc.confidence <= 0.45 and doc.quality == "review"
+    # a receipt stays "other" whatever its reads say
+    receipt = "HÓA ĐƠN BÁN LẺ\nĐơn giá Thành tiền\nTổng tiền 25.000\nTiền mặt 50.000\nTiền thừa 25.000"
+    doc = assemble("r.jpg", [PageResult(index=0, text=receipt, confidence=0.8, alt_texts=[other],
+                                        source_sha256="0" * 64)])
+    assert doc.doc_type == "khac"

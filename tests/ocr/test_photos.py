@@ -378,3 +378,33 @@ def test_a_field_only_another_read_gave_is_kept_for_review():
     doc2 = assemble("card.jpg", [PageResult(index=0, text=chosen, confidence=0.9, alt_texts=[wrong],
                                             source_sha256="0" * 64)])
     assert "so_dinh_danh" not in doc2.fields
+
+
+def test_a_field_made_of_words_the_recognizer_doubted_is_no_surer_than_they_are():
+    """Each page keeps the words its chosen read was unsure of; a value made of them (its digits,
+    or one of its words) gets at most 0.5 + 0.5 × their confidence, and below 0.75 its document
+    goes to review. A value read surely keeps its confidence."""
+    from ocr import assemble
+    from ocr.types import PageResult
+
+    text = ("CĂN CƯỚC CÔNG DÂN\nSố / No.: 079203004567\nHọ và tên / Full name:\nLÊ VĂN PHÚC\n"
+            "Ngày sinh / Date of birth: 30/11/2003")
+    sure = assemble("card.jpg", [PageResult(index=0, text=text, confidence=0.96, source_sha256="0" * 64)])
+    assert sure.fields["ngay_sinh"].confidence >= 0.9 and sure.fields["so_dinh_danh"].confidence >= 0.9
+    assert sure.quality == "ok"
+    doubted = PageResult(index=0, text=text, confidence=0.96, source_sha256="0" * 64,
+                         weak_words=[("30/11/2003", 0.3), ("PHÚC", 0.4), ("Date", 0.2)])
+    doc = assemble("card.jpg", [doubted])
+    assert doc.fields["ngay_sinh"].confidence == pytest.approx(0.65)
+    assert doc.fields["ho_ten"].confidence == pytest.approx(0.7)
+    assert doc.fields["so_dinh_danh"].confidence == sure.fields["so_dinh_danh"].confidence  # no digit doubted
+    assert doc.quality == "review"
+
+
+def test_the_pipeline_keeps_the_words_it_doubted(shots):
+    import ocr
+
+    page = ocr.read_page(shots["cmnd"], 0)
+    words = page.text.split()
+    assert page.weak_words and all(0 <= c < 0.9 for _, c in page.weak_words)
+    assert all(w in words for w, _ in page.weak_words)
