@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import fuzz
+
+from ocr.language import is_syllable
 from ocr.names import repair_name
 from ocr.textutil import fold_keep, nfc, repair_digits, title_case, upper_ratio
 from ocr.types import Field
@@ -386,10 +389,6 @@ def card_name(lines: list[str]) -> tuple[str, int, float] | None:
     """An ID card's holder named without a readable label: the first run of two to six capitals
     words that are Vietnamese syllables, below the card's title and not its heading words. The
     label lost, the place is the only evidence: the confidence asks for review."""
-    from ocr.language import is_syllable
-
-    from rapidfuzz import fuzz
-
     # below the front's title (or its motto when the red title is unreadable): a card's back
     # (fingerprints, features, the issuer) has neither
     start = None
@@ -418,6 +417,28 @@ def card_name(lines: list[str]) -> tuple[str, int, float] | None:
                 if name:
                     return name, i, CARD_NAME_CONF
             run = []
+    return None
+
+
+_NOT_BIRTH = re.compile(r"co\s*gia\s*tri|gia\s*tri|expir|ngay\s*cap|date\s*of\s*issue|het\s*han")
+
+
+def _this_year() -> int:
+    import datetime as dt
+
+    return dt.date.today().year
+
+
+def card_dob(lines: list[str], name_line: int) -> tuple[str, int, float] | None:
+    """An ID card's birth date whose label is unreadable: on every model's front the first date
+    below the holder's name is the birth date (the expiry and issue dates carry their own
+    labels, which are left alone). The place is the evidence: the confidence asks for review."""
+    for i in range(name_line, min(len(lines), name_line + 4)):
+        if _NOT_BIRTH.search(fold_keep(lines[i])):
+            continue
+        v = _date_value(lines[i]) or _loose_date_value(lines[i])
+        if v and 1900 <= int(v[-4:]) <= _this_year():
+            return v, i, CARD_NAME_CONF
     return None
 
 
@@ -662,16 +683,21 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         hit = _name_after_role(lines, labels)
         if hit:
             name_val, name_conf = hit
+    name_line = n["line"] if n else None
     if doc_type == "cccd" and not name_val:
         hit = card_name(lines)
         if hit:
-            name_val, name_conf = hit[0], hit[2]
+            name_val, name_conf, name_line = hit[0], hit[2], hit[1]
     if name_val and "ho_ten" in FIELDS_BY_TYPE[doc_type]:
         out["ho_ten"] = _field(name_val, name_conf)
 
     # ---- dates
     if "ngay_sinh" in FIELDS_BY_TYPE[doc_type] and dob_hit:
         put("ngay_sinh", dob_hit)
+    placed_dob = None
+    if doc_type == "cccd" and not dob_hit and name_line is not None:
+        placed_dob = card_dob(lines, name_line)
+        put("ngay_sinh", placed_dob)
     if doc_type == "cccd":
         put("ngay_het_han", _after_label(lines, EXPIRY_LABEL, _date_value))
     if doc_type == "khai_tu":
@@ -720,4 +746,7 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         put("ma_so_ho_kinh_doanh", _after_label(
             lines, r"ma\s*so\s*ho\s*kinh\s*doanh|so\s*dang\s*ky\s*ho\s*kinh\s*doanh|ma\s*so\s*dang\s*ky|"
                    r"ma\s*so\s*ho|ma\s*so", _business_code))
+    if placed_dob and "so_dinh_danh" in out and pid_problems(out["so_dinh_danh"].value, birth_date=placed_dob[0]):
+        del out["ngay_sinh"]  # the card's own number says another birth year: the place misled
     return out
+

@@ -255,3 +255,15 @@ def test_a_type_only_the_pages_reads_together_tell_is_kept_for_review():
     doc = assemble("r.jpg", [PageResult(index=0, text=receipt, confidence=0.8, alt_texts=[other],
                                         source_sha256="0" * 64)])
     assert doc.doc_type == "khac"
+
+
+def test_card_birth_date_by_place_when_its_label_is_unreadable():
+    front = ("CĂN CƯỚC CÔNG DÂN\nCitizen Identity Card\nSố / No.: {pid}\nHọ và tên / Full name:\nNGUYỄN VĂN AN\n"
+             "Ngày xxxx / #x xx xxx. 12/03/2003\nGiới tính / Sex: Nam\nCó giá trị đến / Date of expiry: 12/03/2028")
+    got = ocr.extract_fields("cccd", front.format(pid="001203004567"))
+    assert got["ngay_sinh"].value == "12/03/2003" and got["ngay_sinh"].confidence < 0.75
+    # the card's own number says another birth year: the place misled, no date is given
+    assert "ngay_sinh" not in ocr.extract_fields("cccd", front.format(pid="001095004567"))
+    # the expiry below the name is never taken for the birth date
+    no_dob = front.replace("Ngày xxxx / #x xx xxx. 12/03/2003\n", "")
+    assert "ngay_sinh" not in ocr.extract_fields("cccd", no_dob.format(pid="001203004567"))
