@@ -84,7 +84,7 @@ CHECKED = ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han")
 
 def _vs_code(res) -> dict[str, str]:
     """For each field the card's own QR or MRZ gave (checked: ground truth), what the text alone
-    read: 'right', 'wrong' (and whether at a confidence that passes without review) or 'missing'.
+    read: 'right', 'wrong' ('wrong-sure' when at a confidence of 0.9 or more) or 'missing'.
     Only the verdicts leave this function."""
     import dataclasses
 

@@ -86,6 +86,9 @@ def _key(name: str, value: str) -> str:
     return " ".join(v.lower().split())
 
 
+GUESS_BELOW = 0.75  # ocr.pipeline.FIELD_REVIEW_BELOW: a text value this unsure is a guess
+
+
 def _overlay(fields: dict[str, Field], values: dict[str, tuple[str, float]], source: str) -> bool:
     """Put ``values`` over ``fields`` (in place) with their source; a field read differently
     before is flagged. Returns whether any was."""
@@ -94,7 +97,9 @@ def _overlay(fields: dict[str, Field], values: dict[str, tuple[str, float]], sou
         read = fields.get(name)
         if read is not None and read.source in ("qr", "mrz") and _key(name, read.value) == _key(name, value):
             continue  # the other zone said the same
-        differs = read is not None and _key(name, read.value) != _key(name, value)
+        # (a value the text only guessed, below the review line, is replaced without a mismatch)
+        differs = read is not None and _key(name, read.value) != _key(name, value) and \
+            (read.source in ("qr", "mrz") or read.confidence >= GUESS_BELOW)
         mismatch |= differs
         if differs and read.source in ("qr", "mrz"):
             fields[name] = replace(read, flags=tuple(dict.fromkeys(read.flags + (ZONE_MISMATCH,))))

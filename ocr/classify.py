@@ -63,7 +63,7 @@ KEYWORDS: dict[str, list[tuple[str, float]]] = {
              (r"\bso\s*/\s*no\b", .4), (r"full name", .3), (r"date of birth", .2),
              (r"nguyen quan", .6), (r"\bdkhk\b|noi dang ky ho khau|ho khau thuong tru", .6),
              # the old CMND's front, its labels read with slips ("Nơi £)KHK thường trú")
-             (r"\bsinh\s*ngay\b", .6), (r"\bnoi\s*\S{2,6}\s*thuong\s*tru\b", .7),
+             (r"\bsinh\s*ngay\b", .2), (r"\bnoi\s*\S{2,6}\s*thuong\s*tru\b", .4),
              # the 2024 card's back, the chip card's back and the old CMND's back
              (r"place of residence", .4), (r"place of birth", .4),
              (r"cuc canh sat quan ly hanh chinh|ve trat tu xa hoi", .6), (r"bo cong an|ministry of public security", .3),
@@ -122,7 +122,7 @@ def _fuzzy_phrases(text: str) -> dict[str, float]:
     for t, phrase, w in FUZZY_PHRASES:
         if phrase in whole:
             continue  # read right: the exact keywords count it
-        if any(len(f) >= 0.6 * len(phrase) and fuzz.partial_ratio(phrase, f) >= FUZZY_PHRASE_MIN for f in lines):
+        if any(len(f) >= 0.9 * len(phrase) and fuzz.partial_ratio(phrase, f) >= FUZZY_PHRASE_MIN for f in lines):
             out[t] = out.get(t, 0.0) + w
     return out
 # Shop receipts and invoices: not a civil document whatever names or numbers they carry
@@ -175,14 +175,18 @@ def find_titles(text: str, top: int = 14) -> list[tuple[str, int, float]]:
             # DAN" read with two letters wrong is not "giay chung tu" that its start resembles);
             # else a title found inside a longer line
             whole = sorted(((fuzz.ratio(s, f), len(s), t) for t, s in FUZZY_TITLES
-                            if abs(len(f) - len(s)) <= 0.15 * len(s)), reverse=True)
+                            if len(s) >= 15 and abs(len(f) - len(s)) <= 0.15 * len(s)), reverse=True)
             scored = sorted(((fuzz.partial_ratio(s, f), len(s), t) for t, s in FUZZY_TITLES
                              if len(f) >= len(s) - 2), reverse=True)
-            if whole and whole[0][0] >= 78:
+            strength = 2.0
+            if whole and whole[0][0] >= 88:
                 scored = [(100, *whole[0][1:])]
+            elif whole and scored and scored[0][0] >= 88 and whole[0][0] >= 78 and whole[0][1] > scored[0][1]:
+                scored, strength = [(100, *whole[0][1:])], 1.5  # closer as a whole to the longer title
             if scored and scored[0][0] >= 88:
                 best = (0, scored[0][2])
-                strength = 2.0
+            else:
+                strength = 0.0
         if best is not None and strength > 0:
             out.append((best[1], i, strength))
         i = j + 1
@@ -211,9 +215,15 @@ def _scores(text: str) -> dict[str, float]:
         scores[t] += s * (0.35 if t != "van_ban" else 0.25)
     if _MRZ_ID.search(f):  # an ID card's machine-readable zone: the card itself
         scores["cccd"] += 1.5
+    # the old CMND's front: most of its few labels together on a short text (a letter or a form
+    # carries one or two of them among many words, or a title of its own)
+    if len(f.split()) <= 80 and sum(bool(r.search(f)) for r in _CMND_LABELS) >= 3:
+        scores["cccd"] += 0.5
     return scores
 
 
+_CMND_LABELS = [re.compile(p) for p in (r"\bho\s*ten\b", r"\bsinh\s*ngay\b", r"nguyen\s*quan",
+                                        r"\bnoi\s*\S{2,6}\s*thuong\s*tru\b|\bdkhk\b")]
 _MRZ_ID = re.compile(r"i[dl1]\s?vnm\s?[0-9o]{5,}|i[dl1]vnm.{0,40}<<")
 
 

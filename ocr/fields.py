@@ -2,6 +2,7 @@
 wordings, bilingual), matched on a diacritic-free fold; values are cut from the NFC original."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from rapidfuzz import fuzz
@@ -30,13 +31,19 @@ FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
 
 # --------------------------------------------------------------------------- value parsers
 
-# the day's two digits may come apart in a photo's read ("1 2/05/1990" is the 12th)
-_DATE_NUM = re.compile(r"(?<!\d)(\d ?\d|\d)\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})(?!\d)")
+_DATE_NUM = re.compile(r"(?<!\d)(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})(?!\d)")
 _DATE_WORDS = re.compile(r"(?:ngay\s*)?(\d{1,2})\s*thang\s*(\d{1,2})\s*,?\s*nam\s*(\d{4})")
 
 
 def _valid_date(d: int, m: int, y: int) -> bool:
-    return 1 <= d <= 31 and 1 <= m <= 12 and 1850 <= y <= 2100
+    """A day of the calendar (no 31 February) between 1850 and 2100."""
+    if not (1 <= d <= 31 and 1 <= m <= 12 and 1850 <= y <= 2100):
+        return False
+    try:
+        dt.date(y, m, d)
+    except ValueError:
+        return False
+    return True
 
 
 _DATEISH = re.compile(r"(?<![\w|])[\dOoIl|]{1,2}\s*[/.\-]\s*[\dOoIl|]{1,2}\s*[/.\-]\s*[\dOoIl|]{4}(?![\w|])")
@@ -58,13 +65,10 @@ def parse_date(s: str) -> tuple[str, int] | None:
     # ("l2/03/2028" is the 12th, not "2/03/2028"; a table rule "|" beside a date changes nothing)
     for rx, src in ((_DATE_NUM, fixed), (_DATE_NUM, s), (_DATE_WORDS, f)):
         for m in rx.finditer(src):
-            d, mo, y = int(m.group(1).replace(" ", "")), int(m.group(2)), int(m.group(3))
-            start = m.start()
-            if not _valid_date(d, mo, y) and " " in m.group(1):  # "4 5/06/1990": the 5th after a stray 4
-                d, start = int(m.group(1)[-1]), m.start() + 2
+            d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
             if _valid_date(d, mo, y):
-                if best is None or start < best[1]:
-                    best = (f"{d:02d}/{mo:02d}/{y:04d}", start)
+                if best is None or m.start() < best[1]:
+                    best = (f"{d:02d}/{mo:02d}/{y:04d}", m.start())
                 break
     return best
 
@@ -363,12 +367,20 @@ def _date_value(s: str) -> str | None:
 
 # a card's date printed dd-mm-yyyy whose separators the OCR lost or misread ("20:09-1998",
 # "20091998"): read only right after the date's label, and with a confidence that asks for review
+_SPLIT_DAY = re.compile(r"(?<!\d)(\d) (\d)\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})(?!\d)")  # "1 2/05/1990"
 _DATE_LOOSE = re.compile(r"(?<!\d)(\d{2})\s*[/.\-:,;_~'\u2013\u2014]?\s*(\d{2})\s*[/.\-:,;_~'\u2013\u2014]?\s*"
                          r"((?:19|20)\d{2})(?!\d)")
 LOOSE_DATE_CONF = 0.7
 
 
 def _loose_date_value(s: str) -> str | None:
+    """A card's date after its label read through slips: separators lost or misread, or the day's
+    two digits come apart ("1 2/05/1990" is the 12th)."""
+    m = _SPLIT_DAY.search(s[:40])
+    if m:
+        d, mo, y = int(m.group(1) + m.group(2)), int(m.group(3)), int(m.group(4))
+        if _valid_date(d, mo, y):
+            return f"{d:02d}/{mo:02d}/{y:04d}"
     m = _DATE_LOOSE.search(s[:40])
     if not m:
         return None
@@ -381,6 +393,7 @@ _CARD_WORDS = frozenset("""cong hoa xa hoi chu nghia viet nam doc lap tu do hanh
 socialist republic of vietnam independence freedom happiness citizen identity card so no ho ten va full name
 sinh ngay nguyen quan noi dkhk thuong tru que quoc tich gioi tinh""".split())
 CARD_NAME_CONF = 0.6
+CARD_DOB_CONF = 0.6
 _CARD_TITLES = ("giay chung minh nhan dan", "can cuoc cong dan", "cong hoa xa hoi chu nghia")
 _CARD_BACK = re.compile(r"dau\s*vet|di\s*hinh|dac\s*diem|giam\s*doc|cuc\s*truong|canh\s*sat|ngon\s*tro|i[dl]vnm")
 
@@ -389,16 +402,15 @@ def card_name(lines: list[str]) -> tuple[str, int, float] | None:
     """An ID card's holder named without a readable label: the first run of two to six capitals
     words that are Vietnamese syllables, below the card's title and not its heading words. The
     label lost, the place is the only evidence: the confidence asks for review."""
-    # below the front's title (or its motto when the red title is unreadable): a card's back
-    # (fingerprints, features, the issuer) has neither
+    # below the front's title, however garbled: a card's back (fingerprints, features, the
+    # issuer) has none
     start = None
     for i, ln in enumerate(lines[:8]):
         f = fold_keep(ln)
-        if re.search(r"chung\s*minh|can\s*cuoc|identity|citizen", f):
+        if re.search(r"chung\s*minh|can\s*cuoc|identity|citizen", f) or (
+                upper_ratio(ln) >= 0.6 and any(fuzz.ratio(t, " ".join(f.split())) >= 78 for t in _CARD_TITLES[:2])):
             start = i + 1
             break
-        if start is None and re.search(r"doc\s*lap\W+tu\s*do|hanh\s*phuc", f):
-            start = i + 1
     if start is None:
         return None
     for i in range(start, min(len(lines), start + 8)):
@@ -438,7 +450,7 @@ def card_dob(lines: list[str], name_line: int) -> tuple[str, int, float] | None:
             continue
         v = _date_value(lines[i]) or _loose_date_value(lines[i])
         if v and 1900 <= int(v[-4:]) <= _this_year():
-            return v, i, CARD_NAME_CONF
+            return v, i, CARD_DOB_CONF
     return None
 
 
@@ -539,7 +551,7 @@ def _token_value(s: str) -> str | None:
 
 
 DOB_LABEL = (r"ngay[,.;]?\s*thang[,.;]?\s*nam\s*sinh|ngay\s*sinh|sinh\s*ngay|date\s*of\s*birth|ngay/thang/nam\s*sinh|"
-             r"\b[s5$3][il1!]n[hbk]\s*ng[a4][yv]\b")  # the CMND's "Sinh ngày" read with slips
+             r"(?<![a-z0-9])[s5$3][il1!]n[hbk]\s*ng[a4][yv]\b")  # the CMND's "Sinh ngày" read with slips
 PID_LABEL = (r"so\s*dinh\s*danh(\s*ca\s*nhan)?|so\s*(the\s*)?can\s*cuoc(\s*cong\s*dan)?|can\s*cuoc(\s*cong\s*dan)?\s*so|"
              r"\bcccd(\s*so)?|so\s*cccd|\bcmnd(\s*so)?|so\s*cmnd|chung\s*minh\s*nhan\s*dan\s*so|"
              r"personal\s*id(entification)?\s*(number|no\.?)|\bid\s*no\.?|giay\s*to\s*tuy\s*than")
@@ -608,6 +620,8 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         return out
     names = find_names(lines)
     dob_hit = _after_label(lines, DOB_LABEL, _date_value)
+    if dob_hit is not None and doc_type == "cccd" and _SPLIT_DAY.search(lines[dob_hit[1]]):
+        dob_hit = None  # "1 2/05/1990" parses as the 2nd: the loose read below makes it the 12th
     if dob_hit is None and doc_type == "cccd":
         hit = _after_label(lines, DOB_LABEL, _loose_date_value)
         dob_hit = (hit[0], hit[1], LOOSE_DATE_CONF) if hit else None
@@ -746,7 +760,8 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         put("ma_so_ho_kinh_doanh", _after_label(
             lines, r"ma\s*so\s*ho\s*kinh\s*doanh|so\s*dang\s*ky\s*ho\s*kinh\s*doanh|ma\s*so\s*dang\s*ky|"
                    r"ma\s*so\s*ho|ma\s*so", _business_code))
-    if placed_dob and "so_dinh_danh" in out and pid_problems(out["so_dinh_danh"].value, birth_date=placed_dob[0]):
+    if placed_dob and "so_dinh_danh" in out and \
+            "pid_dob_mismatch" in pid_problems(out["so_dinh_danh"].value, birth_date=placed_dob[0]):
         del out["ngay_sinh"]  # the card's own number says another birth year: the place misled
     return out
 

@@ -151,7 +151,13 @@ def flatten(cut: np.ndarray) -> np.ndarray:
     binarisation inside Tesseract sees dark letters on an even white."""
     k = max(15, (cut.shape[0] // 2) | 1)  # wider than any stroke of a LINE_HEIGHT line
     bg = cv2.morphologyEx(cut, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    return cv2.normalize(cv2.divide(cut, bg, scale=255), None, 0, 255, cv2.NORM_MINMAX)
+    even = cv2.divide(cut, bg, scale=255)
+    if int(even.max()) - int(even.min()) < FLAT_RANGE:  # nothing on it: not stretched into noise
+        return even
+    return cv2.normalize(even, None, 0, 255, cv2.NORM_MINMAX)
+
+
+FLAT_RANGE = 24  # grey levels: a cut evened out to less than this holds no print worth stretching
 
 
 def _row_image(gray: np.ndarray, row: list[np.ndarray]) -> np.ndarray | None:
@@ -175,6 +181,18 @@ def _words_score(words: list[dict]) -> float:
     """Characters read with some confidence, weighted by it (as the pipeline weighs its reads)."""
     return sum(w["conf"] * len(w["text"]) for w in words
                if w["conf"] >= 0.5 and any(c.isalnum() for c in w["text"]))
+
+
+def _read_lines(images: list[np.ndarray], lang: str, timeout: float, config: dict) -> dict | None:
+    """One pass over the lines; a pass that fails (a timeout, a crash) is None, the other kept."""
+    try:
+        return engine.read_line_images(images, lang=lang, dpi=300, timeout=timeout, config=config)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one binarisation failing leaves the other's read
+        log.warning("line read (thresholding %s) skipped: %s: %s", config.get("thresholding_method"),
+                    type(exc).__name__, exc)
+        return None
 
 
 def read(gray: np.ndarray, *, lang: str = "vie", timeout: float = 300, config: dict | None = None) -> dict | None:
@@ -201,10 +219,9 @@ def _read(gray: np.ndarray, *, lang: str, timeout: float, config: dict | None) -
     # read twice, binarised by Tesseract two ways (tiled Otsu, Sauvola): each line keeps the read
     # that says more, by the recognizer's own word confidences (a line a shadow or a guilloche
     # defeats one way is often read the other)
-    reads = [engine.read_line_images(images, lang=lang, dpi=300, timeout=timeout,
-                                     config={"tessedit_do_invert": 0, "thresholding_method": m, **(config or {})})
-             for m in THRESHOLDINGS]
-    reads = [r for r in reads if r is not None]
+    reads = [r for r in (_read_lines(images, lang, timeout, {"tessedit_do_invert": 0, "thresholding_method": m,
+                                                             **(config or {})}) for m in THRESHOLDINGS)
+             if r is not None]
     if not reads:
         return None
     by_page = {k: max((r.get(k, []) for r in reads), key=_words_score)

@@ -514,15 +514,19 @@ def _weak_words(lines_: list[dict]) -> list[tuple[str, float]]:
 
 
 def _words_confidence(value: str, weak: list[tuple[str, float]]) -> float | None:
-    """The lowest confidence among the unsure words that make up ``value`` (its digits, or one of
-    its words, case aside), or None when none of them does."""
+    """The lowest confidence among the unsure words that make up ``value``, or None when none of
+    them does. A word makes up a value when its digits are the value's (or six or more of them,
+    a number printed in groups), or when it is one of the value's words printed in capitals (a
+    name as cards and certificates print it; a "Nam" elsewhere on the page is not the name's)."""
     vd = re.sub(r"\D", "", value)
     vw = {w.lower() for w in re.findall(r"[^\W\d_]{2,}", value)}
     low = None
     for text, conf in weak:
         td = re.sub(r"\D", "", text)
-        tw = text.strip(".,:;|'\"“”()").lower()
-        if (len(td) >= 4 and vd and (td in vd or vd in td)) or (tw and tw in vw):
+        tw = text.strip(".,:;|'\"“”()")
+        digits = len(vd) >= 4 and (td == vd or (len(td) >= 6 and td in vd))
+        word = len(tw) >= 2 and tw.isupper() and tw.isalpha() and tw.lower() in vw
+        if digits or word:
             low = conf if low is None else min(low, conf)
     return low
 

@@ -176,7 +176,7 @@ def test_cmnd_front_known_by_its_labels_without_a_title():
     ("20:09-1998", "20/09/1998", 0.7),    # a separator misread: read, but sent for review
     ("2009:1998", "20/09/1998", 0.7),     # one lost, one misread
     ("20 09 1998", "20/09/1998", 0.7),
-    ("2 0-09-1998", "20/09/1998", 0.95),  # the day's two digits came apart
+    ("2 0-09-1998", "20/09/1998", 0.7),   # the day's two digits came apart: read, for review
     ("45:09-1998", None, None),           # no such day: nothing rather than a guess
 ])
 def test_cmnd_birth_date_read_through_lost_separators(dob, want, conf):
@@ -267,3 +267,41 @@ def test_card_birth_date_by_place_when_its_label_is_unreadable():
     # the expiry below the name is never taken for the birth date
     no_dob = front.replace("Ngày xxxx / #x xx xxx. 12/03/2003\n", "")
     assert "ngay_sinh" not in ocr.extract_fields("cccd", no_dob.format(pid="001203004567"))
+
+
+def test_review_of_the_fuzzy_rules_no_new_false_types_or_values():
+    # short or unrelated capitals titles are not taken for a known title they resemble
+    assert ocr.classify(HDR + "BẢNG TỔNG HỢP\nSố liệu tháng 10 của các xã")[0] != "bang_tot_nghiep"
+    assert ocr.classify(HDR + "GIẤY BÁO SINH\nBệnh viện đa khoa huyện")[0] != "khai_sinh"
+    # a letter that says "sinh ngày" and "Nơi ĐKHK thường trú" is no ID card, and its title no name
+    letter = (HDR + "BẢN CAM KẾT\nTôi tên là Lê Văn An, sinh ngày 01/01/1980\nNơi ĐKHK thường trú: xã Tam Tiến\n"
+              "Tôi xin cam kết những nội dung đã khai là đúng sự thật")
+    assert ocr.classify(letter)[0] != "cccd"
+    assert "ho_ten" not in ocr.extract_fields("cccd", letter)
+    # a heading's words in a short line of a letter do not make a land certificate
+    assert ocr.classify("Kính gửi: Ủy ban nhân dân xã\nthay đổi sau khi cấp giấy chứng nhận\nTrân trọng")[0] != "gcn_qsdd"
+    # a digit before a date is not its day outside a card's birth label; no 31 February
+    from ocr.fields import parse_date
+    assert parse_date("Tờ bản đồ số 1 5/6/2010")[0] == "05/06/2010"
+    assert parse_date("ngày 31/02/2020") is None
+
+
+def test_card_birth_date_by_place_kept_when_only_the_province_code_is_doubtful():
+    from vocab.identifiers import pid_problems
+
+    pid = "999203004567"  # no such province, but its birth-year digits say 2003
+    assert "pid_province" in pid_problems(pid) and "pid_dob_mismatch" not in pid_problems(pid, birth_date="12/03/2003")
+    front = ("CĂN CƯỚC CÔNG DÂN\nSố / No.: " + pid + "\nHọ và tên / Full name:\nNGUYỄN VĂN AN\n"
+             "Ngày xxxx / #x xx xxx. 12/03/2003\nGiới tính / Sex: Nam")
+    assert ocr.extract_fields("cccd", front)["ngay_sinh"].value == "12/03/2003"
+
+
+def test_a_guess_the_cards_code_replaces_is_no_mismatch():
+    from ocr.cccd import QR_MISMATCH, _overlay
+    from ocr.types import Field
+
+    fields = {"ho_ten": Field("Bản Cam Kết", 0.6), "ngay_sinh": Field("01/01/1999", 0.95)}
+    assert _overlay(fields, {"ho_ten": ("Lê Văn An", 1.0)}, "qr") is False  # the guess is replaced
+    assert fields["ho_ten"].value == "Lê Văn An" and not fields["ho_ten"].flags
+    assert _overlay(fields, {"ngay_sinh": ("12/03/2003", 1.0)}, "qr") is True  # a sure read that differs
+    assert fields["ngay_sinh"].flags == (QR_MISMATCH,)

@@ -148,9 +148,6 @@ def test_old_cmnd_under_a_dense_security_print_is_read(tmp_path, hatch, long):
         assert r.quality == "review"
     # the number or the name comes through as well: never the date alone
     assert "so_cmnd" in r.fields or r.fields.get("ho_ten") and r.fields["ho_ten"].value == nfc(man.name)
-    for f in r.fields.values():  # a value read without its label, or with slips, sends it for review
-        if f.confidence < 0.75:
-            assert r.quality == "review"
 
 
 def test_both_sides_on_one_a4_sheet(tmp_path):
@@ -408,3 +405,29 @@ def test_the_pipeline_keeps_the_words_it_doubted(shots):
     words = page.text.split()
     assert page.weak_words and all(0 <= c < 0.9 for _, c in page.weak_words)
     assert all(w in words for w, _ in page.weak_words)
+
+
+def test_doubted_words_elsewhere_on_the_page_do_not_lower_a_value():
+    from ocr import assemble
+    from ocr.types import PageResult
+
+    text = ("CĂN CƯỚC CÔNG DÂN\nSố / No.: 079203004567\nHọ và tên / Full name:\nLÊ VĂN NAM\n"
+            "Ngày sinh / Date of birth: 30/11/2003\nGiới tính / Sex: Nam\nCó giá trị đến: 30/11/2030")
+    page = PageResult(index=0, text=text, confidence=0.96, source_sha256="0" * 64,
+                      weak_words=[("Nam", 0.2), ("2030", 0.2), ("30/11/2030", 0.3)])
+    doc = assemble("card.jpg", [page])
+    sure = assemble("card.jpg", [PageResult(index=0, text=text, confidence=0.96, source_sha256="0" * 64)])
+    assert doc.fields["ho_ten"].confidence == sure.fields["ho_ten"].confidence  # the sex field's "Nam"
+    assert doc.fields["so_dinh_danh"].confidence == sure.fields["so_dinh_danh"].confidence  # a year is no ID
+    assert doc.fields["ngay_het_han"].confidence == pytest.approx(0.65)
+
+
+def test_a_blank_line_cut_is_not_stretched_into_noise():
+    import numpy as np
+
+    from ocr import lines
+
+    flat = np.full((52, 300), 180, np.uint8)
+    flat[::7, ::11] = 176  # a faint texture, no print
+    out = lines.flatten(flat)
+    assert int(out.min()) > 200  # evened out to white, not stretched to black and white
