@@ -16,7 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
-from ocr.types import DocumentResult, Field
+from ocr.types import FIELD_REVIEW_BELOW, DocumentResult, Field
 from vocab.identifiers import is_pid
 
 __all__ = ["CccdQr", "parse_cccd_qr", "find_cccd_qr", "apply_cccd_qr", "QR_MISMATCH"]
@@ -86,9 +86,6 @@ def _key(name: str, value: str) -> str:
     return " ".join(v.lower().split())
 
 
-GUESS_BELOW = 0.75  # ocr.pipeline.FIELD_REVIEW_BELOW: a text value this unsure is a guess
-
-
 def _overlay(fields: dict[str, Field], values: dict[str, tuple[str, float]], source: str) -> bool:
     """Put ``values`` over ``fields`` (in place) with their source; a field read differently
     before is flagged. Returns whether any was."""
@@ -99,7 +96,7 @@ def _overlay(fields: dict[str, Field], values: dict[str, tuple[str, float]], sou
             continue  # the other zone said the same
         # (a value the text only guessed, below the review line, is replaced without a mismatch)
         differs = read is not None and _key(name, read.value) != _key(name, value) and \
-            (read.source in ("qr", "mrz") or read.confidence >= GUESS_BELOW)
+            (read.source in ("qr", "mrz") or read.confidence >= FIELD_REVIEW_BELOW)
         mismatch |= differs
         if differs and read.source in ("qr", "mrz"):
             fields[name] = replace(read, flags=tuple(dict.fromkeys(read.flags + (ZONE_MISMATCH,))))

@@ -37,7 +37,7 @@ _DATE_WORDS = re.compile(r"(?:ngay\s*)?(\d{1,2})\s*thang\s*(\d{1,2})\s*,?\s*nam\
 
 def _valid_date(d: int, m: int, y: int) -> bool:
     """A day of the calendar (no 31 February) between 1850 and 2100."""
-    if not (1 <= d <= 31 and 1 <= m <= 12 and 1850 <= y <= 2100):
+    if not 1850 <= y <= 2100:
         return False
     try:
         dt.date(y, m, d)

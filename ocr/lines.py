@@ -177,8 +177,9 @@ def _row_image(gray: np.ndarray, row: list[np.ndarray]) -> np.ndarray | None:
 THRESHOLDINGS = (1, 2)  # Tesseract's thresholding_method: LeptonicaOtsu (tiled), Sauvola
 
 
-def _words_score(words: list[dict]) -> float:
-    """Characters read with some confidence, weighted by it (as the pipeline weighs its reads)."""
+def words_score(words: list[dict]) -> float:
+    """Characters read with some confidence, weighted by it: how much a line says (the pipeline
+    weighs its whole reads by the same sum)."""
     return sum(w["conf"] * len(w["text"]) for w in words
                if w["conf"] >= 0.5 and any(c.isalnum() for c in w["text"]))
 
@@ -224,7 +225,7 @@ def _read(gray: np.ndarray, *, lang: str, timeout: float, config: dict | None) -
              if r is not None]
     if not reads:
         return None
-    by_page = {k: max((r.get(k, []) for r in reads), key=_words_score)
+    by_page = {k: max((r.get(k, []) for r in reads), key=words_score)
                for k in sorted({k for r in reads for k in r})}
     lines = [{"key": (k, 0, 0, 0), "words": by_page[k]} for k in sorted(by_page)]
     conf, n = engine.lines_confidence(lines)

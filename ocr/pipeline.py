@@ -25,7 +25,7 @@ import numpy as np
 from ocr.classify import classify as _classify_text, starts_document as _starts_document
 from ocr import engine, fields, inputs, language, lines, mrz, preprocess
 from ocr.cccd import apply_cccd_qr
-from ocr.types import DocumentResult, OcrInputError, OcrPageError, PageResult, Problem
+from ocr.types import FIELD_REVIEW_BELOW, DocumentResult, OcrInputError, OcrPageError, PageResult, Problem
 
 log = logging.getLogger("sohoa.ocr")
 
@@ -276,8 +276,7 @@ def _chars_score(tess: dict) -> float:
     """How much a read says: characters of the words read with some confidence, weighted by that
     confidence and by how much the whole reads as text (a read of the page's noise or of a
     mirrored page scores low however many tokens it has)."""
-    n = sum(w["conf"] * len(w["text"]) for ln in tess["lines"] for w in ln["words"]
-            if w["conf"] >= 0.5 and any(c.isalnum() for c in w["text"]))
+    n = sum(lines.words_score(ln["words"]) for ln in tess["lines"])
     return n * (0.35 + 0.65 * tess["score"].plausibility)
 
 
@@ -693,7 +692,6 @@ def assemble(path: str, pages: list[PageResult]) -> DocumentResult:
 
 UNION_TYPE_CONFIDENCE = 0.45  # a type only the page's reads together tell: a person checks it
 ALTERNATE_CONFIDENCE = 0.6  # a value only a losing read of the page gave: a person checks it
-FIELD_REVIEW_BELOW = 0.75  # a document with a value read less surely than this goes to review
 HARD_PAGE_CAP = 0.7  # no value read off a page marked hard to read (PageResult.flags) is surer
 
 

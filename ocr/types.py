@@ -46,6 +46,9 @@ class OcrPageError(OcrInputError):
         super().__init__(detail, code=code, page=page)
 
 
+FIELD_REVIEW_BELOW = 0.75  # a value read less surely than this is a guess: its document goes to review
+
+
 @dataclass(frozen=True)
 class Field:
     value: str  # NFC, as printed; dates dd/mm/yyyy
