@@ -5,7 +5,10 @@ Payload layout (fields separated by ``|``)::
 
     <ID number>|<old ID number, may be empty>|<full name>|<ddmmyyyy birth>|<sex>|<residence>|<ddmmyyyy issue>
 
-Cards issued later may append fields; they are ignored. :func:`apply_cccd_qr` puts the fields
+Cards issued later may append fields; they are ignored. The QR holds no expiry: the card's
+expiry follows by law from its birth and issue dates (``vocab.identifiers.card_expiry_by_law``)
+and is given with the QR's fields, at full confidence when the text read the same date, else at
+``EXPIRY_BY_LAW_CONF``. :func:`apply_cccd_qr` puts the fields
 the QR holds over what OCR read (confidence 1): a field OCR read differently is flagged
 ``qr_mismatch`` (an OCR misread, or a card whose print and QR disagree: a person should look),
 and the document is typed ``cccd``.
@@ -17,12 +20,13 @@ import unicodedata
 from dataclasses import dataclass, replace
 
 from ocr.types import FIELD_REVIEW_BELOW, DocumentResult, Field
-from vocab.identifiers import is_pid
+from vocab.identifiers import card_expiry_by_law, is_pid
 
 __all__ = ["CccdQr", "parse_cccd_qr", "find_cccd_qr", "apply_cccd_qr", "QR_MISMATCH"]
 
 QR_MISMATCH = "qr_mismatch"
 ZONE_MISMATCH = "zone_mismatch"  # the QR and the MRZ disagree
+EXPIRY_BY_LAW_CONF = 0.9  # the expiry the QR's checked dates give by law, which no read confirmed
 _OLD_ID = re.compile(r"^(\d{9}|\d{12})?$")
 _DDMMYYYY = re.compile(r"^(\d{2})(\d{2})(\d{4})$")
 
@@ -81,7 +85,7 @@ def find_cccd_qr(payloads: list[str]) -> CccdQr | None:
 def _key(name: str, value: str) -> str:
     v = unicodedata.normalize("NFD", value or "")
     v = "".join(ch for ch in v if unicodedata.category(ch) != "Mn").replace("đ", "d").replace("Đ", "D")
-    if name in ("so_dinh_danh", "so_cmnd", "ngay_sinh", "ngay_cap"):
+    if name in ("so_dinh_danh", "so_cmnd", "ngay_sinh", "ngay_cap", "ngay_het_han") and re.search(r"\d", v):
         return re.sub(r"\D", "", v)
     return " ".join(v.lower().split())
 
@@ -142,6 +146,11 @@ def apply_cccd_qr(result: DocumentResult) -> DocumentResult:
     qr_names: set[str] = set()
     if card is not None:
         vals = {k: (v, 1.0) for k, v in card.fields().items()}
+        due = card_expiry_by_law(card.ngay_sinh, card.ngay_cap)
+        if due and not zones:  # the back's zone prints the expiry itself
+            read = fields.get("ngay_het_han")
+            same = read is not None and _key("ngay_het_han", read.value) == _key("ngay_het_han", due)
+            vals["ngay_het_han"] = (due, 1.0 if same else EXPIRY_BY_LAW_CONF)
         qr_names = set(vals)
         mismatch |= _overlay(fields, vals, "qr")
     for z in zones:

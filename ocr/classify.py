@@ -6,6 +6,7 @@ import re
 
 from rapidfuzz import fuzz
 
+from ocr.fields import CMND_FRONT_LABELS
 from ocr.textutil import fold, upper_ratio
 from vocab.kinds import DOC_TYPES
 
@@ -222,8 +223,7 @@ def _scores(text: str) -> dict[str, float]:
     return scores
 
 
-_CMND_LABELS = [re.compile(p) for p in (r"\bho\s*ten\b", r"\bsinh\s*ngay\b", r"nguyen\s*quan",
-                                        r"\bnoi\s*\S{2,6}\s*thuong\s*tru\b|\bdkhk\b")]
+_CMND_LABELS = [re.compile(p) for p in (r"\bho\s*ten\b",) + CMND_FRONT_LABELS]
 _MRZ_ID = re.compile(r"i[dl1]\s?vnm\s?[0-9o]{5,}|i[dl1]vnm.{0,40}<<")
 
 

@@ -48,6 +48,10 @@ def _valid_date(d: int, m: int, y: int) -> bool:
 
 _DATEISH = re.compile(r"(?<![\w|])[\dOoIl|]{1,2}\s*[/.\-]\s*[\dOoIl|]{1,2}\s*[/.\-]\s*[\dOoIl|]{4}(?![\w|])")
 _LOOKALIKE = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
+# more look-alikes, for digits that are checked after (an expiry against the dates the law allows)
+_DIGIT_LIKE = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": "1", "|": "1", "!": "1", "i": "1",
+                             "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "b": "6", "G": "6", "g": "9",
+                             "q": "9"})
 
 
 def _digit_lookalikes(s: str) -> str:
@@ -521,8 +525,10 @@ def letter_fields(lines: list[str]) -> dict[str, Field]:
 
 
 _CMND_TITLE = re.compile(r"chung\s*minh\s*nhan\s*dan|\bcmnd\b")
-# the old card's front by its own labels, when its red title did not come through
-_CMND_FRONT = re.compile(r"nguyen\s*quan|\bdkhk\b|\bnoi\s*\S{2,6}\s*thuong\s*tru\b|\bsinh\s*ngay\b")
+# the old card's front by its own labels (on a folded text), when its red title did not come
+# through: the one list the classifier counts too
+CMND_FRONT_LABELS = (r"\bsinh\s*ngay\b", r"nguyen\s*quan", r"\bnoi\s*\S{2,6}\s*thuong\s*tru\b|\bdkhk\b")
+_CMND_FRONT = re.compile("|".join(CMND_FRONT_LABELS))
 
 
 def _cmnd_value(s: str) -> str | None:
@@ -562,6 +568,62 @@ EXPIRY_LABEL = (r"co\s*gia\s*tri\s*(den|toi)|date\s*of\s*expiry|ngay\s*het\s*han
 DEATH_LABEL = (r"ngay[,.;]?\s*thang[,.;]?\s*nam\s*chet|ngay\s*chet|ngay\s*mat|chet\s*vao\s*luc|da\s*chet|date\s*of\s*death|"
                r"ngay\s*tu\s*tran|tu\s*tran|\bd\w\s*ch\w{1,3}t\b|vao\s*luc|\bgio\b.{0,12}\bphut\b|"
                r"qua\s*doi|chet\s*ngay|mat\s*ngay")
+
+
+# an ID card's expiry is, by law, the holder's birthday at a renewal age
+# (vocab.identifiers.card_expiry_dates): a date read after the label is checked against those,
+# and a garbled one is read as the only one it can be
+EXPIRY_NEAR_CONF = 0.7  # the one allowed date a garbled read is close to: a person checks it
+EXPIRY_PLACE_CONF = 0.6  # an allowed date's month and year below the birth date, its label unread
+_MONTH_YEAR = re.compile(r"(?<!\d)(\d{1,2})\s*[/.\-]\s*((?:19|20)\d{2})(?!\d)")
+_EXPIRY_LOOSE_LABEL = re.compile(EXPIRY_LABEL + r"|(?<![a-z])(?:c\S{0,2}\s*)?g[il1][a4o]\s*tr[il1j!]\b")
+_EXPIRY_TAIL = re.compile(r"[\dOoDIl|!iZzSsBbGgq][\dOoDIl|!iZzSsBbGgq/.\-:,;)(~'+ ]{5,16}")
+
+
+def card_expiry(lines: list[str], birth: str | None, birth_line: int | None = None) -> tuple[str, int, float] | None:
+    """An ID card's expiry after its label: a date that parses is taken as printed. When none
+    does, and the holder's birth date is known, a garbled one close to exactly one date the law
+    allows (two digits' slips at most, and nearer than any other) is read as that date, at a
+    confidence that asks for review. "Không thời hạn" is read as such. With the label itself
+    unreadable, a date below the birth date's line (``birth_line``) whose month and year are
+    those of exactly one allowed date is that date, by its place (the card front's only other
+    date), at a lower confidence still."""
+    from rapidfuzz.distance import Levenshtein
+
+    from vocab.identifiers import NO_EXPIRY, card_expiry_dates
+
+    read = _after_label(lines, EXPIRY_LABEL, _date_value)
+    if read:
+        return read
+    allowed = card_expiry_dates(birth) if birth else []
+    for i, ln in enumerate(lines):
+        for m in _EXPIRY_LOOSE_LABEL.finditer(fold_keep(ln)):
+            tail = ln[m.end():m.end() + 30]
+            if not re.search(r"\d", tail) and i + 1 < len(lines):
+                tail = lines[i + 1][:30]
+            none = re.match(r"\s*[:.;]?\s*(kh[o0]ng\s*th[o0][il1]\s*h[a4]n)", fold_keep(tail))
+            if none:
+                return NO_EXPIRY, i, 0.9 if none.group(1) == "khong thoi han" else EXPIRY_NEAR_CONF
+            t = _EXPIRY_TAIL.search(tail)
+            if not allowed or t is None:
+                continue
+            digits = re.sub(r"\D", "", t.group(0).translate(_DIGIT_LIKE))
+            if len(digits) < 6:
+                continue
+            dist = sorted((min(Levenshtein.distance(digits[:n], a.replace("/", "")) for n in (7, 8, 9)), a)
+                          for a in allowed)
+            if dist[0][0] <= 2 and (len(dist) == 1 or dist[1][0] > dist[0][0]):
+                return dist[0][1], i, EXPIRY_NEAR_CONF
+    if allowed and birth_line is not None:
+        for i in range(birth_line + 1, len(lines)):
+            if re.search(r"sinh|birth|\bcap\b|issue", fold_keep(lines[i])):
+                continue
+            for m in _MONTH_YEAR.finditer(lines[i].translate(_DIGIT_LIKE)):
+                month_year = f"{int(m.group(1)):02d}/{m.group(2)}"
+                fit = [a for a in allowed if a[3:] == month_year]
+                if len(fit) == 1:
+                    return fit[0], i, EXPIRY_PLACE_CONF
+    return None
 
 
 def _dates_after(line: str, label: str) -> list[str]:
@@ -713,7 +775,8 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         placed_dob = card_dob(lines, name_line)
         put("ngay_sinh", placed_dob)
     if doc_type == "cccd":
-        put("ngay_het_han", _after_label(lines, EXPIRY_LABEL, _date_value))
+        birth_hit = dob_hit or placed_dob
+        put("ngay_het_han", card_expiry(lines, *(birth_hit[:2] if birth_hit else (None, None))))
     if doc_type == "khai_tu":
         hit = _after_label(lines, DEATH_LABEL, lambda s: _date_value(s) if True else None)
         put("ngay_chet", hit)

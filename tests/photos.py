@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from sohoa.dev import samples
+from vocab.identifiers import card_expiry_by_law
 
 MONO = next((f for f in ("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
                          "/usr/share/fonts/truetype/liberation2/LiberationMono-Regular.ttf",
@@ -76,7 +77,10 @@ def _qr(payload: str, side: int) -> Image.Image:
     return q.make_image(fill_color="black", back_color="white").convert("RGB").resize((side, side), Image.NEAREST)
 
 
-def qr_payload(p: samples.Person, old_id: str = "", issued: str = "10/07/2021") -> str:
+ISSUED = "10/07/2021"  # the cards' issue date, in their QR
+
+
+def qr_payload(p: samples.Person, old_id: str = "", issued: str = ISSUED) -> str:
     return "|".join([p.pid, old_id, p.name, p.dob.replace("/", ""), p.sex, "Xã Bản Bo, Tam Đường, Lai Châu",
                      issued.replace("/", "")])
 
@@ -90,12 +94,15 @@ def _hatch(img: Image.Image, colour: tuple[int, int, int], step: int) -> None:
         d.line((k + h, 0, k, h), fill=colour, width=1)
 
 
-def card_front(p: samples.Person, *, kind: str = "cccd", expiry: str = "15/08/2038", old_id: str = "",
-               qr: bool = True, seed: int = 0, hatch: tuple[tuple[int, int, int], int] | None = None) -> Image.Image:
+def card_front(p: samples.Person, *, kind: str = "cccd", expiry: str | None = None, old_id: str = "",
+               qr: bool = True, seed: int = 0, hatch: tuple[tuple[int, int, int], int] | None = None,
+               issued: str = ISSUED) -> Image.Image:
     """A card's front in colour. kind: 'cccd' (chip card 2021), 'cancuoc' (2024 model), 'cmnd'
     (old 9-digit card: ``p.pid`` is then the 9-digit number, no QR). ``hatch``: (colour, step) of
-    a dense security print under the text."""
+    a dense security print under the text. ``expiry`` defaults to the one the law gives a card
+    issued on ``issued`` (the date its QR carries), as on a real card."""
     rng = random.Random(seed)
+    expiry = expiry or card_expiry_by_law(p.dob, issued)
     bg = {"cccd": (214, 232, 240), "cancuoc": (222, 236, 246), "cmnd": (206, 232, 210)}[kind]
     img = Image.new("RGB", (CARD_W, CARD_H), bg)
     _guilloche(img, rng, tuple(max(0, c - 28) for c in bg))
@@ -122,7 +129,7 @@ def card_front(p: samples.Person, *, kind: str = "cccd", expiry: str = "15/08/20
     if kind != "cmnd":
         d.text((40, 560), f"Có giá trị đến: {expiry}", font=f(22), fill=(25, 25, 25))
     if qr and kind != "cmnd":
-        img.paste(_qr(qr_payload(p, old_id), 150), (CARD_W - 185, 20))
+        img.paste(_qr(qr_payload(p, old_id, issued), 150), (CARD_W - 185, 20))
     return img
 
 

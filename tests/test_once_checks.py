@@ -115,6 +115,26 @@ def test_validity_comes_from_the_expiry_the_document_carries():
         "ma_ket_qua", "ngay_ban_hanh", "x"}
 
 
+@pytest.mark.parametrize("born, issued, expiry", [
+    ("01/05/2006", "10/07/2021", "01/05/2031"),  # issued at 15: valid to the 25th birthday
+    ("01/05/1997", "10/07/2021", "01/05/2037"),  # issued at 24, within two years of 25: to 40
+    ("01/05/1988", "10/07/2021", "01/05/2028"),  # issued at 33: to 40
+    ("01/05/1982", "10/07/2021", "01/05/2042"),  # issued at 39: to 60
+    ("01/05/1962", "10/07/2021", identifiers.NO_EXPIRY),  # issued at 59: no expiry
+    ("01/05/2018", "10/07/2024", "01/05/2032"),  # the 2023 law (cards from 1 July 2024): to 14
+    ("29/02/2000", "10/07/2021", None),  # born 29 February: the printed day is not certain
+    ("xx", "10/07/2021", None),
+])
+def test_an_id_cards_expiry_by_law(born, issued, expiry):
+    assert identifiers.card_expiry_by_law(born, issued) == expiry
+
+
+def test_the_expiries_a_card_can_print():
+    assert identifiers.card_expiry_dates("01/05/1995") == ["01/05/2009", "01/05/2020", "01/05/2035", "01/05/2055"]
+    assert identifiers.card_expiry_dates("29/02/2000") == ["29/02/2040", "29/02/2060"]  # leap years only
+    assert identifiers.card_expiry_dates("") == []
+
+
 def test_receipt_qr_payload_round_trip_and_foreign_qr_codes():
     code = "000.00.01.H29-260310-0420"
     payload = receipt_qr_payload(code=code, procedure="1.001193", subject="001088012345",

@@ -29,9 +29,10 @@ def _qr_image(payload: str, box: int = 8) -> Image.Image:
     return q.make_image(fill_color="black", back_color="white").get_image().convert("L")
 
 
-def card_with_qr(p: samples.Person, payload: str, seed: int = 0) -> Image.Image:
-    """A chip ID card's front as a scanner sees it: printed fields and the QR in the corner."""
-    img = samples.render_page(samples.id_card(p), card=True).convert("L")
+def card_with_qr(p: samples.Person, payload: str, seed: int = 0, expiry: str = "07/05/2028") -> Image.Image:
+    """A chip ID card's front as a scanner sees it: printed fields and the QR in the corner. The
+    expiry printed is, as on a real card, the one the law gives the QR's birth and issue dates."""
+    img = samples.render_page(samples.id_card(p, expiry=expiry), card=True).convert("L")
     qr = _qr_image(payload)
     qr = qr.resize((330, 330), Image.NEAREST)
     img.paste(qr, (img.width - qr.width - 40, img.height - qr.height - 40))
@@ -61,20 +62,36 @@ def test_cccd_fields_come_from_the_qr_and_ocr_misreads_are_flagged(tmp_path):
     assert got["ho_ten"] == ("Nguyễn Văn An", ()) and got["ngay_sinh"] == ("07/05/1988", ())
     assert got["so_cmnd"] == ("123456789", ()) and got["ngay_cap"] == ("15/08/2021", ())
     assert got["noi_thuong_tru"][0] == "Số 12, tổ 5, phường Tân Phong, tỉnh Lai Châu"
-    assert got["ngay_het_han"][0] == "15/08/2038"  # not in the QR: as OCR read it
-    assert all(f.confidence == 1.0 for k, f in res.fields.items() if k != "ngay_het_han")
+    # not in the QR: the law gives it from the QR's birth and issue dates (25, 40, 60: born 1988,
+    # issued at 33, valid to the 40th birthday); the print read the same, so it is sure
+    assert got["ngay_het_han"] == ("07/05/2028", ()) and res.fields["ngay_het_han"].source == "qr"
+    assert all(f.confidence == 1.0 for f in res.fields.values())
+    assert res.quality == "ok"
 
     # a card whose print OCR gets wrong (here: the ID number and the name printed as OCR would
     # misread them): the QR's values win and each disagreement is flagged for a person to look at
     misread = samples.Person("Nguyễn Văn Am", "001088012346", "07/05/1988", "Nam")
     bad = tmp_path / "misread.jpg"
-    samples.save_jpeg(card_with_qr(misread, CCCD_PAYLOAD, seed=3), bad)
+    samples.save_jpeg(card_with_qr(misread, CCCD_PAYLOAD, seed=3, expiry="15/08/2038"), bad)
     res = ocr.ocr_file(str(bad))
     got = {k: (f.value, f.flags) for k, f in res.fields.items()}
     assert got["so_dinh_danh"] == ("001088012345", (QR_MISMATCH,))
+    # an expiry the law cannot give this card's dates: the law's, and a person looks
+    assert got["ngay_het_han"] == ("07/05/2028", (QR_MISMATCH,))
     assert got["ho_ten"] == ("Nguyễn Văn An", (QR_MISMATCH,))
     assert got["ngay_sinh"] == ("07/05/1988", ())
     assert res.quality == "review" and res.to_json()["fields"]["so_dinh_danh"]["flags"] == [QR_MISMATCH]
+
+
+def test_a_cards_expiry_follows_from_its_qr_by_law(tmp_path):
+    """The QR carries no expiry and the front's small print is often unreadable: the law gives it
+    from the QR's checked birth and issue dates, a little below full confidence."""
+    path = tmp_path / "unread.jpg"
+    samples.save_jpeg(card_with_qr(AN, CCCD_PAYLOAD, seed=1, expiry=""), path)
+    res = ocr.ocr_file(str(path))
+    f = res.fields["ngay_het_han"]
+    assert (f.value, f.source, f.flags) == ("07/05/2028", "qr", ())
+    assert f.confidence == pytest.approx(0.9) and res.quality == "ok"
 
 
 def test_intake_takes_the_subject_from_the_cccd_qr(sohoa):

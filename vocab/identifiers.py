@@ -24,7 +24,8 @@ from vocab.text import fold
 __all__ = ["ascii_digits", "clean_identifier", "province_codes", "province_name", "pid_problems", "is_pid",
            "subject_kind", "birth_year_of_pid", "sex_of_pid",
            "tax_code_problems", "date_problems", "parse_date", "field_problems", "PROBLEM_MESSAGES",
-           "PID_FIELDS", "TAX_FIELDS", "EXPIRY_FIELDS", "PERMANENT_WORDS", "PID_PATTERN", "SUBJECT_PATTERN"]
+           "PID_FIELDS", "TAX_FIELDS", "EXPIRY_FIELDS", "PERMANENT_WORDS", "PID_PATTERN", "SUBJECT_PATTERN",
+           "card_expiry_dates", "card_expiry_by_law", "NO_EXPIRY"]
 
 # field names (the product spec's document taxonomy and the document metadata) and the check each one gets
 PID_FIELDS = ("so_dinh_danh", "so_dinh_danh_chong", "so_dinh_danh_vo")
@@ -198,3 +199,50 @@ def field_problems(fields: dict[str, str], names: list[str] | None = None) -> di
 
 
 PERMANENT_WORDS = ("vinh vien", "khong thoi han", "lau dai")
+
+
+# ---- an ID card's expiry, by law
+# Luật Căn cước công dân 2014 Art. 21 and Luật Căn cước 2023 Art. 21: a card is renewed when its
+# holder turns 25, 40 and 60 (and, for cards issued from 1 July 2024, 14); a card issued in the two
+# years before one of those ages stays valid until the next; one issued from 58 on has no expiry.
+# So the expiry printed on a card is the holder's birthday at one of those ages, or "Không thời hạn".
+CARD_RENEWAL_AGES = (25, 40, 60)
+CARD_RENEWAL_AGES_2024 = (14, 25, 40, 60)
+CARD_LAW_2024 = dt.date(2024, 7, 1)
+NO_EXPIRY = "Không thời hạn"
+
+
+def _birthday(born: dt.date, age: int) -> dt.date | None:
+    try:
+        return born.replace(year=born.year + age)
+    except ValueError:  # born on 29 February: the card's printed day is not certain
+        return None
+
+
+def card_expiry_dates(birth_date: str) -> list[str]:
+    """Every expiry an ID card of a holder born on ``birth_date`` (dd/mm/yyyy) can print: the
+    birthdays at the renewal ages, oldest law's first. Empty when the date is no date."""
+    born = parse_date(birth_date)
+    if born is None:
+        return []
+    days = (_birthday(born, a) for a in CARD_RENEWAL_AGES_2024)
+    return [d.strftime("%d/%m/%Y") for d in days if d is not None]
+
+
+def card_expiry_by_law(birth_date: str, issued: str) -> str | None:
+    """The expiry of an ID card issued on ``issued`` to a holder born on ``birth_date`` (both
+    dd/mm/yyyy): a date, ``NO_EXPIRY``, or None when either date is no date or the birthday is
+    29 February."""
+    born, on = parse_date(birth_date), parse_date(issued)
+    if born is None or on is None or on < born:
+        return None
+    for age in CARD_RENEWAL_AGES_2024 if on >= CARD_LAW_2024 else CARD_RENEWAL_AGES:
+        day = _birthday(born, age)
+        if day is None:
+            return None
+        two_before = _birthday(born, age - 2)
+        if two_before is None:
+            return None
+        if on < two_before:
+            return day.strftime("%d/%m/%Y")
+    return NO_EXPIRY

@@ -82,6 +82,53 @@ def test_card_expiry_read_through_ocr_slips(line, want):
     assert (got.value if got else None) == want
 
 
+@pytest.mark.parametrize("line, want, conf", [
+    # no date parses after the label: the one date the law allows (the holder's 25th, 40th or 60th
+    # birthday, or 14th) that the garbled digits are close to, for a person to check
+    ("Có giá trị đến: 1)05/2035", "01/05/2035", 0.7),  # a lost digit, a misread separator
+    ("Có giá trị đến: 01 05 2O3S", "01/05/2035", 0.7),  # separators lost, letters for digits
+    ("Có giá trị đếm 0l)05+2035x", "01/05/2035", 0.7),
+    ("Có giá trị đến: 01/05/2035", "01/05/2035", 0.95),  # parsed: as printed
+    ("Có giá trị đến: 02/06/2031", "02/06/2031", 0.95),  # parsed: as printed, whatever the law says
+    ("Có giá trị đến: 1)05/20", None, None),  # too little left to tell
+    ("Có giá trị đến: 07/11/2041", "07/11/2041", 0.95),
+    ("Có giá trị đến: 7)11/204", None, None),  # close to no allowed date
+    ("Có giá trị đến: Không thời hạn", "Không thời hạn", 0.9),
+    ("Có giá trị đến: Kh0ng thoi h4n", "Không thời hạn", 0.7),
+])
+def test_card_expiry_garbled_is_read_as_the_date_the_law_allows(line, want, conf):
+    text = ("CĂN CƯỚC CÔNG DÂN\nSố / No.: 001210004567\nHọ và tên / Full name:\nNGUYỄN VĂN AN\n"
+            "Ngày sinh / Date of birth: 01/05/2010\nGiới tính / Sex: Nam\n" + line)
+    got = ocr.extract_fields("cccd", text).get("ngay_het_han")
+    assert (got.value if got else None) == want
+    if conf is not None:
+        assert got.confidence == pytest.approx(conf)
+
+
+def test_card_expiry_garbled_needs_the_birth_date_and_one_nearest_date():
+    head = "CĂN CƯỚC CÔNG DÂN\nSố / No.: 001210004567\nHọ và tên / Full name:\nNGUYỄN VĂN AN\n"
+    # no birth date read: nothing to check the digits against
+    assert "ngay_het_han" not in ocr.extract_fields("cccd", head + "Có giá trị đến: 1)05/2035")
+    # born 1995: 2035 (40th) and 2055 (60th) are one digit apart; "20?5" is either: not guessed
+    both = head + "Ngày sinh / Date of birth: 01/05/1995\nCó giá trị đến: 01)05/20x5"
+    assert "ngay_het_han" not in ocr.extract_fields("cccd", both)
+
+
+@pytest.mark.parametrize("line, want", [
+    ("agawt9df+aj05/2035 thị trấn Tam Đường", "01/05/2035"),  # the label garbled, the day lost
+    ("Cxgwt dxn 01/05/2035", "01/05/2035"),
+    ("agawt9df+aj05/2036", None),  # no date the law allows this holder
+    ("agawt9df+aj06/2035", None),
+])
+def test_card_expiry_by_its_place_when_its_label_is_unreadable(line, want):
+    text = ("CĂN CƯỚC CÔNG DÂN\nSố / No.: 001210004567\nHọ và tên / Full name:\nNGUYỄN VĂN AN\n"
+            "Ngày sinh / Date of birth: 01/05/2010\nGiới tính / Sex: Nam\nQuê quán: Lai Châu\n" + line)
+    got = ocr.extract_fields("cccd", text).get("ngay_het_han")
+    assert (got.value if got else None) == want
+    if want:
+        assert got.confidence == pytest.approx(0.6)
+
+
 def test_van_ban_and_khac():
     letter = ("ỦY BAN NHÂN DÂN\nTỈNH LAI CHÂU\nSố: 123/UBND-KSTT\nV/v triển khai số hóa hồ sơ, kết quả giải quyết TTHC\n"
               "Kính gửi: Các sở, ban, ngành tỉnh\nThực hiện chỉ đạo của Ủy ban nhân dân tỉnh về cải cách hành chính, "
