@@ -3,6 +3,7 @@
 Usage:
   bench/classify.py CORPUS_DIR [--jobs N] [--limit N] [--show-errors]
   bench/classify.py --make-heldout DIR [--n 60] [--seed 7]   # write a varied set (tests/civil_forms.py)
+  bench/classify.py --make-heldout DIR --photo                # the same pages photographed with a phone
   bench/classify.py --make-public DIR [--n 60] [--seed 1]    # ../shared/bench/citizen_docs.py, if present
 
 CORPUS_DIR holds <id>.jpg|.pdf with <id>.json = {"doc_type", "fields", "angle"?} beside each.
@@ -26,6 +27,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+import numpy as np  # noqa: E402
+
 import ocr  # noqa: E402
 
 
@@ -34,13 +37,14 @@ def norm(v: str, key: str) -> str:
     return v.casefold() if key.startswith("ho_ten") else v
 
 
-def make_heldout(outdir: str, n: int, seed: int) -> None:
+def make_heldout(outdir: str, n: int, seed: int, photo: bool = False) -> None:
     import random
 
     from PIL import Image
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
     import civil_forms as cf  # noqa: E402
+    import photos  # noqa: E402
 
     os.makedirs(outdir, exist_ok=True)
     rng = random.Random(seed)
@@ -48,12 +52,20 @@ def make_heldout(outdir: str, n: int, seed: int) -> None:
     for i in range(n):
         t = kinds[i % len(kinds)]
         lines, fields = cf.sparse(rng) if t == "khac" else cf.make(t, rng)
-        arr, ang = cf.degrade(cf.render(lines, rng), rng, upside_down=0.0 if t == "khac" else 0.12)
+        if photo:  # held by a phone over a table: perspective, shadow, glare, blur, 1600-2400 px, JPEG 40-70
+            page = cf.render(lines, rng).convert("RGB")
+            shot = photos.photograph(page, seed=seed * 1000 + i, out_long=rng.choice([1600, 2000, 2400]),
+                                     tilt=0.05, margin=0.08, quality=rng.randint(40, 70), blur=rng.choice([0.6, 1.0]))
+            arr, ang = np.asarray(shot.convert("L")), 0.0
+        else:
+            arr, ang = cf.degrade(cf.render(lines, rng), rng, upside_down=0.0 if t == "khac" else 0.12)
         sid = f"h{seed:02d}_{i:03d}"
-        ext = "pdf" if rng.random() < 0.25 else "jpg"
+        ext = "pdf" if rng.random() < 0.25 and not photo else "jpg"
         path = os.path.join(outdir, f"{sid}.{ext}")
         if ext == "pdf":
             Image.fromarray(arr).save(path, resolution=300)
+        elif photo:  # a phone records no resolution
+            Image.fromarray(arr).save(path, quality=95)
         else:
             Image.fromarray(arr).save(path, quality=rng.choice([60, 75, 90]), dpi=(300, 300))
         with open(os.path.join(outdir, sid + ".json"), "w", encoding="utf-8") as fh:
@@ -93,10 +105,11 @@ def main() -> None:
     ap.add_argument("--make-public", metavar="DIR")
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--photo", action="store_true", help="with --make-heldout: photograph each page (tests/photos.py)")
     a = ap.parse_args()
     if a.make_heldout or a.make_public:
         if a.make_heldout:
-            make_heldout(a.make_heldout, a.n, a.seed)
+            make_heldout(a.make_heldout, a.n, a.seed, a.photo)
         if a.make_public:
             make_public(a.make_public, a.n, a.seed)
         return

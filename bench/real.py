@@ -9,7 +9,8 @@ stay on this machine; nothing read from them is printed). Prints aggregates only
 - the document-type distribution, the share of "ok" and "review", seconds per file;
 - how many files gave a 12-digit ID number, and from which source (qr / mrz / ocr);
 - CER of the letters that carry a public transcription (``*_gt.txt`` beside ``*.jpg``), sohoa's
-  text beside plain ``tesseract -l vie`` on the same image, in the same run;
+  text beside plain ``tesseract -l vie`` on the same image, in the same run, and how many of the
+  transcriptions' printed lines each text holds whole (and whole but for diacritics);
 - on the cards whose QR or MRZ passed its checks (their own ground truth), whether the text alone
   gave each of the code's values: right, wrong (and how many of those at confidence >= 0.9) or
   missing.
@@ -201,7 +202,44 @@ def main(argv=None) -> int:
         if p in plain:
             line += f", plain tesseract -l vie {_cer(gt, plain[p]):.2%}"
         print(line)
+    if gts:
+        # the transcriptions' printed lines found whole in the text (NFC, spaces folded), and
+        # found but for their diacritics: counts only
+        found = {"sohoa": [0, 0], "plain": [0, 0]}
+        total = 0
+        for p, g in sorted(gts.items()):
+            lines = _gt_lines(open(g, encoding="utf-8").read())
+            total += len(lines)
+            for who, text in (("sohoa", by_path.get(p, {}).get("text", "")), ("plain", plain.get(p))):
+                if text is not None:
+                    exact, folded = _lines_found(lines, text)
+                    found[who][0] += exact
+                    found[who][1] += folded
+        print(f"printed lines of the transcriptions found ({total}): sohoa {found['sohoa'][0]} "
+              f"({found['sohoa'][1]} without diacritics)"
+              + (f", plain tesseract -l vie {found['plain'][0]} ({found['plain'][1]} without diacritics)"
+                 if plain else ""))
     return 0
+
+
+def _norm(t: str) -> str:
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFC", t).split())
+
+
+def _gt_lines(gt: str) -> list[str]:
+    """A transcription's lines of eight characters or more (shorter ones are found anywhere)."""
+    return [ln for ln in (_norm(x) for x in gt.splitlines()) if len(ln) >= 8]
+
+
+def _lines_found(lines: list[str], text: str) -> tuple[int, int]:
+    """How many of ``lines`` the text holds whole, and whole but for diacritics."""
+    from vocab.text import fold
+
+    t = _norm(text)
+    ft = fold(t)
+    return sum(ln in t for ln in lines), sum(fold(ln) in ft for ln in lines)
 
 
 if __name__ == "__main__":

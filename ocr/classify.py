@@ -59,17 +59,18 @@ NATIONAL_HEADER = re.compile(r"cong hoa xa hoi|doc lap\W+tu do|socialist republi
 
 # Body vocabulary (folded) -> weight, per type.
 KEYWORDS: dict[str, list[tuple[str, float]]] = {
-    "cccd": [(r"quoc tich|nationality", .3), (r"que quan|place of origin", .6), (r"noi thuong tru|place of residence", .6),
-             (r"co gia tri den|date of expiry|ngay het han", .6), (r"dac diem nhan dang|personal identification", .6),
+    "cccd": [(r"quoc tich|nationality", .3), (r"que quan|place of origin", .6), (r"noi thuong tru|p[il1]ace\s*of\s*res[il1]dence", .6),
+             (r"co gia tri den|date\s*of\s*exp[il1]ry|ngay het han", .6), (r"dac diem nhan dang|personal identification", .6),
              (r"\bso\s*/\s*no\b", .4), (r"full name", .3), (r"date of birth", .2),
              (r"nguyen quan", .6), (r"\bdkhk\b|noi dang ky ho khau|ho khau thuong tru", .6),
              # the old CMND's front, its labels read with slips ("Nơi £)KHK thường trú")
              (r"\bsinh\s*ngay\b", .2), (r"\bnoi\s*\S{2,6}\s*thuong\s*tru\b", .4),
              # the 2024 card's back, the chip card's back and the old CMND's back
-             (r"place of residence", .4), (r"place of birth", .4),
+             (r"p[il1]ace\s*of\s*res[il1]dence", .4), (r"p[il1]ace\s*of\s*b[il1]rth", .4),
              (r"cuc canh sat quan ly hanh chinh|ve trat tu xa hoi", .6), (r"bo cong an|ministry of public security", .3),
-             (r"date of issue", .3), (r"i[dl]vnm|<{4,}", 1.0), (r"dau vet rieng|di hinh", .8),
-             (r"ngon tro (trai|phai)", .8)],
+             (r"date\s*of\s*[il1]ssue", .3), (r"i[dl]vnm|<{4,}", 1.0), (r"dau vet rieng|di hinh", .8),
+             (r"ngon\s*tr[o0]\b", .8), (r"nam\s*het\s*han", .8), (r"ngay[,.;]?\s*thang[,.;]?\s*nam\s*cap\b", .2),
+             (r"\bton giao\b", .3), (r"giam doc (cong an|ca)\b", .3)],
     "khai_sinh": [(r"noi sinh", .6), (r"nguoi me|ten me\b", .6), (r"nguoi cha|ten cha\b", .6),
                   (r"dang ky khai sinh|noi dang ky", .3)],
     "ket_hon": [(r"ten chong|\bchong\b", .8), (r"ten vo|\bvo\b", .5), (r"dang ky ket hon|ket hon", .5)],

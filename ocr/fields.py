@@ -32,6 +32,8 @@ FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
 # --------------------------------------------------------------------------- value parsers
 
 _DATE_NUM = re.compile(r"(?<!\d)(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})(?!\d)")
+# a month whose two digits the OCR set apart ("06/1 1/1966": wide "1"s): nothing else reads there
+_SPLIT_MONTH = re.compile(r"(?<!\d)(\d{1,2})\s*[/.\-]\s*(\d \d)\s*[/.\-]\s*(\d{4})(?!\d)")
 _DATE_WORDS = re.compile(r"(?:ngay\s*)?(\d{1,2})\s*thang\s*(\d{1,2})\s*,?\s*nam\s*(\d{4})")
 
 
@@ -67,9 +69,9 @@ def parse_date(s: str) -> tuple[str, int] | None:
     fixed = _digit_lookalikes(s)
     # the date as printed, and as read with its look-alike letters made digits: the earlier wins
     # ("l2/03/2028" is the 12th, not "2/03/2028"; a table rule "|" beside a date changes nothing)
-    for rx, src in ((_DATE_NUM, fixed), (_DATE_NUM, s), (_DATE_WORDS, f)):
+    for rx, src in ((_DATE_NUM, fixed), (_DATE_NUM, s), (_DATE_WORDS, f), (_SPLIT_MONTH, fixed)):
         for m in rx.finditer(src):
-            d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            d, mo, y = int(m.group(1)), int(m.group(2).replace(" ", "")), int(m.group(3))
             if _valid_date(d, mo, y):
                 if best is None or m.start() < best[1]:
                     best = (f"{d:02d}/{mo:02d}/{y:04d}", m.start())
@@ -100,7 +102,7 @@ def find_pids(s: str) -> list[tuple[str, int]]:
 # --------------------------------------------------------------------------- labels
 
 NAME_LABEL = re.compile(
-    r"(?<![a-z])(ho,?\s*(?:va\s*)?chu\s*dem,?\s*(?:va\s*)?ten|ho\s*va\s*ten|ho\s*,?\s*ten|ho\s*ten|"
+    r"(?<![a-z])(ho[,.;]?\s*(?:va\s*)?chu\s*dem[,.;]?\s*(?:va\s*)?ten|ho\s*va\s*ten|ho\s*,?\s*ten|ho\s*ten|"
     r"full\s*name|surname\s*and\s*given\s*name|ten\s*day\s*du)(?![a-z])")
 STOP_AFTER_NAME = re.compile(
     r"\s(nam sinh|sinh nam|ngay sinh|sinh ngay|ngay, thang|gioi tinh|dan toc|quoc tich|so dinh danh|cccd|cmnd|"
@@ -194,6 +196,24 @@ def split_names(words: list[str]) -> list[list[str]]:
     return [words[:i], words[i:]]
 
 
+def _unglued(words: list[str]) -> list[str]:
+    """Two columns' names read with the gap between them lost ("NGÔ CÔNG HƯNGHÀ THU NHÀN"): a
+    capitals word that is no syllable but is one syllable followed by a surname, in exactly one
+    way, is read as the two words."""
+    from ocr.names import SURNAMES
+
+    known = {w.lower() for w in SURNAMES}
+    out = []
+    for w in words:
+        if len(w) >= 4 and w.isalpha() and w.isupper() and not is_syllable(w):
+            cuts = [k for k in range(1, len(w)) if is_syllable(w[:k]) and w[k:].lower() in known]
+            if len(cuts) == 1:
+                out += [w[:cuts[0]], w[cuts[0]:]]
+                continue
+        out.append(w)
+    return out
+
+
 def _names_in(raw: str) -> list[str]:
     """One name, or two side by side (two-column forms)."""
     words = [w for w in raw.strip(" :;.,-_|\t").split()]
@@ -202,6 +222,7 @@ def _names_in(raw: str) -> list[str]:
         if STOP_AFTER_NAME.search(" " + fold_keep(w) + " ") or re.search(r"\d", w):
             break
         head.append(w)
+    head = _unglued(head)
     if len(head) >= 4:
         parts = split_names(head)
         if len(parts) == 2:

@@ -436,6 +436,26 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
             if sideways:
                 full_h, full_w = full_w, full_h
         timings["ocr_flip"] = time.perf_counter() - t
+    pdf_turn = 0  # quarter turn the page read's PDF page still needs to stand upright
+    if _words_stand(tess["lines"]):
+        # Tesseract read the page by turning its lines itself: the page is sideways (its words
+        # stand taller than wide); the quarter turn that lays them down is the page's
+        t = time.perf_counter()
+        turns = []
+        for q in (90, 270):
+            turned = preprocess.rot90k(clean, q)
+            read = _read(turned, lang, dpi)
+            if not _words_stand(read["lines"]):
+                turns.append((read, turned, q))
+        if turns:
+            read, turned, q = max(turns, key=lambda c: _merit(c[0]))
+            if _merit(read) >= _merit(tess) - 0.05:
+                tess, clean = read, turned
+            else:  # the sideways read says more: its text is kept, its PDF page turned upright
+                pdf_turn = q
+            rotation = (rotation + q) % 360
+            full_h, full_w = full_w, full_h
+        timings["ocr_turn"] = time.perf_counter() - t
     t = time.perf_counter()
     if engine.reread_weak_lines(clean, tess["lines"], lang=lang, dpi=dpi):
         tess["text"] = engine.lines_text(tess["lines"])
@@ -453,7 +473,7 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
         if alt is not None:
             reads.append(alt)
         if alt is not None and _chars_score(alt) > 1.05 * _chars_score(tess):
-            tess, rotation, clean = alt, 0, alt_img
+            tess, rotation, clean, pdf_turn = alt, 0, alt_img, 0
             full_h, full_w = orig.shape[:2]
             info = {**info, "skew": 0.0}
         timings["plain"] = time.perf_counter() - t
@@ -481,7 +501,8 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     del orig
     h, w, dpi = full_h, full_w, full_dpi  # the page as scanned (upright); the OCR copy may be smaller
     res = PageResult(index=index, text=unicodedata.normalize("NFC", tess["text"]), confidence=tess["confidence"],
-                     rotation=rotation, skew=round(float(info["skew"]), 3), qr=qr, pdf=tess["pdf"], width=w, height=h,
+                     rotation=rotation, skew=round(float(info["skew"]), 3), qr=qr,
+                     pdf=_turn_pdf(tess["pdf"], pdf_turn) if pdf_turn else tess["pdf"], width=w, height=h,
                      dpi=dpi, timings=timings, plausibility=tess["score"].plausibility, mrz=zone,
                      text_source=text_source,
                      alt_texts=[unicodedata.normalize("NFC", r["text"]) for r in reads
@@ -501,6 +522,29 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     _classify_page(res)
     timings["total"] = time.perf_counter() - t0
     return res
+
+
+def _turn_pdf(pdf: bytes, degrees: int) -> bytes:
+    """The one-page PDF shown turned clockwise by ``degrees`` (its /Rotate): image and text layer
+    turn together."""
+    import pikepdf
+
+    if not pdf:
+        return pdf
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        for page in doc.pages:
+            page.rotate(degrees, relative=True)
+        out = io.BytesIO()
+        doc.save(out)
+    return out.getvalue()
+
+
+def _words_stand(lines_: list[dict]) -> bool:
+    """Most words of three characters or more stand taller than wide: the page was read sideways
+    (Tesseract turns vertical lines itself, so the text may even be right while the page image is
+    not; read the wrong way round, it is noise in tall boxes)."""
+    ws = [w for ln in lines_ for w in ln["words"] if len(w["text"]) >= 3]
+    return len(ws) >= 3 and sum(w["height"] > 1.5 * w["width"] for w in ws) >= 0.6 * len(ws)
 
 
 WORD_SURE = 0.9  # a word read at least this confidently does not lower a field made of it

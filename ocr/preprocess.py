@@ -209,12 +209,30 @@ def rot90k(img: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(img, -k))
 
 
+def _without_bars(b: np.ndarray) -> np.ndarray:
+    """``b`` without its long thin dark shapes: a strip of the table or the scanner lid left at a
+    cut-out's border, a rule or a fold, each one long line that would outweigh the text's lines
+    in the orientation and skew projections (and join every line into one). A table's grid is
+    one wide and tall shape, and stays."""
+    h, w = b.shape
+    n, lab, stats, _c = cv2.connectedComponentsWithStats(b.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return b
+    cw, ch = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
+    bar = ((ch >= 0.25 * h) & (cw <= 0.1 * ch)) | ((cw >= 0.25 * w) & (ch <= 0.1 * cw))
+    drop = np.nonzero(bar)[0] + 1
+    if not len(drop):
+        return b
+    return b & ~np.isin(lab, drop)
+
+
 def analyse(gray: np.ndarray) -> dict:
     """Orientation and skew of a (background-normalised) page. rotation = clockwise degrees to apply."""
     b, s = _binary_small(gray, WORK_WIDTH)
     ink = float(b.mean())
     if ink < 0.002:
         return {"rotation": 0, "skew": 0.0, "updown": 0.5, "sure": False, "ink": ink}
+    b = _without_bars(b)
     a0, sc0 = find_skew(b)
     bt = np.ascontiguousarray(np.rot90(b, -1))
     a1, sc1 = (0.0, 0.0) if sc0 >= 1.6 else find_skew(bt)  # sharp lines as it stands: not sideways

@@ -105,6 +105,12 @@ def test_card_expiry_garbled_is_read_as_the_date_the_law_allows(line, want, conf
         assert got.confidence == pytest.approx(conf)
 
 
+def test_a_date_whose_month_digits_came_apart_is_read_everywhere():
+    got = ocr.extract_fields("khai_sinh", HDR + "GIẤY KHAI SINH\nHọ, chữ đệm, tên: LÊ VĂN AN\n"
+                                               "Ngày, tháng, năm sinh: 06/1 1/1966")
+    assert got["ngay_sinh"].value == "06/11/1966"
+
+
 def test_card_expiry_garbled_needs_the_birth_date_and_one_nearest_date():
     head = "CĂN CƯỚC CÔNG DÂN\nSố / No.: 001210004567\nHọ và tên / Full name:\nNGUYỄN VĂN AN\n"
     # no birth date read: nothing to check the digits against
@@ -225,6 +231,8 @@ def test_cmnd_front_known_by_its_labels_without_a_title():
     ("20 09 1998", "20/09/1998", 0.7),
     ("2 0-09-1998", "20/09/1998", 0.7),   # the day's two digits came apart: read, for review
     ("45:09-1998", None, None),           # no such day: nothing rather than a guess
+    ("20/0 9/1998", "20/09/1998", 0.95),  # the month's digits set apart: nothing else reads there
+    ("20/1 3/1998", None, None),          # no 13th month
 ])
 def test_cmnd_birth_date_read_through_lost_separators(dob, want, conf):
     got = ocr.extract_fields("cccd", CMND_READ.format(label="Họ tên:", dob=dob)).get("ngay_sinh")
@@ -275,6 +283,43 @@ def test_birth_extract_date_label_read_with_other_punctuation(label):
     text = (HDR + "TRÍCH LỤC KHAI SINH\nHọ, chữ đệm, tên: LÊ MINH AN\n" + label + " 12/3/2019 ghi bằng chữ: "
             "Ngày mười hai, tháng ba\nHọ, chữ đệm, tên người mẹ: TRẦN THỊ HOA\nNăm sinh: 01/02/1990 Dân tộc: Kinh")
     assert ocr.extract_fields("khai_sinh", text)["ngay_sinh"].value == "12/03/2019"
+
+
+@pytest.mark.parametrize("label", ["Họ, chữ đệm và tên", "Họ. chữ đệm và tên", "Họ; chữ đệm. tên"])
+def test_name_label_read_with_other_punctuation(label):
+    text = (HDR + "TRÍCH LỤC ĐĂNG KÝ KHAI TỬ\n" + label + " / Surname, middle and given name người đã mất: "
+            "LÝ QUỐC DŨNG\nNgày sinh: 15/09/1988\nNgày chết: 07/04/2016")
+    assert ocr.extract_fields("khai_tu", text)["ho_ten"].value == "Lý Quốc Dũng"
+
+
+@pytest.mark.parametrize("text", [
+    # the 2024 card's back, its MRZ unread and its English labels read with i/l slips
+    "Nơi cư trủ / Place of resldence: Tổ 5, phường Tân Phong\nNơi đăng ký khai sinh / Piace of birth: xã Bản Bo\n"
+    "Ngày, tháng, năm cấp / Date of lssue: 15/08/2024\nNgày, tháng. năm hết hạn / Date of explry: 07/05/2049",
+    # the old CMND's back read with slips
+    "DAN TOC: Kinh TÔN GIÀO: Không\nDẨU VẾT RIÊNG VÀ Dl HÌNH\nSẹo chấm cách 2cm\nNgày 12 tháng 05 năm 2010\n"
+    "GIÁM ĐÓC CA TÍNH LAI CHÂU\nNGÓN TRÓ TRÁl NGÓN TRÓ PHẢl",
+])
+def test_card_backs_read_with_slips_are_cards(text):
+    assert ocr.classify(text)[0] == "cccd"
+
+
+def test_card_back_words_do_not_make_forms_cards():
+    cv = (HDR + "SƠ YẾU LÝ LỊCH\nHọ và tên: LÊ VĂN AN\nDân tộc: Kinh Tôn giáo: Không\nNơi cư trú: Lai Châu\n"
+          "Tôi xin cam đoan những lời khai trên là đúng sự thật")
+    assert ocr.classify(cv)[0] == "to_khai"
+    extract = (HDR + "TRÍCH LỤC KHAI SINH\nHọ, chữ đệm, tên: LÊ MINH AN\nNgày, tháng, năm sinh: 12/03/2019\n"
+               "Nơi sinh: Bệnh viện tỉnh\nNơi đăng ký khai sinh: UBND xã Bản Bo\nNgày, tháng, năm cấp: 20/03/2019")
+    assert ocr.classify(extract)[0] == "khai_sinh"
+
+
+def test_two_columns_names_glued_together_are_parted():
+    # a photographed two-column marriage certificate: the gap between the husband's and the
+    # wife's column lost, the last syllable of one and the surname of the other read as one word
+    text = (HDR + "GIẤY CHỨNG NHẬN ĐĂNG KÝ KẾT HÔN\nSố 117\nThông tin Chồng Vợ\n"
+            "Họ, chữ đệm và tên: NGÔ CÔNG HƯNGHÀ THU NHÀN\nNgày, tháng, năm sinh: 19/03/1989 05/11/1973")
+    got = ocr.extract_fields("ket_hon", text)
+    assert got["ho_ten_chong"].value == "Ngô Công Hưng" and got["ho_ten_vo"].value == "Hà Thu Nhàn"
 
 
 def test_inner_page_headings_read_with_slips_still_tell_the_land_certificate():

@@ -431,3 +431,51 @@ def test_a_blank_line_cut_is_not_stretched_into_noise():
     flat[::7, ::11] = 176  # a faint texture, no print
     out = lines.flatten(flat)
     assert int(out.min()) > 200  # evened out to white, not stretched to black and white
+
+
+@pytest.mark.parametrize("seed, held_sideways", [(3, False), (7, False), (1, True)])
+def test_a_sparse_page_photographed_is_not_laid_sideways(tmp_path, seed, held_sideways):
+    """Two short lines on a photographed page: the projections may take it for sideways (or, the
+    phone held sideways and no EXIF tag, for upright), and Tesseract then reads the image by
+    turning its lines itself: the text came out right while the page image (and its searchable
+    PDF) stood sideways, or came out as noise. Words standing taller than wide tell it: the page
+    is read turned a quarter each way and the turn that lays them down is kept."""
+    import random
+
+    import ocr
+    from tests import civil_forms as cf
+
+    page = cf.render(["#PHIẾU CHUYỂN", "Người nộp: Mai Đình Lực"], random.Random(seed)).convert("RGB")
+    shot = photos.photograph(page, seed=seed, out_long=2000, tilt=0.05, margin=0.08, quality=55, blur=0.6)
+    if held_sideways:
+        shot = shot.rotate(90, expand=True)  # counter-clockwise: a quarter turn clockwise stands it up
+    path = tmp_path / "sparse.jpg"
+    shot.save(path, quality=95)
+    r = ocr.read_page(str(path), 0)
+    assert r.rotation == (90 if held_sideways else 0) and "PHIẾU CHUYỂN" in r.text
+    assert r.height > r.width  # the page as read stands upright
+
+
+def test_a_sideways_read_kept_for_its_text_gets_its_pdf_page_turned_upright(tmp_path):
+    """When the sideways read says more than the turned ones, its text is kept and its PDF page is
+    shown turned (/Rotate): image and text layer turn together."""
+    import numpy as np
+    from PIL import Image
+
+    from ocr import engine
+    from ocr.pipeline import _turn_pdf
+    from tests.ocr.conftest import render_lines
+
+    page = render_lines(PROSE[:6], height_in=11.69)
+    # turned clockwise: Tesseract reads it so, by turning its lines; three quarter turns stand it up
+    sideways = np.ascontiguousarray(np.rot90(page, -1))
+    read = engine.run_tesseract(sideways, lang="vie", dpi=300)
+    assert nfc(PROSE[0].split()[0]) in read["text"]
+    pdf = _turn_pdf(read["pdf"], 270)
+    path = tmp_path / "turned.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "30", "-png", "-singlefile", str(path), str(tmp_path / "p")], check=True)
+    shown = Image.open(tmp_path / "p.png")
+    assert shown.height > shown.width  # shown standing, as the page was printed
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True).stdout.decode()
+    assert nfc(PROSE[0].split()[0]) in nfc(text)  # the text layer turned with it

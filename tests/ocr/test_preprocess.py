@@ -36,3 +36,21 @@ def test_dark_border_and_uneven_light_removed(page):
     assert info["border_removed"]
     assert out[:, :60].mean() > 240
     assert np.percentile(out, 50) > 240  # paper is white again on the dark side
+
+
+@pytest.mark.parametrize("turn", [0, 90])
+def test_a_strip_of_table_beside_a_sparse_page_does_not_turn_it(turn):
+    """A photographed page cut out a little too wide keeps a dark strip of the table along one
+    side: one long line that outweighed the few lines of a sparse page in the projections, so
+    the page was read sideways. Long thin shapes are left out of the orientation and skew."""
+    import cv2
+
+    page = render_lines(PROSE[:8], height_in=11.69)
+    page = scan(page, angle=0.8, noise=4, seed=3)
+    h, w = page.shape
+    # a wedge of the table, a little inside the cut-out's left edge, half the page long
+    cv2.fillPoly(page, [np.array([[40, 0], [95, 0], [60, int(0.55 * h)], [45, int(0.55 * h)]], np.int32)], 35)
+    fed = np.ascontiguousarray(np.rot90(page, turn // 90))
+    info = preprocess.analyse(preprocess.normalize_background(fed)[0])
+    assert info["rotation"] == turn, info
+    assert abs(info["skew"] + 0.8) < 0.3, info
