@@ -684,11 +684,22 @@ def _field(v, conf=0.95, flags=()) -> Field:
     return Field(value=nfc(v), confidence=round(conf, 4), flags=tuple(flags))
 
 
-def _pid_field(pid_hit, dob: str | None) -> Field | None:
+_SEX = re.compile(r"gioi\s*tinh\s*(?:/\s*sex)?\s*[:.;]?\s*(nam|nu|male|female)\b")
+# documents of one person, whose sex printed there is the one the ID number encodes
+_ONE_PERSON = ("cccd", "khai_sinh", "xac_nhan_hon_nhan", "khai_tu")
+
+
+def _sex(text: str) -> str | None:
+    """The sex printed after the first "Giới tính" label, if it reads as one."""
+    m = _SEX.search(fold_keep(text))
+    return m.group(1) if m else None
+
+
+def _pid_field(pid_hit, dob: str | None, sex: str | None = None) -> Field | None:
     if not pid_hit:
         return None
     pid, _line, conf = pid_hit
-    problems = [p for p in pid_problems(pid, birth_date=dob) if p != "pid_format"]
+    problems = [p for p in pid_problems(pid, birth_date=dob, sex=sex) if p != "pid_format"]
     if problems:
         conf = min(conf, 0.7)
     return _field(pid, conf, problems)
@@ -808,7 +819,8 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         if doc_type == "cccd":
             hit = _after_label(lines, r"^so\b|\bso\s*/\s*no\b|\bno\.?\s*:|" + PID_LABEL, _pid_value)
         hit = hit or pid_any()
-        f = _pid_field(hit, dob)
+        # a digit slip in the century-and-sex digit (2 for 3) shows against the printed sex
+        f = _pid_field(hit, dob, _sex(text) if doc_type in _ONE_PERSON else None)
         if f:
             out["so_dinh_danh"] = f
         elif doc_type == "cccd" and (_CMND_TITLE.search(fold_keep(text)) or _CMND_FRONT.search(fold_keep(text))):

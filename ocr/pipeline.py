@@ -415,6 +415,17 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     t = time.perf_counter()
     tess = _read(clean, lang, dpi)
     timings["ocr"] = time.perf_counter() - t
+    if tess["nwords"] < 3 and info.get("ink", 0) > 0.002:
+        # ink but no words: the page may stand another way than the projections said (a sparse
+        # page photographed sideways and tilted); each other way is read, the one that reads kept
+        t = time.perf_counter()
+        turns = [(_read(preprocess.rot90k(clean, q), lang, dpi), q) for q in (90, 180, 270)]
+        read, q = max(turns, key=lambda c: _merit(c[0]))
+        if read["nwords"] >= 3 and _merit(read) > _merit(tess) + 0.05:
+            tess, clean, rotation = read, preprocess.rot90k(clean, q), (rotation + q) % 360
+            if q in (90, 270):
+                full_h, full_w = full_w, full_h
+        timings["ocr_turns"] = time.perf_counter() - t
     conf, plaus = tess["confidence"], tess["score"].plausibility
     doubtful = tess["nwords"] >= 3 and (plaus < PLAUSIBLE or conf < LOW_CONFIDENCE_FLIP or (
         conf < SURE_READ and abs(info.get("updown", 0.5) - 0.5) < 0.25))

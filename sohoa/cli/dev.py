@@ -33,7 +33,10 @@ def dev_sample(ctx: Ctx, kind: str, out_path: str, subject: str, name: str, dob:
     an inbox takes it whole."""
     from sohoa.dev import samples
 
-    person = samples.Person(name, subject, dob, "Nam")
+    from vocab.identifiers import is_pid, sex_of_pid
+
+    # the sex printed is the one the number encodes, as on a real paper
+    person = samples.Person(name, subject, dob, sex_of_pid(subject) if is_pid(subject) else "Nam")
     if kind == "cccd":
         images = [samples.degrade(samples.render_page(samples.id_card(person), card=True), angle=-1.0, seed=7)]
     else:

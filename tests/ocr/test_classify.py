@@ -322,6 +322,24 @@ def test_two_columns_names_glued_together_are_parted():
     assert got["ho_ten_chong"].value == "Ngô Công Hưng" and got["ho_ten_vo"].value == "Hà Thu Nhàn"
 
 
+@pytest.mark.parametrize("doc_type, head", [
+    ("khai_sinh", "GIẤY KHAI SINH\nHọ, chữ đệm, tên: LÊ VĂN AN\nNgày, tháng, năm sinh: 12/03/2016   Giới tính: Nam\n"),
+    ("cccd", "CĂN CƯỚC CÔNG DÂN\nHọ và tên / Full name: LÊ VĂN AN\nNgày sinh / Date of birth: 12/03/2016\n"
+             "Giới tính / Sex: Nam   Quốc tịch / Nationality: Việt Nam\n"),
+])
+def test_an_id_number_whose_sex_digit_contradicts_the_printed_sex_is_doubted(doc_type, head):
+    # the century-and-sex digit misread (3 for 2): the number says a woman, the paper a man
+    label = "Số định danh cá nhân: " if doc_type == "khai_sinh" else "Số / No.: "
+    bad = ocr.extract_fields(doc_type, HDR + head + label + "049316791648")["so_dinh_danh"]
+    assert "pid_sex_mismatch" in bad.flags and bad.confidence < 0.75
+    good = ocr.extract_fields(doc_type, HDR + head + label + "049216791648")["so_dinh_danh"]
+    assert good.flags == () and good.confidence >= 0.9
+    # a marriage certificate names two people: its first "Giới tính" is not every number's
+    two = (HDR + "GIẤY CHỨNG NHẬN KẾT HÔN\nHọ tên chồng: LÊ VĂN AN Giới tính: Nam\n"
+           "Số định danh cá nhân: 049088791648\nHọ tên vợ: TRẦN THỊ HOA\nSố định danh cá nhân: 049190791649")
+    assert all(not f.flags for f in ocr.extract_fields("ket_hon", two).values())
+
+
 def test_inner_page_headings_read_with_slips_still_tell_the_land_certificate():
     # mixed-case headings of the certificate's inner page, each with a letter or two wrong
     text = ("882\n179\nIV. Nhừng thay đổl sau khl cấp giấy chửng nhặn\nNội dung thay dổi và cơ sớ pháp lỷ\n"

@@ -206,7 +206,7 @@ def test_upload_live_inbox_and_page_operations(office, browser, tmp_path):
     from tests.scanning import birth_pages
 
     stranger = samples.Person("Phùng Thị Ngọc Ánh", "036195004321", "21/07/1995", "Nữ")
-    child = samples.Person("Phùng Gia Bảo", "036325004322", "02/02/2025", "Nam")
+    child = samples.Person("Phùng Gia Bảo", "036225004322", "02/02/2025", "Nam")
     card = card_page(stranger, seed=5, angle=0.3)
     continuation = birth_pages(child, seed=6)[1]  # a page without a title: OCR glues it to the card
     pdf = tmp_path / "may-quet-gop.pdf"
