@@ -6,12 +6,13 @@ import datetime as dt
 import re
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from ocr.language import is_syllable
-from ocr.names import repair_name
+from ocr.names import SURNAMES, repair_name
 from ocr.textutil import fold_keep, nfc, repair_digits, title_case, upper_ratio
 from ocr.types import Field
-from vocab.identifiers import ascii_digits, is_pid, pid_problems
+from vocab.identifiers import NO_EXPIRY, ascii_digits, card_expiry_dates, is_pid, pid_problems
 
 FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "cccd": ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han", "so_cmnd"),
@@ -185,8 +186,6 @@ def split_names(words: list[str]) -> list[list[str]]:
     """'NGUYỄN VĂN AN TRẦN THỊ BÌNH' (two columns read as one line) → two names, cut before a
     surname that follows two to five words and leaves two to five; of several such cuts, the one
     nearest to two names of three words."""
-    from ocr.names import SURNAMES
-
     known = {w.lower() for w in SURNAMES}
     cuts = [i for i in range(2, len(words) - 1)
             if words[i].lower() in known and 2 <= i <= 5 and 2 <= len(words) - i <= 5]
@@ -200,8 +199,6 @@ def _unglued(words: list[str]) -> list[str]:
     """Two columns' names read with the gap between them lost ("NGÔ CÔNG HƯNGHÀ THU NHÀN"): a
     capitals word that is no syllable but is one syllable followed by a surname, in exactly one
     way, is read as the two words."""
-    from ocr.names import SURNAMES
-
     known = {w.lower() for w in SURNAMES}
     out = []
     for w in words:
@@ -592,8 +589,8 @@ DEATH_LABEL = (r"ngay[,.;]?\s*thang[,.;]?\s*nam\s*chet|ngay\s*chet|ngay\s*mat|ch
 
 
 # an ID card's expiry is, by law, the holder's birthday at a renewal age
-# (vocab.identifiers.card_expiry_dates): a date read after the label is checked against those,
-# and a garbled one is read as the only one it can be
+# (vocab.identifiers.card_expiry_dates): a date that parses after the label is taken as printed;
+# a garbled one, or one whose label is lost, is read as the only allowed date it can be
 EXPIRY_NEAR_CONF = 0.7  # the one allowed date a garbled read is close to: a person checks it
 EXPIRY_PLACE_CONF = 0.6  # an allowed date's month and year below the birth date, its label unread
 _MONTH_YEAR = re.compile(r"(?<!\d)(\d{1,2})\s*[/.\-]\s*((?:19|20)\d{2})(?!\d)")
@@ -609,10 +606,6 @@ def card_expiry(lines: list[str], birth: str | None, birth_line: int | None = No
     unreadable, a date below the birth date's line (``birth_line``) whose month and year are
     those of exactly one allowed date is that date, by its place (the card front's only other
     date), at a lower confidence still."""
-    from rapidfuzz.distance import Levenshtein
-
-    from vocab.identifiers import NO_EXPIRY, card_expiry_dates
-
     read = _after_label(lines, EXPIRY_LABEL, _date_value)
     if read:
         return read

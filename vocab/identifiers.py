@@ -221,7 +221,7 @@ def _birthday(born: dt.date, age: int) -> dt.date | None:
 
 def card_expiry_dates(birth_date: str) -> list[str]:
     """Every expiry an ID card of a holder born on ``birth_date`` (dd/mm/yyyy) can print: the
-    birthdays at the renewal ages, oldest law's first. Empty when the date is no date."""
+    birthdays at the renewal ages of either law, youngest first. Empty when the date is no date."""
     born = parse_date(birth_date)
     if born is None:
         return []

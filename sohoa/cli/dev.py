@@ -32,7 +32,6 @@ def dev_sample(ctx: Ctx, kind: str, out_path: str, subject: str, name: str, dob:
     (khai_sinh) with the given person's data; written atomically (a temp name, then renamed), so
     an inbox takes it whole."""
     from sohoa.dev import samples
-
     from vocab.identifiers import is_pid, sex_of_pid
 
     # the sex printed is the one the number encodes, as on a real paper
