@@ -104,10 +104,11 @@ def reread_weak_lines(gray: np.ndarray, lines: list[dict], *, lang: str = "vie",
 
 
 def read_line_images(images: list[np.ndarray], *, lang: str = "vie", dpi: int = 300, config: dict | None = None,
-                     timeout: float = 120) -> dict[int, list[dict]] | None:
-    """Each image read as one text line (``--psm 7``), all in one Tesseract process (one model
-    load: every image is a page of a list file): {1-based image number: its words}, or None when
-    Tesseract failed. ``config``: extra Tesseract variables."""
+                     timeout: float = 120, psm: int = 7) -> dict[int, list[dict]] | None:
+    """Each image read as one text line (``--psm 7``; 13: a raw line, no layout analysis at all),
+    all in one Tesseract process (one model load: every image is a page of a list file):
+    {1-based image number: its words}, or None when Tesseract failed. ``config``: extra
+    Tesseract variables."""
     with tempfile.TemporaryDirectory(prefix="sohoa-tess-") as td:
         paths = []
         for k, img in enumerate(images):
@@ -119,7 +120,7 @@ def read_line_images(images: list[np.ndarray], *, lang: str = "vie", dpi: int = 
             fh.write("\n".join(paths) + "\n")
         extra = [x for k, v in (config or {}).items() for x in ("-c", f"{k}={v}")]
         r = subprocess.run([TESSERACT, lst, os.path.join(td, "out"), "-l", lang, "--dpi", str(int(dpi)),
-                            "--psm", "7", *extra, "tsv"], capture_output=True, env=_env(), timeout=timeout)
+                            "--psm", str(psm), *extra, "tsv"], capture_output=True, env=_env(), timeout=timeout)
         if r.returncode != 0:
             return None
         with open(os.path.join(td, "out.tsv"), encoding="utf-8", errors="replace") as fh:

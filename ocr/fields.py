@@ -599,17 +599,24 @@ _EXPIRY_TAIL = re.compile(r"[\dOoDIl|!iZzSsBbGgq][\dOoDIl|!iZzSsBbGgq/.\-:,;)(~'
 
 
 def card_expiry(lines: list[str], birth: str | None, birth_line: int | None = None) -> tuple[str, int, float] | None:
-    """An ID card's expiry after its label: a date that parses is taken as printed. When none
-    does, and the holder's birth date is known, a garbled one close to exactly one date the law
-    allows (two digits' slips at most, and nearer than any other) is read as that date, at a
-    confidence that asks for review. "Không thời hạn" is read as such. With the label itself
+    """An ID card's expiry after its label: a date that parses is taken as printed, unless the
+    law does not allow it for the holder's birth date and it is close to exactly one date the law
+    allows (two digits' slips at most, and nearer than any other): then, as when no date parses
+    but a garbled one is that close, it is read as that date, at a confidence that asks for
+    review. "Không thời hạn" is read as such. With the label itself
     unreadable, a date below the birth date's line (``birth_line``) whose month and year are
     those of exactly one allowed date is that date, by its place (the card front's only other
     date), at a lower confidence still."""
     read = _after_label(lines, EXPIRY_LABEL, _date_value)
-    if read:
-        return read
     allowed = card_expiry_dates(birth) if birth else []
+    if read and allowed and read[0] not in allowed:
+        # a date no card of this holder can print, a slip or two from one it can: the small
+        # print slipped (its digits are smaller than the birth date's), for a person to check
+        near = _nearest_allowed(read[0].replace("/", ""), allowed)
+        if near:
+            return near, read[1], EXPIRY_NEAR_CONF
+    if read:
+        return read  # (a date far from any allowed one is the card's own: a QR's law checks it)
     for i, ln in enumerate(lines):
         for m in _EXPIRY_LOOSE_LABEL.finditer(fold_keep(ln)):
             tail = ln[m.end():m.end() + 30]
@@ -624,10 +631,9 @@ def card_expiry(lines: list[str], birth: str | None, birth_line: int | None = No
             digits = re.sub(r"\D", "", t.group(0).translate(_DIGIT_LIKE))
             if len(digits) < 6:
                 continue
-            dist = sorted((min(Levenshtein.distance(digits[:n], a.replace("/", "")) for n in (7, 8, 9)), a)
-                          for a in allowed)
-            if dist[0][0] <= 2 and (len(dist) == 1 or dist[1][0] > dist[0][0]):
-                return dist[0][1], i, EXPIRY_NEAR_CONF
+            near = _nearest_allowed(digits, allowed)
+            if near:
+                return near, i, EXPIRY_NEAR_CONF
     if allowed and birth_line is not None:
         for i in range(birth_line + 1, len(lines)):
             if re.search(r"sinh|birth|\bcap\b|issue", fold_keep(lines[i])):
@@ -637,6 +643,16 @@ def card_expiry(lines: list[str], birth: str | None, birth_line: int | None = No
                 fit = [a for a in allowed if a[3:] == month_year]
                 if len(fit) == 1:
                     return fit[0], i, EXPIRY_PLACE_CONF
+    return None
+
+
+def _nearest_allowed(digits: str, allowed: list[str]) -> str | None:
+    """The one allowed date (dd/mm/yyyy) within two digit slips of ``digits`` (a date's digits as
+    read, a stray one or two after it) and nearer than any other; else None."""
+    dist = sorted((min(Levenshtein.distance(digits[:n], a.replace("/", "")) for n in (7, 8, 9)), a)
+                  for a in allowed)
+    if dist and dist[0][0] <= 2 and (len(dist) == 1 or dist[1][0] > dist[0][0]):
+        return dist[0][1]
     return None
 
 
@@ -819,8 +835,9 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         elif doc_type == "cccd" and (_CMND_TITLE.search(fold_keep(text)) or _CMND_FRONT.search(fold_keep(text))):
             hit = _after_label(lines, r"^so\b|\bso\s*[:.]", _cmnd_value)
             if hit is None:  # the label lost: a lone nine-digit number near the title
+                # (a band of hatching after the number reads as "/" or "//")
                 nine = [m.group(1) for ln in lines[:8]
-                        for m in re.finditer(r"(?<![\d/.-])(\d{9})(?![\d/.-])", ln)]
+                        for m in re.finditer(r"(?<![\d/.-])(\d{9})(?![\d.-])(?!\s*/+\s*\d)", ln)]
                 hit = (nine[0], 0, 0.7) if len(nine) == 1 else None
             put("so_cmnd", hit)
     if doc_type == "khai_sinh":

@@ -17,12 +17,17 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import re
 from pathlib import Path
 
 import cv2
 import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+from vocab.text import fold_keep
 
 from . import engine
+from .textutil import repair_digits
 
 log = logging.getLogger("sohoa.ocr")
 
@@ -227,7 +232,118 @@ def _read(gray: np.ndarray, *, lang: str, timeout: float, config: dict | None) -
         return None
     by_page = {k: max((r.get(k, []) for r in reads), key=words_score)
                for k in sorted({k for r in reads for k in r})}
+    _reread_numbers(images, by_page, timeout)
     lines = [{"key": (k, 0, 0, 0), "words": by_page[k]} for k in sorted(by_page)]
     conf, n = engine.lines_confidence(lines)
     return {"text": engine.lines_text(lines), "confidence": conf, "nwords": n, "lines": lines, "pdf": b"",
             "boxes": len(boxes)}
+
+
+# a number's label at a line's start (the ID card's "Số", "Số / No.", "Số định danh cá nhân",
+# "CCCD số", a certificate's "Số:") and the digit-like run after it
+_NUMBER_LABEL = re.compile(r"^\W{0,3}(?:[5$s]?s[o0]?\W{0,2}(?:/\W*no\W*)?(?:d[il]nh\s*danh(?:\s*ca\s*nhan)?\W*)?"
+                           r"|no\W+|(?:cccd|cmnd)\W*(?:so\W*)?)")  # on the folded line
+_DIGITLIKE_CHARS = set("0123456789OoDQIl|i!SsBZzGbgqT§")
+NUMBER_LENGTHS = (9, 12)  # the old card's number, the personal ID number
+DIGITS_ONLY = {"tessedit_char_whitelist": "0123456789", "load_system_dawg": 0, "load_freq_dawg": 0}
+
+
+def _number_words(words: list[dict]) -> tuple[list[dict], int] | None:
+    """The words after a number label that make a digit-like run, and how many of the first
+    word's characters are still the label's (a label glued to its number: "Số:0123…"), when the
+    run is not already a number of a known length read surely; else None."""
+    if not words:
+        return None
+    text = " ".join(w["text"] for w in words)
+    folded = fold_keep(text)
+    m = _NUMBER_LABEL.match(folded) if len(folded) == len(text) else None  # positions kept
+    if not m:
+        return None
+    start = 0
+    for i, w in enumerate(words):
+        if start + len(w["text"]) > m.end():
+            break
+        start += len(w["text"]) + 1
+    else:
+        return None
+    run, skip = words[i:], max(0, m.end() - start)
+    chars = "".join(w["text"] for w in run)[skip:]
+    digits = sum(c.isdigit() for c in chars)
+    if digits < 5 or not 7 <= len(chars) <= 16 or re.search(r"\d\s*/\s*\w", chars) or \
+            sum(c in _DIGITLIKE_CHARS for c in chars) < 0.6 * len(chars):
+        return None  # not a number's run (a document's number and symbol has its slashes)
+    if len(repair_digits(re.sub(r"[\s.:;,'\"-]", "", chars))) in NUMBER_LENGTHS and \
+            repair_digits(re.sub(r"[\s.:;,'\"-]", "", chars)).isdigit():
+        return None  # a number of a known length already: its read stands
+    return run, skip
+
+
+def _starts(img: np.ndarray, word: dict, skip: int) -> list[int]:
+    """Where a number may start in a row image: the word's left edge; with a label glued to it
+    ("Số0123…", "s20123…": the label's letters misread, maybe as a digit), each gap between
+    glyphs in the word's first half and the place the label's share of characters gives."""
+    left = word["left"]
+    if not skip:
+        return [left]
+    _, ink = cv2.threshold(img, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    cols = ink[ink.shape[0] // 6: -max(1, ink.shape[0] // 6)].sum(axis=0)
+    end = min(len(cols), left + word["width"] // 2)
+    gaps = [c for c in range(left + 1, end) if cols[c] <= 1 and cols[c - 1] > 1]  # a gap's first column
+    guess = left + int(word["width"] * skip / max(1, len(word["text"])))
+    return sorted(set(gaps[:4] + [guess]))
+
+
+def _reread_numbers(images: list[np.ndarray], by_page: dict[int, list[dict]], timeout: float) -> None:
+    """A number after its label (an ID card's "Số") read again alone, as digits only: Tesseract's
+    word model slips on a number printed over a guilloche or followed by a hatched band (a digit
+    read as a sign, a band read as another digit, the label glued to the number). The line's words
+    after the label are replaced by the digits read when they make a number of a known length
+    (``NUMBER_LENGTHS``) within two slips of the first read's digits (the reread repairs a read;
+    it does not replace one: a number the first read half saw is not taken from the digits read
+    alone). With a glued label the cut is tried at each place the number may start; one number
+    must come out."""
+    todo, crops = [], []
+    for k, words in by_page.items():
+        found = _number_words(words)
+        if found is None:
+            continue
+        run, skip = found
+        img = images[k - 1]
+        for x0 in _starts(img, run[0], skip):
+            crops.append(cv2.copyMakeBorder(img[:, max(0, x0 - 3):], 0, 0, 16, 0, cv2.BORDER_CONSTANT, value=255))
+            todo.append((k, run, skip))
+    if not crops:
+        return
+    got = _digits_read(crops, timeout)
+    fits = {}
+    for j, (digits, conf) in got.items():
+        _, run, skip = todo[j - 1]
+        first = re.sub(r"\D", "", "".join(w["text"] for w in run)[skip:])
+        if digits.isdigit() and len(digits) in NUMBER_LENGTHS and Levenshtein.distance(first, digits) <= 2:
+            fits[j] = digits, conf
+    by_row: dict[int, dict[str, float]] = {}
+    for j, (digits, conf) in fits.items():
+        row = by_row.setdefault(todo[j - 1][0], {})
+        row[digits] = max(conf, row.get(digits, 0.0))
+    for k, found in by_row.items():
+        if len(found) != 1:
+            continue  # two cuts, two numbers: neither is taken
+        (digits, conf), = found.items()
+        _, run, skip = next(t for t in todo if t[0] == k)
+        words = by_page[k]
+        keep = words[: len(words) - len(run)]
+        if skip:  # the label's part of the glued word stays a word of its own
+            keep.append({**run[0], "text": run[0]["text"][:skip], "width": 0})
+        by_page[k] = keep + [{**run[0], "text": digits, "conf": conf}]
+
+
+def _digits_read(crops: list[np.ndarray], timeout: float) -> dict[int, tuple[str, float]]:
+    """Each cut read as digits only, as a raw line (``--psm 13``: the layout step finds no text
+    in a number over a guilloche): {1-based cut number: (the digits read, their least word
+    confidence)}; {} when the reread failed (it is extra: the lines keep their first read)."""
+    try:
+        got = engine.read_line_images(crops, lang="eng", dpi=300, timeout=timeout, config=DIGITS_ONLY, psm=13)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("number reread skipped: %s: %s", type(exc).__name__, exc)
+        return {}
+    return {k: ("".join(w["text"] for w in ws), min(w["conf"] for w in ws)) for k, ws in (got or {}).items() if ws}

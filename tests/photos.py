@@ -96,11 +96,13 @@ def _hatch(img: Image.Image, colour: tuple[int, int, int], step: int) -> None:
 
 def card_front(p: samples.Person, *, kind: str = "cccd", expiry: str | None = None, old_id: str = "",
                qr: bool = True, seed: int = 0, hatch: tuple[tuple[int, int, int], int] | None = None,
-               issued: str = ISSUED) -> Image.Image:
+               issued: str = ISSUED, number_band: bool = False) -> Image.Image:
     """A card's front in colour. kind: 'cccd' (chip card 2021), 'cancuoc' (2024 model), 'cmnd'
     (old 9-digit card: ``p.pid`` is then the 9-digit number, no QR). ``hatch``: (colour, step) of
     a dense security print under the text. ``expiry`` defaults to the one the law gives a card
-    issued on ``issued`` (the date its QR carries), as on a real card."""
+    issued on ``issued`` (the date its QR carries), as on a real card. ``number_band``: the old
+    card's number as it is printed: close after a small "Số", in a larger face, followed by a band
+    of red hatching to the card's edge."""
     rng = random.Random(seed)
     expiry = expiry or card_expiry_by_law(p.dob, issued)
     bg = {"cccd": (214, 232, 240), "cancuoc": (222, 236, 246), "cmnd": (206, 232, 210)}[kind]
@@ -123,6 +125,15 @@ def card_front(p: samples.Person, *, kind: str = "cccd", expiry: str | None = No
             (f"Giới tính / Sex: {p.sex}   Quốc tịch / Nationality: Việt Nam", 24, False),
             ("Quê quán / Place of origin: Tam Đường, Lai Châu", 24, False),
             ("Nơi thường trú / Place of residence: Bản Bo, Lai Châu", 24, False)]
+    if number_band:
+        d.text((280, y + 10), "Số", font=f(26), fill=(25, 25, 25))
+        x0 = 280 + int(d.textlength("Số", font=f(26))) + 2
+        d.text((x0, y), p.pid, font=f(40, True), fill=(25, 25, 25))
+        x1 = x0 + int(d.textlength(p.pid, font=f(40, True)))
+        for k in range(x1, CARD_W - 30, 4):  # the red hatched band right after the number
+            d.line((k, y + 46, k + 10, y + 4), fill=(170, 50, 50), width=3)
+        rows = rows[1:]
+        y += int(38 * 1.45)
     for text, size, bold in rows:
         d.text((280, y), text, font=f(size, bold), fill=(25, 25, 25))
         y += int(size * 1.45)
