@@ -10,7 +10,7 @@ from rapidfuzz.distance import Levenshtein
 
 from ocr.language import is_syllable
 from ocr.names import SURNAMES, repair_name
-from ocr.textutil import fold_keep, nfc, repair_digits, title_case, upper_ratio
+from ocr.textutil import DIGIT_LOOKALIKES, as_digits, fold_keep, nfc, repair_digits, title_case, upper_ratio
 from ocr.types import Field
 from vocab.identifiers import NO_EXPIRY, ascii_digits, card_expiry_dates, is_pid, pid_problems
 
@@ -51,10 +51,6 @@ def _valid_date(d: int, m: int, y: int) -> bool:
 
 _DATEISH = re.compile(r"(?<![\w|])[\dOoIl|]{1,2}\s*[/.\-]\s*[\dOoIl|]{1,2}\s*[/.\-]\s*[\dOoIl|]{4}(?![\w|])")
 _LOOKALIKE = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
-# more look-alikes, for digits that are checked after (an expiry against the dates the law allows)
-_DIGIT_LIKE = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": "1", "|": "1", "!": "1", "i": "1",
-                             "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "b": "6", "G": "6", "g": "9",
-                             "q": "9"})
 
 
 def _digit_lookalikes(s: str) -> str:
@@ -393,6 +389,8 @@ _SPLIT_DAY = re.compile(r"(?<!\d)(\d) (\d)\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4
 _DATE_LOOSE = re.compile(r"(?<!\d)(\d{2})\s*[/.\-:,;_~'\u2013\u2014]?\s*(\d{2})\s*[/.\-:,;_~'\u2013\u2014]?\s*"
                          r"((?:19|20)\d{2})(?!\d)")
 LOOSE_DATE_CONF = 0.7
+_DIGITISH_CLASS = "\\d" + re.escape("".join(DIGIT_LOOKALIKES))
+_DIGITISH_RUN = re.compile(f"[{_DIGITISH_CLASS}][{_DIGITISH_CLASS}/.\\-:,;_~'\u2010-\u2014 ]{{6,14}}")
 
 
 def _loose_date_value(s: str) -> str | None:
@@ -404,10 +402,40 @@ def _loose_date_value(s: str) -> str | None:
         if _valid_date(d, mo, y):
             return f"{d:02d}/{mo:02d}/{y:04d}"
     m = _DATE_LOOSE.search(s[:40])
-    if not m:
+    if m:
+        d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        return f"{d:02d}/{mo:02d}/{y:04d}" if _valid_date(d, mo, y) else None
+    # a digit read as a look-alike letter as well ("12-0l1990"): inside a run of six digits or
+    # more, the letters read as digits; when that makes no day of the calendar, a letter that
+    # looks like a second digit too ("Z": 2 or 7) is read as the one that does, if only one does
+    run = next((r for r in _DIGITISH_RUN.findall(s[:40]) if sum(c.isdigit() for c in r) >= 6), None)
+    if run is None:
         return None
-    d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    return f"{d:02d}/{mo:02d}/{y:04d}" if _valid_date(d, mo, y) else None
+    readings = _lookalike_readings(run)
+    for group in (readings[:1], readings[1:]):
+        found = set()
+        for variant in group:
+            m = _DATE_LOOSE.search(variant)
+            if m and _valid_date(int(m.group(1)), int(m.group(2)), int(m.group(3))):
+                found.add(f"{int(m.group(1)):02d}/{int(m.group(2)):02d}/{int(m.group(3)):04d}")
+        if found:
+            return found.pop() if len(found) == 1 else None
+    return None
+
+
+_TWO_DIGIT_LOOKALIKES = {"Z": "7", "z": "7", "S": "8", "B": "3"}  # besides DIGIT_LOOKALIKES' 2, 2, 5, 8
+
+
+def _lookalike_readings(run: str) -> list[str]:
+    """``run`` with its look-alike letters read as digits: the first reading (DIGIT_LOOKALIKES),
+    then the others when at most two letters have a second one."""
+    out = [""]
+    for c in run:
+        alts = [as_digits(c)] + ([_TWO_DIGIT_LOOKALIKES[c]] if c in _TWO_DIGIT_LOOKALIKES else [])
+        out = [o + a for o in out for a in alts]
+        if len(out) > 4:
+            return [as_digits(run)]
+    return out
 
 
 # words of a card's headings and labels, which a capitals run that is the holder's name is not
@@ -595,28 +623,23 @@ EXPIRY_NEAR_CONF = 0.7  # the one allowed date a garbled read is close to: a per
 EXPIRY_PLACE_CONF = 0.6  # an allowed date's month and year below the birth date, its label unread
 _MONTH_YEAR = re.compile(r"(?<!\d)(\d{1,2})\s*[/.\-]\s*((?:19|20)\d{2})(?!\d)")
 _EXPIRY_LOOSE_LABEL = re.compile(EXPIRY_LABEL + r"|(?<![a-z])(?:c\S{0,2}\s*)?g[il1][a4o]\s*tr[il1j!]\b")
-_EXPIRY_TAIL = re.compile(r"[\dOoDIl|!iZzSsBbGgq][\dOoDIl|!iZzSsBbGgq/.\-:,;)(~'+ ]{5,16}")
+_EXPIRY_TAIL = re.compile(f"[{_DIGITISH_CLASS}][{_DIGITISH_CLASS}/.\\-:,;)(~'+ ]{{5,16}}")
 
 
 def card_expiry(lines: list[str], birth: str | None, birth_line: int | None = None) -> tuple[str, int, float] | None:
-    """An ID card's expiry after its label: a date that parses is taken as printed, unless the
-    law does not allow it for the holder's birth date and it is close to exactly one date the law
-    allows (two digits' slips at most, and nearer than any other): then, as when no date parses
-    but a garbled one is that close, it is read as that date, at a confidence that asks for
-    review. "Không thời hạn" is read as such. With the label itself
+    """An ID card's expiry after its label: a date that parses is taken as printed. When none
+    does, and the holder's birth date is known, a garbled one close to exactly one date the law
+    allows (two digits' slips at most, and nearer than any other) is read as that date, at a
+    confidence that asks for review. "Không thời hạn" is read as such. With the label itself
     unreadable, a date below the birth date's line (``birth_line``) whose month and year are
     those of exactly one allowed date is that date, by its place (the card front's only other
     date), at a lower confidence still."""
     read = _after_label(lines, EXPIRY_LABEL, _date_value)
-    allowed = card_expiry_dates(birth) if birth else []
-    if read and allowed and read[0] not in allowed:
-        # a date no card of this holder can print, a slip or two from one it can: the small
-        # print slipped (its digits are smaller than the birth date's), for a person to check
-        near = _nearest_allowed(read[0].replace("/", ""), allowed)
-        if near:
-            return near, read[1], EXPIRY_NEAR_CONF
     if read:
-        return read  # (a date far from any allowed one is the card's own: a QR's law checks it)
+        # as printed, even where the law would not give it: a card misprinted, another model's
+        # rule, a form's own date (a QR's law checks it, and flags a difference)
+        return read
+    allowed = card_expiry_dates(birth) if birth else []
     for i, ln in enumerate(lines):
         for m in _EXPIRY_LOOSE_LABEL.finditer(fold_keep(ln)):
             tail = ln[m.end():m.end() + 30]
@@ -628,7 +651,7 @@ def card_expiry(lines: list[str], birth: str | None, birth_line: int | None = No
             t = _EXPIRY_TAIL.search(tail)
             if not allowed or t is None:
                 continue
-            digits = re.sub(r"\D", "", t.group(0).translate(_DIGIT_LIKE))
+            digits = re.sub(r"\D", "", as_digits(t.group(0)))
             if len(digits) < 6:
                 continue
             near = _nearest_allowed(digits, allowed)
@@ -638,7 +661,7 @@ def card_expiry(lines: list[str], birth: str | None, birth_line: int | None = No
         for i in range(birth_line + 1, len(lines)):
             if re.search(r"sinh|birth|\bcap\b|issue", fold_keep(lines[i])):
                 continue
-            for m in _MONTH_YEAR.finditer(lines[i].translate(_DIGIT_LIKE)):
+            for m in _MONTH_YEAR.finditer(as_digits(lines[i])):
                 month_year = f"{int(m.group(1)):02d}/{m.group(2)}"
                 fit = [a for a in allowed if a[3:] == month_year]
                 if len(fit) == 1:

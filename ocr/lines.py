@@ -27,7 +27,7 @@ from rapidfuzz.distance import Levenshtein
 from vocab.text import fold_keep
 
 from . import engine
-from .textutil import repair_digits
+from .textutil import DIGIT_LOOKALIKES, repair_digits
 
 log = logging.getLogger("sohoa.ocr")
 
@@ -243,7 +243,7 @@ def _read(gray: np.ndarray, *, lang: str, timeout: float, config: dict | None) -
 # "CCCD số", a certificate's "Số:") and the digit-like run after it
 _NUMBER_LABEL = re.compile(r"^\W{0,3}(?:[5$s]?s[o0]?\W{0,2}(?:/\W*no\W*)?(?:d[il]nh\s*danh(?:\s*ca\s*nhan)?\W*)?"
                            r"|no\W+|(?:cccd|cmnd)\W*(?:so\W*)?)")  # on the folded line
-_DIGITLIKE_CHARS = set("0123456789OoDQIl|i!SsBZzGbgqT§")
+_DIGITLIKE_CHARS = set("0123456789") | set(DIGIT_LOOKALIKES)
 NUMBER_LENGTHS = (9, 12)  # the old card's number, the personal ID number
 DIGITS_ONLY = {"tessedit_char_whitelist": "0123456789", "load_system_dawg": 0, "load_freq_dawg": 0}
 

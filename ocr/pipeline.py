@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ocr.classify import classify as _classify_text, starts_document as _starts_document
-from ocr import engine, fields, inputs, language, lines, mrz, preprocess
+from ocr import engine, fields, inputs, language, lines, mrz, preprocess, tones
 from ocr.cccd import apply_cccd_qr
 from ocr.types import FIELD_REVIEW_BELOW, DocumentResult, OcrInputError, OcrPageError, PageResult, Problem
 
@@ -258,6 +258,16 @@ def _read(clean: np.ndarray, lang: str, dpi: int, want_pdf: bool = True) -> dict
     return tess
 
 
+def _turned_reads(clean: np.ndarray, quarters: tuple[int, ...], lang: str, dpi: int) -> list[tuple[dict, np.ndarray, int]]:
+    """The page read turned by each of ``quarters`` (degrees clockwise): (read, turned image,
+    quarter) each, for the caller to weigh."""
+    out = []
+    for q in quarters:
+        turned = preprocess.rot90k(clean, q)
+        out.append((_read(turned, lang, dpi), turned, q))
+    return out
+
+
 def _merit(tess: dict) -> float:
     """How well a read went: confidence weighted by whether the words are words."""
     sc = tess["score"]
@@ -419,10 +429,9 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
         # ink but no words: the page may stand another way than the projections said (a sparse
         # page photographed sideways and tilted); each other way is read, the one that reads kept
         t = time.perf_counter()
-        turns = [(_read(preprocess.rot90k(clean, q), lang, dpi), q) for q in (90, 180, 270)]
-        read, q = max(turns, key=lambda c: _merit(c[0]))
+        read, turned, q = max(_turned_reads(clean, (90, 180, 270), lang, dpi), key=lambda c: _merit(c[0]))
         if read["nwords"] >= 3 and _merit(read) > _merit(tess) + 0.05:
-            tess, clean, rotation = read, preprocess.rot90k(clean, q), (rotation + q) % 360
+            tess, clean, rotation = read, turned, (rotation + q) % 360
             if q in (90, 270):
                 full_h, full_w = full_w, full_h
         timings["ocr_turns"] = time.perf_counter() - t
@@ -452,12 +461,7 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
         # Tesseract read the page by turning its lines itself: the page is sideways (its words
         # stand taller than wide); the quarter turn that lays them down is the page's
         t = time.perf_counter()
-        turns = []
-        for q in (90, 270):
-            turned = preprocess.rot90k(clean, q)
-            read = _read(turned, lang, dpi)
-            if not _words_stand(read["lines"]):
-                turns.append((read, turned, q))
+        turns = [c for c in _turned_reads(clean, (90, 270), lang, dpi) if not _words_stand(c[0]["lines"])]
         if turns:
             read, turned, q = max(turns, key=lambda c: _merit(c[0]))
             if _merit(read) >= _merit(tess) - 0.05:
@@ -503,6 +507,13 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
                 tess = {**lr, "pdf": tess["pdf"]}  # the page's searchable PDF stays the page read's
                 text_source = "ocr-lines"
         timings["lines"] = time.perf_counter() - t
+    if tones.available():
+        # tone marks the recognizer dropped or swapped, on the words it was unsure of, put back
+        # where the word list tells which (a word read surely keeps its tone)
+        t = time.perf_counter()
+        if tones.repair_lines(tess["lines"], WORD_SURE):
+            tess["text"] = engine.lines_text(tess["lines"])
+        timings["tones"] = time.perf_counter() - t
     t = time.perf_counter()
     # a photo's MRZ is looked for in the detector's lines too (photo implies weak)
     zone = _read_mrz([clean] + ([orig] if orig.shape != clean.shape or photo else []), tess["text"],

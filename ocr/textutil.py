@@ -7,9 +7,17 @@ from vocab import text
 nfc, fold, fold_keep = text.nfc, text.fold, text.fold_keep  # the one vocabulary (vocab.text)
 
 
-_DIGITISH = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
-                           "!": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6", "b": "6",
-                           "g": "9", "q": "9", "T": "7", "§": "8"})
+# the letters and signs OCR gives for a digit: the one table (a digit-shaped run's repair, the
+# expiry's garbled digits, the number reread's notion of a digit-like run)
+DIGIT_LOOKALIKES = {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1", "!": "1",
+                    "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6", "b": "6", "g": "9", "q": "9",
+                    "T": "7", "§": "8"}
+_DIGITISH = str.maketrans(DIGIT_LOOKALIKES)
+
+
+def as_digits(s: str) -> str:
+    """``s`` with every look-alike read as its digit (the caller knows the run is digits)."""
+    return s.translate(_DIGITISH)
 
 
 def repair_digits(token: str) -> str:

@@ -27,6 +27,11 @@ spec="."
 # model file is used, so the package goes in without its own dependencies (it would pull the GUI
 # build of OpenCV beside the headless one)
 .venv/bin/python -m pip install -q --no-deps "rapidocr-onnxruntime>=1.3,<2" 2>&1 | grep -v -E "^(WARNING|  )|^$" || true
+# the Vietnamese word list that puts back dropped tone marks (ocr/tones.py) ships in pyvi's wheel
+# (MIT); only that file is read, so the package goes in without its dependencies (scikit-learn…)
+.venv/bin/python -m pip install -q --no-deps "pyvi==0.1.1" 2>&1 | grep -v -E "^(WARNING|  )|^$" || true
 .venv/bin/python -c "import sohoa, ocr, ingest, registry, signing" || { echo "install failed" >&2; exit 1; }
 .venv/bin/python -c "from ocr import lines; raise SystemExit(0 if lines.available() else 1)" \
   || echo "warning: the PP-OCR text-line detector is not installed (rapidocr-onnxruntime); photos are read without it" >&2
+.venv/bin/python -c "from ocr import tones; raise SystemExit(0 if tones.available() else 1)" \
+  || echo "warning: the Vietnamese word list is not installed (pyvi); dropped tone marks stay as read" >&2

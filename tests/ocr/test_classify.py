@@ -88,12 +88,9 @@ def test_card_expiry_read_through_ocr_slips(line, want):
     ("Có giá trị đến: 1)05/2035", "01/05/2035", 0.7),  # a lost digit, a misread separator
     ("Có giá trị đến: 01 05 2O3S", "01/05/2035", 0.7),  # separators lost, letters for digits
     ("Có giá trị đếm 0l)05+2035x", "01/05/2035", 0.7),
-    ("Có giá trị đến: 01/05/2035", "01/05/2035", 0.95),  # parsed and allowed: as printed
-    # parsed, but no card of this holder can print it: the allowed date one slip away
-    ("Có giá trị đến: 01/05/2036", "01/05/2035", 0.7),
-    ("Có giá trị đến: 01/06/2035", "01/05/2035", 0.7),
-    ("Có giá trị đến: 07/05/2035", "01/05/2035", 0.7),
-    # not allowed and near no allowed date: the card's own (a misprint or another's card), as read
+    ("Có giá trị đến: 01/05/2035", "01/05/2035", 0.95),  # parsed: as printed
+    # parsed, whatever the law says (even a slip from an allowed date: a clean print is the card's)
+    ("Có giá trị đến: 01/05/2036", "01/05/2036", 0.95),
     ("Có giá trị đến: 02/06/2031", "02/06/2031", 0.95),
     ("Có giá trị đến: 1)05/20", None, None),  # too little left to tell
     ("Có giá trị đến: 07/11/2041", "07/11/2041", 0.95),
@@ -238,6 +235,10 @@ def test_cmnd_front_known_by_its_labels_without_a_title():
     ("45:06-1993", None, None),           # no such day: nothing rather than a guess
     ("14/0 6/1993", "14/06/1993", 0.95),  # the month's digits set apart: nothing else reads there
     ("14/1 3/1993", None, None),          # no 13th month
+    ("14-0l1993", "14/01/1993", 0.7),     # a separator lost and a digit read as a letter
+    ("31-0Z1993", "31/07/1993", 0.7),     # "Z" as 2 makes no day (31 February): as 7 it does
+    ("14-0Z1993", "14/02/1993", 0.7),     # as 2 it makes one: the usual reading stands
+    ("3Z-0Z1993", None, None),            # no reading makes a day
 ])
 def test_cmnd_birth_date_read_through_lost_separators(dob, want, conf):
     got = ocr.extract_fields("cccd", CMND_READ.format(label="Họ tên:", dob=dob)).get("ngay_sinh")
