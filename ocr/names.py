@@ -52,14 +52,33 @@ def _fix_word(word: str, kind: str) -> str:
     cands = by_fold.get(fold(word))
     if not cands:
         return word
-    # a mark too many or too few is the usual slip; a different mark counts double
+    # a mark too many or too few is the usual slip; a different mark counts double. A syllable
+    # with one known spelling may be a mark further off ("Thẽ": the circumflex read as a tilde, the
+    # tone lost: "Thế")
     dists = sorted((Levenshtein.distance(_nfd(word), _nfd(c), weights=(1, 1, 2)), c) for c in cands)
     if len(dists) > 1 and dists[0][0] == dists[1][0]:
         return word
-    if dists[0][0] > 2:
+    if dists[0][0] > (2 if len(dists) > 1 else 3):
         return word
     best = dists[0][1]
     return best.upper() if word.isupper() else best
+
+
+def _unglue(word: str) -> list[str]:
+    """A word that is no syllable but two known name syllables run together (the space between
+    "Mai Ly" lost: "Maily"), split where only one split makes two; else the word."""
+    from ocr.language import is_syllable
+
+    if is_syllable(word):
+        return [word]
+    known, _ = _index("given")
+    lw = unicodedata.normalize("NFC", word).lower()
+    splits = [k for k in range(1, len(lw)) if lw[:k] in known and lw[k:] in known]
+    if len(splits) != 1:
+        return [word]
+    k = splits[0]
+    second = word[k:]
+    return [word[:k], second if word.isupper() else second[:1].upper() + second[1:]]
 
 
 def repair_name(name: str) -> tuple[str, bool]:
@@ -67,6 +86,7 @@ def repair_name(name: str) -> tuple[str, bool]:
     words = name.split()
     if len(words) < 2:
         return name, False
+    words = words[:1] + [p for w in words[1:] for p in _unglue(w)]
     out = [_fix_word(words[0], "surname")] + [_fix_word(w, "given") for w in words[1:]]
     res = " ".join(out)
     return res, res != name
