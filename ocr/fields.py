@@ -371,10 +371,16 @@ def _after_label(lines: list[str], label: str, parse, start: int = 0, end: int |
             v = parse(lines[i][m.end():])
             if v:
                 return v, i, 0.95
-            if next_line and i + 1 < end and not lines[i][m.end():].strip(" :.;/"):
-                v = parse(lines[i + 1])
+            rest = lines[i][m.end():]
+            # the value on the next line: nothing after the label, or only its English half (a
+            # bilingual card's "/ Date of birth:", read or garbled); a line of mere signs between
+            # (a rule read as "—") is passed over
+            if next_line and i + 1 < end and (not rest.strip(" :.;/") or (
+                    rest.lstrip(" :.;").startswith("/") and not re.search(r"\d", rest) and len(rest) < 40)):
+                j = i + 2 if i + 2 < end and not any(c.isalnum() for c in lines[i + 1]) else i + 1
+                v = parse(lines[j])
                 if v:
-                    return v, i + 1, 0.85
+                    return v, j, 0.85
     return None
 
 
@@ -386,6 +392,8 @@ def _date_value(s: str) -> str | None:
 # a card's date printed dd-mm-yyyy whose separators the OCR lost or misread ("20:09-1998",
 # "20091998"): read only right after the date's label, and with a confidence that asks for review
 _SPLIT_DAY = re.compile(r"(?<!\d)(\d) (\d)\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})(?!\d)")  # "1 2/05/1990"
+# a stray digit before the day (a frame's edge read as "1": "112/05/1990")
+_STRAY_DAY = re.compile(r"(?<!\d)\d(\d)(\d)\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})(?!\d)")
 _DATE_LOOSE = re.compile(r"(?<!\d)(\d{2})\s*[/.\-:,;_~'\u2013\u2014]?\s*(\d{2})\s*[/.\-:,;_~'\u2013\u2014]?\s*"
                          r"((?:19|20)\d{2})(?!\d)")
 LOOSE_DATE_CONF = 0.7
@@ -394,13 +402,14 @@ _DIGITISH_RUN = re.compile(f"[{_DIGITISH_CLASS}][{_DIGITISH_CLASS}/.\\-:,;_~'\u2
 
 
 def _loose_date_value(s: str) -> str | None:
-    """A card's date after its label read through slips: separators lost or misread, or the day's
-    two digits come apart ("1 2/05/1990" is the 12th)."""
-    m = _SPLIT_DAY.search(s[:40])
-    if m:
-        d, mo, y = int(m.group(1) + m.group(2)), int(m.group(3)), int(m.group(4))
-        if _valid_date(d, mo, y):
-            return f"{d:02d}/{mo:02d}/{y:04d}"
+    """A card's date after its label read through slips: separators lost or misread, the day's
+    two digits come apart ("1 2/05/1990" is the 12th), a stray digit before the day ("112/05/1990":
+    a frame's edge), a digit read as a look-alike letter ("12-0l1990")."""
+    for m in (_SPLIT_DAY.search(s[:40]), _STRAY_DAY.search(s[:40])):
+        if m:
+            d, mo, y = int(m.group(1) + m.group(2)), int(m.group(3)), int(m.group(4))
+            if _valid_date(d, mo, y):
+                return f"{d:02d}/{mo:02d}/{y:04d}"
     m = _DATE_LOOSE.search(s[:40])
     if m:
         d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -603,7 +612,8 @@ def _token_value(s: str) -> str | None:
 
 
 DOB_LABEL = (r"ngay[,.;]?\s*thang[,.;]?\s*nam\s*sinh|ngay\s*sinh|sinh\s*ngay|date\s*of\s*birth|ngay/thang/nam\s*sinh|"
-             r"(?<![a-z0-9])[s5$3][il1!]n[hbk]\s*ng[a4][yv]\b")  # the CMND's "Sinh ngày" read with slips
+             r"(?<![a-z0-9])[s5$3][il1!]n[hbk]\s*ng[a4][yv]\b|"  # the CMND's "Sinh ngày" read with slips
+             r"\bnam\s*sinh(?=\s*/)")  # the 2024 card's "Ngày, tháng, năm sinh / Date of birth", its start lost
 PID_LABEL = (r"so\s*dinh\s*danh(\s*ca\s*nhan)?|so\s*(the\s*)?can\s*cuoc(\s*cong\s*dan)?|can\s*cuoc(\s*cong\s*dan)?\s*so|"
              r"\bcccd(\s*so)?|so\s*cccd|\bcmnd(\s*so)?|so\s*cmnd|chung\s*minh\s*nhan\s*dan\s*so|"
              r"personal\s*id(entification)?\s*(number|no\.?)|\bid\s*no\.?|giay\s*to\s*tuy\s*than")

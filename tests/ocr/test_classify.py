@@ -257,6 +257,24 @@ def test_cmnd_birth_date_read_through_lost_separators(dob, want, conf):
         assert got.confidence == pytest.approx(conf)
 
 
+@pytest.mark.parametrize("dob, want, conf", [
+    # the 2024 card prints its date under the bilingual label
+    ("Ngày, tháng, năm sinh / Date of birth:\n14/06/1993", "14/06/1993", 0.85),
+    ("Nqày, thánq, năm sinh / (Dxte ot bi:\n14/06/1993", "14/06/1993", 0.85),  # the label's start garbled
+    ("Ngày, tháng, năm sinh / Date of birth:\n—\n14/06/1993", "14/06/1993", 0.85),  # a rule read between
+    ("Ngày, tháng, năm sinh / Date of birth:\n114/06/1993", "14/06/1993", 0.7),  # the frame's edge as a "1"
+    ("Ngày, tháng, năm sinh / Date of birth: 15 tuổi\n14/06/1993", None, None),  # words there: not passed over
+])
+def test_a_2024_cards_birth_date_under_its_bilingual_label(dob, want, conf):
+    text = ("CĂN CƯỚC\nSố định danh cá nhân / Personal identification number:\n001193012345\n"
+            "Họ, chữ đệm và tên khai sinh / Full name:\nHOÀNG MINH QUÂN\n" + dob + "\nGiới tính / Sex: Nam")
+    got = ocr.extract_fields("cccd", text).get("ngay_sinh")
+    if want is None:
+        assert got is None or got.confidence < 0.9
+        return
+    assert (got.value, got.confidence) == (want, pytest.approx(conf))
+
+
 def test_card_holder_named_by_place_when_the_label_is_unreadable():
     # the label read as noise: the capitals run under the title is the name, at a confidence that
     # sends it for review
