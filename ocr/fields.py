@@ -12,7 +12,8 @@ from ocr.language import is_syllable
 from ocr.names import SURNAMES, repair_name
 from ocr.textutil import DIGIT_LOOKALIKES, as_digits, fold_keep, nfc, repair_digits, title_case, upper_ratio
 from ocr.types import Field
-from vocab.identifiers import NO_EXPIRY, ascii_digits, card_expiry_dates, is_pid, pid_problems
+from vocab.identifiers import (NO_EXPIRY, ascii_digits, birth_year_of_pid, card_expiry_dates, is_pid,
+                               pid_problems)
 
 FIELDS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "cccd": ("so_dinh_danh", "ho_ten", "ngay_sinh", "ngay_het_han", "so_cmnd"),
@@ -737,6 +738,23 @@ def _sex(text: str) -> str | None:
     return m.group(1) if m else None
 
 
+_HALF_YEAR = re.compile(r"(?<!\d)(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{2})(?![\d/])")
+
+
+def _dob_by_number(lines: list[str], pid: str) -> tuple[str, int, float] | None:
+    """A card's birth date whose year was read by half after its label ("12/04/19", "12/04/90":
+    the small print's last digits lost) completed by the card's own number, whose century and
+    year digits give the year, when the half read is one of the year's halves. For review."""
+    year = birth_year_of_pid(pid)
+    for i, ln in enumerate(lines):
+        m = re.search(DOB_LABEL, fold_keep(ln))
+        hm = _HALF_YEAR.search(ln[m.end():][:40]) if m else None
+        if hm and hm.group(3) in (f"{year % 100:02d}", f"{year // 100:02d}") and \
+                _valid_date(int(hm.group(1)), int(hm.group(2)), year):
+            return f"{int(hm.group(1)):02d}/{int(hm.group(2)):02d}/{year}", i, LOOSE_DATE_CONF
+    return None
+
+
 def _pid_field(pid_hit, dob: str | None, sex: str | None = None) -> Field | None:
     if not pid_hit:
         return None
@@ -865,6 +883,8 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         f = _pid_field(hit, dob, _sex(text) if doc_type in _ONE_PERSON else None)
         if f:
             out["so_dinh_danh"] = f
+            if doc_type == "cccd" and "ngay_sinh" not in out and not f.flags:
+                put("ngay_sinh", _dob_by_number(lines, f.value))
         elif doc_type == "cccd" and (_CMND_TITLE.search(fold_keep(text)) or _CMND_FRONT.search(fold_keep(text))):
             hit = _after_label(lines, r"^so\b|\bso\s*[:.]", _cmnd_value)
             if hit is None:  # the label lost: a lone nine-digit number near the title

@@ -275,6 +275,21 @@ def test_a_2024_cards_birth_date_under_its_bilingual_label(dob, want, conf):
     assert (got.value, got.confidence) == (want, pytest.approx(conf))
 
 
+@pytest.mark.parametrize("dob, want", [
+    ("14/06/93 Nam", "14/06/1993"),  # the year's last two digits: the card's number gives the century
+    ("14/06/19", "14/06/1993"),      # its first two: the number gives the rest
+    ("14/06/88", None),              # neither half of the number's year: not guessed
+    ("31/02/93", None),              # no such day
+])
+def test_a_card_birth_year_read_by_half_is_completed_by_the_cards_number(dob, want):
+    text = ("CĂN CƯỚC CÔNG DÂN\nSố / No.: 001093012345\nHọ và tên / Full name:\nHOÀNG MINH QUÂN\n"
+            "Ngày sinh / Date of birth: " + dob + "\nGiới tính / Sex: Nam")
+    got = ocr.extract_fields("cccd", text).get("ngay_sinh")
+    assert (got.value if got else None) == want
+    if got:
+        assert got.confidence == pytest.approx(0.7)
+
+
 def test_card_holder_named_by_place_when_the_label_is_unreadable():
     # the label read as noise: the capitals run under the title is the name, at a confidence that
     # sends it for review
