@@ -251,7 +251,8 @@ DIGITS_ONLY = {"tessedit_char_whitelist": "0123456789", "load_system_dawg": 0, "
 def _number_words(words: list[dict]) -> tuple[list[dict], int] | None:
     """The words after a number label that make a digit-like run, and how many of the first
     word's characters are still the label's (a label glued to its number: "Số:0123…"), when the
-    run is not already a number of a known length read surely; else None."""
+    run is not already a number of a known length (look-alike letters read as digits); else
+    None."""
     if not words:
         return None
     text = " ".join(w["text"] for w in words)

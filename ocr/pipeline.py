@@ -509,7 +509,8 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
         timings["lines"] = time.perf_counter() - t
     if tones.available():
         # tone marks the recognizer dropped or swapped, on the words it was unsure of, put back
-        # where the word list tells which (a word read surely keeps its tone)
+        # where the word list tells which (a word read surely keeps its tone); the page's text
+        # changes, its searchable PDF keeps the recognizer's own layer
         t = time.perf_counter()
         if tones.repair_lines(tess["lines"], WORD_SURE):
             tess["text"] = engine.lines_text(tess["lines"])
