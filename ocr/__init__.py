@@ -5,7 +5,7 @@ Public API (other stages call exactly this):
     read_page(path, index, *, lang, max_pixels) -> PageResult      (picklable, runs in a worker)
     read_pages(path, executor=None, **kw) -> list[PageResult]
     classify(text) -> (doc_type, confidence)
-    extract_fields(doc_type, text) -> dict[str, Field]
+    extract_fields(doc_type, text, known=None) -> dict[str, Field]
     assemble(path, pages) -> DocumentResult
     merge_pdfs(pdfs) -> bytes
     ocr_file(path, executor=None, **kw) -> DocumentResult

@@ -765,9 +765,11 @@ def _pid_field(pid_hit, dob: str | None, sex: str | None = None) -> Field | None
     return _field(pid, conf, problems)
 
 
-def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
+def extract_fields(doc_type: str, text: str, known: dict[str, Field] | None = None) -> dict[str, Field]:
     """Key fields (the product spec's document taxonomy) of a document of ``doc_type`` read from its
-    text (digits of any script read as ASCII digits first: an identifier is made of ASCII digits)."""
+    text (digits of any script read as ASCII digits first: an identifier is made of ASCII digits).
+    ``known``: fields another read of the same document gave, which may complete this one's (a
+    card's number completes a birth year read by half)."""
     lines = _lines(ascii_digits(text))
     out: dict[str, Field] = {}
     if doc_type not in FIELDS_BY_TYPE or not lines:
@@ -883,8 +885,6 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
         f = _pid_field(hit, dob, _sex(text) if doc_type in _ONE_PERSON else None)
         if f:
             out["so_dinh_danh"] = f
-            if doc_type == "cccd" and "ngay_sinh" not in out and not f.flags:
-                put("ngay_sinh", _dob_by_number(lines, f.value))
         elif doc_type == "cccd" and (_CMND_TITLE.search(fold_keep(text)) or _CMND_FRONT.search(fold_keep(text))):
             hit = _after_label(lines, r"^so\b|\bso\s*[:.]", _cmnd_value)
             if hit is None:  # the label lost: a lone nine-digit number near the title
@@ -893,6 +893,11 @@ def extract_fields(doc_type: str, text: str) -> dict[str, Field]:
                         for m in re.finditer(r"(?<![\d/.-])(\d{9})(?![\d.-])(?!\s*/+\s*\d)", ln)]
                 hit = (nine[0], 0, 0.7) if len(nine) == 1 else None
             put("so_cmnd", hit)
+        if doc_type == "cccd" and "ngay_sinh" not in out:
+            # a birth year read by half, completed by the card's number (this read's or another's)
+            number = f if f is not None else (known or {}).get("so_dinh_danh")
+            if number is not None and not number.flags and is_pid(number.value):
+                put("ngay_sinh", _dob_by_number(lines, number.value))
     if doc_type == "khai_sinh":
         put("so", _number_hit(lines))
     if doc_type == "giay_phep_lai_xe":

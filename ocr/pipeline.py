@@ -771,7 +771,7 @@ def _with_alternates(doc_type: str, flds: dict, pages: list[PageResult]) -> dict
     texts = [p.text for p in pages]
     for i, p in enumerate(pages):
         for alt in p.alt_texts:
-            other = fields.extract_fields(doc_type, "\n\n".join(texts[:i] + [alt] + texts[i + 1:]))
+            other = fields.extract_fields(doc_type, "\n\n".join(texts[:i] + [alt] + texts[i + 1:]), known=flds)
             for k, f in other.items():
                 if k in out or f.flags:
                     continue

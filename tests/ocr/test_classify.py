@@ -288,6 +288,15 @@ def test_a_card_birth_year_read_by_half_is_completed_by_the_cards_number(dob, wa
     assert (got.value if got else None) == want
     if got:
         assert got.confidence == pytest.approx(0.7)
+    # another read of the card that lost the number: the number the page's chosen read gave
+    # completes it (the pipeline lends such a field, for review)
+    other = text.replace("Số / No.: 001093012345", "Số / No.: ~~~")
+    assert "ngay_sinh" not in ocr.extract_fields("cccd", other)
+    known = {"so_dinh_danh": ocr.Field("001093012345", 0.95)}
+    got = ocr.extract_fields("cccd", other, known=known).get("ngay_sinh")
+    assert (got.value if got else None) == want
+    doubted = {"so_dinh_danh": ocr.Field("001093012345", 0.7, flags=("pid_dob_mismatch",))}
+    assert "ngay_sinh" not in ocr.extract_fields("cccd", other, known=doubted)
 
 
 def test_card_holder_named_by_place_when_the_label_is_unreadable():
