@@ -50,6 +50,11 @@ def _valid_date(d: int, m: int, y: int) -> bool:
     return True
 
 
+def _date_text(d: int, m: int, y: int) -> str | None:
+    """dd/mm/yyyy when the numbers make a day of the calendar (``_valid_date``); else None."""
+    return f"{d:02d}/{m:02d}/{y:04d}" if _valid_date(d, m, y) else None
+
+
 _DATEISH = re.compile(r"(?<![\w|])[\dOoIl|]{1,2}\s*[/.\-]\s*[\dOoIl|]{1,2}\s*[/.\-]\s*[\dOoIl|]{4}(?![\w|])")
 _LOOKALIKE = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
 
@@ -407,14 +412,12 @@ def _loose_date_value(s: str) -> str | None:
     two digits come apart ("1 2/05/1990" is the 12th), a stray digit before the day ("112/05/1990":
     a frame's edge), a digit read as a look-alike letter ("12-0l1990")."""
     for m in (_SPLIT_DAY.search(s[:40]), _STRAY_DAY.search(s[:40])):
-        if m:
-            d, mo, y = int(m.group(1) + m.group(2)), int(m.group(3)), int(m.group(4))
-            if _valid_date(d, mo, y):
-                return f"{d:02d}/{mo:02d}/{y:04d}"
+        date = _date_text(int(m.group(1) + m.group(2)), int(m.group(3)), int(m.group(4))) if m else None
+        if date:
+            return date
     m = _DATE_LOOSE.search(s[:40])
     if m:
-        d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        return f"{d:02d}/{mo:02d}/{y:04d}" if _valid_date(d, mo, y) else None
+        return _date_text(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     # a digit read as a look-alike letter as well ("12-0l1990"): inside a run of six digits or
     # more, the letters read as digits; when that makes no day of the calendar, a letter that
     # looks like a second digit too ("Z": 2 or 7) is read as the one that does, if only one does
@@ -423,11 +426,8 @@ def _loose_date_value(s: str) -> str | None:
         return None
     readings = _lookalike_readings(run)
     for group in (readings[:1], readings[1:]):
-        found = set()
-        for variant in group:
-            m = _DATE_LOOSE.search(variant)
-            if m and _valid_date(int(m.group(1)), int(m.group(2)), int(m.group(3))):
-                found.add(f"{int(m.group(1)):02d}/{int(m.group(2)):02d}/{int(m.group(3)):04d}")
+        found = {_date_text(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                 for m in map(_DATE_LOOSE.search, group) if m} - {None}
         if found:
             return found.pop() if len(found) == 1 else None
     return None
@@ -749,9 +749,10 @@ def _dob_by_number(lines: list[str], pid: str) -> tuple[str, int, float] | None:
     for i, ln in enumerate(lines):
         m = re.search(DOB_LABEL, fold_keep(ln))
         hm = _HALF_YEAR.search(ln[m.end():][:40]) if m else None
-        if hm and hm.group(3) in (f"{year % 100:02d}", f"{year // 100:02d}") and \
-                _valid_date(int(hm.group(1)), int(hm.group(2)), year):
-            return f"{int(hm.group(1)):02d}/{int(hm.group(2)):02d}/{year}", i, LOOSE_DATE_CONF
+        date = _date_text(int(hm.group(1)), int(hm.group(2)), year) \
+            if hm and hm.group(3) in (f"{year % 100:02d}", f"{year // 100:02d}") else None
+        if date:
+            return date, i, LOOSE_DATE_CONF
     return None
 
 

@@ -273,8 +273,8 @@ def _number_words(words: list[dict]) -> tuple[list[dict], int] | None:
     if digits < 5 or not 7 <= len(chars) <= 16 or re.search(r"\d\s*/\s*\w", chars) or \
             sum(c in _DIGITLIKE_CHARS for c in chars) < 0.6 * len(chars):
         return None  # not a number's run (a document's number and symbol has its slashes)
-    if len(repair_digits(re.sub(r"[\s.:;,'\"-]", "", chars))) in NUMBER_LENGTHS and \
-            repair_digits(re.sub(r"[\s.:;,'\"-]", "", chars)).isdigit():
+    number = repair_digits(re.sub(r"[\s.:;,'\"-]", "", chars))
+    if len(number) in NUMBER_LENGTHS and number.isdigit():
         return None  # a number of a known length already: its read stands
     return run, skip
 

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
+from ocr.language import is_syllable
 from ocr.textutil import fold
 
 SURNAMES = """Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào Đoàn Vương Trịnh

@@ -25,7 +25,7 @@ def repair_digits(token: str) -> str:
     t = token.strip()
     digits = sum(ch.isdigit() for ch in t)
     if digits and digits >= 0.6 * len(t.replace(" ", "")):
-        return t.translate(_DIGITISH)
+        return as_digits(t)
     return t
 
 

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from .language import ONSETS, RHYMES, TONES, is_syllable
+from .language import ONSETS, RHYMES, _toneless, is_syllable
 
 WORDS = "models/words.txt"
 _TONE_MARKS = ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
@@ -34,9 +34,8 @@ _WORD = re.compile(r"^([^\w]*)(\w+)([^\w]*)$")
 def _key(syllable: str) -> tuple[str, str]:
     """(the syllable without its tone mark, lower case; its tone mark or ''), whatever the tone's
     place in the spelling."""
-    d = unicodedata.normalize("NFD", syllable.lower())
-    tone = next((c for c in d if c in TONES), "")
-    return unicodedata.normalize("NFC", "".join(c for c in d if c not in TONES)), tone
+    base, tones = _toneless(syllable.lower())
+    return base, tones[0] if tones else ""
 
 
 def _pair(a: str, b: str) -> str:
@@ -119,7 +118,8 @@ def _hits(pairs, left: str | None, word: str, right: str | None) -> int:
 
 
 def _fixable(tok: str) -> bool:
-    return tok.islower() and tok.isalpha() and _key(tok)[0] == _key(tok)[0].lower() and _split(_key(tok)[0]) is not None
+    """A lower-case syllable whose onset and rhyme are told (a name or a heading is capitalised)."""
+    return tok.islower() and tok.isalpha() and _split(_key(tok)[0]) is not None
 
 
 def repair_words(tokens: list[str], may_change: list[bool] | None = None) -> tuple[list[str], int]:
