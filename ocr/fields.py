@@ -9,7 +9,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from ocr.language import is_syllable
-from ocr.names import SURNAMES, repair_name
+from ocr.names import GIVEN, SURNAMES, repair_name
 from ocr.textutil import DIGIT_LOOKALIKES, as_digits, fold_keep, nfc, repair_digits, title_case, upper_ratio
 from ocr.types import Field
 from vocab.identifiers import (NO_EXPIRY, ascii_digits, birth_year_of_pid, card_expiry_dates, is_pid,
@@ -455,6 +455,23 @@ sinh ngay nguyen quan noi dkhk thuong tru que quoc tich gioi tinh""".split())
 CARD_NAME_CONF = 0.6
 CARD_DOB_CONF = 0.6
 _CARD_TITLES = ("giay chung minh nhan dan", "can cuoc cong dan", "cong hoa xa hoi chu nghia")
+_NAME_SYLLABLES = frozenset(fold_keep(s) for s in SURNAMES + GIVEN)
+
+
+def _namelike(name: str) -> bool:
+    """Words of a personal name: all of them known name syllables but one at most (an OCR slip),
+    and two at least."""
+    known = sum(fold_keep(w) in _NAME_SYLLABLES for w in name.split())
+    return known >= 2 and known >= len(name.split()) - 1
+_MOTTO = "doc lap tu do hanh phuc"  # Độc lập - Tự do - Hạnh phúc, folded
+
+
+def _is_motto(line: str) -> bool:
+    """The national motto, a letter or a word read wrong (a whole line of it, not one word)."""
+    f = " ".join(re.sub(r"[^a-z0-9 ]", " ", fold_keep(line)).split())
+    return len(f) >= 0.7 * len(_MOTTO) and fuzz.partial_ratio(_MOTTO, f) >= 80
+
+
 _CARD_BACK = re.compile(r"dau\s*vet|di\s*hinh|dac\s*diem|giam\s*doc|cuc\s*truong|canh\s*sat|ngon\s*tro|i[dl]vnm")
 
 
@@ -471,6 +488,13 @@ def card_name(lines: list[str]) -> tuple[str, int, float] | None:
                 upper_ratio(ln) >= 0.6 and any(fuzz.ratio(t, " ".join(f.split())) >= 78 for t in _CARD_TITLES[:2])):
             start = i + 1
             break
+    by_motto = start is None
+    if by_motto:
+        # the red title lost (faint in the luminance, under glare): the national motto printed
+        # above it on every model's front, which no card back carries, starts the search; with
+        # no title to say it is a card, the run must read as a name (a paper's own capitals
+        # title, "BẢN CAM KẾT", does not)
+        start = next((i + 1 for i, ln in enumerate(lines[:4]) if _is_motto(ln)), None)
     if start is None:
         return None
     for i in range(start, min(len(lines), start + 8)):
@@ -479,14 +503,15 @@ def card_name(lines: list[str]) -> tuple[str, int, float] | None:
         if any(fuzz.partial_ratio(t, fold_keep(lines[i])) >= 80 for t in _CARD_TITLES):
             continue  # the title itself, however garbled
         run: list[str] = []
-        for tok in lines[i].split() + [""]:
-            w = tok.strip(".,:;_|'\"“”")
+        # a comma ends a run: no name holds one (a speck read as a word before the name does)
+        for tok in re.sub(r"[,;]", " , ", lines[i]).split() + [""]:
+            w = tok.strip(".:_|'\"“”")
             if w and w.isalpha() and w.isupper() and len(w) >= 2 and is_syllable(w):
                 run.append(w)
                 continue
             if 2 <= len(run) <= 6 and not all(fold_keep(w) in _CARD_WORDS for w in run):
                 name = _clean_name(" ".join(run))
-                if name:
+                if name and (not by_motto or _namelike(name)):
                     return name, i, CARD_NAME_CONF
             run = []
     return None
