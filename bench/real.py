@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", default=None, help="only files whose path contains one of these")
     ap.add_argument("--per-file", action="store_true",
                     help="one line per file: its name, type, quality, seconds, the names of the fields it gave "
-                         "(no value read from it)")
+                         "and, on a card whose code passed, the text-alone verdict per field (no value read from it)")
     ap.add_argument("--no-plain", action="store_true", help="skip plain Tesseract on the transcribed letters")
     a = ap.parse_args(argv)
     root = os.path.abspath(a.corpus)
@@ -159,7 +159,9 @@ def main(argv=None) -> int:
         for r in rows:
             print(f"  {os.path.relpath(r['path'], root)}: {r.get('doc_type', r.get('error'))} {r.get('quality', '')} "
                   f"qr={r.get('qr')} mrz={r.get('mrz')} id={r.get('id_src')} {r['secs']:.1f}s "
-                  f"fields={','.join(r.get('field_keys', []))} flags={','.join(r.get('page_flags', []))}")
+                  f"fields={','.join(r.get('field_keys', []))} flags={','.join(r.get('page_flags', []))}"
+                  + (" text-alone=" + ",".join(f"{k}:{v}" for k, v in sorted(r["vs_code"].items()))
+                     if r.get("vs_code") else ""))
     n = len(rows)
     print(f"files: {n} ({len(ok)} read, {n - len(ok)} failed: "
           f"{dict(collections.Counter(r['error'] for r in rows if 'error' in r))})")

@@ -35,6 +35,8 @@ MODEL = "models/ch_PP-OCRv4_det_infer.onnx"
 DETECT_SIDE = 960  # px: the long side the detector sees (its own default range is 736-2000)
 LINE_HEIGHT = 52  # px: a line box's height when read (cap height ~30 px, x-height ~20-24 px)
 MAX_LINES = 120
+ROW_OVERLAP = 0.55  # of the lower box's height: two boxes sharing this much are one row
+NEAR_GAP = 4.0  # heights: boxes further apart across (another column) must have their centres level too
 
 
 @functools.lru_cache(maxsize=1)
@@ -118,21 +120,60 @@ def _order(pts: np.ndarray) -> np.ndarray:
 
 
 def _rows(boxes: list[np.ndarray]) -> list[list[np.ndarray]]:
-    """Boxes grouped into rows (vertical overlap of their centres), rows top to bottom, boxes left
-    to right: a label and its value found as two boxes are read as one line."""
+    """Boxes grouped into rows (by how much of their height they share), rows top to bottom, boxes
+    left to right: a label and its value found as two boxes are read as one line."""
     items = sorted(boxes, key=lambda b: float(b[:, 1].mean()))
     rows: list[list[np.ndarray]] = []
     for b in items:
-        cy = float(b[:, 1].mean())
-        hb = float(np.linalg.norm(b[3] - b[0]))
+        best, share = None, ROW_OVERLAP
         for row in rows:
-            r = row[-1]
-            if abs(float(r[:, 1].mean()) - cy) < 0.45 * min(hb, float(np.linalg.norm(r[3] - r[0]))):
-                row.append(b)
-                break
+            # the share of the lower box's height two boxes have in common: a small label and
+            # the large value beside it, their boxes offset, still overlap most of the label's
+            # height; a box is compared with the row's box nearest it across (the small English
+            # line under a label does not join the label's row through the value further on; a
+            # slanted line's boxes chain)
+            near = min(row, key=lambda r: _gap_across(b, r))
+            s = _shared(b, near)
+            if _gap_across(b, near) > NEAR_GAP * min(_height(b), _height(near)) and not _centred(b, near):
+                continue  # further apart (another column), the centres must agree as well
+            if s >= share:
+                best, share = row, s
+        if best is not None:
+            best.append(b)
         else:
             rows.append([b])
     return [sorted(r, key=lambda b: float(b[:, 0].min())) for r in rows]
+
+
+def _band(box: np.ndarray) -> tuple[float, float]:
+    """The box's top and bottom about its centre, by its own height (a slanted line's corners
+    reach above and below its neighbours')."""
+    cy, h = float(box[:, 1].mean()), _height(box)
+    return cy - h / 2, cy + h / 2
+
+
+def _height(box: np.ndarray) -> float:
+    return float(np.linalg.norm(box[3] - box[0]))
+
+
+def _centred(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two boxes' centres at the same height (within 0.45 of the lower one's height)."""
+    return abs(float(a[:, 1].mean()) - float(b[:, 1].mean())) < 0.45 * min(_height(a), _height(b))
+
+
+def _gap_across(a: np.ndarray, b: np.ndarray) -> float:
+    """The horizontal gap between two boxes (0 when they stand one above the other)."""
+    return max(0.0, float(max(a[:, 0].min(), b[:, 0].min()) - min(a[:, 0].max(), b[:, 0].max())))
+
+
+def _shared(a: np.ndarray, b: np.ndarray) -> float:
+    """The share of the lower box's height that two boxes have in common; 0 when one is more than
+    twice as high as the other (a box over two lines belongs to neither's row)."""
+    (at, ab), (bt, bb) = _band(a), _band(b)
+    lo, hi = sorted((ab - at, bb - bt))
+    if hi > 2 * lo:
+        return 0.0
+    return max(0.0, min(ab, bb) - max(at, bt)) / max(1.0, lo)
 
 
 def _cut(gray: np.ndarray, box: np.ndarray) -> np.ndarray | None:

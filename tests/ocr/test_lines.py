@@ -50,3 +50,40 @@ def test_slanted_card_lines_are_read_each_on_its_own():
 def test_blank_picture_has_no_lines():
     assert lines.detect(np.full((600, 900), 235, np.uint8)) == []
     assert lines.read(np.full((600, 900), 235, np.uint8)) is None
+
+
+def _box(x0, y0, x1, y1):
+    return np.float32([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+
+def test_a_label_beside_a_raised_value_is_one_row_and_the_small_line_under_it_is_not():
+    # the old card prints its holder's name above the dotted line, higher than its small label:
+    # their boxes share most of the label's height though their centres are apart
+    label, name = _box(270, 230, 390, 266), _box(450, 205, 880, 252)
+    assert [[float(b[0, 0]) for b in r] for r in lines._rows([label, name])] == [[270.0, 450.0]]
+    # the small English line under a label ("Date of expiry") stays its own row, though the value
+    # further on reaches down beside it
+    expiry, english, address = _box(112, 557, 300, 590), _box(122, 587, 172, 607), _box(310, 565, 770, 605)
+    rows = lines._rows([expiry, english, address])
+    assert [[float(b[0, 0]) for b in r] for r in rows] == [[112.0, 310.0], [122.0]]
+    # another column's box, as offset, is another row; level with it, the same row
+    left, right = _box(20, 100, 200, 136), _box(900, 80, 1300, 118)
+    assert len(lines._rows([left, right])) == 2
+    assert len(lines._rows([left, _box(900, 98, 1300, 136)])) == 1
+    # a box over two lines joins neither line's row
+    assert len(lines._rows([_box(20, 100, 400, 136), _box(420, 90, 900, 200)])) == 2
+
+
+def test_a_raised_name_is_read_on_its_label_line():
+    from PIL import ImageDraw, ImageFont
+
+    img = Image.new("L", (1300, 260), 236)
+    d = ImageDraw.Draw(img)
+    d.text((40, 120), "Họ tên:", font=ImageFont.truetype(photos.SANS, 26), fill=40)
+    for x in range(170, 1240, 12):  # the dotted line the name is written above
+        d.point((x, 150), fill=60)
+    d.text((230, 95), "HOÀNG MINH QUÂN", font=ImageFont.truetype(photos.SANS, 40), fill=30)  # raised
+    res = lines.read(np.asarray(img))
+    assert res is not None
+    rows = [nfc(ln) for ln in res["text"].splitlines() if ln.strip()]
+    assert any("tên" in ln and "HOÀNG MINH" in ln for ln in rows), rows
