@@ -25,8 +25,12 @@ from pathlib import Path
 from .language import ONSETS, RHYMES, _toneless, is_syllable
 
 WORDS = "models/words.txt"
+# words of the papers a one-stop counter reads that the general list lacks
+ADMIN_WORDS = ("chính công", "vụ công", "một cửa", "cấp tỉnh", "cấp huyện", "cấp xã", "ký số", "bản chính",
+               "tỉnh ủy", "huyện ủy", "thị ủy", "thành ủy", "đảng ủy")
 _TONE_MARKS = ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
 _MODIFIED = "ăâêôơư"  # a vowel with its own mark carries the tone
+_STYLE_RHYMES = frozenset(("oa", "oe", "uy"))  # "hoà"/"hòa", "thuý"/"thúy": the place is a style
 _VOWELS = "aăâeêioôơuưy"
 _WORD = re.compile(r"^([^\w]*)(\w+)([^\w]*)$")
 
@@ -52,7 +56,7 @@ def _pairs() -> frozenset[str]:
     path = Path(list(spec.submodule_search_locations)[0]) / WORDS
     if not path.is_file():
         return frozenset()
-    out = set()
+    out = {_pair(*w.split()) for w in ADMIN_WORDS}
     for line in path.read_text(encoding="utf-8").splitlines():
         syl = unicodedata.normalize("NFC", line).replace("_", " ").split()
         out.update(_pair(a, b) for a, b in zip(syl, syl[1:]))
@@ -74,8 +78,9 @@ def _split(base: str) -> tuple[str, str] | None:
 @functools.lru_cache(maxsize=8192)
 def _spell(base: str, tone: str) -> str | None:
     """The syllable ``base`` (toneless, lower case) with ``tone`` on its one sure vowel: a vowel
-    with its own mark (ơ of ươ), else the last vowel before a final consonant, else a lone vowel;
-    None when the place would depend on a spelling style (an open "oa", "uy", "ai")."""
+    with its own mark (ơ of ươ), else the last vowel before a final consonant, else a lone vowel,
+    else the first of two open vowels ("ai", "oi", "ia") or the middle of "oai"; None when the
+    place would depend on a spelling style (an open "oa", "oe", "uy")."""
     if not tone:
         return base
     parts = _split(base)
@@ -92,6 +97,12 @@ def _spell(base: str, tone: str) -> str | None:
         at = vowels[-1]
     elif len(vowels) == 1:
         at = vowels[0]
+    elif rhyme in _STYLE_RHYMES:
+        return None
+    elif len(vowels) == 2:  # an open "ai", "ao", "oi", "ui", "eo", "ia", "ua"…: the first vowel
+        at = vowels[0]
+    elif len(vowels) == 3 and rhyme in ("oai", "oay", "uya"):  # the middle one
+        at = vowels[1]
     else:
         return None
     word = onset + rhyme[:at + 1] + tone + rhyme[at + 1:]
@@ -122,10 +133,24 @@ def _fixable(tok: str) -> bool:
     return tok.islower() and tok.isalpha() and _split(_key(tok)[0]) is not None
 
 
-def repair_words(tokens: list[str], may_change: list[bool] | None = None) -> tuple[list[str], int]:
+def _toneless_circumflex(word: str) -> bool:
+    """A syllable with â, ê or ô and no tone mark: where the recognizer most often loses the small
+    tone mark above the circumflex, even when it is sure of the word."""
+    base, tone = _key(word)
+    return not tone and any(c in base for c in "âêô")
+
+
+def sure_may_change(word: str) -> bool:
+    m = _WORD.match(word)
+    return bool(m) and _toneless_circumflex(m.group(2))
+
+
+def repair_words(tokens: list[str], may_change: list[bool] | None = None,
+                 context: tuple[str | None, str | None] = (None, None)) -> tuple[list[str], int]:
     """``tokens`` (one line's words, punctuation attached) with their syllables' tones repaired
     where the word list says which (see the module), only those ``may_change`` allows (all by
-    default); and how many changed."""
+    default); and how many changed. ``context``: the previous line's last word and the next
+    line's first (a sentence goes on across a line break), read but never changed."""
     pairs = _pairs()
     if not pairs:
         return tokens, 0
@@ -134,12 +159,17 @@ def repair_words(tokens: list[str], may_change: list[bool] | None = None) -> tup
     core = [m.group(2) if m else None for m in parts]
     words = [c if c and c.isalpha() else None for c in core]
     changed = 0
+    before, after = (_plain_word(c) for c in context)
 
     def nb(i: int) -> str | None:
+        if i == -1:
+            return before
+        if i == len(words):
+            return after
         return words[i] if 0 <= i < len(words) and words[i] is not None else None
 
-    def open_(i: int) -> bool:  # a syllable this pass may change, which makes no word as read
-        w = nb(i)
+    def open_(i: int) -> bool:  # a syllable of this line this pass may change, making no word as read
+        w = nb(i) if 0 <= i < len(words) else None
         return w is not None and may[i] and _fixable(w) and not _hits(pairs, nb(i - 1), w, nb(i + 1))
 
     # the change that makes the most words goes first (its neighbours then make words too, and
@@ -174,14 +204,26 @@ def repair_words(tokens: list[str], may_change: list[bool] | None = None) -> tup
             for t, m, c, w in zip(tokens, parts, core, words)], changed
 
 
+def _plain_word(token: str | None) -> str | None:
+    """A neighbouring line's word as a neighbour: its letters, lower case when it is a syllable."""
+    m = _WORD.match(token) if token else None
+    return m.group(2).lower() if m and m.group(2).isalpha() else None
+
+
 def repair_lines(lines: list[dict], sure: float) -> int:
-    """The words of an OCR read's lines (``engine.parse_tsv_lines``' shape) repaired in place,
-    only those read with a confidence below ``sure``: a word read surely keeps its tone. Returns
-    how many changed."""
+    """The words of an OCR read's lines (``engine.parse_tsv_lines``' shape, in reading order)
+    repaired in place, only those read with a confidence below ``sure``, and a toneless â, ê or ô
+    whatever its confidence (the recognizer is often sure of a circumflex whose tone it lost):
+    other words read surely keep their tone. Returns how many changed."""
     total = 0
-    for ln in lines:
+    for k, ln in enumerate(lines):
         ws = ln["words"]
-        fixed, n = repair_words([w["text"] for w in ws], [0 <= w["conf"] < sure for w in ws])
+        prev = lines[k - 1]["words"] if k else []
+        nxt = lines[k + 1]["words"] if k + 1 < len(lines) else []
+        context = (prev[-1]["text"] if prev else None, nxt[0]["text"] if nxt else None)
+        fixed, n = repair_words([w["text"] for w in ws],
+                                [0 <= w["conf"] < sure or (w["conf"] >= 0 and sure_may_change(w["text"]))
+                                 for w in ws], context)
         for w, t in zip(ws, fixed):
             w["text"] = t
         total += n
