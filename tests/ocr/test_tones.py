@@ -51,9 +51,12 @@ def test_only_words_read_unsurely_change_but_a_toneless_circumflex_may():
     # the recognizer is often sure of a circumflex whose tone mark it lost: "phô biến" read at 0.95
     line = {"words": [{"text": "phô", "conf": 0.95}, {"text": "biến", "conf": 0.96}]}
     assert tones.repair_lines([line], sure=0.9) == 1 and line["words"][0]["text"] == "phổ"
-    # a toneless circumflex that makes a word as read stays ("công dân")
+    # a toneless circumflex that makes a word as read stays ("công dân"), and so does one of the
+    # counter's own words the general list lacks ("hành chính công", not "chính cống")
     line = {"words": [{"text": "công", "conf": 0.97}, {"text": "dân", "conf": 0.97}]}
     assert tones.repair_lines([line], sure=0.9) == 0
+    line = {"words": [{"text": w, "conf": 0.97} for w in ("dịch", "vụ", "hành", "chính", "công")]}
+    assert tones.repair_lines([line], sure=0.9) == 0 and line["words"][4]["text"] == "công"
 
 
 def test_a_sentence_goes_on_across_a_line_break():
