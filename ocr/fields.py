@@ -186,11 +186,14 @@ def _section_role(line: str) -> str | None:
 
 def split_names(words: list[str]) -> list[list[str]]:
     """'NGUYỄN VĂN AN TRẦN THỊ BÌNH' (two columns read as one line) → two names, cut before a
-    surname that follows two to five words and leaves two to five; of several such cuts, the one
-    nearest to two names of three words."""
+    surname that follows two to five words and leaves two to five (not right after "Thị" or
+    "Văn"); of several such cuts, the one nearest to two names of three words."""
     known = {w.lower() for w in SURNAMES}
+    # "Thị" and "Văn" always lead to a given name: "Nguyễn Thị Mai Hương" is one name ("Mai" is
+    # also a surname)
     cuts = [i for i in range(2, len(words) - 1)
-            if words[i].lower() in known and 2 <= i <= 5 and 2 <= len(words) - i <= 5]
+            if words[i].lower() in known and 2 <= i <= 5 and 2 <= len(words) - i <= 5
+            and fold_keep(words[i - 1]) not in ("thi", "van")]
     if not cuts:
         return [words]
     i = min(cuts, key=lambda k: (abs(k - 3) + abs(len(words) - k - 3), -k))

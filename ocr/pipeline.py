@@ -535,6 +535,8 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     xh_seen = float(info.get("xheight") or 0.0) * orig_scale  # the print's size as captured
     if 0 < xh_seen < LOW_RES_XHEIGHT:
         flags.append("small-print")  # letters a few pixels high: read, but a person should check
+    if handwritten_lines(reads[0]["lines"]) >= HANDWRITTEN_LINES:
+        flags.append("handwriting")  # lines of ink the recognizer cannot read as print
     res.flags = flags
     if flags:
         res.quality = "review"
@@ -545,6 +547,36 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     _classify_page(res)
     timings["total"] = time.perf_counter() - t0
     return res
+
+
+HANDWRITTEN_LINES = 3  # lines holding handwriting before a page is said to be filled in by hand
+_HAND_CONF = 0.5  # a word read below this…
+_PRINT_CONF = 0.8  # …among print read at least this surely
+
+
+def handwritten_lines(lines_: list[dict]) -> int:
+    """How many of a page read's lines hold handwriting: a run of two or more words the recognizer
+    read below ``_HAND_CONF`` that are no Vietnamese syllables, letters as tall as the page's
+    print at least (Tesseract reads a cursive hand as "MWWm", "xwwWwm" at 0-45 %, where print
+    beside it reads at 90 % and more). Specks (short or small) and a print's own slips (a
+    syllable, a word read half surely) do not count; a page with too little print read surely
+    to compare with (a card, a photo read badly) gives 0: its other flags speak for it."""
+    heights = sorted(w["height"] for ln in lines_ for w in ln["words"]
+                     if w["conf"] >= _PRINT_CONF and sum(c.isalpha() for c in w["text"]) >= 2)
+    if len(heights) < 10:
+        return 0
+    tall = 0.8 * heights[len(heights) // 2]
+    n = 0
+    for ln in lines_:
+        run = best = 0
+        for w in ln["words"]:
+            t = w["text"].strip(".,:;!?'\"“”‘’()[]-–—")
+            junk = (0 <= w["conf"] < _HAND_CONF and len(t) >= 2 and t.isalpha() and w["height"] >= tall
+                    and not language.is_syllable(t))
+            run = run + 1 if junk else 0
+            best = max(best, run)
+        n += best >= 2
+    return n
 
 
 def _turn_pdf(pdf: bytes, degrees: int) -> bytes:

@@ -79,7 +79,8 @@ class PageResult:
     plausibility: float = 1.0  # 0..1: how much the text reads as Vietnamese (or another real text)
     text_source: str = "ocr"  # ocr | ocr-lines (line by line, ocr.lines) | pdf | pdf-tcvn3 | pdf-vni (a legacy-font layer converted)
     mrz: str = ""  # an ICAO TD1 machine-readable zone whose check digits pass (3 lines), else ""
-    # why a person should look although the words read well: "blur", "glare", "small-print"
+    # why a person should look although the words read well: "blur", "glare", "small-print",
+    # "handwriting"
     flags: list[str] = field(default_factory=list)
     # the page's other reads (plain, line by line) that lost to ``text``: fields missing from the
     # text may be found there (ocr.assemble), at a confidence that asks for review
@@ -115,7 +116,7 @@ class DocumentResult:
             "text": self.text,
             "pages": len(self.pages),
             "quality": self.quality,
-            # why a person should look (added key): blur, glare, small-print, per the pages
+            # why a person should look (added key): blur, glare, small-print, handwriting, per the pages
             **({"review_reasons": sorted({r for p in self.pages for r in p.flags})}
                if any(p.flags for p in self.pages) else {}),
         }

@@ -8,6 +8,7 @@ shared files; deterministic per seed.
 from __future__ import annotations
 
 import io
+import math
 import random
 from pathlib import Path
 
@@ -23,6 +24,7 @@ MONO = next((f for f in ("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
                          "/usr/share/fonts/truetype/freefont/FreeMono.ttf") if Path(f).exists()), None)
 SANS = next((f for f in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
                          "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf") if Path(f).exists()), None)
+ITALIC = next((f for f in ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Oblique.ttf",) if Path(f).exists()), SANS)
 BOLD = next((f for f in ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",) if Path(f).exists()), SANS)
 
 CARD_W, CARD_H = 1012, 638  # px: an ID-1 card (85.6 × 54 mm) at 300 dpi
@@ -96,13 +98,15 @@ def _hatch(img: Image.Image, colour: tuple[int, int, int], step: int) -> None:
 
 def card_front(p: samples.Person, *, kind: str = "cccd", expiry: str | None = None, old_id: str = "",
                qr: bool = True, seed: int = 0, hatch: tuple[tuple[int, int, int], int] | None = None,
-               issued: str = ISSUED, number_band: bool = False) -> Image.Image:
+               issued: str = ISSUED, number_band: bool = False, expiry_under: bool = False) -> Image.Image:
     """A card's front in colour. kind: 'cccd' (chip card 2021), 'cancuoc' (2024 model), 'cmnd'
     (old 9-digit card: ``p.pid`` is then the 9-digit number, no QR). ``hatch``: (colour, step) of
     a dense security print under the text. ``expiry`` defaults to the one the law gives a card
     issued on ``issued`` (the date its QR carries), as on a real card. ``number_band``: the old
     card's number as it is printed: close after a small "Số", in a larger face, followed by a band
-    of red hatching to the card's edge."""
+    of red hatching to the card's edge. ``expiry_under``: the expiry printed as on the chip card,
+    under its photo: a small label with its English line under it ("Date of expiry"), the date
+    in a larger face beside the label's line."""
     rng = random.Random(seed)
     expiry = expiry or card_expiry_by_law(p.dob, issued)
     bg = {"cccd": (214, 232, 240), "cancuoc": (222, 236, 246), "cmnd": (206, 232, 210)}[kind]
@@ -137,7 +141,12 @@ def card_front(p: samples.Person, *, kind: str = "cccd", expiry: str | None = No
     for text, size, bold in rows:
         d.text((280, y), text, font=f(size, bold), fill=(25, 25, 25))
         y += int(size * 1.45)
-    if kind != "cmnd":
+    if kind != "cmnd" and expiry_under:
+        d.text((40, 562), "Có giá trị đến:", font=f(15, True), fill=(25, 25, 25))
+        d.text((40, 581), "Date of expiry", font=ImageFont.truetype(ITALIC, 13), fill=(60, 60, 60))
+        d.text((40 + int(d.textlength("Có giá trị đến:", font=f(15, True))) + 4, 560), expiry, font=f(21),
+               fill=(25, 25, 25))
+    elif kind != "cmnd":
         d.text((40, 560), f"Có giá trị đến: {expiry}", font=f(22), fill=(25, 25, 25))
     if qr and kind != "cmnd":
         img.paste(_qr(qr_payload(p, old_id, issued), 150), (CARD_W - 185, 20))
@@ -235,3 +244,58 @@ def save(img: Image.Image, path: Path) -> str:
     """As a phone writes it: JPEG without a resolution."""
     img.convert("RGB").save(path, "JPEG", quality=92)
     return str(path)
+
+
+# --------------------------------------------------------------------------- handwriting
+
+def scribble(rng: random.Random, width: int, height: int) -> Image.Image:
+    """A word written by hand, as OCR meets it: a cursive line of joined loops and strokes, some
+    rising to ascender height, the pen's width and the baseline wavering (no letters: what a
+    print recognizer cannot read)."""
+    img = Image.new("L", (width + 20, height * 2), 255)
+    d = ImageDraw.Draw(img)
+    x, base, pts = 6.0, height * 1.3, []
+    while x < width:
+        h = height * (rng.uniform(0.45, 0.6) if rng.random() < 0.7 else rng.uniform(0.9, 1.2))
+        w = height * rng.uniform(0.3, 0.55)
+        for k in range(11):
+            t = k / 10
+            pts.append((x + w * t + math.sin(t * math.pi) * w * 0.25,
+                        base - h * math.sin(t * math.pi) + rng.uniform(-1, 1)))
+        x += w
+    d.line(pts, fill=rng.randint(30, 70), width=max(2, height // 9 + rng.randint(-1, 1)), joint="curve")
+    return img
+
+
+FORM_LABELS = ("Họ, chữ đệm, tên người yêu cầu:", "Nơi cư trú:", "Số định danh cá nhân:",
+               "Quan hệ với người được cấp bản sao:", "Ngày, tháng, năm sinh:", "Lý do đề nghị cấp bản sao:")
+
+
+def form_filled(*, by_hand: bool, seed: int = 0) -> Image.Image:
+    """A request form (tờ khai) at 300 dpi: its title and labels printed, each answer written by
+    hand (``by_hand``) or typed."""
+    rng = random.Random(seed)
+    page = Image.new("L", (2480, 1900), 255)
+    d = ImageDraw.Draw(page)
+    font, title = ImageFont.truetype(SANS, 44), ImageFont.truetype(BOLD, 56)
+    head = "TỜ KHAI YÊU CẦU CẤP BẢN SAO TRÍCH LỤC"
+    d.text(((2480 - d.textlength(head, font=title)) / 2, 90), head, font=title, fill=15)
+    answers = ("Nguyễn Thị Mai Hương", "Số 12 đường Lê Lợi, phường Bến Thành", "079178004567",
+               "Mẹ đẻ của người được cấp", "30/11/1978", "Bổ sung hồ sơ đăng ký thường trú")
+    y = 260
+    for label, answer in zip(FORM_LABELS, answers):
+        d.text((150, y), label, font=font, fill=20)
+        x = 150 + int(d.textlength(label, font=font)) + 30
+        if not by_hand:
+            d.text((x, y), answer, font=font, fill=30)
+        else:
+            for _ in range(max(2, len(answer.split()))):
+                wlen = rng.randint(110, 260)
+                if x + wlen > 2350:
+                    break
+                s = scribble(rng, wlen, 50)
+                page.paste(s, (x, y - 40), mask=Image.eval(s, lambda v: 255 - v))
+                x += wlen + rng.randint(30, 60)
+        y += 230
+    d.text((150, y + 60), "Tôi cam đoan những nội dung khai trên đây là đúng sự thật.", font=font, fill=20)
+    return page

@@ -333,6 +333,16 @@ def test_card_holder_named_by_place_when_title_and_label_are_both_lost(title):
     assert "ho_ten" not in ocr.extract_fields("cccd", "Độc lập\nHOÀNG MINH QUÂN\nNốt ruồi cách 2 cm")
 
 
+@pytest.mark.parametrize("name", ["Nguyễn Thị Mai Hương", "NGUYỄN THỊ HÀ MY", "Trần Văn Lâm Anh"])
+def test_a_four_word_name_with_a_surname_inside_is_one_name(name):
+    # "Mai", "Hà", "Lâm" are surnames too; after "Thị" or "Văn" they begin the given name
+    got = ocr.extract_fields("to_khai", "TỜ KHAI\nHọ, chữ đệm, tên người yêu cầu: " + name + "\nNơi cư trú: Hà Nội")
+    assert got["ho_ten"].value == " ".join(w.capitalize() for w in name.lower().split())
+    # two names side by side, as two columns read as one line, still part
+    assert ocr.extract_fields("ket_hon", HDR + "GIẤY CHỨNG NHẬN KẾT HÔN\nHọ, chữ đệm, tên: NGUYỄN VĂN AN TRẦN THỊ BÌNH"
+                              )["ho_ten_chong"].value == "Nguyễn Văn An"
+
+
 def test_cmnd_number_and_birth_date_when_the_title_did_not_come_through():
     text = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nGXXY CHNG MXNH\n"
             "Số “'187320564\nHọ tên: HOÀNG MINH QUÂN\nSinb ngày. 14:06:1993,\nNguyên quán: Xã Phú Lộc")

@@ -524,3 +524,37 @@ def test_a_sideways_read_kept_for_its_text_gets_its_pdf_page_turned_upright(tmp_
     assert shown.height > shown.width  # shown standing, as the page was printed
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True).stdout.decode()
     assert nfc(PROSE[0].split()[0]) in nfc(text)  # the text layer turned with it
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_form_filled_in_by_hand_is_marked_for_review(tmp_path, seed):
+    # a print recognizer reads a cursive hand as letters it is unsure of ("MWWm", "xwwWwm"); such
+    # lines among print read surely say the page was filled in by hand: a person reads it
+    from ocr import pipeline
+
+    hand = tmp_path / "hand.png"
+    photos.form_filled(by_hand=True, seed=seed).save(hand, dpi=(300, 300))
+    pages = pipeline.read_pages(str(hand))
+    assert "handwriting" in pages[0].flags
+    doc = pipeline.assemble(str(hand), pages)
+    assert doc.quality == "review" and doc.doc_type == "to_khai"
+    # the same form typed: no such flag, and its answers are read
+    typed = tmp_path / "typed.png"
+    photos.form_filled(by_hand=False, seed=seed).save(typed, dpi=(300, 300))
+    pages = pipeline.read_pages(str(typed))
+    assert "handwriting" not in pages[0].flags
+    doc = pipeline.assemble(str(typed), pages)
+    assert doc.quality == "ok" and doc.fields["ho_ten"].value == "Nguyễn Thị Mai Hương"
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_chip_card_expiry_printed_under_its_photo_is_read_without_a_code(tmp_path, seed):
+    # as on the real card: a small label over its English line ("Date of expiry"), the date in a
+    # larger face beside the label's line; no QR to give it
+    from ocr import ocr_file
+
+    man = samples.Person("Lê Văn Phúc", "079203004567", "30/11/2003", "Nam")
+    shot = photos.photograph(photos.card_front(man, qr=False, expiry_under=True, expiry="30/11/2028", seed=seed),
+                             seed=seed)
+    res = ocr_file(photos.save(shot, tmp_path / "front.jpg"))
+    assert res.fields["ngay_het_han"].value == "30/11/2028"
