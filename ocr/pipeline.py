@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ocr.classify import classify as _classify_text, starts_document as _starts_document
-from ocr import engine, fields, inputs, language, lines, mrz, preprocess, tones
+from ocr import engine, fields, inputs, language, lines, mrz, phrases, preprocess, tones
 from ocr.cccd import apply_cccd_qr
 from ocr.types import FIELD_REVIEW_BELOW, DocumentResult, OcrInputError, OcrPageError, PageResult, Problem
 
@@ -523,12 +523,13 @@ def _read_page(path: str, index: int, *, lang: str, max_pixels: int, work_pixels
     timings["mrz"] = time.perf_counter() - t
     del orig
     h, w, dpi = full_h, full_w, full_dpi  # the page as scanned (upright); the OCR copy may be smaller
-    res = PageResult(index=index, text=unicodedata.normalize("NFC", tess["text"]), confidence=tess["confidence"],
+    # the national header read with a slip is put back as every paper prints it (ocr.phrases)
+    res = PageResult(index=index, text=phrases.snap(tess["text"]), confidence=tess["confidence"],
                      rotation=rotation, skew=round(float(info["skew"]), 3), qr=qr,
                      pdf=_turn_pdf(tess["pdf"], pdf_turn) if pdf_turn else tess["pdf"], width=w, height=h,
                      dpi=dpi, timings=timings, plausibility=tess["score"].plausibility, mrz=zone,
                      text_source=text_source,
-                     alt_texts=[unicodedata.normalize("NFC", r["text"]) for r in reads
+                     alt_texts=[phrases.snap(r["text"]) for r in reads
                                 if r["text"] != tess["text"] and r["text"].strip()])
     res.weak_words = _weak_words(tess["lines"])
     res.quality = _quality(res.confidence, tess["nwords"], qr, res.plausibility)
@@ -664,7 +665,7 @@ def _read_sides(res: PageResult, sides: list[np.ndarray], whole: dict, lang: str
     if better:
         confs = [w["conf"] for w in words if w["conf"] >= 0]
         res.alt_texts = [res.text] + res.alt_texts  # the sheet read whole may still lend a field
-        res.text = unicodedata.normalize("NFC", text)
+        res.text = phrases.snap(text)
         res.weak_words = _weak_words(joined["lines"])
         res.confidence = float(np.mean(confs)) if confs else 0.0
         res.plausibility = joined["score"].plausibility
