@@ -15,10 +15,8 @@ the pipeline keeps its other reads.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import logging
 import re
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -27,6 +25,7 @@ from rapidfuzz.distance import Levenshtein
 from vocab.text import fold_keep
 
 from . import engine
+from .packages import package_file
 from .textutil import DIGIT_LOOKALIKES, repair_digits
 
 log = logging.getLogger("sohoa.ocr")
@@ -44,11 +43,8 @@ def _session():
     try:
         import onnxruntime as ort
 
-        spec = importlib.util.find_spec("rapidocr_onnxruntime")  # located, not imported: only its model is used
-        if spec is None or not spec.submodule_search_locations:
-            return None
-        model = Path(list(spec.submodule_search_locations)[0]) / MODEL
-        if not model.is_file():
+        model = package_file("rapidocr_onnxruntime", MODEL)  # located, not imported: only its model is used
+        if model is None:
             return None
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1  # one core per page worker, as Tesseract

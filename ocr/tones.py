@@ -11,18 +11,18 @@ depend on a spelling style ("hoà"/"hòa").
 
 The word list (31,158 words, MIT licence) ships inside the ``pyvi`` wheel (Viet-Trung Tran,
 ``pyvi/models/words.txt``); the package is installed without its dependencies and only that
-file is read, located without importing the package (as ``ocr.lines`` does with its model).
+file is read, located without importing the package (``ocr.packages``, as the line
+detector's model is).
 Without it, :func:`available` is False and the text is left as read.
 """
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 import unicodedata
-from pathlib import Path
 
 from .language import ONSETS, RHYMES, _toneless, is_syllable
+from .packages import package_file
 
 WORDS = "models/words.txt"
 # words of the papers a one-stop counter reads that the general list lacks
@@ -50,11 +50,8 @@ def _pair(a: str, b: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _pairs() -> frozenset[str]:
-    spec = importlib.util.find_spec("pyvi")  # located, not imported: only its word list is read
-    if spec is None or not spec.submodule_search_locations:
-        return frozenset()
-    path = Path(list(spec.submodule_search_locations)[0]) / WORDS
-    if not path.is_file():
+    path = package_file("pyvi", WORDS)  # located, not imported: only its word list is read
+    if path is None:
         return frozenset()
     out = {_pair(*w.split()) for w in ADMIN_WORDS}
     for line in path.read_text(encoding="utf-8").splitlines():
