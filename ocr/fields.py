@@ -558,7 +558,10 @@ def _pid_value(s: str) -> str | None:
 
 
 _NATIONAL = re.compile(r"cong\s*hoa\s*xa\s*hoi|doc\s*lap|tu\s*do\s*-?\s*hanh\s*phuc")
-_SYMBOL = re.compile(r"\s*[:.]?\s*(\d{1,6}\s*/\s*(?:\d{4}\s*/\s*)?[A-ZĐ][A-ZĐ0-9]*(?:\s*[-/]\s*[A-ZĐ0-9]+)*)")
+# a letter's number and symbol: "1906/SGDĐT-CTrTT", "12/2024/QĐ-UBND", "45/TTr-UBND" (a symbol's
+# part may hold lower case after its capital: "CTrTT", "TTr")
+_SYMBOL = re.compile(r"\s*[:.]?\s*(\d{1,6}\s*/\s*(?:\d{4}\s*/\s*)?[A-ZĐ][A-ZĐa-zđ0-9]*"
+                     r"(?:\s*[-/]\s*[A-ZĐ0-9][A-ZĐa-zđ0-9]*)*)")
 _PLACE_DATE = re.compile(r"ngay\s*\d{1,2}\s*thang\s*\d{1,2}\s*,?\s*nam\s*\d{4}")
 
 
@@ -572,7 +575,7 @@ def letter_fields(lines: list[str]) -> dict[str, Field]:
     for i, ln in enumerate(head):
         f = fold_keep(ln)
         m = re.search(r"(?<![a-z])so\s*(?=[:.]|\s*\d)", f)
-        if m and not f[:m.start()].strip(" -|"):
+        if m and not re.sub(r"[\W_]", "", f[:m.start()]):  # a speck before it ("#) Số:") aside
             v = _SYMBOL.match(ln[m.end():])
             if v:
                 out["so_ky_hieu"] = _field(re.sub(r"\s+", "", v.group(1)), 0.9)

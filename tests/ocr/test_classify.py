@@ -502,3 +502,17 @@ def test_a_guess_the_cards_code_replaces_is_no_mismatch():
     assert fields["ho_ten"].value == "Lê Văn An" and not fields["ho_ten"].flags
     assert _overlay(fields, {"ngay_sinh": ("12/03/2003", 1.0)}, "qr") is True  # a sure read that differs
     assert fields["ngay_sinh"].flags == (QR_MISMATCH,)
+
+
+@pytest.mark.parametrize("line,symbol", [
+    ("Số: 1906 /SGDĐT-CTrTT Đà Nẵng, ngày 20 tháng 5 năm 2021", "1906/SGDĐT-CTrTT"),  # lower case in a part
+    ("#) Số: 134 /CV-PA03 Đà Nẵng, ngày 20 tháng 5 năm 2021", "134/CV-PA03"),  # a speck before the label
+    ("Số: 45/TTr-UBND Lai Châu, ngày 20 tháng 5 năm 2021", "45/TTr-UBND"),
+    ("Số: 12/2024/QĐ-UBND Hà Nội, ngày 20 tháng 5 năm 2021", "12/2024/QĐ-UBND"),
+])
+def test_letter_number_and_symbol_as_printed(line, symbol):
+    text = ("UBND THÀNH PHỐ ĐÀ NẴNG CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nSỞ GIÁO DỤC VÀ ĐÀO TẠO Độc lập - Tự do - "
+            "Hạnh phúc\n" + line + "\nV/v bảo đảm an toàn giao thông\nKính gửi: Các trường")
+    got = ocr.extract_fields("van_ban", text)
+    assert got["so_ky_hieu"].value == symbol and got["ngay_ban_hanh"].value == "20/05/2021"
+    assert got["co_quan_ban_hanh"].value == "SỞ GIÁO DỤC VÀ ĐÀO TẠO"
