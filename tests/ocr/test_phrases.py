@@ -30,3 +30,24 @@ def test_the_national_header_read_with_a_slip_is_put_back(read, printed):
 ])
 def test_other_lines_are_left_as_read(line):
     assert phrases.snap_line(line) == line
+
+
+@pytest.mark.parametrize("read,printed", [
+    ("UBND THÀNH PHÓ ĐÀ NĂNG CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+     "UBND THÀNH PHỐ ĐÀ NẴNG CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+    ("ỦY BAN NHÂN DẬN", "ỦY BAN NHÂN DÂN"),
+    ("UỶ BAN NHÂN DẦN TỈNH QUANG NAM", "UỶ BAN NHÂN DÂN TỈNH QUẢNG NAM"),  # the spelling as read kept
+    ("SỞ TƯ PHÀP,", "SỞ TƯ PHÁP,"),
+])
+def test_a_bodys_name_in_capitals_read_with_a_mark_wrong_is_put_back(read, printed):
+    assert phrases.snap_line(read) == printed
+
+
+@pytest.mark.parametrize("line", [
+    "NGUYỄN QUANG NAM",  # a person's name: a province's letters, but no "TỈNH" before them
+    "Thành phó Đà Nẵng",  # not in capitals
+    "TỈNH LAI CHÂU", "CÔNG AN TP ĐÀ NẴNG",  # as printed
+    "THANH PHONG",  # letters that are not a body's
+])
+def test_other_capitals_are_left_as_read(line):
+    assert phrases.snap_line(line) == line
