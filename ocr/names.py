@@ -45,12 +45,21 @@ def _index(kind: str) -> tuple[set[str], dict[str, list[str]]]:
     return known, by_fold
 
 
+_CG = {"C": "G", "G": "C", "c": "g", "g": "c"}
+
+
 def _fix_word(word: str, kind: str) -> str:
     known, by_fold = _index(kind)
     lw = unicodedata.normalize("NFC", word).lower()
     if lw in known:
         return word
     cands = by_fold.get(fold(word))
+    if not cands and word[:1] in _CG:
+        # capitals C and G are Tesseract's commonest letter slip in names ("GẦM" for "CẦM"): the
+        # other letter, when that makes a known name
+        swapped = _CG[word[0]] + word[1:]
+        if by_fold.get(fold(swapped)):
+            word, cands = swapped, by_fold[fold(swapped)]
     if not cands:
         return word
     # a mark too many or too few is the usual slip; a different mark counts double. A syllable

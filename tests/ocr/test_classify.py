@@ -176,6 +176,13 @@ def test_name_repair_of_uppercase_diacritic_slips():
     # the space between two given names lost: no syllable, but two known ones run together
     text = HDR + "GIẤY KHAI SINH\nHọ, chữ đệm, tên: BÙI MAILY\nNgày sinh: 01/01/2010"
     assert ocr.extract_fields("khai_sinh", text)["ho_ten"].value == "Bùi Mai Ly"
+    # capitals C and G mistaken for each other, when only the other letter makes a known name
+    text = HDR + "GIẤY KHAI SINH\nHọ, chữ đệm, tên: GẦM THỊ TRÂM\nNgày sinh: 01/01/2010"
+    assert ocr.extract_fields("khai_sinh", text)["ho_ten"].value == "Cầm Thị Trâm"
+    text = HDR + "GIẤY KHAI SINH\nHọ, chữ đệm, tên: CIÀNG A PÁO\nNgày sinh: 01/01/2010"
+    assert ocr.extract_fields("khai_sinh", text)["ho_ten"].value == "Giàng A Páo"
+    text = HDR + "GIẤY KHAI SINH\nHọ, chữ đệm, tên: CAO VĂN GẤM\nNgày sinh: 01/01/2010"
+    assert ocr.extract_fields("khai_sinh", text)["ho_ten"].value == "Cao Văn Gấm"
 
 
 def test_layouts_of_real_papers():
