@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -193,7 +194,7 @@ def split_names(words: list[str]) -> list[list[str]]:
     # also a surname)
     cuts = [i for i in range(2, len(words) - 1)
             if words[i].lower() in known and 2 <= i <= 5 and 2 <= len(words) - i <= 5
-            and fold_keep(words[i - 1]) not in ("thi", "van")]
+            and unicodedata.normalize("NFC", words[i - 1]).lower() not in ("thị", "văn")]
     if not cuts:
         return [words]
     i = min(cuts, key=lambda k: (abs(k - 3) + abs(len(words) - k - 3), -k))

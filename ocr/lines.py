@@ -129,9 +129,12 @@ def _rows(boxes: list[np.ndarray]) -> list[list[np.ndarray]]:
             # line under a label does not join the label's row through the value further on; a
             # slanted line's boxes chain)
             near = min(row, key=lambda r: _gap_across(b, r))
-            s = _shared(b, near)
-            if _gap_across(b, near) > NEAR_GAP * min(_height(b), _height(near)) and not _centred(b, near):
-                continue  # further apart (another column), the centres must agree as well
+            if _centred(b, near):  # centres level: one row, whatever the boxes' sizes
+                s = 1.0
+            elif _gap_across(b, near) > NEAR_GAP * min(_height(b), _height(near)):
+                continue  # further apart (another column), the centres must be level
+            else:
+                s = _shared(b, near)
             if s >= share:
                 best, share = row, s
         if best is not None:
@@ -164,7 +167,8 @@ def _gap_across(a: np.ndarray, b: np.ndarray) -> float:
 
 def _shared(a: np.ndarray, b: np.ndarray) -> float:
     """The share of the lower box's height that two boxes have in common; 0 when one is more than
-    twice as high as the other (a box over two lines belongs to neither's row)."""
+    twice as high as the other and their centres are not level (a box over two lines belongs to
+    neither's row)."""
     (at, ab), (bt, bb) = _band(a), _band(b)
     lo, hi = sorted((ab - at, bb - bt))
     if hi > 2 * lo:

@@ -54,9 +54,10 @@ def _fix_word(word: str, kind: str) -> str:
     if lw in known:
         return word
     cands = by_fold.get(fold(word))
-    if not cands and word[:1] in _CG:
+    if not cands and (word[:1] in "Cc" or word[:1] in "Gg" and kind == "surname"):
         # capitals C and G are Tesseract's commonest letter slip in names ("GẦM" for "CẦM"): the
-        # other letter, when that makes a known name
+        # other letter, when that makes a known name (a G only in a surname: a given name such as
+        # "Gương" may be missing from the list, while the surnames are nearly all there)
         swapped = _CG[word[0]] + word[1:]
         if by_fold.get(fold(swapped)):
             word, cands = swapped, by_fold[fold(swapped)]

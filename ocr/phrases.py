@@ -3,11 +3,12 @@
 The national header ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc") heads
 nearly every paper a counter receives: letters, certificates, forms, both ID cards (with the
 card's English lines under it). On photos it is often read with a mark or a letter wrong ("Đặc
-lập", "CÓNG HÓA XÃ Hội", "Độc lập * Tự do + Hạnh phúc,"). A run of words close to one of these
-lines, as a whole (its letters nearly all right, its marks mostly right), is replaced by the line
-as printed; of its printed spellings ("HÒA" or the older "HOÀ", a hyphen or a dash) the one
-nearest to what was read is kept. The rest of the text line (the issuing body beside the header
-on a two-column letter) is left as read.
+lập", "CÓNG HÓA XÃ Hội", "Độc lập * Tự do + Hạnh phúc,"). A run of as many words as one of
+these lines, close to it as a whole (its letters nearly all right, its marks mostly right, no
+digit among them), is replaced by the line as printed; of its printed spellings ("HÒA" or the
+older "HOÀ", a hyphen or a dash) the one nearest to what was read is kept. The rest of the text
+line (the issuing body beside the header on a two-column letter), its spacing too, is left as
+read, and words run together ("HỘICHỦ") or a line broken in two are left as read.
 """
 from __future__ import annotations
 
@@ -47,27 +48,40 @@ def _upper_share(s: str) -> float:
 
 
 def _best_window(tokens: list[str], spelling: str) -> tuple[float, int, int] | None:
-    """The run of ``tokens`` closest to ``spelling`` (as many words, one more or one fewer):
-    (score, start, end), or None when none is close enough."""
+    """The run of ``tokens`` closest to ``spelling``, as many words as it: (score, start, end), or
+    None when none is close enough. (A run of another length would take a neighbouring word in
+    or leave one of the line's out: words run together are left as read.)"""
     n = len(spelling.split())
     want_up, want_fold = spelling.upper(), fold(spelling)
     best = None
-    for size in (n, n - 1, n + 1):
-        for i in range(0, len(tokens) - size + 1):
-            run = " ".join(tokens[i:i + size])
-            if fuzz.ratio(fold(run), want_fold) < LETTERS_SCORE:
-                continue
-            if abs(_upper_share(run) - _upper_share(spelling)) > 0.3:
-                continue  # "Cộng hòa xã hội chủ nghĩa Việt Nam" in a sentence is not the header
-            score = fuzz.ratio(run.upper(), want_up)
-            if score >= MARKS_SCORE and (best is None or score > best[0]):
-                best = (score, i, i + size)
+    for i in range(0, len(tokens) - n + 1):
+        if any(c.isdigit() for t in tokens[i:i + n] for c in t):
+            continue  # a number beside the header ("QUẬN 3") is no part of it
+        run = " ".join(tokens[i:i + n])
+        if fuzz.ratio(fold(run), want_fold) < LETTERS_SCORE:
+            continue
+        if abs(_upper_share(run) - _upper_share(spelling)) > 0.3:
+            continue  # "Cộng hòa xã hội chủ nghĩa Việt Nam" in a sentence is not the header
+        score = fuzz.ratio(run.upper(), want_up)
+        if score >= MARKS_SCORE and (best is None or score > best[0]):
+            best = (score, i, i + n)
     return best
+
+
+def _splice(line: str, spans: list[tuple[int, int]], i: int, j: int, words: list[str]) -> str:
+    """``line`` with its words ``i`` to ``j`` (``spans``: each word's place) replaced by
+    ``words``, the rest of the line (its spacing too) as it was."""
+    return line[:spans[i][0]] + " ".join(words) + line[spans[j - 1][1]:]
+
+
+def _spans(line: str) -> tuple[list[str], list[tuple[int, int]]]:
+    found = list(re.finditer(r"\S+", line))
+    return [m.group(0) for m in found], [m.span() for m in found]
 
 
 def snap_line(line: str) -> str:
     """One text line with a fixed line inside it put back as printed (see the module)."""
-    tokens = line.split()
+    tokens, spans = _spans(line)
     if len(tokens) < 2:
         return line
     folded = set(fold(line).split())
@@ -81,47 +95,64 @@ def snap_line(line: str) -> str:
         run = " ".join(tokens[i:j])
         printed = min(spellings, key=lambda s: Levenshtein.distance(run, s))
         if run != printed:
-            tokens = tokens[:i] + printed.split() + tokens[j:]
-            line = " ".join(tokens)
+            line = _splice(line, spans, i, j, printed.split())
+            tokens, spans = _spans(line)
     if sum(t.isupper() for t in tokens) < 2:  # no run of capitals: no body's name
         return line
-    snapped = _snap_bodies(tokens)
-    return " ".join(snapped) if snapped != tokens else line
+    return _snap_bodies(line)
 
 
 @functools.lru_cache(maxsize=1)
 def _bodies() -> dict[str, tuple[str, ...]]:
-    """Each body's name (and "TỈNH …", "THÀNH PHỐ …" for every province), by its letters
-    without marks."""
+    """Each body's name (and "TỈNH …", "THÀNH PHỐ …" for every province, in both spellings of
+    "oa", "uy": "KHÁNH HÒA", "KHÁNH HOÀ"), by its letters without marks."""
     from vocab.identifiers import _provinces
 
     names = list(BODIES)
     for p in sorted(set(_provinces().values())):
-        names += [(f"TỈNH {p.upper()}",), (f"THÀNH PHỐ {p.upper()}",)]
+        for prefix in ("TỈNH", "THÀNH PHỐ"):
+            name = f"{prefix} {p.upper()}"
+            names.append(tuple(dict.fromkeys((name, _old_style(name)))))
     return {" ".join(fold(n[0]).split()): n for n in names}
 
 
-def _snap_bodies(tokens: list[str]) -> list[str]:
+# the tone on the rhyme's second vowel ("hoà", "thuý"), as older print places it
+_OLD_STYLE = {f"{v}{t}{w}": f"{v}{w}{t}" for v, w in (("o", "a"), ("o", "e"), ("u", "y"))
+              for t in ("\u0300", "\u0301", "\u0303", "\u0309", "\u0323")}
+
+
+def _old_style(name: str) -> str:
+    """``name`` with the tone of an open "oa", "oe", "uy" on its second vowel."""
+    d = unicodedata.normalize("NFD", name.lower())
+    for new_, old in _OLD_STYLE.items():
+        d = re.sub(new_ + r"(?![^\W\d_])", old, d)
+    return unicodedata.normalize("NFC", d).upper() if name.isupper() else unicodedata.normalize("NFC", d)
+
+
+def _snap_bodies(line: str) -> str:
     """Runs of capitals words whose letters are a body's name, with a mark read wrong, put back."""
     table = _bodies()
     longest = max(len(k.split()) for k in table)
+    tokens, spans = _spans(line)
     i = 0
     while i < len(tokens):
         for size in range(min(longest, len(tokens) - i), 1, -1):
             run = tokens[i:i + size]
             tail = re.match(r"^(.*?)([^\w]*)$", run[-1])
-            words = run[:-1] + [tail.group(1)]
-            text = " ".join(words)
+            if not tail.group(1):
+                continue  # a lone mark at the run's end is no word of a name
+            text = " ".join(run[:-1] + [tail.group(1)])
             names = table.get(" ".join(fold(text).split()))
             if names is None or _upper_share(text) < 0.95:
                 continue
             if text not in names:
-                printed = min(names, key=lambda n: Levenshtein.distance(text, n))
-                tokens = tokens[:i] + printed.split()[:-1] + [printed.split()[-1] + tail.group(2)] + tokens[i + size:]
+                printed = min(names, key=lambda n: Levenshtein.distance(text, n)).split()
+                line = _splice(line, spans, i, i + size, printed[:-1] + [printed[-1] + tail.group(2)])
+                tokens, spans = _spans(line)
             i += len(names[0].split()) - 1
             break
         i += 1
-    return tokens
+    return line
 
 
 def snap(text: str) -> str:

@@ -202,7 +202,8 @@ def repair_words(tokens: list[str], may_change: list[bool] | None = None,
 
 
 def _plain_word(token: str | None) -> str | None:
-    """A neighbouring line's word as a neighbour: its letters, lower case when it is a syllable."""
+    """A neighbouring line's word as a neighbour: its letters, lower case (None for a number or
+    a sign)."""
     m = _WORD.match(token) if token else None
     return m.group(2).lower() if m and m.group(2).isalpha() else None
 

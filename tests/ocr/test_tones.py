@@ -67,8 +67,10 @@ def test_a_sentence_goes_on_across_a_line_break():
     # the neighbour's own word is read, never changed
     assert lines_[0]["words"][2]["text"] == "phòng"
     assert tones.repair_words(["chông", "ngay"], [True, True]) == (["chông", "ngay"], 0)
-    # a last word that makes no word, the next line's first beside it, is no crash
-    assert tones.repair_words(["ngay", "xuông"], [True, True], ("trên", "mưa"))[0][0] == "ngay"
+    # the line's last word is mended by the next line's first ("phô | biến": "phổ biến"), which
+    # itself stays as it is
+    assert tones.repair_words(["cần", "phô"], [True, True], ("việc", "biến")) == (["cần", "phổ"], 1)
+    assert tones.repair_words(["cần", "phô"], [True, True]) == (["cần", "phô"], 0)
 
 
 def test_a_tone_goes_where_every_spelling_puts_it_or_nowhere():
