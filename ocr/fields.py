@@ -10,7 +10,8 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from ocr.language import is_syllable
-from ocr.names import GIVEN, SURNAMES, repair_name
+from ocr.names import SURNAMES, is_name_syllable, repair_name
+from ocr.phrases import FIXED_LINES
 from ocr.textutil import DIGIT_LOOKALIKES, as_digits, fold_keep, nfc, repair_digits, title_case, upper_ratio
 from ocr.types import Field
 from vocab.identifiers import (NO_EXPIRY, ascii_digits, birth_year_of_pid, card_expiry_dates, is_pid,
@@ -459,20 +460,26 @@ sinh ngay nguyen quan noi dkhk thuong tru que quoc tich gioi tinh""".split())
 CARD_NAME_CONF = 0.6
 CARD_DOB_CONF = 0.6
 _CARD_TITLES = ("giay chung minh nhan dan", "can cuoc cong dan", "cong hoa xa hoi chu nghia")
-_NAME_SYLLABLES = frozenset(fold_keep(s) for s in SURNAMES + GIVEN)
 
 
 def _namelike(name: str) -> bool:
     """Words of a personal name: all of them known name syllables but one at most (an OCR slip),
     and two at least."""
-    known = sum(fold_keep(w) in _NAME_SYLLABLES for w in name.split())
+    known = sum(is_name_syllable(w) for w in name.split())
     return known >= 2 and known >= len(name.split()) - 1
-_MOTTO = "doc lap tu do hanh phuc"  # Độc lập - Tự do - Hạnh phúc, folded
+
+
+def _words_only(line: str) -> str:
+    """``line`` folded, its signs dropped: its words, one space apart."""
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", fold_keep(line)).split())
+
+
+_MOTTO = _words_only(FIXED_LINES[1][0])  # "doc lap tu do hanh phuc"
 
 
 def _is_motto(line: str) -> bool:
     """The national motto, a letter or a word read wrong (a whole line of it, not one word)."""
-    f = " ".join(re.sub(r"[^a-z0-9 ]", " ", fold_keep(line)).split())
+    f = _words_only(line)
     return len(f) >= 0.7 * len(_MOTTO) and fuzz.partial_ratio(_MOTTO, f) >= 80
 
 

@@ -123,16 +123,18 @@ def _rows(boxes: list[np.ndarray]) -> list[list[np.ndarray]]:
     for b in items:
         best, share = None, ROW_OVERLAP
         for row in rows:
-            # the share of the lower box's height two boxes have in common: a small label and
-            # the large value beside it, their boxes offset, still overlap most of the label's
-            # height; a box is compared with the row's box nearest it across (the small English
-            # line under a label does not join the label's row through the value further on; a
-            # slanted line's boxes chain)
+            # a box is compared with the row's box nearest it across (the small English line
+            # under a label does not join the label's row through the value further on; a
+            # slanted line's boxes chain): centres level, one row whatever their sizes; else the
+            # share of the lower box's height they have in common (a small label and the large
+            # value beside it, their boxes offset, still overlap most of the label's height),
+            # only when they stand near (another column must have its centres level)
             near = min(row, key=lambda r: _gap_across(b, r))
-            if _centred(b, near):  # centres level: one row, whatever the boxes' sizes
+            gap = _gap_across(b, near)
+            if _centred(b, near):
                 s = 1.0
-            elif _gap_across(b, near) > NEAR_GAP * min(_height(b), _height(near)):
-                continue  # further apart (another column), the centres must be level
+            elif gap > NEAR_GAP * min(_height(b), _height(near)):
+                continue
             else:
                 s = _shared(b, near)
             if s >= share:

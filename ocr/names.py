@@ -75,6 +75,11 @@ def _fix_word(word: str, kind: str) -> str:
     return best.upper() if word.isupper() else best
 
 
+def is_name_syllable(word: str) -> bool:
+    """A known surname or given name, whatever its marks ("HOANG" is "Hoàng")."""
+    return fold(word) in _index("given")[1]
+
+
 def _unglue(word: str) -> list[str]:
     """A word that is no syllable but two known name syllables run together (the space between
     "Mai Ly" lost: "Maily"), split where only one split makes two; else the word."""

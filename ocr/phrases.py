@@ -19,7 +19,9 @@ import unicodedata
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
+from .language import TONES
 from .textutil import fold
+from .tones import _STYLE_RHYMES
 
 __all__ = ["BODIES", "FIXED_LINES", "snap", "snap_line"]
 
@@ -88,10 +90,10 @@ def snap_line(line: str) -> str:
     for spellings in FIXED_LINES:
         if len(folded & set(fold(spellings[0]).split())) < 2:
             continue  # not two of its words even without marks: it is not here
-        hits = [(w, s) for s in spellings for w in [_best_window(tokens, s)] if w is not None]
+        hits = [w for w in (_best_window(tokens, s) for s in spellings) if w is not None]
         if not hits:
             continue
-        (score, i, j), _ = max(hits, key=lambda h: h[0][0])
+        _, i, j = max(hits)
         run = " ".join(tokens[i:j])
         printed = min(spellings, key=lambda s: Levenshtein.distance(run, s))
         if run != printed:
@@ -113,12 +115,11 @@ def _bodies() -> dict[str, tuple[str, ...]]:
         for prefix in ("TỈNH", "THÀNH PHỐ"):
             name = f"{prefix} {p.upper()}"
             names.append(tuple(dict.fromkeys((name, _old_style(name)))))
-    return {" ".join(fold(n[0]).split()): n for n in names}
+    return {fold(n[0]): n for n in names}
 
 
 # the tone on the rhyme's second vowel ("hoà", "thuý"), as older print places it
-_OLD_STYLE = {f"{v}{t}{w}": f"{v}{w}{t}" for v, w in (("o", "a"), ("o", "e"), ("u", "y"))
-              for t in ("\u0300", "\u0301", "\u0303", "\u0309", "\u0323")}
+_OLD_STYLE = {f"{r[0]}{t}{r[1]}": f"{r}{t}" for r in _STYLE_RHYMES for t in TONES}
 
 
 def _old_style(name: str) -> str:
@@ -142,7 +143,7 @@ def _snap_bodies(line: str) -> str:
             if not tail.group(1):
                 continue  # a lone mark at the run's end is no word of a name
             text = " ".join(run[:-1] + [tail.group(1)])
-            names = table.get(" ".join(fold(text).split()))
+            names = table.get(fold(text))
             if names is None or _upper_share(text) < 0.95:
                 continue
             if text not in names:

@@ -21,14 +21,14 @@ import functools
 import re
 import unicodedata
 
-from .language import ONSETS, RHYMES, _toneless, is_syllable
+from .language import ONSETS, RHYMES, TONES, _toneless, is_syllable
 from .packages import package_file
 
 WORDS = "models/words.txt"
 # words of the papers a one-stop counter reads that the general list lacks
 ADMIN_WORDS = ("chính công", "vụ công", "một cửa", "cấp tỉnh", "cấp huyện", "cấp xã", "ký số", "bản chính",
                "tỉnh ủy", "huyện ủy", "thị ủy", "thành ủy", "đảng ủy")
-_TONE_MARKS = ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
+_TONE_MARKS = ("",) + tuple(TONES)  # level, then each mark
 _MODIFIED = "ăâêôơư"  # a vowel with its own mark carries the tone
 _STYLE_RHYMES = frozenset(("oa", "oe", "uy"))  # "hoà"/"hòa", "thuý"/"thúy": the place is a style
 _VOWELS = "aăâeêioôơuưy"
@@ -130,16 +130,15 @@ def _fixable(tok: str) -> bool:
     return tok.islower() and tok.isalpha() and _split(_key(tok)[0]) is not None
 
 
-def _toneless_circumflex(word: str) -> bool:
-    """A syllable with â, ê or ô and no tone mark: where the recognizer most often loses the small
-    tone mark above the circumflex, even when it is sure of the word."""
-    base, tone = _key(word)
-    return not tone and any(c in base for c in "âêô")
-
-
 def sure_may_change(word: str) -> bool:
+    """A word (punctuation attached) that is a syllable with â, ê or ô and no tone mark: where the
+    recognizer most often loses the small tone mark above the circumflex, even when it is sure
+    of the word."""
     m = _WORD.match(word)
-    return bool(m) and _toneless_circumflex(m.group(2))
+    if not m:
+        return False
+    base, tone = _key(m.group(2))
+    return not tone and any(c in base for c in "âêô")
 
 
 def repair_words(tokens: list[str], may_change: list[bool] | None = None,
